@@ -1,1 +1,10 @@
-export {};
+/** Library entry point: everything the CLI does is available from TypeScript. */
+export { transcode, planTranscode, resolveToolchain, defaultOutput, type TranscodeOptions, type TranscodeResult, type PlannedTranscode, type Toolchain } from './transcode.js';
+export { loadPreset, listBuiltinPresets, parsePresetObject, type ResolvedPreset } from './preset/load.js';
+export { presetSchema, type Preset, type PresetInput } from './preset/schema.js';
+export { probeMedia, type MediaInfo } from './media/probe.js';
+export { buildLadder, type Ladder, type LadderRung } from './media/ladder.js';
+export { buildTranscodeArgs } from './ffmpeg/command.js';
+export { encoderProfiles, type EncoderName, type EncoderProfile } from './encoder/profiles.js';
+export { StreamkitError, PresetError, FfmpegError, ExitCode, type ErrorCode } from './errors.js';
+export type { TranscodeEvent } from './events.js';

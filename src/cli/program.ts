@@ -1,0 +1,165 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { stringify as toYaml } from 'yaml';
+import { StreamkitError } from '../errors.js';
+import { shellQuote } from '../ffmpeg/shell-quote.js';
+import { buildLadder } from '../media/ladder.js';
+import { describeMedia, probeMedia } from '../media/probe.js';
+import { formatRational } from '../media/rational.js';
+import { listBuiltinPresets, loadPreset } from '../preset/load.js';
+import { planTranscode, resolveToolchain, transcode } from '../transcode.js';
+import { runDoctor } from './doctor.js';
+import { kbps } from './format.js';
+import { makeContext, type CliIo, type CommandContext, type GlobalOptions } from './context.js';
+
+export function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function hwOption(): Option {
+  return new Option('--hw <kind>', 'hardware: auto (NVENC when a trial encode works, else CPU), cpu or nvenc').choices(['auto', 'cpu', 'nvenc']).default('auto');
+}
+
+function frameRateArg(v: string): string {
+  if (!/^\d+(\.\d+)?(\/\d+)?$/.test(v)) throw new InvalidArgumentError('expected a frame rate such as 25, 29.97 or 30000/1001');
+  return v;
+}
+
+/**
+ * Build the commander program. No side effects: nothing is parsed, printed or exited here; actions
+ * run through `run`, which main() wires to the reporter and exit codes.
+ */
+export function createProgram(io: CliIo, run: (action: (ctx: CommandContext) => Promise<void>, opts: GlobalOptions) => Promise<void>): Command {
+  const program = new Command('streamkit');
+  program
+    .description('Turn source video into adaptive-bitrate packages (HLS, FLV/RTMP, MP4) from H.264 / HEVC / AV1 ladder presets.')
+    .version(packageVersion(), '-V, --version', 'print the streamkit version')
+    .option('--json', 'newline-delimited JSON events on stdout (for programs)')
+    .option('-q, --quiet', 'print errors only')
+    .option('-v, --verbose', 'more detail, stack traces on errors')
+    .option('--no-color', 'no colours (NO_COLOR is honoured too)')
+    .option('--ffmpeg <path>', 'ffmpeg binary (else STREAMKIT_FFMPEG, PATH, ffmpeg-static)')
+    .option('--ffprobe <path>', 'ffprobe binary (else STREAMKIT_FFPROBE, PATH, beside ffmpeg)')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeOut: (s) => io.out.write(s), writeErr: (s) => io.err.write(s) })
+    .exitOverride();
+
+  const globals = (cmd: Command): GlobalOptions => cmd.optsWithGlobals<GlobalOptions>();
+
+  program
+    .command('transcode')
+    .description('encode INPUT into an HLS ladder package (master.m3u8 + one folder per rung)')
+    .argument('<input>', 'media file (a path is always a file) or an explicit http(s):// URL')
+    .requiredOption('-p, --preset <name|file>', 'built-in preset name (see `streamkit presets`) or a preset file')
+    .option('-o, --output <dir>', 'package folder (default: ./<input name>-<preset> in the current folder)')
+    .option('-f, --force', 'replace an existing output folder (only once the new package is complete)')
+    .option('--framerate <fps>', 'frame rate of raw .h264/.hevc elementary-stream inputs', frameRateArg)
+    .addOption(hwOption())
+    .option('--dry-run', 'print the resolved ladder and the exact ffmpeg command; run nothing')
+    .addHelpText('after', `
+Examples:
+  $ streamkit transcode movie.mp4 --preset h264-ladder -o out/movie
+  $ streamkit transcode movie.mp4 --preset av1-ladder --json > events.ndjson
+  $ streamkit transcode clip.h264 --framerate 30000/1001 --preset ./my-preset.yaml
+  $ streamkit transcode movie.mp4 --preset hevc-ladder --dry-run`)
+    .action(async (input: string, o: { preset: string; output?: string; force?: boolean; framerate?: string; hw: 'auto' | 'cpu' | 'nvenc'; dryRun?: boolean }, cmd: Command) =>
+      run(async (ctx) => {
+        const common = { input, preset: o.preset, output: o.output, ffmpeg: ctx.opts.ffmpeg, ffprobe: ctx.opts.ffprobe, frameRate: o.framerate, hw: o.hw, signal: io.signal };
+        if (o.dryRun) {
+          const planned = await planTranscode(common);
+          const command = [planned.toolchain.ffmpeg.path, '-hide_banner', '-nostdin', ...planned.argv];
+          if (ctx.mode === 'json') {
+            ctx.reporter.event({ type: 'plan', input, output: planned.output, preset: planned.preset.name, encoder: planned.hardware.encoder, hardware: planned.hardware.hardware, frameRate: formatRational(planned.plan.ladder.frameRate), ladder: planned.plan.ladder.rungs, notes: planned.plan.ladder.notes, command });
+            return;
+          }
+          io.out.write(`# ${describeMedia(planned.plan.media)}\n`);
+          io.out.write(`# preset ${planned.preset.name}: ${planned.hardware.encoder} on ${planned.hardware.hardware} (${planned.hardware.reason}), ${formatRational(planned.plan.ladder.frameRate)} fps, keyframe every ${planned.plan.ladder.gopFrames} frames\n`);
+          for (const r of planned.plan.ladder.rungs) io.out.write(`#   ${r.name.padEnd(8)} ${`${r.width}x${r.height}`.padEnd(10)} ${kbps(r.bitrate)} (max ${kbps(r.maxrate)})${r.fromSource ? '  [source height]' : ''}\n`);
+          for (const n of planned.plan.ladder.notes) io.out.write(`# note: ${n}\n`);
+          io.out.write(`# output: ${planned.output} (written to a staging folder beside it, then moved into place)\n`);
+          io.out.write(`${shellQuote(command)}\n`);
+          return;
+        }
+        await transcode({ ...common, force: o.force, onEvent: (e) => ctx.reporter.event(e) });
+      }, globals(cmd)),
+    );
+
+  const presets = program.command('presets').description('list, show and validate presets');
+  presets
+    .command('list', { isDefault: true })
+    .description('list the built-in presets')
+    .action(async (_o: unknown, cmd: Command) =>
+      run(async (ctx) => {
+        const list = await listBuiltinPresets();
+        if (ctx.mode === 'json') {
+          ctx.reporter.event({ type: 'presets', presets: list });
+          return;
+        }
+        for (const p of list) io.out.write(`${p.name.padEnd(14)} ${p.description}\n`);
+      }, globals(cmd)),
+    );
+  presets
+    .command('show')
+    .description('print a preset as resolved (after extends and defaults)')
+    .argument('<name|file>')
+    .addHelpText('after', '\nExample:\n  $ streamkit presets show hevc-ladder')
+    .action(async (ref: string, _o: unknown, cmd: Command) =>
+      run(async (ctx) => {
+        const r = await loadPreset(ref);
+        if (ctx.mode === 'json') ctx.reporter.event({ type: 'preset', name: r.name, file: r.file, chain: r.chain, preset: r.preset });
+        else io.out.write(`# ${r.name} (${r.chain.join(' <- ')})\n${toYaml(r.preset)}`);
+      }, globals(cmd)),
+    );
+  presets
+    .command('validate')
+    .description('check a preset file without encoding (exit 0 when valid, 2 when not)')
+    .argument('<file>')
+    .addHelpText('after', '\nExample:\n  $ streamkit presets validate ./my-ladder.yaml')
+    .action(async (file: string, _o: unknown, cmd: Command) =>
+      run(async (ctx) => {
+        const r = await loadPreset(file.includes('/') ? file : `./${file}`);
+        if (ctx.mode === 'json') ctx.reporter.event({ type: 'valid', name: r.name, file: r.file });
+        else io.out.write(`${r.file}: valid (${r.name}, ${r.preset.video.codec}, ${r.preset.video.rungs.length} rungs)\n`);
+      }, globals(cmd)),
+    );
+
+  program
+    .command('probe')
+    .description('show what streamkit sees in INPUT and the ladder it would build')
+    .argument('<input>')
+    .option('-p, --preset <name|file>', 'preset whose ladder to fit to the input', 'h264-ladder')
+    .option('--framerate <fps>', 'frame rate of raw elementary-stream inputs', frameRateArg)
+    .addHelpText('after', '\nExamples:\n  $ streamkit probe movie.mp4\n  $ streamkit probe movie.mp4 --preset av1-ladder --json')
+    .action(async (input: string, o: { preset: string; framerate?: string }, cmd: Command) =>
+      run(async (ctx) => {
+        const preset = await loadPreset(o.preset);
+        const tools = await resolveToolchain(ctx.opts);
+        const media = await probeMedia(input, { ffprobe: tools.ffprobe.path, frameRate: o.framerate, signal: io.signal });
+        const ladder = buildLadder(preset.preset, media);
+        if (ctx.mode === 'json') {
+          ctx.reporter.event({ type: 'probe', media: { ...media, video: { ...media.video, frameRate: formatRational(media.video.frameRate) } }, preset: preset.name, ladder: { ...ladder, frameRate: formatRational(ladder.frameRate) } });
+          return;
+        }
+        io.out.write(`${input}: ${describeMedia(media)}\n`);
+        const v = media.video;
+        io.out.write(`video: ${v.codec} ${v.width}x${v.height} SAR ${v.sar.num}:${v.sar.den} rotation ${v.rotation} -> displayed ${v.displayWidth}x${v.displayHeight}, ${v.pixelFormat}\n`);
+        for (const a of media.audio) io.out.write(`audio #${a.index}: ${a.codec} ${a.channels} ch ${a.sampleRate} Hz${a.language ? ` [${a.language}]` : ''}${a.title ? ` "${a.title}"` : ''}\n`);
+        io.out.write(`ladder (${preset.name}) @ ${formatRational(ladder.frameRate)} fps, keyframe every ${ladder.gopFrames} frames:\n`);
+        for (const r of ladder.rungs) io.out.write(`  ${r.name.padEnd(8)} ${`${r.width}x${r.height}`.padEnd(10)} ${kbps(r.bitrate)}${r.fromSource ? '  [source height]' : ''}\n`);
+        for (const n of ladder.notes) io.out.write(`  note: ${n}\n`);
+      }, globals(cmd)),
+    );
+
+  program
+    .command('doctor')
+    .description('which ffmpeg/ffprobe are used and why, their versions, encoders per codec, whether NVENC really works')
+    .addHelpText('after', '\nExample:\n  $ streamkit doctor --json')
+    .action(async (_o: unknown, cmd: Command) => run((ctx) => runDoctor(ctx), globals(cmd)));
+
+  return program;
+}
+
+export { StreamkitError };

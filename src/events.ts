@@ -1,0 +1,52 @@
+import type { Ladder } from './media/ladder.js';
+import type { HlsPackage } from './package/hls.js';
+
+/**
+ * Events a transcode emits. The CLI renders them (listr2 in a terminal, plain lines in CI, NDJSON
+ * with --json); library users get them through `onEvent`. Stable, documented in README.
+ */
+export type TranscodeEvent =
+  | {
+      type: 'start';
+      input: string;
+      output: string;
+      preset: string;
+      hardware: 'cpu' | 'nvenc';
+      hardwareReason: string;
+      encoder: string;
+      ladder: { width: number; height: number; name: string; bitrate: number; maxrate: number }[];
+      frameRate: string;
+      ffmpeg: { path: string; version: string };
+      notes: string[];
+    }
+  | { type: 'stage'; stage: 'probe' | 'encode' | 'package' | 'verify' | 'commit'; status: 'start' | 'done' }
+  | {
+      type: 'progress';
+      /** 0..100, null when the input's duration is unknown */
+      percent: number | null;
+      outTimeSeconds: number | null;
+      durationSeconds: number | null;
+      fps: number | null;
+      speed: number | null;
+      etaSeconds: number | null;
+      frame: number | null;
+      dupFrames: number | null;
+      dropFrames: number | null;
+    }
+  | { type: 'rung'; name: string; width: number; height: number; codecs: string[]; bandwidth: number; averageBandwidth: number; sizeBytes: number; segments: number }
+  | { type: 'warning'; message: string }
+  | {
+      type: 'done';
+      output: string;
+      master: string;
+      rungs: HlsPackage['rungs'];
+      audio: HlsPackage['audio'];
+      sizeBytes: number;
+      elapsedSeconds: number;
+      encodeSeconds: number;
+      postEncodeSeconds: number;
+    };
+
+export type EventSink = (event: TranscodeEvent) => void;
+
+export type LadderSummary = Pick<Ladder, 'rungs'>;

@@ -1,0 +1,104 @@
+import type { Preset } from '../preset/schema.js';
+import type { MediaInfo } from './probe.js';
+import { divide, rational, toNumber, type Rational } from './rational.js';
+
+/**
+ * The source-aware ladder: the preset's rungs fitted to one input.
+ *
+ * - Never upscale: rungs taller than the source are dropped. When the source sits between two rungs
+ *   (say 900p between 720p and 1080p), a rung at the source's own height is added in place of the
+ *   dropped one above it, its bitrates scaled by the pixel ratio, so the best picture the source has
+ *   is not thrown away. It is not added when the source is within 10% of the highest kept rung
+ *   (a 740p source just gets the 720p rung). A source smaller than every rung yields one rung at
+ *   source size, scaled from the smallest rung.
+ * - "height" means the shorter side: a portrait (e.g. rotated phone) source's 720 rung is 720 wide.
+ * - The display aspect ratio (sample aspect ratio and rotation applied) is kept; every dimension is
+ *   even (4:2:0 chroma); output pixels are square.
+ * - Frame rate: the source's exact rate unless above the cap, then divided by the smallest whole
+ *   number that brings it under (59.94 -> 29.97 with a 30 cap, 50 -> 25), so frames are dropped
+ *   evenly and motion stays smooth. Output is constant frame rate, also from variable-rate sources.
+ */
+
+export interface LadderRung {
+  name: string;
+  width: number;
+  height: number;
+  bitrate: number;
+  maxrate: number;
+  bufsize: number;
+  crf: number | undefined;
+  /** true when this rung was made at the source's size in place of a taller preset rung */
+  fromSource: boolean;
+}
+
+export interface Ladder {
+  rungs: LadderRung[];
+  frameRate: Rational;
+  /** frames between keyframes */
+  gopFrames: number;
+  /** actual keyframe interval in seconds (gopFrames / frameRate) */
+  keyframeInterval: number;
+  /** what was dropped or added, in words */
+  notes: string[];
+}
+
+export function even(n: number): number {
+  return Math.max(2, Math.round(n / 2) * 2);
+}
+
+/** Frame rate after the cap, exact. */
+export function cappedFrameRate(source: Rational, cap: number): Rational {
+  if (toNumber(source) <= cap + 1e-9) return source;
+  for (let k = 2; k < 1000; k++) {
+    const r = divide(source, k);
+    if (toNumber(r) <= cap + 1e-9) return r;
+  }
+  return rational(Math.round(cap * 1000), 1000);
+}
+
+export function buildLadder(preset: Preset, media: Pick<MediaInfo, 'video'>): Ladder {
+  const { displayWidth: dw, displayHeight: dh } = media.video;
+  const portrait = dh > dw;
+  const shortSide = Math.min(dw, dh);
+  const aspect = portrait ? dh / dw : dw / dh; // long / short
+  const rc = preset.video.rateControl;
+  const notes: string[] = [];
+
+  const specs = [...preset.video.rungs].sort((a, b) => b.height - a.height);
+  const make = (name: string, short: number, bitrate: number, maxrate: number | undefined, bufsize: number | undefined, crf: number | undefined, fromSource: boolean): LadderRung => {
+    const s = even(short);
+    const l = even(s * aspect);
+    const max = rc.mode === 'cbr' ? bitrate : Math.round(maxrate ?? bitrate * rc.maxrateRatio);
+    return {
+      name,
+      width: portrait ? s : l,
+      height: portrait ? l : s,
+      bitrate: Math.round(bitrate),
+      maxrate: max,
+      bufsize: Math.round(bufsize ?? max * rc.bufsizeRatio),
+      crf: crf ?? rc.crf,
+      fromSource,
+    };
+  };
+
+  const kept = specs.filter((r) => r.height <= shortSide);
+  const dropped = specs.filter((r) => r.height > shortSide);
+  for (const d of dropped) notes.push(`dropped ${d.name ?? `${d.height}p`}: taller than the source (${shortSide}p)`);
+  const rungs = kept.map((r) => make(r.name ?? `${r.height}p`, r.height, r.bitrate, r.maxrate, r.bufsize, r.crf, false));
+
+  const above = dropped[dropped.length - 1]; // the smallest rung taller than the source
+  const top = kept[0];
+  const sourceShort = even(Math.floor(shortSide / 2) * 2);
+  if (above && (!top || sourceShort > top.height * 1.1)) {
+    const pixelRatio = (sourceShort / above.height) ** 2;
+    const scale = (v: number | undefined): number | undefined => (v === undefined ? undefined : v * pixelRatio);
+    const name = `${sourceShort}p`;
+    rungs.unshift(make(rungs.some((r) => r.name === name) ? `${name}-source` : name, sourceShort, above.bitrate * pixelRatio, scale(above.maxrate), scale(above.bufsize), above.crf, true));
+    notes.push(`added ${name} at the source's height in place of ${above.name ?? `${above.height}p`}, bitrate scaled by the pixel ratio (${pixelRatio.toFixed(2)})`);
+  }
+
+  const frameRate = cappedFrameRate(media.video.frameRate, preset.video.maxFrameRate);
+  if (frameRate !== media.video.frameRate) notes.push(`frame rate capped from ${toNumber(media.video.frameRate).toFixed(3)} to ${toNumber(frameRate).toFixed(3)} fps`);
+  const gopFrames = Math.max(1, Math.round(preset.video.keyframeInterval * toNumber(frameRate)));
+  return { rungs, frameRate, gopFrames, keyframeInterval: gopFrames / toNumber(frameRate), notes };
+}

@@ -1,0 +1,261 @@
+import { open, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { StreamkitError, lastLines } from '../errors.js';
+import { runCapture } from '../ffmpeg/run.js';
+import { formatRational, parseRational, toNumber, type Rational } from './rational.js';
+
+/** What streamkit knows about an input after ffprobe. */
+export interface MediaInfo {
+  /** the input as the user gave it */
+  input: string;
+  /** the ffmpeg/ffprobe input URL: `file:/abs/path` for local files, the URL for http(s) */
+  url: string;
+  remote: boolean;
+  formatName: string;
+  /** seconds; null when the container does not say (raw elementary streams) */
+  duration: number | null;
+  sizeBytes: number | null;
+  video: VideoInfo;
+  audio: AudioInfo[];
+  /** demuxer options that must precede -i (e.g. -framerate for raw streams) */
+  inputOptions: string[];
+}
+
+export interface VideoInfo {
+  index: number;
+  codec: string;
+  /** coded (storage) size */
+  width: number;
+  height: number;
+  sar: Rational;
+  /** rotation in degrees from the display matrix, normalised to 0, 90, 180 or 270 */
+  rotation: 0 | 90 | 180 | 270;
+  /** the picture as displayed: rotation and SAR applied */
+  displayWidth: number;
+  displayHeight: number;
+  /** the nominal frame rate (r_frame_rate), exact */
+  frameRate: Rational;
+  /** true when the average rate differs from the nominal one (variable frame rate) */
+  variableFrameRate: boolean;
+  pixelFormat: string;
+  bitDepth: number;
+}
+
+export interface AudioInfo {
+  index: number;
+  codec: string;
+  channels: number;
+  sampleRate: number;
+  language: string | null;
+  title: string | null;
+}
+
+/** Demuxers that open other files or URLs named inside the input: refused for local inputs. */
+const referencingFormats = new Set(['hls', 'applehttp', 'concat', 'dash', 'ffmetadata', 'tee', 'image2', 'sdp', 'rtsp', 'mpd', 'webm_dash_manifest', 'imf', 'mov_refs']);
+const rawElementary = new Set(['h264', 'hevc', 'mpegvideo', 'm4v', 'av1', 'obu', 'vvc']);
+
+export interface ProbeOptions {
+  ffprobe: string;
+  /** frame rate for raw elementary streams, e.g. "30000/1001" */
+  frameRate?: string | undefined;
+  signal?: AbortSignal;
+}
+
+export function isRemote(input: string): boolean {
+  return /^https?:\/\//i.test(input);
+}
+
+/**
+ * The URL handed to ffmpeg/ffprobe for a user's input. Local paths become `file:` URLs of the
+ * absolute path, so a name like `-y`, `concat:a|b` or `http:x` is always read as that file.
+ */
+export function inputUrl(input: string): string {
+  return isRemote(input) ? input : `file:${resolve(input)}`;
+}
+
+/** ffmpeg options that confine what an input may open. */
+export function protocolOptions(remote: boolean): string[] {
+  return ['-protocol_whitelist', remote ? 'http,https,tcp,tls,crypto' : 'file'];
+}
+
+async function checkLocalFile(input: string): Promise<number> {
+  const path = resolve(input);
+  let st;
+  try {
+    st = await stat(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new StreamkitError('INPUT_MISSING', `Input not found: ${input}`, { hint: 'Check the path; quote names with spaces.', details: { input } });
+    throw new StreamkitError('INPUT_UNREADABLE', `Cannot read input ${input}: ${code ?? String(error)}.`, { details: { input }, cause: error });
+  }
+  if (st.isDirectory()) throw new StreamkitError('INPUT_UNREADABLE', `Input is a directory, not a media file: ${input}`, { hint: 'To process every file in a folder, use `streamkit batch`.', details: { input } });
+  if (!st.isFile()) throw new StreamkitError('INPUT_UNREADABLE', `Input is not a regular file: ${input}`, { details: { input } });
+  if (st.size === 0) throw new StreamkitError('INPUT_NOT_MEDIA', `Input is empty (0 bytes): ${input}`, { details: { input } });
+  let head: Buffer;
+  try {
+    const fh = await open(path, 'r');
+    try {
+      head = Buffer.alloc(Math.min(64, st.size));
+      await fh.read(head, 0, head.length, 0);
+    } finally {
+      await fh.close();
+    }
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new StreamkitError('INPUT_UNREADABLE', `Cannot read input ${input}: ${code === 'EACCES' ? 'permission denied' : code ?? String(error)}.`, { details: { input }, cause: error });
+  }
+  // Playlists and concat scripts make ffmpeg open other files named inside them (the well-known
+  // local-file disclosure); they are refused before ffprobe ever sees them.
+  const text = head.toString('latin1').replace(/^\uFEFF|^\xEF\xBB\xBF/, '').trimStart();
+  if (text.startsWith('#EXTM3U') || text.startsWith('ffconcat') || /^<\?xml[^>]*>\s*<MPD/i.test(text) || text.startsWith(';FFMETADATA')) {
+    throw new StreamkitError('INPUT_REFUSED', `Refusing ${input}: it is a playlist or script that references other files, not media.`, {
+      hint: 'Give the media file itself. Remote HLS sources can be given as an explicit https:// URL.',
+      details: { input },
+    });
+  }
+  return st.size;
+}
+
+type ProbeJson = {
+  format?: { format_name?: string; duration?: string; size?: string };
+  streams?: Array<{
+    index: number;
+    codec_type?: string;
+    codec_name?: string;
+    width?: number;
+    height?: number;
+    sample_aspect_ratio?: string;
+    r_frame_rate?: string;
+    avg_frame_rate?: string;
+    pix_fmt?: string;
+    bits_per_raw_sample?: string;
+    channels?: number;
+    sample_rate?: string;
+    duration?: string;
+    disposition?: { attached_pic?: number };
+    tags?: Record<string, string>;
+    side_data_list?: Array<{ rotation?: number }>;
+  }>;
+};
+
+function normaliseRotation(deg: number): 0 | 90 | 180 | 270 {
+  const r = ((Math.round(deg / 90) * 90) % 360 + 360) % 360;
+  return r as 0 | 90 | 180 | 270;
+}
+
+function bitDepthOf(pixFmt: string, bitsPerRaw: string | undefined): number {
+  const fromFmt = /p(\d{2})(?:le|be)?$/.exec(pixFmt);
+  if (fromFmt) return Number(fromFmt[1]);
+  const raw = Number(bitsPerRaw);
+  return Number.isFinite(raw) && raw > 0 ? raw : 8;
+}
+
+/** ffprobe an input into a MediaInfo. Errors are typed: missing, unreadable, not media, no video. */
+export async function probeMedia(input: string, options: ProbeOptions): Promise<MediaInfo> {
+  const remote = isRemote(input);
+  const sizeBytes = remote ? null : await checkLocalFile(input);
+  const url = inputUrl(input);
+  const inputOptions: string[] = [];
+  if (options.frameRate) {
+    if (!parseRational(options.frameRate)) {
+      throw new StreamkitError('USAGE', `Invalid frame rate "${options.frameRate}".`, { hint: 'Use a number or fraction, e.g. 25, 29.97 or 30000/1001.' });
+    }
+    inputOptions.push('-framerate', options.frameRate);
+  }
+  const args = ['-v', 'error', ...protocolOptions(remote), ...inputOptions, '-print_format', 'json', '-show_format', '-show_streams', '-i', url];
+  const r = await runCapture(options.ffprobe, args, { timeoutMs: 120_000, ...(options.signal ? { signal: options.signal } : {}) });
+  let json: ProbeJson = {};
+  try {
+    json = JSON.parse(r.stdout || '{}') as ProbeJson;
+  } catch {
+    /* handled below as not-media */
+  }
+  if (r.exitCode !== 0 || !json.format) {
+    throw new StreamkitError('INPUT_NOT_MEDIA', `${input} is not a media file ffprobe can read.`, {
+      hint: 'Check that the file is complete; ffprobe said: ' + (lastLines(r.stderr, 3).join(' | ') || 'nothing'),
+      details: { input, stderrTail: lastLines(r.stderr) },
+    });
+  }
+  const formatName = json.format.format_name ?? 'unknown';
+  if (!remote && formatName.split(',').some((f) => referencingFormats.has(f))) {
+    throw new StreamkitError('INPUT_REFUSED', `Refusing ${input}: format "${formatName}" reads other files named inside it.`, {
+      hint: 'Give the media file itself, not a playlist, concat list or image pattern.',
+      details: { input, formatName },
+    });
+  }
+  const streams = json.streams ?? [];
+  const v = streams.find((s) => s.codec_type === 'video' && !s.disposition?.attached_pic);
+  if (!v || !v.width || !v.height) {
+    throw new StreamkitError('INPUT_NO_VIDEO', `${input} has no video stream${streams.some((s) => s.codec_type === 'audio') ? ' (it is audio only)' : ''}.`, {
+      hint: 'streamkit builds video ladders; give a file with a video track.',
+      details: { input, formatName },
+    });
+  }
+  const isRaw = formatName.split(',').some((f) => rawElementary.has(f));
+  if (isRaw && !options.frameRate) {
+    throw new StreamkitError('USAGE', `${input} is a raw ${v.codec_name ?? 'video'} elementary stream with no timing; its frame rate must be given.`, {
+      hint: 'Add --framerate, e.g. --framerate 30 or --framerate 30000/1001.',
+      details: { input, formatName },
+    });
+  }
+  const rotationRaw = v.side_data_list?.find((d) => typeof d.rotation === 'number')?.rotation ?? Number(v.tags?.['rotate'] ?? 0);
+  const rotation = normaliseRotation(Number.isFinite(rotationRaw) ? rotationRaw : 0);
+  const sar = parseRational(v.sample_aspect_ratio) ?? { num: 1, den: 1 };
+  const nominal = (isRaw ? parseRational(options.frameRate) : null) ?? parseRational(v.r_frame_rate);
+  const average = parseRational(v.avg_frame_rate);
+  // r_frame_rate can be a timebase-like value (e.g. 90000/1) on VFR sources; the average is then the honest one
+  let frameRate = nominal && toNumber(nominal) <= 240 ? nominal : average;
+  if (!frameRate || toNumber(frameRate) <= 0) {
+    throw new StreamkitError('INPUT_NOT_MEDIA', `Cannot tell the frame rate of ${input}.`, { hint: 'Give it with --framerate.', details: { input } });
+  }
+  const variableFrameRate = !!(average && nominal && Math.abs(toNumber(average) - toNumber(nominal)) / toNumber(nominal) > 0.01);
+  if (variableFrameRate && average && nominal && toNumber(nominal) > 240) frameRate = average;
+  const storageW = v.width;
+  const storageH = v.height;
+  const sarW = Math.round((storageW * sar.num) / sar.den);
+  const rotated = rotation === 90 || rotation === 270;
+  const displayWidth = rotated ? storageH : sarW;
+  const displayHeight = rotated ? sarW : storageH;
+  const durationRaw = Number(json.format.duration ?? v.duration);
+  const pixelFormat = v.pix_fmt ?? 'unknown';
+  const audio: AudioInfo[] = streams
+    .filter((s) => s.codec_type === 'audio' && (s.channels ?? 0) > 0)
+    .map((s) => ({
+      index: s.index,
+      codec: s.codec_name ?? 'unknown',
+      channels: s.channels ?? 2,
+      sampleRate: Number(s.sample_rate ?? 48000),
+      language: s.tags?.['language'] && s.tags['language'] !== 'und' ? s.tags['language'] : null,
+      title: s.tags?.['title'] ?? null,
+    }));
+  return {
+    input,
+    url,
+    remote,
+    formatName,
+    duration: Number.isFinite(durationRaw) && durationRaw > 0 ? durationRaw : null,
+    sizeBytes,
+    video: {
+      index: v.index,
+      codec: v.codec_name ?? 'unknown',
+      width: storageW,
+      height: storageH,
+      sar,
+      rotation,
+      displayWidth,
+      displayHeight,
+      frameRate,
+      variableFrameRate,
+      pixelFormat,
+      bitDepth: bitDepthOf(pixelFormat, v.bits_per_raw_sample),
+    },
+    audio,
+    inputOptions,
+  };
+}
+
+export function describeMedia(m: MediaInfo): string {
+  const v = m.video;
+  const dur = m.duration === null ? 'unknown duration' : `${m.duration.toFixed(2)} s`;
+  return `${m.formatName}, ${v.codec} ${v.displayWidth}x${v.displayHeight} @ ${formatRational(v.frameRate)} fps${v.variableFrameRate ? ' (VFR)' : ''}, ${m.audio.length} audio stream(s), ${dur}`;
+}

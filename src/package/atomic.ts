@@ -1,0 +1,141 @@
+import { access, mkdir, mkdtemp, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { StreamkitError } from '../errors.js';
+
+/**
+ * Atomic output: work happens in a hidden staging folder beside the destination (same file system,
+ * so the final move is a rename), and the destination appears only when everything succeeded.
+ * On failure the staging folder (and any parent folders we created) is removed.
+ */
+
+export const STAGING_PREFIX = '.streamkit-tmp-';
+
+export interface Staging {
+  /** the final destination */
+  dest: string;
+  /** where to write meanwhile */
+  dir: string;
+  /** move into place; with `replace`, an existing destination is swapped out and removed */
+  commit(options?: { replace?: boolean }): Promise<void>;
+  /** remove everything written; safe to call twice */
+  discard(): Promise<void>;
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await access(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function unwritable(dest: string, error: unknown): StreamkitError {
+  const code = (error as NodeJS.ErrnoException).code;
+  return new StreamkitError('OUTPUT_UNWRITABLE', `Cannot write the output folder ${dest}: ${code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EROFS' ? 'read-only file system' : code ?? String(error)}.`, {
+    hint: 'Choose another --output folder, or fix its permissions.',
+    details: { output: dest },
+    cause: error,
+  });
+}
+
+export async function checkDestination(destInput: string, force: boolean): Promise<string> {
+  const dest = resolve(destInput);
+  if (await exists(dest)) {
+    if (!force) {
+      throw new StreamkitError('OUTPUT_EXISTS', `Output ${dest} already exists.`, {
+        hint: 'Use --force to replace it (the old package stays until the new one is complete), or choose another --output.',
+        details: { output: dest },
+      });
+    }
+    const st = await stat(dest);
+    if (!st.isDirectory()) throw new StreamkitError('OUTPUT_EXISTS', `Output ${dest} exists and is not a folder; refusing to replace a file with a package.`, { details: { output: dest } });
+  }
+  return dest;
+}
+
+export async function createStaging(destInput: string): Promise<Staging> {
+  const dest = resolve(destInput);
+  const parent = dirname(dest);
+  // create missing parents, remembering which, so a failure can take them away again
+  const created: string[] = [];
+  for (let p = parent; !(await exists(p)); p = dirname(p)) created.unshift(p);
+  let dir: string;
+  try {
+    for (const p of created) await mkdir(p);
+    dir = await mkdtemp(join(parent, `${STAGING_PREFIX}${basename(dest)}-${process.pid}-`));
+  } catch (error) {
+    for (const p of [...created].reverse()) await rmdir(p).catch(() => undefined);
+    throw unwritable(dest, error);
+  }
+  let done = false;
+  const removeCreatedParents = async (): Promise<void> => {
+    for (const p of [...created].reverse()) {
+      try {
+        if ((await readdir(p)).length === 0) await rmdir(p);
+      } catch {
+        /* not ours to remove any more */
+      }
+    }
+  };
+  return {
+    dest,
+    dir,
+    async commit(options = {}) {
+      if (done) throw new Error('staging already finished');
+      if (await exists(dest)) {
+        if (!options.replace) throw new StreamkitError('OUTPUT_EXISTS', `Output ${dest} appeared while encoding; not replacing it.`, { details: { output: dest } });
+        const old = join(parent, `${STAGING_PREFIX}${basename(dest)}-${process.pid}-old-${Date.now()}`);
+        await rename(dest, old);
+        try {
+          await rename(dir, dest);
+        } catch (error) {
+          await rename(old, dest).catch(() => undefined);
+          throw unwritable(dest, error);
+        }
+        done = true;
+        await rm(old, { recursive: true, force: true });
+        return;
+      }
+      try {
+        await rename(dir, dest);
+      } catch (error) {
+        throw unwritable(dest, error);
+      }
+      done = true;
+    },
+    async discard() {
+      if (done) return;
+      done = true;
+      await rm(dir, { recursive: true, force: true });
+      await removeCreatedParents();
+    },
+  };
+}
+
+/** Staging folders left by processes that no longer exist (crash, kill -9): safe to remove. */
+export async function staleStagingDirs(parent: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(parent);
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const n of names) {
+    if (!n.startsWith(STAGING_PREFIX)) continue;
+    const m = /-(\d+)-[^-]+$/.exec(n) ?? /-(\d+)-old-\d+$/.exec(n);
+    const pid = m ? Number(m[1]) : NaN;
+    if (!Number.isFinite(pid) || !isAlive(pid)) out.push(join(parent, n));
+  }
+  return out;
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,276 @@
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { StreamkitError } from '../errors.js';
+import { toNumber } from '../media/rational.js';
+import { rungDir, type TranscodePlan } from '../plan.js';
+import { inspectFmp4Init, inspectFmp4Segment, inspectTsSegment, type Fmp4Init, type KeyframeRange } from './inspect.js';
+import {
+  parseMediaPlaylist,
+  writeIFramePlaylist,
+  writeMasterPlaylist,
+  writeMediaPlaylist,
+  type AudioMedia,
+  type IFrame,
+  type IFrameStream,
+  type MediaSegment,
+  type VariantStream,
+} from './playlist.js';
+
+/**
+ * HLS packaging after encoding: ffmpeg wrote segments and its own playlists; streamkit reads every
+ * segment, derives CODECS from the bitstream, measures BANDWIDTH (peak segment bitrate) and
+ * AVERAGE-BANDWIDTH, checks that every video segment starts with a keyframe at the same time in
+ * every rung, and writes the media, I-frame and master playlists itself.
+ */
+
+export interface MeasuredSegment extends MediaSegment {
+  bytes: number;
+  startsWithKeyframe: boolean;
+  firstPts: number | null;
+  keyframes: KeyframeRange[];
+}
+
+export interface MeasuredRendition {
+  kind: 'video' | 'audio';
+  /** folder name in the package */
+  dir: string;
+  codecs: string[];
+  segments: MeasuredSegment[];
+  mapUri: string | null;
+  /** TS only: bytes of PAT/PMT at the start of each segment */
+  tsInitLength: number | null;
+  /** bit/s: the largest segment bitrate */
+  peakBitrate: number;
+  /** bit/s: all bytes over all time */
+  averageBitrate: number;
+  totalBytes: number;
+  duration: number;
+}
+
+function fail(message: string, details: Record<string, unknown> = {}): never {
+  throw new StreamkitError('VERIFY_FAILED', message, { details, hint: 'This is a bug or an ffmpeg problem; rerun with --verbose and report it with the ffmpeg version.' });
+}
+
+async function readPlaylist(dir: string): Promise<ReturnType<typeof parseMediaPlaylist>> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, 'index.m3u8'), 'utf8');
+  } catch {
+    fail(`ffmpeg wrote no playlist in ${dir}.`, { dir });
+  }
+  const p = parseMediaPlaylist(text);
+  if (!p.endList) fail(`The playlist in ${dir} is incomplete (no EXT-X-ENDLIST): ffmpeg stopped early.`, { dir });
+  if (p.segments.length === 0) fail(`The playlist in ${dir} has no segments.`, { dir });
+  return p;
+}
+
+export async function measureRendition(root: string, dir: string, kind: 'video' | 'audio'): Promise<MeasuredRendition> {
+  const abs = join(root, dir);
+  const p = await readPlaylist(abs);
+  let init: Fmp4Init | null = null;
+  if (p.mapUri) init = inspectFmp4Init(await readFile(join(abs, p.mapUri)));
+  let codecs: string[] = init ? init.codecs : [];
+  let tsInitLength: number | null = null;
+  const segments: MeasuredSegment[] = [];
+  for (const s of p.segments) {
+    const file = join(abs, s.uri);
+    let buf: Buffer;
+    try {
+      buf = await readFile(file);
+    } catch {
+      fail(`Segment ${dir}/${s.uri} listed in the playlist is missing.`, { file });
+    }
+    if (buf.length === 0) fail(`Segment ${dir}/${s.uri} is empty.`, { file });
+    let inspection;
+    try {
+      if (init) {
+        inspection = inspectFmp4Segment(buf, init);
+      } else {
+        const ts = inspectTsSegment(buf);
+        tsInitLength ??= ts.initLength;
+        if (codecs.length === 0 && ts.codecs.length > 0) codecs = ts.codecs;
+        inspection = ts;
+      }
+    } catch (error) {
+      fail(`Segment ${dir}/${s.uri} is malformed: ${(error as Error).message}`, { file });
+    }
+    if (kind === 'video' && inspection.videoFrames === 0) fail(`Segment ${dir}/${s.uri} has no video frames.`, { file });
+    segments.push({ ...s, bytes: buf.length, startsWithKeyframe: inspection.startsWithKeyframe, firstPts: inspection.firstPts, keyframes: inspection.keyframes });
+  }
+  if (codecs.length === 0) fail(`Could not read the codec configuration of ${dir}.`, { dir });
+  const totalBytes = segments.reduce((a, s) => a + s.bytes, 0);
+  const duration = segments.reduce((a, s) => a + s.duration, 0);
+  const peakBitrate = Math.max(...segments.map((s) => (s.bytes * 8) / Math.max(s.duration, 1e-3)));
+  return {
+    kind,
+    dir,
+    codecs,
+    segments,
+    mapUri: p.mapUri,
+    tsInitLength,
+    peakBitrate,
+    averageBitrate: (totalBytes * 8) / Math.max(duration, 1e-3),
+    totalBytes,
+    duration,
+  };
+}
+
+/** Every video segment starts with a keyframe, at the same time in every rung. */
+export function checkAlignment(rungs: readonly MeasuredRendition[], frameDuration: number): void {
+  const ref = rungs[0];
+  if (!ref) return;
+  for (const r of rungs) {
+    r.segments.forEach((s, i) => {
+      if (!s.startsWithKeyframe) fail(`Segment ${r.dir}/${s.uri} does not start with a keyframe: players could not switch rungs there.`, { rung: r.dir, segment: i });
+    });
+    if (r.segments.length !== ref.segments.length) {
+      fail(`Rungs ${ref.dir} and ${r.dir} have different segment counts (${ref.segments.length} and ${r.segments.length}).`, { rungs: [ref.dir, r.dir] });
+    }
+    r.segments.forEach((s, i) => {
+      const a = ref.segments[i]!.firstPts;
+      const b = s.firstPts;
+      if (a !== null && b !== null && Math.abs(a - b) > frameDuration / 2) {
+        fail(`Segment ${i} starts at ${a.toFixed(3)} s in ${ref.dir} but at ${b.toFixed(3)} s in ${r.dir}: segment boundaries are not aligned.`, { rungs: [ref.dir, r.dir], segment: i });
+      }
+    });
+  }
+}
+
+/** The I-frames of a rung, with durations until the next one (the last until the end). */
+export function iframesOf(r: MeasuredRendition): IFrame[] {
+  const frames: { uri: string; k: KeyframeRange }[] = r.segments.flatMap((s) => s.keyframes.map((k) => ({ uri: s.uri, k })));
+  const first = r.segments.find((s) => s.firstPts !== null)?.firstPts ?? frames[0]?.k.pts ?? 0;
+  const end = first + r.duration;
+  return frames.map((f, i) => ({
+    uri: f.uri,
+    offset: f.k.offset,
+    length: f.k.length,
+    duration: Math.max(0.001, (frames[i + 1]?.k.pts ?? end) - f.k.pts),
+  }));
+}
+
+export interface PackagedRung {
+  name: string;
+  dir: string;
+  width: number;
+  height: number;
+  codecs: string[];
+  bandwidth: number;
+  averageBandwidth: number;
+  videoPeakBitrate: number;
+  videoAverageBitrate: number;
+  iframeCount: number;
+  segments: number;
+  sizeBytes: number;
+}
+
+export interface HlsPackage {
+  master: string;
+  rungs: PackagedRung[];
+  audio: { dir: string; name: string; codecs: string[]; peakBitrate: number; averageBitrate: number; sizeBytes: number }[];
+  segmentCount: number;
+}
+
+/** Measure, check, and write every playlist into plan.workDir. */
+export async function packageHls(plan: TranscodePlan): Promise<HlsPackage> {
+  const root = plan.workDir;
+  const videos: MeasuredRendition[] = [];
+  for (const rung of plan.ladder.rungs) videos.push(await measureRendition(root, rungDir(rung.name), 'video'));
+  const audios: MeasuredRendition[] = [];
+  for (const a of plan.audioRenditions) audios.push(await measureRendition(root, a.dir, 'audio'));
+  const fps = toNumber(plan.ladder.frameRate);
+  checkAlignment(videos, 1 / fps);
+
+  for (const r of [...videos, ...audios]) {
+    await writeFile(join(root, r.dir, 'index.m3u8'), writeMediaPlaylist({ segments: r.segments, mapUri: r.mapUri }));
+  }
+
+  const audioPeak = Math.max(0, ...audios.map((a) => a.peakBitrate));
+  const audioAvg = Math.max(0, ...audios.map((a) => a.averageBitrate));
+  const audioCodecs = [...new Set(audios.flatMap((a) => a.codecs))];
+  const group = audios.length > 0 ? 'audio' : null;
+  const variants: VariantStream[] = [];
+  const iframeStreams: IFrameStream[] = [];
+  const rungs: PackagedRung[] = [];
+  for (const [i, r] of videos.entries()) {
+    const rung = plan.ladder.rungs[i]!;
+    const videoCodecs = r.codecs.filter((c) => !c.startsWith('mp4a'));
+    const frames = iframesOf(r);
+    const iframeMap = r.mapUri ? { uri: r.mapUri } : r.tsInitLength ? { uri: r.segments[0]!.uri, byteRange: { offset: 0, length: r.tsInitLength } } : null;
+    await writeFile(join(root, r.dir, 'iframes.m3u8'), writeIFramePlaylist({ frames, map: iframeMap }));
+    const iframeBytes = frames.reduce((a, f) => a + f.length, 0);
+    iframeStreams.push({
+      uri: `${r.dir}/iframes.m3u8`,
+      bandwidth: Math.max(...frames.map((f) => (f.length * 8) / f.duration)),
+      averageBandwidth: (iframeBytes * 8) / Math.max(r.duration, 1e-3),
+      codecs: videoCodecs,
+      resolution: { width: rung.width, height: rung.height },
+    });
+    const bandwidth = r.peakBitrate + audioPeak;
+    const averageBandwidth = r.averageBitrate + audioAvg;
+    variants.push({
+      uri: `${r.dir}/index.m3u8`,
+      bandwidth,
+      averageBandwidth,
+      codecs: [...videoCodecs, ...audioCodecs],
+      resolution: { width: rung.width, height: rung.height },
+      frameRate: fps,
+      audioGroup: group,
+    });
+    const sizes = await Promise.all([r.mapUri ? stat(join(root, r.dir, r.mapUri)).then((s) => s.size) : 0]);
+    rungs.push({
+      name: rung.name,
+      dir: r.dir,
+      width: rung.width,
+      height: rung.height,
+      codecs: videoCodecs,
+      bandwidth: Math.ceil(bandwidth),
+      averageBandwidth: Math.ceil(averageBandwidth),
+      videoPeakBitrate: Math.ceil(r.peakBitrate),
+      videoAverageBitrate: Math.ceil(r.averageBitrate),
+      iframeCount: frames.length,
+      segments: r.segments.length,
+      sizeBytes: r.totalBytes + (sizes[0] ?? 0),
+    });
+  }
+  const audioMedia: AudioMedia[] = plan.audioRenditions.map((a) => ({
+    groupId: 'audio',
+    name: a.name,
+    language: a.language,
+    default: a.default,
+    channels: a.channels,
+    uri: `${a.dir}/index.m3u8`,
+  }));
+  // Lowest bandwidth first: players start low and climb (hls.js and AVPlayer both measure first).
+  variants.sort((a, b) => a.bandwidth - b.bandwidth);
+  iframeStreams.sort((a, b) => a.bandwidth - b.bandwidth);
+  const version = videos.some((v) => v.mapUri) ? 6 : 5;
+  const master = writeMasterPlaylist({ version, variants, iframes: iframeStreams, audio: audioMedia });
+  await writeFile(join(root, 'master.m3u8'), master);
+  return {
+    master: join(root, 'master.m3u8'),
+    rungs,
+    audio: audios.map((a, i) => ({
+      dir: a.dir,
+      name: plan.audioRenditions[i]!.name,
+      codecs: a.codecs,
+      peakBitrate: Math.ceil(a.peakBitrate),
+      averageBitrate: Math.ceil(a.averageBitrate),
+      sizeBytes: a.totalBytes,
+    })),
+    segmentCount: videos[0]?.segments.length ?? 0,
+  };
+}
+
+/** Files to decode as a check: the first and the last segment of every rendition (with its init). */
+export async function decodeCheckTargets(plan: TranscodePlan): Promise<{ dir: string; init: string | null; segments: string[] }[]> {
+  const dirs = [...plan.ladder.rungs.map((r) => rungDir(r.name)), ...plan.audioRenditions.map((a) => a.dir)];
+  const out = [];
+  for (const dir of dirs) {
+    const p = parseMediaPlaylist(await readFile(join(plan.workDir, dir, 'index.m3u8'), 'utf8'));
+    const first = p.segments[0]!.uri;
+    const last = p.segments[p.segments.length - 1]!.uri;
+    out.push({ dir, init: p.mapUri, segments: first === last ? [first] : [first, last] });
+  }
+  return out;
+}

@@ -1,0 +1,50 @@
+import type { EncoderName } from './encoder/profiles.js';
+import type { Ladder } from './media/ladder.js';
+import type { MediaInfo } from './media/probe.js';
+import type { AudioSpec, HardwareKind, Preset } from './preset/schema.js';
+
+/** One audio rendition: one source audio stream encoded once. */
+export interface AudioRendition {
+  /** index among the source's audio streams (the N in 0:a:N) */
+  sourceOrder: number;
+  /** folder name in the package */
+  dir: string;
+  /** NAME attribute */
+  name: string;
+  /** LANGUAGE attribute (BCP 47 / ISO 639), when the source says */
+  language: string | null;
+  channels: number;
+  default: boolean;
+}
+
+/** Everything needed to run one transcode: pure data, turned into argv by ffmpeg/command.ts. */
+export interface TranscodePlan {
+  media: MediaInfo;
+  preset: Preset;
+  presetName: string;
+  hardware: HardwareKind;
+  encoder: EncoderName;
+  speed: string | number | undefined;
+  tune: string | undefined;
+  encoderOptions: Record<string, string | number | boolean>;
+  ladder: Ladder;
+  audio: AudioSpec | null;
+  audioRenditions: AudioRendition[];
+  hls: {
+    container: 'ts' | 'fmp4';
+    /** the value given to -hls_time: a whole number of GOPs, minus half a frame so that rounding never skips a keyframe */
+    hlsTime: number;
+    /** the nominal segment duration: a whole number of GOPs */
+    segmentSeconds: number;
+  } | null;
+  /** the folder ffmpeg writes into (the staging folder during a transcode) */
+  workDir: string;
+}
+
+export function rungDir(name: string): string {
+  return name;
+}
+
+export function segmentExtension(container: 'ts' | 'fmp4'): string {
+  return container === 'ts' ? 'ts' : 'm4s';
+}

@@ -1,0 +1,163 @@
+import { z } from 'zod';
+import { parseBitrate } from './units.js';
+
+/**
+ * The preset file format. Every object is strict (unknown keys are errors) so that a typo never
+ * silently falls back to a default. Cross-field rules live in `superRefine` below so their messages
+ * can name the exact key path.
+ */
+
+export const codecs = ['h264', 'hevc', 'av1'] as const;
+export type Codec = (typeof codecs)[number];
+
+export const hardwareKinds = ['cpu', 'nvenc'] as const;
+export type HardwareKind = (typeof hardwareKinds)[number];
+
+const bitrate = z
+  .union([z.number(), z.string()])
+  .transform((v, ctx) => {
+    const bps = parseBitrate(v);
+    if (bps === null) {
+      ctx.addIssue({ code: 'custom', message: `expected a bitrate such as 2500k, 6M or 128000 (bits/s), got ${JSON.stringify(v)}` });
+      return z.NEVER;
+    }
+    if (bps <= 0) {
+      ctx.addIssue({ code: 'custom', message: `expected a positive bitrate, got ${JSON.stringify(v)}` });
+      return z.NEVER;
+    }
+    return bps;
+  });
+
+/** Extra encoder options: a flat map of option -> value, checked against the encoder's allowlist later. */
+const extraOptions = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]));
+
+const encoderChoice = z.strictObject({
+  /** ffmpeg encoder name, e.g. libx264 */
+  name: z.string().min(1),
+  /** encoder speed preset: x264/x265 names (medium, slow...), svt-av1 0..13, nvenc p1..p7 */
+  preset: z.union([z.string(), z.number()]).optional(),
+  tune: z.string().optional(),
+  /** extra options, allowlisted per encoder */
+  options: extraOptions.optional(),
+});
+export type EncoderChoice = z.infer<typeof encoderChoice>;
+
+const rung = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'expected a name of letters, digits, "_", "." or "-" (it becomes a folder name)')
+    .optional(),
+  /** picture height in pixels (the shorter side for portrait sources) */
+  height: z.number().int().min(64).max(4320),
+  /** target average bitrate (vbr, cbr) or the nominal bitrate the cap derives from (crf) */
+  bitrate,
+  maxrate: bitrate.optional(),
+  bufsize: bitrate.optional(),
+  /** quality for rate control mode crf (encoder's own scale) */
+  crf: z.number().min(0).max(63).optional(),
+});
+export type RungSpec = z.infer<typeof rung>;
+
+const rateControl = z.strictObject({
+  /** crf: capped CRF (quality target, capped by maxrate/bufsize); vbr: constrained VBR; cbr: constant bitrate */
+  mode: z.enum(['crf', 'vbr', 'cbr']),
+  crf: z.number().min(0).max(63).optional(),
+  /** maxrate = bitrate x maxrateRatio where a rung gives no maxrate */
+  maxrateRatio: z.number().min(1).max(4).default(1.5),
+  /** bufsize = maxrate x bufsizeRatio where a rung gives no bufsize */
+  bufsizeRatio: z.number().min(0.1).max(10).default(2),
+});
+
+const video = z.strictObject({
+  codec: z.enum(codecs),
+  encoder: z
+    .strictObject({ cpu: encoderChoice.optional(), nvenc: encoderChoice.optional() })
+    .refine((e) => e.cpu !== undefined || e.nvenc !== undefined, 'expected at least one of cpu, nvenc'),
+  rateControl,
+  /** seconds between keyframes (IDR); every segment starts with one */
+  keyframeInterval: z.number().positive().max(20).default(2),
+  /** output frame rate cap in frames/s; sources above it are divided by the smallest whole factor that fits */
+  maxFrameRate: z.number().positive().max(240).default(60),
+  rungs: z.array(rung).min(1),
+});
+
+const audio = z.strictObject({
+  codec: z.literal('aac').default('aac'),
+  bitrate: bitrate.default(128000),
+  channels: z.number().int().min(1).max(8).default(2),
+  sampleRate: z.union([z.literal(32000), z.literal(44100), z.literal(48000)]).default(48000),
+  /** which source audio streams become renditions: the first one or all of them */
+  streams: z.enum(['first', 'all']).default('all'),
+});
+
+const hls = z.strictObject({
+  segmentDuration: z.number().positive().max(60).default(6),
+  /** ts (MPEG-TS) is only valid for h264; fmp4 for every codec. Default: ts for h264, fmp4 otherwise */
+  container: z.enum(['ts', 'fmp4']).optional(),
+});
+
+const mp4 = z.strictObject({
+  /** which rungs get a progressive MP4: names, or "top" / "all" */
+  rungs: z.union([z.enum(['top', 'all']), z.array(z.string())]).default('top'),
+});
+
+const flv = z.strictObject({
+  rungs: z.union([z.enum(['top', 'all']), z.array(z.string())]).default('top'),
+});
+
+const packaging = z
+  .strictObject({
+    hls: hls.optional(),
+    mp4: mp4.optional(),
+    flv: flv.optional(),
+  })
+  .refine((p) => p.hls !== undefined || p.mp4 !== undefined || p.flv !== undefined, 'expected at least one packaging target (hls, mp4, flv)');
+
+export const presetSchema = z
+  .strictObject({
+    name: z.string().min(1).optional(),
+    description: z.string().optional(),
+    /** base preset: a built-in name or a path relative to this file; removed once resolved */
+    extends: z.string().optional(),
+    /** live: paced to the source clock (push) */
+    live: z.boolean().default(false),
+    video,
+    /** false: no audio even if the source has some */
+    audio: z.union([audio, z.literal(false)]).default(() => audio.parse({})),
+    packaging: packaging.default(() => ({ hls: hls.parse({}) })),
+  })
+  .superRefine((p, ctx) => {
+    const rc = p.video.rateControl;
+    p.video.rungs.forEach((r, i) => {
+      const path = ['video', 'rungs', i];
+      if (r.maxrate !== undefined && r.maxrate < r.bitrate) {
+        ctx.addIssue({ code: 'custom', path: [...path, 'maxrate'], message: `expected maxrate >= bitrate (${r.bitrate} bit/s), got ${r.maxrate} bit/s` });
+      }
+      if (rc.mode === 'cbr' && r.maxrate !== undefined && r.maxrate !== r.bitrate) {
+        ctx.addIssue({ code: 'custom', path: [...path, 'maxrate'], message: 'expected maxrate equal to bitrate (or none) with rateControl.mode cbr' });
+      }
+      if (rc.mode === 'crf' && r.crf === undefined && rc.crf === undefined) {
+        ctx.addIssue({ code: 'custom', path: [...path, 'crf'], message: 'expected a crf value here or in video.rateControl.crf for rateControl.mode crf' });
+      }
+    });
+    const names = p.video.rungs.map((r) => r.name ?? `${r.height}p`);
+    names.forEach((n, i) => {
+      if (names.indexOf(n) !== i) ctx.addIssue({ code: 'custom', path: ['video', 'rungs', i, 'name'], message: `expected unique rung names; "${n}" is used twice (give rungs of equal height a name)` });
+    });
+    const h = p.packaging.hls;
+    if (h) {
+      const ki = p.video.keyframeInterval;
+      if (h.segmentDuration < ki) {
+        ctx.addIssue({ code: 'custom', path: ['packaging', 'hls', 'segmentDuration'], message: `expected a segment duration of at least the keyframe interval (${ki} s), got ${h.segmentDuration} s` });
+      } else if (Math.abs(h.segmentDuration / ki - Math.round(h.segmentDuration / ki)) > 1e-6) {
+        ctx.addIssue({ code: 'custom', path: ['packaging', 'hls', 'segmentDuration'], message: `expected a whole multiple of the keyframe interval (${ki} s) so that every segment starts with a keyframe, got ${h.segmentDuration} s` });
+      }
+      if (h.container === 'ts' && p.video.codec !== 'h264') {
+        ctx.addIssue({ code: 'custom', path: ['packaging', 'hls', 'container'], message: `expected fmp4 for ${p.video.codec} (Apple's HLS rules allow HEVC and AV1 only in fragmented MP4), got ts` });
+      }
+    }
+  });
+
+export type PresetInput = z.input<typeof presetSchema>;
+export type Preset = z.output<typeof presetSchema>;
+export type AudioSpec = Exclude<Preset['audio'], false>;
