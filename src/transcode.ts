@@ -15,6 +15,8 @@ import { formatRational, toNumber } from './media/rational.js';
 import { checkDestination, createStaging } from './package/atomic.js';
 import { decodeCheckTargets, packageHls, type HlsPackage } from './package/hls.js';
 import { decodeCheck } from './package/verify.js';
+import { fingerprintInput, jobKey, presetHash, writeManifest } from './package/manifest.js';
+import { streamkitVersion } from './version.js';
 import { rungDir, type AudioRendition, type TranscodePlan } from './plan.js';
 import { loadPreset, type ResolvedPreset } from './preset/load.js';
 import type { Preset } from './preset/schema.js';
@@ -157,6 +159,11 @@ export async function planTranscode(options: PlanOptions, workDir?: string): Pro
   return { plan, argv: buildTranscodeArgs(plan), toolchain, preset, hardware, output };
 }
 
+/** The options that change what a job produces (part of the manifest's job key). */
+export function jobOptions(options: Pick<PlanOptions, 'frameRate' | 'hw'>): Record<string, unknown> {
+  return { frameRate: options.frameRate ?? null, hw: options.hw ?? 'auto' };
+}
+
 export interface TranscodeOptions extends PlanOptions {
   force?: boolean | undefined;
   onEvent?: EventSink | undefined;
@@ -231,6 +238,18 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
     emit({ type: 'stage', stage: 'verify', status: 'done' });
     for (const r of pkg.rungs) emit({ type: 'rung', name: r.name, width: r.width, height: r.height, codecs: r.codecs, bandwidth: r.bandwidth, averageBandwidth: r.averageBandwidth, sizeBytes: r.sizeBytes, segments: r.segments });
     if (signal?.aborted) throw new StreamkitError('INTERRUPTED', 'Interrupted; nothing was written to the destination.');
+    const presetHashValue = presetHash(plan.preset);
+    const fingerprint = await fingerprintInput(options.input);
+    await writeManifest(plan.workDir, {
+      streamkitVersion: streamkitVersion(),
+      jobKey: jobKey(fingerprint, presetHashValue, jobOptions(options)),
+      input: fingerprint,
+      preset: { name: planned.preset.name, hash: presetHashValue, resolved: plan.preset },
+      options: jobOptions(options),
+      ffmpeg: { path: toolchain.ffmpeg.path, version: toolchain.caps.version.raw },
+      hardware: plan.hardware,
+      encoder: plan.encoder,
+    });
     emit({ type: 'stage', stage: 'commit', status: 'start' });
     await staging.commit({ replace: options.force ?? false });
     emit({ type: 'stage', stage: 'commit', status: 'done' });

@@ -1,6 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { stringify as toYaml } from 'yaml';
 import { StreamkitError } from '../errors.js';
@@ -11,13 +8,10 @@ import { formatRational } from '../media/rational.js';
 import { listBuiltinPresets, loadPreset } from '../preset/load.js';
 import { planTranscode, resolveToolchain, transcode } from '../transcode.js';
 import { runDoctor } from './doctor.js';
+import { streamkitVersion } from '../version.js';
 import { kbps } from './format.js';
 import { makeContext, type CliIo, type CommandContext, type GlobalOptions } from './context.js';
 
-export function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'package.json'), 'utf8')) as { version: string };
-  return pkg.version;
-}
 
 function hwOption(): Option {
   return new Option('--hw <kind>', 'hardware: auto (NVENC when a trial encode works, else CPU), cpu or nvenc').choices(['auto', 'cpu', 'nvenc']).default('auto');
@@ -36,7 +30,7 @@ export function createProgram(io: CliIo, run: (action: (ctx: CommandContext) => 
   const program = new Command('streamkit');
   program
     .description('Turn source video into adaptive-bitrate packages (HLS, FLV/RTMP, MP4) from H.264 / HEVC / AV1 ladder presets.')
-    .version(packageVersion(), '-V, --version', 'print the streamkit version')
+    .version(streamkitVersion(), '-V, --version', 'print the streamkit version')
     .option('--json', 'newline-delimited JSON events on stdout (for programs)')
     .option('-q, --quiet', 'print errors only')
     .option('-v, --verbose', 'more detail, stack traces on errors')

@@ -1,0 +1,152 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { open, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
+
+/**
+ * streamkit.json: written into every finished package. It says what made the package (input
+ * fingerprint, resolved preset and its hash, options, ffmpeg and streamkit versions) and what is in
+ * it (every file with size and SHA-256). A package whose manifest matches the job and whose files are
+ * all there at their recorded sizes is current: batch runs and queue workers skip it.
+ */
+
+export const MANIFEST_NAME = 'streamkit.json';
+export const MANIFEST_VERSION = 1;
+
+export interface InputFingerprint {
+  /** absolute path or URL */
+  input: string;
+  size: number | null;
+  mtimeMs: number | null;
+  /** SHA-256 over the size and the first and last MiB: cheap on big files, changes with any edit that changes them */
+  sample: string | null;
+}
+
+export interface ManifestOutput {
+  path: string;
+  size: number;
+  sha256: string;
+}
+
+export interface Manifest {
+  manifestVersion: number;
+  streamkitVersion: string;
+  createdAt: string;
+  /** hash of input fingerprint + preset hash + options: equal keys mean the same job */
+  jobKey: string;
+  input: InputFingerprint;
+  preset: { name: string; hash: string; resolved: unknown };
+  options: Record<string, unknown>;
+  ffmpeg: { path: string; version: string };
+  hardware: string;
+  encoder: string;
+  outputs: ManifestOutput[];
+}
+
+/** JSON with sorted keys, so equal objects hash equally. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value as object)
+      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export function sha256(text: string | Buffer): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+export function presetHash(resolvedPreset: unknown): string {
+  return sha256(canonicalJson(resolvedPreset));
+}
+
+export async function fingerprintInput(input: string): Promise<InputFingerprint> {
+  if (/^https?:\/\//i.test(input)) return { input, size: null, mtimeMs: null, sample: null };
+  const path = resolve(input);
+  const st = await stat(path);
+  const chunk = 1024 * 1024;
+  const h = createHash('sha256').update(String(st.size));
+  const fh = await open(path, 'r');
+  try {
+    const head = Buffer.alloc(Math.min(chunk, st.size));
+    await fh.read(head, 0, head.length, 0);
+    h.update(head);
+    if (st.size > chunk) {
+      const tailLen = Math.min(chunk, st.size - chunk);
+      const tail = Buffer.alloc(tailLen);
+      await fh.read(tail, 0, tailLen, st.size - tailLen);
+      h.update(tail);
+    }
+  } finally {
+    await fh.close();
+  }
+  return { input: path, size: st.size, mtimeMs: Math.round(st.mtimeMs), sample: h.digest('hex') };
+}
+
+export function jobKey(input: InputFingerprint, presetHashValue: string, options: Record<string, unknown>): string {
+  return sha256(canonicalJson({ input, preset: presetHashValue, options }));
+}
+
+async function hashFile(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+async function listFiles(root: string, dir = root): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...(await listFiles(root, p)));
+    else if (e.isFile() && !(dir === root && e.name === MANIFEST_NAME)) out.push(p);
+  }
+  return out.sort();
+}
+
+/** Describe every file in a finished package folder (sizes and SHA-256). */
+export async function describeOutputs(root: string): Promise<ManifestOutput[]> {
+  const files = await listFiles(root);
+  return Promise.all(files.map(async (f) => ({ path: relative(root, f), size: (await stat(f)).size, sha256: await hashFile(f) })));
+}
+
+export async function writeManifest(root: string, manifest: Omit<Manifest, 'outputs' | 'manifestVersion' | 'createdAt'>): Promise<Manifest> {
+  const full: Manifest = { manifestVersion: MANIFEST_VERSION, createdAt: new Date().toISOString(), ...manifest, outputs: await describeOutputs(root) };
+  await writeFile(join(root, MANIFEST_NAME), `${JSON.stringify(full, null, 2)}\n`);
+  return full;
+}
+
+export async function readManifest(root: string): Promise<Manifest | null> {
+  try {
+    const m = JSON.parse(await readFile(join(root, MANIFEST_NAME), 'utf8')) as Manifest;
+    return m.manifestVersion === MANIFEST_VERSION ? m : null;
+  } catch {
+    return null;
+  }
+}
+
+export type CurrentCheck = { current: true; manifest: Manifest } | { current: false; reason: string };
+
+/**
+ * Is the package at `root` a complete result of the job `expectedJobKey`? Complete means: manifest
+ * present with the same job key, and every listed file present with its recorded size
+ * (`verifyHashes` also re-hashes them).
+ */
+export async function checkCurrent(root: string, expectedJobKey: string, verifyHashes = false): Promise<CurrentCheck> {
+  const m = await readManifest(root);
+  if (!m) return { current: false, reason: 'no manifest' };
+  if (m.jobKey !== expectedJobKey) return { current: false, reason: 'input, preset or options changed' };
+  for (const o of m.outputs) {
+    try {
+      const st = await stat(join(root, o.path));
+      if (st.size !== o.size) return { current: false, reason: `${o.path} changed size` };
+      if (verifyHashes && (await hashFile(join(root, o.path))) !== o.sha256) return { current: false, reason: `${o.path} changed content` };
+    } catch {
+      return { current: false, reason: `${o.path} is missing` };
+    }
+  }
+  return { current: true, manifest: m };
+}
