@@ -64,7 +64,7 @@ export function classifyNvencFailure(stderr: string, exitCode: number | null = n
     const line = lines.find((l) => rule.pattern.test(l));
     if (line) return { kind: rule.kind, line, meaning: rule.meaning };
   }
-  const telling = lines.find((l) => /nvenc|cuda|cuvid|nvdec|hwaccel|hwupload|scale_npp|device|driver|Impossible to convert|Error/i.test(l)) ?? lines[lines.length - 1] ?? `exit code ${exitCode ?? 'unknown'}`;
+  const telling = lines.find((l) => /nvenc|cuda|cuvid|nvdec|hwaccel|hwupload|scale_npp|hardware|not within range|device|driver|not found|Impossible to convert|Error/i.test(l)) ?? lines[lines.length - 1] ?? `exit code ${exitCode ?? 'unknown'}`;
   return { kind: 'other', line: telling, meaning: 'the trial encode failed' };
 }
 
