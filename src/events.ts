@@ -18,7 +18,11 @@ export type TranscodeEvent =
       frameRate: string;
       ffmpeg: { path: string; version: string };
       notes: string[];
+      /** with NVENC: where frames are decoded and scaled (gpu: NVDEC + GPU scaler, upload: CPU decode + GPU scaler, cpu: all on the CPU) */
+      gpuPipeline?: { mode: 'gpu' | 'upload' | 'cpu'; scaler: 'scale_cuda' | 'scale_npp' | null; bFrameRefs: boolean; reason: string };
     }
+  /** `--hw auto` only: NVENC failed at the start of the encode and a fresh trial failed too; the CPU encodes instead */
+  | { type: 'fallback'; from: 'nvenc'; hardware: 'cpu'; encoder: string; hardwareReason: string }
   | { type: 'stage'; stage: 'probe' | 'encode' | 'package' | 'verify' | 'commit'; status: 'start' | 'done' }
   | {
       type: 'progress';

@@ -17,6 +17,22 @@ export interface AudioRendition {
   default: boolean;
 }
 
+/**
+ * How frames travel when NVENC encodes (decided by trial runs in encoder/nvenc-pipeline.ts):
+ * - gpu: NVDEC decodes (-hwaccel cuda, frames stay in GPU memory), every rung is scaled on the GPU
+ * - upload: the CPU decodes, frames are uploaded once (hwupload_cuda), every rung is scaled on the GPU
+ * - cpu: the CPU decodes and scales exactly as on the CPU path; NVENC reads frames from system memory
+ */
+export interface NvencPipeline {
+  mode: 'gpu' | 'upload' | 'cpu';
+  /** the GPU scaler (modes gpu and upload) */
+  scaler: 'scale_cuda' | 'scale_npp' | null;
+  /** -b_ref_mode middle: only where a trial encode showed this GPU supports B-frames as references */
+  bFrameRefs: boolean;
+  /** why this mode, in words */
+  reason: string;
+}
+
 /** Everything needed to run one transcode: pure data, turned into argv by ffmpeg/command.ts. */
 export interface TranscodePlan {
   media: MediaInfo;
@@ -39,6 +55,8 @@ export interface TranscodePlan {
   } | null;
   /** the folder ffmpeg writes into (the staging folder during a transcode) */
   workDir: string;
+  /** set when hardware is nvenc: where decoding and scaling happen */
+  nvenc?: NvencPipeline;
 }
 
 export function rungDir(name: string): string {

@@ -1,8 +1,9 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { encoderProfiles, isEncoderName, type EncoderName } from './encoder/profiles.js';
-import { selectHardware, type HardwareChoice, type HardwareRequest } from './encoder/select.js';
-import { PresetError, StreamkitError } from './errors.js';
+import { chooseNvencPipeline, retrialNvenc } from './encoder/nvenc-pipeline.js';
+import { nvencUnavailable, selectHardware, type HardwareChoice, type HardwareRequest } from './encoder/select.js';
+import { FfmpegError, PresetError, StreamkitError } from './errors.js';
 import type { EventSink, TranscodeEvent } from './events.js';
 import { probeCapabilities, type Capabilities } from './ffmpeg/capabilities.js';
 import { buildTranscodeArgs } from './ffmpeg/command.js';
@@ -114,19 +115,46 @@ function audioRenditions(media: MediaInfo, preset: Preset): AudioRendition[] {
   });
 }
 
+function encoderFields(p: Preset, hardware: HardwareChoice & { encoder: EncoderName }): Pick<TranscodePlan, 'hardware' | 'encoder' | 'speed' | 'tune' | 'encoderOptions'> {
+  const choice = p.video.encoder[hardware.hardware]!;
+  return {
+    hardware: hardware.hardware,
+    encoder: hardware.encoder,
+    speed: choice.preset,
+    tune: choice.tune,
+    encoderOptions: Object.fromEntries(Object.entries(choice.options ?? {}).map(([k, v]) => [k.replace(/^-/, ''), v])),
+  };
+}
+
+function knownEncoder(preset: ResolvedPreset, hardware: HardwareChoice): HardwareChoice & { encoder: EncoderName } {
+  if (!isEncoderName(hardware.encoder)) {
+    throw new PresetError([{ file: preset.file, path: `video.encoder.${hardware.hardware}.name`, message: `expected one of the encoders streamkit knows: ${Object.keys(encoderProfiles).join(', ')}; got ${hardware.encoder}` }]);
+  }
+  return hardware as HardwareChoice & { encoder: EncoderName };
+}
+
+/** `--hw auto` after NVENC turned out unusable for this job: the same plan on the CPU encoder. */
+async function cpuInstead(caps: Capabilities, preset: ResolvedPreset, plan: TranscodePlan, why: string): Promise<{ plan: TranscodePlan; hardware: HardwareChoice }> {
+  if (!preset.preset.video.encoder.cpu) {
+    throw new StreamkitError('FEATURE_UNAVAILABLE', `No usable encoder: NVENC does not work here (${why}), and the preset names no CPU encoder.`, { hint: 'Add video.encoder.cpu to the preset.' });
+  }
+  const cpu = knownEncoder(preset, await selectHardware(caps, preset.preset, 'cpu'));
+  checkPresetForEncoder(preset.preset, preset.file, 'cpu', cpu.encoder);
+  const { nvenc: _dropped, ...rest } = plan;
+  const hardware = { ...cpu, reason: `auto: CPU (${why})` };
+  return { plan: { ...rest, ...encoderFields(preset.preset, hardware) }, hardware };
+}
+
 /** Everything short of running ffmpeg: find tools, load and check the preset, probe, ladder, argv. */
 export async function planTranscode(options: PlanOptions, workDir?: string): Promise<PlannedTranscode> {
   const preset = typeof options.preset === 'string' ? await loadPreset(options.preset) : options.preset;
   const toolchain = options.toolchain ?? (await resolveToolchain(options));
-  const hardware = await selectHardware(toolchain.caps, preset.preset, options.hw ?? 'auto');
-  if (!isEncoderName(hardware.encoder)) {
-    throw new PresetError([{ file: preset.file, path: `video.encoder.${hardware.hardware}.name`, message: `expected one of the encoders streamkit knows: ${Object.keys(encoderProfiles).join(', ')}; got ${hardware.encoder}` }]);
-  }
-  checkPresetForEncoder(preset.preset, preset.file, hardware.hardware, hardware.encoder);
+  const request = options.hw ?? 'auto';
+  let hardware: HardwareChoice = knownEncoder(preset, await selectHardware(toolchain.caps, preset.preset, request));
+  checkPresetForEncoder(preset.preset, preset.file, hardware.hardware, hardware.encoder as EncoderName);
   const media = await probeMedia(options.input, { ffprobe: toolchain.ffprobe.path, frameRate: options.frameRate, ...(options.signal ? { signal: options.signal } : {}) });
   const ladder = buildLadder(preset.preset, media);
   const p = preset.preset;
-  const choice = p.video.encoder[hardware.hardware]!;
   const output = resolve(options.output ?? defaultOutput(options.input, preset.name));
   const fps = toNumber(ladder.frameRate);
   const hlsSpec = p.packaging.hls;
@@ -138,15 +166,11 @@ export async function planTranscode(options: PlanOptions, workDir?: string): Pro
     // microseconds keeps every cut exactly on the n-th segment's first keyframe, however long the input
     hls = { container: hlsSpec.container ?? (p.video.codec === 'h264' ? 'ts' : 'fmp4'), hlsTime: Math.floor(segmentSeconds * 1e6) / 1e6, segmentSeconds };
   }
-  const plan: TranscodePlan = {
+  let plan: TranscodePlan = {
     media,
     preset: p,
     presetName: preset.name,
-    hardware: hardware.hardware,
-    encoder: hardware.encoder,
-    speed: choice.preset,
-    tune: choice.tune,
-    encoderOptions: Object.fromEntries(Object.entries(choice.options ?? {}).map(([k, v]) => [k.replace(/^-/, ''), v])),
+    ...encoderFields(p, knownEncoder(preset, hardware)),
     ladder,
     audio: p.audio === false ? null : p.audio,
     audioRenditions: audioRenditions(media, p),
@@ -156,12 +180,34 @@ export async function planTranscode(options: PlanOptions, workDir?: string): Pro
   if (!plan.hls) {
     throw new StreamkitError('USAGE', `Preset ${preset.name} has no HLS packaging; transcode writes an HLS package.`, { hint: 'Add packaging.hls to the preset.' });
   }
+  if (plan.hardware === 'nvenc') {
+    // NVENC works (one-frame trial): now the preset's settings and this input, for real, all rungs at once
+    const chosen = await chooseNvencPipeline(toolchain.caps, plan, { signal: options.signal });
+    if (chosen.ok) {
+      plan = { ...plan, nvenc: chosen.pipeline };
+      hardware = { ...hardware, reason: `${hardware.reason}; ${chosen.pipeline.reason}` };
+    } else if (request === 'nvenc') {
+      throw nvencUnavailable(plan.encoder, chosen.summary, chosen.failure, { tried: chosen.tried });
+    } else {
+      ({ plan, hardware } = await cpuInstead(toolchain.caps, preset, plan, chosen.summary));
+    }
+  }
   return { plan, argv: buildTranscodeArgs(plan), toolchain, preset, hardware, output };
 }
 
 /** The options that change what a job produces (part of the manifest's job key). */
 export function jobOptions(options: Pick<PlanOptions, 'frameRate' | 'hw'>): Record<string, unknown> {
   return { frameRate: options.frameRate ?? null, hw: options.hw ?? 'auto' };
+}
+
+/**
+ * A failed encode is retried on the CPU only under `--hw auto`, only when NVENC was encoding, only
+ * when ffmpeg failed before a single frame was encoded (sessions taken by another process between
+ * the trial and the encode, say), never after an interruption. The caller then asks a fresh trial:
+ * if NVENC works again, the failure was something else and is reported as it is.
+ */
+export function mayRetryOnCpu(x: { request: HardwareRequest; hardware: 'cpu' | 'nvenc'; error: unknown; framesEncoded: number | null; aborted: boolean }): boolean {
+  return x.request === 'auto' && x.hardware === 'nvenc' && x.error instanceof FfmpegError && (x.framesEncoded ?? 0) === 0 && !x.aborted;
 }
 
 export interface TranscodeOptions extends PlanOptions {
@@ -187,11 +233,11 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
   const dest = await checkDestination(planned.output, options.force ?? false);
   const staging = await createStaging(dest);
   try {
-    const plan: TranscodePlan = { ...planned.plan, workDir: staging.dir };
-    const argv = buildTranscodeArgs(plan);
+    let plan: TranscodePlan = { ...planned.plan, workDir: staging.dir };
     const { toolchain } = planned;
+    const outputDirs = [...plan.ladder.rungs.map((r) => rungDir(r.name)), ...plan.audioRenditions.map((a) => a.dir)];
     // ffmpeg's HLS muxer does not create folders
-    for (const dir of [...plan.ladder.rungs.map((r) => rungDir(r.name)), ...plan.audioRenditions.map((a) => a.dir)]) await mkdir(join(plan.workDir, dir), { recursive: true });
+    for (const dir of outputDirs) await mkdir(join(plan.workDir, dir), { recursive: true });
     emit({ type: 'stage', stage: 'probe', status: 'done' });
     emit({
       type: 'start',
@@ -205,28 +251,52 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
       frameRate: formatRational(plan.ladder.frameRate),
       ffmpeg: { path: toolchain.ffmpeg.path, version: toolchain.caps.version.raw },
       notes: plan.ladder.notes,
+      ...(plan.nvenc ? { gpuPipeline: { mode: plan.nvenc.mode, scaler: plan.nvenc.scaler, bFrameRefs: plan.nvenc.bFrameRefs, reason: plan.nvenc.reason } } : {}),
     });
     for (const note of plan.ladder.notes) emit({ type: 'warning', message: note });
     emit({ type: 'stage', stage: 'encode', status: 'start' });
     const encodeStart = performance.now();
     const duration = plan.media.duration;
-    await runFfmpeg(toolchain.ffmpeg.path, argv, {
-      what: 'encoding the ladder',
-      ...(signal ? { signal } : {}),
-      onProgress: (s) =>
-        emit({
-          type: 'progress',
-          percent: progressPercent(s, duration),
-          outTimeSeconds: s.outTimeSeconds,
-          durationSeconds: duration,
-          fps: s.fps,
-          speed: s.speed,
-          etaSeconds: progressEta(s, duration),
-          frame: s.frame,
-          dupFrames: s.dupFrames,
-          dropFrames: s.dropFrames,
-        }),
-    });
+    let framesEncoded: number | null = null;
+    const encode = async (argv: string[]): Promise<void> => {
+      framesEncoded = null;
+      await runFfmpeg(toolchain.ffmpeg.path, argv, {
+        what: 'encoding the ladder',
+        ...(signal ? { signal } : {}),
+        onProgress: (s) => {
+          framesEncoded = s.frame ?? framesEncoded;
+          emit({
+            type: 'progress',
+            percent: progressPercent(s, duration),
+            outTimeSeconds: s.outTimeSeconds,
+            durationSeconds: duration,
+            fps: s.fps,
+            speed: s.speed,
+            etaSeconds: progressEta(s, duration),
+            frame: s.frame,
+            dupFrames: s.dupFrames,
+            dropFrames: s.dropFrames,
+          });
+        },
+      });
+    };
+    try {
+      await encode(buildTranscodeArgs(plan));
+    } catch (error) {
+      if (!mayRetryOnCpu({ request: options.hw ?? 'auto', hardware: plan.hardware, error, framesEncoded, aborted: signal?.aborted ?? false })) throw error;
+      const again = await retrialNvenc(toolchain.caps, plan, signal);
+      if (again.ok) throw error;
+      const why = `NVENC failed at the start of the encode, and a new trial failed too: ${again.summary}`;
+      const cpu = await cpuInstead(toolchain.caps, planned.preset, plan, why);
+      plan = cpu.plan;
+      emit({ type: 'warning', message: `${why}; encoding on the CPU instead.` });
+      emit({ type: 'fallback', from: 'nvenc', hardware: 'cpu', encoder: cpu.hardware.encoder, hardwareReason: cpu.hardware.reason });
+      for (const dir of outputDirs) {
+        await rm(join(plan.workDir, dir), { recursive: true, force: true });
+        await mkdir(join(plan.workDir, dir), { recursive: true });
+      }
+      await encode(buildTranscodeArgs(plan));
+    }
     const encodeSeconds = (performance.now() - encodeStart) / 1000;
     emit({ type: 'stage', stage: 'encode', status: 'done' });
     const postStart = performance.now();

@@ -24,6 +24,8 @@ export interface RungEncodeSettings {
   tune: string | undefined;
   /** extra options from the preset, already checked against `allowedOptions` */
   options: Record<string, string | number | boolean>;
+  /** NVENC only: use B-frames as references (set only where a trial encode showed the GPU supports it) */
+  bFrameRefs?: boolean;
 }
 
 export interface EncoderProfile {
@@ -68,29 +70,65 @@ function extra(s: RungEncodeSettings): string[] {
   return Object.entries(s.options).flatMap(([k, v]) => [`-${k}`, typeof v === 'boolean' ? (v ? '1' : '0') : String(v)]);
 }
 
+/**
+ * NVENC (h264_nvenc, hevc_nvenc; av1_nvenc from ffmpeg 6.0). Every flag below exists in ffmpeg 5.1's
+ * h264_nvenc/hevc_nvenc and 6.0's av1_nvenc (`ffmpeg -h encoder=...`):
+ * - `-preset p1..p7` + `-tune` (hq, ll, ull, lossless): the SDK 10+ presets.
+ * - crf mode is NVENC's constant quality: `-rc vbr -cq N -b:v 0`, capped by `-maxrate`. `-cq 0` means
+ *   "automatic", not lossless, so the scale is 1..51 (av1_nvenc accepts 0..51 in 6.0, 0..63 later: 51 is
+ *   the safe top). ffmpeg drops the VBV size in CQ mode and keeps only maxrate; -bufsize is passed anyway.
+ * - vbr: `-rc vbr -b:v -maxrate -bufsize`; cbr: `-rc cbr -b:v -maxrate(=b:v) -bufsize`.
+ * - GOP: `-g N` sets NVENC's gopLength and idrPeriod to N frames, so every GOP starts with an IDR
+ *   (closed GOP) at the same frame number in every rung, as x264's -g/-keyint_min do on the CPU.
+ *   `-no-scenecut 1` stops lookahead (set by -rc-lookahead, or by p6/p7 on their own) from adding
+ *   scene-cut I-frames; `-forced-idr 1` makes any forced keyframe an IDR. `-strict_gop` is a rate
+ *   control setting (less bitrate variation between GOPs), not a GOP structure one: a preset may set it.
+ * - `-b_ref_mode middle` (B-frames as references) only where a trial encode showed this GPU supports it
+ *   (NV_ENC_CAPS_SUPPORT_BFRAME_REF_MODE; not every GPU/codec has it, and ffmpeg then refuses to open
+ *   the encoder): `bFrameRefs`.
+ * - `-tag:v hvc1` for HEVC (Apple wants parameter sets out of band in fMP4), as for libx265.
+ * - `-profile:v high` for H.264 unless the preset sets a profile: NVENC's default is Main (no 8x8
+ *   transform), x264's is High.
+ */
+const nvencCommonAllowed = ['multipass', 'spatial-aq', 'temporal-aq', 'aq-strength', 'rc-lookahead', 'b_adapt', 'strict_gop', 'weighted_pred', 'bf', 'refs', 'dpb_size', 'level', 'surfaces'] as const;
+const nvencAllowed: Record<Codec, readonly string[]> = {
+  h264: [...nvencCommonAllowed, 'profile', 'coder'],
+  hevc: [...nvencCommonAllowed, 'profile', 'tier'],
+  av1: [...nvencCommonAllowed, 'tier', 'tile-rows', 'tile-columns'],
+};
+
+function nvencRateArgs(s: RungEncodeSettings): string[] {
+  switch (s.mode) {
+    case 'crf':
+      return ['-rc', 'vbr', '-cq', String(s.crf), '-b:v', '0', '-maxrate', formatBitrate(s.maxrate), '-bufsize', formatBitrate(s.bufsize)];
+    case 'vbr':
+      return ['-rc', 'vbr', '-b:v', formatBitrate(s.bitrate), '-maxrate', formatBitrate(s.maxrate), '-bufsize', formatBitrate(s.bufsize)];
+    case 'cbr':
+      return ['-rc', 'cbr', '-b:v', formatBitrate(s.bitrate), '-maxrate', formatBitrate(s.bitrate), '-bufsize', formatBitrate(s.bufsize)];
+  }
+}
+
 function nvencProfile(name: 'h264_nvenc' | 'hevc_nvenc' | 'av1_nvenc', codec: Codec): EncoderProfile {
   return {
     name,
     codec,
     hardware: 'nvenc',
-    pixelFormat: 'yuv420p',
+    // NVENC's native input layout; scale_cuda/scale_npp write it on the GPU, format=nv12 on the CPU path
+    pixelFormat: 'nv12',
     rateControlModes: ['crf', 'vbr', 'cbr'],
     speedPresets: nvencSpeeds,
     defaultSpeed: 'p5',
-    crfRange: [0, 51],
-    allowedOptions: ['multipass', 'spatial-aq', 'temporal-aq', 'aq-strength', 'rc-lookahead', 'bf', 'refs', 'profile', 'level', 'surfaces'],
-    ownedOptions: [...commonOwned, 'rc', 'cq', 'forced-idr', 'no-scenecut', 'strict_gop', 'b_ref_mode', 'gpu'],
+    crfRange: [1, 51],
+    allowedOptions: nvencAllowed[codec],
+    ownedOptions: [...commonOwned, 'rc', 'cq', 'cbr', '2pass', 'forced-idr', 'no-scenecut', 'b_ref_mode', 'gpu', 'tag:v', 'intra-refresh'],
     args: (s) => [
       '-preset', String(s.speed ?? 'p5'),
       ...(s.tune ? ['-tune', s.tune] : []),
-      ...(s.mode === 'crf'
-        ? ['-rc', 'vbr', '-cq', String(s.crf), '-b:v', '0', '-maxrate', formatBitrate(s.maxrate), '-bufsize', formatBitrate(s.bufsize)]
-        : s.mode === 'vbr'
-          ? ['-rc', 'vbr', '-b:v', formatBitrate(s.bitrate), '-maxrate', formatBitrate(s.maxrate), '-bufsize', formatBitrate(s.bufsize)]
-          : ['-rc', 'cbr', '-b:v', formatBitrate(s.bitrate), '-maxrate', formatBitrate(s.bitrate), '-bufsize', formatBitrate(s.bufsize)]),
-      // fixed GOP, IDR at every forced keyframe, no scene-cut keyframes: rungs stay aligned
-      '-g', String(s.gopFrames), '-forced-idr', '1', '-no-scenecut', '1', '-strict_gop', '1',
-      ...(codec === 'av1' ? [] : ['-b_ref_mode', 'middle']),
+      ...(codec === 'h264' && !('profile' in s.options) ? ['-profile:v', 'high'] : []),
+      ...nvencRateArgs(s),
+      // fixed GOP of gopFrames frames, each starting with an IDR, no scene-cut keyframes: rungs stay aligned
+      '-g', String(s.gopFrames), '-forced-idr', '1', '-no-scenecut', '1',
+      ...(s.bFrameRefs ? ['-b_ref_mode', 'middle'] : []),
       ...(codec === 'hevc' ? ['-tag:v', 'hvc1'] : []),
       ...extra(s),
     ],

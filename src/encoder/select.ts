@@ -1,8 +1,8 @@
 import { StreamkitError } from '../errors.js';
 import { hasEncoder, type Capabilities } from '../ffmpeg/capabilities.js';
-import { buildTrialEncodeArgs } from '../ffmpeg/command.js';
 import { runCapture } from '../ffmpeg/run.js';
 import type { HardwareKind, Preset } from '../preset/schema.js';
+import { buildEncoderTrialArgs, classifyNvencFailure, describeNvencFailure, gpuRequirement, missingNvencReason, type NvencFailure } from './nvenc.js';
 
 export type HardwareRequest = 'auto' | HardwareKind;
 
@@ -15,32 +15,64 @@ export interface HardwareChoice {
 
 export interface TrialResult {
   ok: boolean;
-  /** the encoder's own words when it failed (no device, no driver, out of sessions...) */
+  /** what happened, in words; for failures the encoder's own line and what it means */
   message: string;
+  /** for failures: the classified cause (no driver, no device, no session left...) */
+  failure?: NvencFailure;
 }
 
 const trials = new Map<string, Promise<TrialResult>>();
 
 /**
  * An encoder listed by `ffmpeg -encoders` may still fail (no GPU, no driver, no session left):
- * encode one tiny frame to find out. Cached per binary and encoder for the life of the process.
+ * encode one tiny frame to find out. Cached per binary and encoder for the life of the process
+ * (`fresh` runs it again, e.g. after a real encode failed at its start).
  */
-export function trialEncode(caps: Capabilities, encoder: string): Promise<TrialResult> {
+export function trialEncode(caps: Capabilities, encoder: string, options: { fresh?: boolean } = {}): Promise<TrialResult> {
   const key = `${caps.path}|${encoder}`;
-  let t = trials.get(key);
+  let t = options.fresh ? undefined : trials.get(key);
   if (!t) {
-    t = runCapture(caps.path, buildTrialEncodeArgs(encoder), { timeoutMs: 20_000 }).then(
-      (r) => {
+    t = runCapture(caps.path, buildEncoderTrialArgs(encoder), { timeoutMs: 20_000 }).then(
+      (r): TrialResult => {
         if (r.exitCode === 0) return { ok: true, message: 'one-frame trial encode succeeded' };
-        const lines = r.stderr.split('\n').map((l) => l.trim()).filter(Boolean);
-        const telling = lines.find((l) => /cuda|nvenc|device|driver|session|capable|libnvidia/i.test(l)) ?? lines[lines.length - 1] ?? `exit code ${r.exitCode}`;
-        return { ok: false, message: telling };
+        const failure = classifyNvencFailure(r.stderr, r.exitCode);
+        return { ok: false, message: describeNvencFailure(encoder, failure), failure };
       },
-      (e: unknown) => ({ ok: false, message: (e as Error).message }),
+      (e: unknown): TrialResult => ({ ok: false, message: (e as Error).message, failure: { kind: 'other', line: (e as Error).message, meaning: 'the trial encode could not run' } }),
     );
     trials.set(key, t);
   }
   return t;
+}
+
+/** The hint for a failed NVENC trial: what to check, by cause. */
+export function nvencHint(encoder: string, failure: NvencFailure | undefined): string {
+  switch (failure?.kind) {
+    case 'no-driver':
+    case 'no-device':
+      return 'Check the GPU and driver with nvidia-smi (in a container: run it with the NVIDIA runtime, e.g. docker --gpus all), or use --hw cpu / --hw auto.';
+    case 'no-nvenc-library':
+      return 'In a container, expose the video capability (NVIDIA_DRIVER_CAPABILITIES=compute,video,utility); else reinstall the NVIDIA driver. Or use --hw cpu / --hw auto.';
+    case 'driver-too-old':
+      return 'Update the NVIDIA driver, or use an ffmpeg built with an older NVENC SDK; or use --hw cpu / --hw auto.';
+    case 'sessions':
+      return 'Other processes hold NVENC sessions (nvidia-smi lists them), or the ladder has more rungs than this GeForce driver allows sessions: wait, use fewer rungs, or use --hw cpu / --hw auto.';
+    case 'codec-unsupported':
+    case 'no-capable-device':
+      return `${gpuRequirement(encoder) || 'This GPU cannot run this encoder'}; use another codec's NVENC preset, or --hw cpu / --hw auto.`;
+    case 'feature-unsupported':
+      return 'Remove the option this GPU lacks from video.encoder.nvenc.options (see the quoted ffmpeg line), or use --hw cpu / --hw auto.';
+    default:
+      return 'Check the NVIDIA driver and GPU (nvidia-smi), or use --hw cpu / --hw auto.';
+  }
+}
+
+/** The error for `--hw nvenc` without a working NVENC (exit code 4). */
+export function nvencUnavailable(encoder: string, what: string, failure: NvencFailure | undefined, details: Record<string, unknown> = {}): StreamkitError {
+  return new StreamkitError('FEATURE_UNAVAILABLE', `NVENC does not work here: ${what}.`, {
+    hint: nvencHint(encoder, failure),
+    details: { encoder, ...(failure ? { cause: failure.kind, ffmpegSaid: failure.line } : {}), ...details },
+  });
 }
 
 const codecPatterns = { h264: /H\.264|AVC/i, hevc: /HEVC|H\.265/i, av1: /\bAV1\b/i } as const;
@@ -67,21 +99,21 @@ export async function selectHardware(caps: Capabilities, preset: Preset, request
   }
   if (request === 'nvenc') {
     if (!nvenc) throw new StreamkitError('USAGE', 'The preset names no NVENC encoder (video.encoder.nvenc), but --hw nvenc was asked for.', { hint: 'Use --hw cpu, or add video.encoder.nvenc to the preset.' });
-    if (!hasEncoder(caps, nvenc.name)) throw missingEncoder(caps, preset, nvenc.name);
-    const t = await trialEncode(caps, nvenc.name);
-    if (!t.ok) {
-      throw new StreamkitError('FEATURE_UNAVAILABLE', `NVENC does not work here: a one-frame ${nvenc.name} trial encode failed (${t.message}).`, {
-        hint: 'Check the NVIDIA driver and GPU (nvidia-smi), free NVENC sessions, or use --hw cpu / --hw auto.',
-        details: { encoder: nvenc.name, trial: t.message },
+    if (!hasEncoder(caps, nvenc.name)) {
+      throw new StreamkitError('ENCODER_UNAVAILABLE', `${missingNvencReason(caps, nvenc.name)}, but --hw nvenc was asked for.`, {
+        hint: nvenc.name === 'av1_nvenc' ? 'Use ffmpeg 6.0 or newer built with NVENC (and an Ada or newer GPU), or --hw cpu / --hw auto.' : `Use an ffmpeg built with ${nvenc.name}, or --hw cpu / --hw auto.`,
+        details: { binary: caps.path, version: caps.version.raw, wanted: nvenc.name },
       });
     }
-    return { hardware: 'nvenc', encoder: nvenc.name, reason: `--hw nvenc (${t.message})` };
+    const t = await trialEncode(caps, nvenc.name);
+    if (!t.ok) throw nvencUnavailable(nvenc.name, `a one-frame ${nvenc.name} trial encode failed: ${t.message}`, t.failure);
+    return { hardware: 'nvenc', encoder: nvenc.name, reason: `--hw nvenc (${nvenc.name} ${t.message})` };
   }
   // auto
   let why = 'the preset names no NVENC encoder';
   if (nvenc) {
     if (!hasEncoder(caps, nvenc.name)) {
-      why = `${nvenc.name} is not in this ffmpeg build`;
+      why = missingNvencReason(caps, nvenc.name);
     } else {
       const t = await trialEncode(caps, nvenc.name);
       if (t.ok) return { hardware: 'nvenc', encoder: nvenc.name, reason: `auto: ${nvenc.name} ${t.message}` };

@@ -106,7 +106,7 @@ export function describeVersion(caps: Capabilities): string {
 }
 
 /** Is this ffmpeg at least major.minor? Git builds (no numeric version) are assumed recent. */
-export function versionAtLeast(caps: Capabilities, major: number, minor = 0): boolean {
+export function versionAtLeast(caps: Pick<Capabilities, 'version'>, major: number, minor = 0): boolean {
   const v = caps.version;
   if (v.major === null) return true;
   return v.major > major || (v.major === major && (v.minor ?? 0) >= minor);

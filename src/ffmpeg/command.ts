@@ -5,6 +5,7 @@ import { protocolOptions } from '../media/probe.js';
 import { formatRational } from '../media/rational.js';
 import { formatBitrate } from '../preset/units.js';
 import { rungDir, segmentExtension, type TranscodePlan } from '../plan.js';
+import { gpuInputOptions, gpuVideoFilterGraph } from './gpu-graph.js';
 
 /**
  * Pure command building: TranscodePlan -> ffmpeg argv. No I/O, no process, tested without ffmpeg.
@@ -79,15 +80,33 @@ function hlsOutputArgs(plan: TranscodePlan, dir: string): string[] {
   ];
 }
 
+/*
+ * NVENC hooks (plan.nvenc is set only when hardware is nvenc): decoder options before -i, the GPU
+ * graph (modes gpu/upload; mode cpu keeps videoFilterGraph), B-frame references where supported.
+ * Without plan.nvenc each returns exactly what the CPU path always used.
+ */
+function nvencInputOptions(plan: TranscodePlan): string[] {
+  return plan.nvenc ? gpuInputOptions(plan.nvenc.mode) : [];
+}
+
+function videoGraphFor(plan: TranscodePlan): { graph: string; outputs: string[] } {
+  return plan.nvenc && plan.nvenc.mode !== 'cpu' ? gpuVideoFilterGraph(plan, plan.nvenc) : videoFilterGraph(plan);
+}
+
+function encodeSettingsFor(plan: TranscodePlan, rung: LadderRung): RungEncodeSettings {
+  const s = rungEncodeSettings(plan, rung);
+  return plan.nvenc?.bFrameRefs ? { ...s, bFrameRefs: true } : s;
+}
+
 /** The whole ffmpeg argv (without the binary, without -progress: ffmpeg/run.ts adds that). */
 export function buildTranscodeArgs(plan: TranscodePlan): string[] {
   const { media } = plan;
   const profile = encoderProfiles[plan.encoder];
-  const args: string[] = ['-loglevel', 'warning', '-y', ...protocolOptions(media.remote), ...media.inputOptions, '-i', media.url];
-  const { graph, outputs } = videoFilterGraph(plan);
+  const args: string[] = ['-loglevel', 'warning', '-y', ...protocolOptions(media.remote), ...media.inputOptions, ...nvencInputOptions(plan), '-i', media.url];
+  const { graph, outputs } = videoGraphFor(plan);
   args.push('-filter_complex', graph);
   plan.ladder.rungs.forEach((rung, i) => {
-    args.push('-map', `[${outputs[i]}]`, '-c:v', profile.name, ...profile.args(rungEncodeSettings(plan, rung)));
+    args.push('-map', `[${outputs[i]}]`, '-c:v', profile.name, ...profile.args(encodeSettingsFor(plan, rung)));
     args.push('-map_metadata', '-1', '-map_chapters', '-1');
     if (plan.hls) args.push(...hlsOutputArgs(plan, join(plan.workDir, rungDir(rung.name))));
   });
@@ -118,4 +137,22 @@ export function buildDecodeCheckArgs(files: readonly string[]): string[] {
 /** One tiny frame through an encoder: does it really work here (GPU present, driver, sessions)? */
 export function buildTrialEncodeArgs(encoder: string): string[] {
   return ['-hide_banner', '-nostdin', '-loglevel', 'error', '-f', 'lavfi', '-i', 'color=black:size=256x144:rate=1', '-frames:v', '1', '-c:v', encoder, '-f', 'null', '-'];
+}
+
+/**
+ * A short run of the real NVENC pipeline on the real input: same decoder options, same filter graph,
+ * same encoder arguments for every rung (so as many NVENC sessions at once as the real encode), but
+ * only `frames` frames per rung into the null muxer, no audio. Enough frames to fill NVENC's input
+ * queue and the decoder's surface pool, so a pool too small fails here and not an hour into the job.
+ */
+export function buildNvencPipelineTrialArgs(plan: TranscodePlan, frames: number): string[] {
+  const { media } = plan;
+  const profile = encoderProfiles[plan.encoder];
+  const args: string[] = ['-hide_banner', '-nostdin', '-loglevel', 'warning', ...protocolOptions(media.remote), ...media.inputOptions, ...nvencInputOptions(plan), '-i', media.url];
+  const { graph, outputs } = videoGraphFor(plan);
+  args.push('-filter_complex', graph);
+  plan.ladder.rungs.forEach((rung, i) => {
+    args.push('-map', `[${outputs[i]}]`, '-c:v', profile.name, ...profile.args(encodeSettingsFor(plan, rung)), '-frames:v', String(frames), '-f', 'null', '-');
+  });
+  return args;
 }
