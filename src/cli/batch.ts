@@ -126,7 +126,7 @@ function ttyRenderer(io: CliIo): BatchRenderer {
   const running = new Map<number, { name: string; stage: string; percent: number | null; speed: number | null; eta: number | null }>();
   let drawn = 0;
   let dirty = true;
-  const cols = (): number => Math.max(40, (out.columns ?? 100) - 1);
+  const cols = (): number => Math.max(40, (out.columns || 100) - 1);
   const fit = (s: string): string => (s.length > cols() ? `${s.slice(0, cols() - 1)}…` : s);
   const clear = (): void => {
     if (drawn > 0) out.write(`\x1b[${drawn}A\r\x1b[0J`);
