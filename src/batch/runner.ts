@@ -275,7 +275,15 @@ export async function runBatch(options: BatchOptions, onEvent: BatchEventSink = 
     try {
       lockAttempt = await acquireLock(job.output, { what: `streamkit batch: ${job.input}` });
     } catch (error) {
-      return failed(error, 0);
+      const code = (error as NodeJS.ErrnoException).code;
+      return failed(
+        new StreamkitError('OUTPUT_UNWRITABLE', `Cannot create the lock file beside ${job.output}: ${code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EROFS' ? 'read-only file system' : code === 'EEXIST' || code === 'ENOTDIR' ? 'a file is in the way of its folder' : code ?? String(error)}.`, {
+          hint: 'The output folder\'s parent must be writable (the lock and the staging folder live there); choose another -o or fix its permissions.',
+          details: { output: job.output },
+          cause: error,
+        }),
+        0,
+      );
     }
     if (!lockAttempt.acquired) {
       return finish({ ...base(job), status: 'skipped', skip: 'locked', reason: lockAttempt.reason });

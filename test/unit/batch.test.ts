@@ -174,6 +174,19 @@ describe('inputs and planning (real folders)', () => {
     await expect(planBatch({ inputs: ['in/a.mp4'], preset: 'no-such-preset', cwd: root })).rejects.toMatchObject({ code: 'PRESET_NOT_FOUND' });
   });
 
+  it('reads a jobs file: inputs, presets and outputs relative to the file, per-job overrides', async () => {
+    await mkdir(join(root, 'cfg'), { recursive: true });
+    await writeFile(
+      join(root, 'cfg', 'jobs.yaml'),
+      ['- input: ../in/a.mp4', '  output: hls/{stem}', '  overrides: { frameRate: 25, hw: cpu }', '- input: ../in/sub', '  preset: hevc-ladder'].join('\n'),
+    );
+    const plan = await planBatch({ jobsFile: 'cfg/jobs.yaml', preset: 'h264-ladder', output: 'out/{preset}/{stem}', cwd: root });
+    expect(plan.jobs.map((j) => ({ input: j.input, output: j.output, preset: j.preset.name, frameRate: j.frameRate, hw: j.hw }))).toEqual([
+      { input: join(root, 'in/a.mp4'), output: join(root, 'cfg/hls/a'), preset: 'h264-ladder', frameRate: '25', hw: 'cpu' },
+      { input: join(root, 'in/sub/c.mkv'), output: join(root, 'out/hevc-ladder/c'), preset: 'hevc-ladder', frameRate: undefined, hw: 'auto' },
+    ]);
+  });
+
   it('defaults concurrency to half the cores, at least one', () => {
     expect(defaultConcurrency(1)).toBe(1);
     expect(defaultConcurrency(2)).toBe(1);
