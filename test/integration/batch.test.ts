@@ -341,3 +341,50 @@ describe.skipIf(!haveFfmpeg || !haveDist)('streamkit batch (real ffmpeg, real CL
     expect(await leftovers(join(lib, 'out'))).toEqual([]);
   });
 });
+
+/** Children of `ppid` named `comm`, from /proc (zombies excluded). */
+async function childrenNamed(ppid: number, comm: string): Promise<number[]> {
+  const out: number[] = [];
+  for (const pid of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(pid)) continue;
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    const m = /^\d+ \((.*)\) (\S) (\d+)/.exec(stat);
+    if (m && m[1] === comm && m[2] !== 'Z' && Number(m[3]) === ppid) out.push(Number(pid));
+  }
+  return out;
+}
+
+async function waitFor<T>(fn: () => Promise<T | null>, seconds: number): Promise<T | null> {
+  for (let i = 0; i < seconds * 10; i++) {
+    const v = await fn();
+    if (v !== null) return v;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return null;
+}
+
+const haveSetpriv = process.platform === 'linux' && ['/usr/bin/setpriv', '/bin/setpriv'].some((p) => existsSync(p));
+
+describe.skipIf(!haveFfmpeg || !haveDist || !haveSetpriv)('ffmpeg started by streamkit dies with it (setpriv --pdeathsig)', () => {
+  it('SIGKILL of the node process takes its ffmpeg down too', async () => {
+    // a ten-minute real-time encode: it would outlive the test by far if it were orphaned
+    const script = `import { runFfmpeg } from ${JSON.stringify(join(ROOT, 'dist', 'ffmpeg', 'run.js'))};
+await runFfmpeg(${JSON.stringify(FFMPEG)}, ['-re', '-f', 'lavfi', '-i', 'testsrc2=size=64x64:rate=5', '-t', '600', '-f', 'null', '-']);`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore' });
+    const exited = new Promise((r) => child.on('exit', r));
+    try {
+      const ffmpegPid = await waitFor(async () => (await childrenNamed(child.pid!, 'ffmpeg'))[0] ?? null, 20);
+      expect(ffmpegPid).not.toBeNull();
+      child.kill('SIGKILL');
+      await exited;
+      const gone = await waitFor(async () => {
+        const stat = await readFile(`/proc/${ffmpegPid}/stat`, 'utf8').catch(() => null);
+        return stat === null || /^\d+ \(.*\) Z/.test(stat) ? true : null;
+      }, 10);
+      expect(gone).toBe(true);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+});
+
