@@ -8,3 +8,8 @@ export { buildTranscodeArgs } from './ffmpeg/command.js';
 export { encoderProfiles, type EncoderName, type EncoderProfile } from './encoder/profiles.js';
 export { StreamkitError, PresetError, FfmpegError, ExitCode, type ErrorCode } from './errors.js';
 export type { TranscodeEvent } from './events.js';
+export { runBatch, planBatch, defaultConcurrency, type BatchOptions, type BatchJob, type BatchPlan } from './batch/runner.js';
+export type { BatchEvent, BatchEventSink, BatchJobResult, BatchSummary, JobStatus, JobError } from './batch/events.js';
+export { DEFAULT_OUTPUT_TEMPLATE, expandTemplate } from './batch/template.js';
+export { loadJobsFile, parseJobs, type JobSpec } from './batch/jobs-file.js';
+export { writeBatchReport, summaryMarkdown, summaryTable } from './batch/report.js';

@@ -8,6 +8,7 @@ import { formatRational } from '../media/rational.js';
 import { listBuiltinPresets, loadPreset } from '../preset/load.js';
 import { planTranscode, resolveToolchain, transcode } from '../transcode.js';
 import { runDoctor } from './doctor.js';
+import { registerBatch } from './batch.js';
 import { streamkitVersion } from '../version.js';
 import { kbps } from './format.js';
 import { makeContext, type CliIo, type CommandContext, type GlobalOptions } from './context.js';
@@ -152,6 +153,8 @@ Examples:
     .description('which ffmpeg/ffprobe are used and why, their versions, encoders per codec, whether NVENC really works')
     .addHelpText('after', '\nExample:\n  $ streamkit doctor --json')
     .action(async (_o: unknown, cmd: Command) => run((ctx) => runDoctor(ctx), globals(cmd)));
+
+  registerBatch(program, io, run);
 
   return program;
 }

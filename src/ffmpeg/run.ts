@@ -3,6 +3,7 @@
  * calls these functions. Output is streamed: stderr keeps a bounded tail, progress is parsed as it
  * arrives, nothing grows with the length of the input.
  */
+import { existsSync } from 'node:fs';
 import { execa, type ResultPromise } from 'execa';
 import { FfmpegError, InterruptedError, StreamkitError, lastLines } from '../errors.js';
 import { ProgressParser, type ProgressSnapshot } from './progress.js';
@@ -85,6 +86,30 @@ export function liveProcessCount(): number {
 }
 
 /**
+ * On Linux, ffmpeg is started through util-linux `setpriv --pdeathsig KILL`, so the kernel kills it
+ * when streamkit dies in a way no exit hook sees (SIGKILL, OOM killer): no orphaned ffmpeg keeps
+ * encoding into a staging folder that nobody will commit. setpriv sets the signal and then execs
+ * ffmpeg in the same process (same pid, so stopping and exit codes are unchanged). Where setpriv is
+ * missing or too old (--pdeathsig needs util-linux 2.33), ffmpeg is started directly and only the
+ * exit hook above covers it. STREAMKIT_NO_PDEATHSIG=1 turns the wrapper off.
+ */
+let deathSignalProbe: Promise<string | null> | null = null;
+export function deathSignalWrapper(): Promise<string | null> {
+  deathSignalProbe ??= (async () => {
+    if (process.platform !== 'linux' || (process.env['STREAMKIT_NO_PDEATHSIG'] ?? '') !== '') return null;
+    const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
+    if (!setpriv) return null;
+    try {
+      const r = await execa(setpriv, ['--help'], { reject: false, stdin: 'ignore', timeout: 5000, encoding: 'utf8' });
+      return r.exitCode === 0 && String(r.stdout).includes('--pdeathsig') ? setpriv : null;
+    } catch {
+      return null;
+    }
+  })();
+  return deathSignalProbe;
+}
+
+/**
  * Run ffmpeg with `-progress pipe:1` inserted at the front: stdout carries only key=value progress
  * blocks, stderr the log. The caller's argv must not write to stdout.
  */
@@ -98,7 +123,8 @@ export async function runFfmpeg(ffmpeg: string, args: readonly string[], options
 
   if (options.signal?.aborted) throw new InterruptedError(String(options.signal.reason ?? 'cancellation'));
 
-  const child = execa(ffmpeg, argv, {
+  const wrapper = await deathSignalWrapper();
+  const child = execa(wrapper ?? ffmpeg, wrapper ? ['--pdeathsig', 'KILL', '--', ffmpeg, ...argv] : argv, {
     reject: false,
     stdin: 'ignore',
     stdout: 'pipe',
@@ -154,7 +180,9 @@ export async function runFfmpeg(ffmpeg: string, args: readonly string[], options
     if (stopping) throw new InterruptedError(stopping);
     const exitCode = result.exitCode ?? null;
     if (exitCode !== 0) {
-      const cause = (result.cause as NodeJS.ErrnoException | undefined)?.code;
+      let cause = (result.cause as NodeJS.ErrnoException | undefined)?.code;
+      // setpriv could not exec ffmpeg (126: not executable, 127: not found)
+      if (wrapper && (exitCode === 126 || exitCode === 127) && tail.some((l) => l.startsWith('setpriv: failed to execute'))) cause = exitCode === 127 ? 'ENOENT' : 'EACCES';
       if (cause === 'ENOENT' || cause === 'EACCES') {
         throw new StreamkitError('FFMPEG_NOT_FOUND', `Cannot run ${ffmpeg}: ${cause === 'ENOENT' ? 'no such file' : 'permission denied'}.`, {
           hint: 'Install ffmpeg or point --ffmpeg / STREAMKIT_FFMPEG at a working binary.',

@@ -1,0 +1,407 @@
+import { availableParallelism } from 'node:os';
+import { rm, stat } from 'node:fs/promises';
+import { basename, dirname, resolve, sep } from 'node:path';
+import type { HardwareRequest } from '../encoder/select.js';
+import { ExitCode, isStreamkitError, StreamkitError } from '../errors.js';
+import { STAGING_PREFIX, staleStagingDirs } from '../package/atomic.js';
+import { checkCurrent, fingerprintInput, jobKey, presetHash, readManifest, type Manifest } from '../package/manifest.js';
+import { loadPreset, type ResolvedPreset } from '../preset/load.js';
+import { jobOptions, resolveToolchain, transcode, type Toolchain } from '../transcode.js';
+import type { BatchEvent, BatchEventSink, BatchJobResult, BatchSummary, JobError } from './events.js';
+import { expandInputs } from './inputs.js';
+import { loadJobsFile, type JobSpec } from './jobs-file.js';
+import { acquireLock, cleanLockLeftovers } from './lock.js';
+import { DEFAULT_OUTPUT_TEMPLATE, expandTemplate, templateVars, validateTemplate } from './template.js';
+
+/**
+ * The batch runner: many inputs -> many packages, idempotent (a destination whose streamkit.json
+ * matches the job is skipped), safe to overlap (one lock per destination), atomic per job (each job is
+ * a transcode(): staging folder, rename on success).
+ */
+
+export interface BatchOptions {
+  /** files, folders (searched recursively for media files) and globs, relative to `cwd` */
+  inputs?: readonly string[] | undefined;
+  /** a YAML/JSON jobs file (see jobs-file.ts); its relative paths are relative to its folder */
+  jobsFile?: string | undefined;
+  /** jobs given directly (as in a jobs file; relative paths relative to `cwd`) */
+  jobs?: readonly JobSpec[] | undefined;
+  /** preset for inputs and for jobs without their own */
+  preset?: string | undefined;
+  /** output template (see template.ts); default `{dir}/{stem}-{preset}` */
+  output?: string | undefined;
+  /** jobs at once; default defaultConcurrency() */
+  concurrency?: number | undefined;
+  /** redo every job, even current ones, and replace destinations that are not streamkit packages */
+  force?: boolean | undefined;
+  /** stop at the first failed job (running jobs are cancelled, their staging removed) */
+  failFast?: boolean | undefined;
+  /** retry a failed job this many times (failures of the input, preset or options are not retried) */
+  retries?: number | undefined;
+  /** defaults for every job (jobs-file overrides win) */
+  frameRate?: string | undefined;
+  hw?: HardwareRequest | undefined;
+  ffmpeg?: string | undefined;
+  ffprobe?: string | undefined;
+  toolchain?: Toolchain | undefined;
+  /** abort = interrupt: running jobs stop and leave nothing behind, the rest are cancelled */
+  signal?: AbortSignal | undefined;
+  cwd?: string | undefined;
+}
+
+export interface BatchJob {
+  /** 1-based position */
+  id: number;
+  input: string;
+  output: string;
+  preset: ResolvedPreset;
+  presetHash: string;
+  frameRate: string | undefined;
+  hw: HardwareRequest;
+}
+
+export interface BatchPlan {
+  jobs: BatchJob[];
+  /** folders and globs that matched no file */
+  empty: string[];
+}
+
+/**
+ * Encoders are multi-threaded (x264/x265/SVT-AV1 each use every core), so running more jobs than
+ * there are cores only adds memory and context switches. Two or more jobs on bigger machines still
+ * help: every job has single-threaded phases (probing, packaging, checksums, the decode check) and
+ * encoders scale less than linearly. Hence half the cores, at least one.
+ */
+export function defaultConcurrency(cores = availableParallelism()): number {
+  return Math.max(1, Math.floor(cores / 2));
+}
+
+function looksLikePath(ref: string): boolean {
+  return ref.includes('/') || ref.includes('\\') || /\.(ya?ml|json)$/i.test(ref);
+}
+
+/** Expand inputs and jobs into a checked list of jobs. Nothing is written; usage errors throw. */
+export async function planBatch(options: BatchOptions): Promise<BatchPlan> {
+  const cwd = resolve(options.cwd ?? process.cwd());
+  const specs: { spec: JobSpec; dir: string; from: string }[] = [];
+  for (const input of options.inputs ?? []) specs.push({ spec: { input }, dir: cwd, from: 'the command line' });
+  for (const spec of options.jobs ?? []) specs.push({ spec, dir: cwd, from: 'the jobs list' });
+  if (options.jobsFile) {
+    const file = resolve(cwd, options.jobsFile);
+    for (const spec of await loadJobsFile(file)) specs.push({ spec, dir: dirname(file), from: file });
+  }
+  if (options.output !== undefined) validateTemplate(options.output);
+  if (options.concurrency !== undefined && !(Number.isInteger(options.concurrency) && options.concurrency >= 1)) {
+    throw new StreamkitError('USAGE', `Concurrency must be a whole number of at least 1, got ${options.concurrency}.`);
+  }
+  if (options.retries !== undefined && !(Number.isInteger(options.retries) && options.retries >= 0)) {
+    throw new StreamkitError('USAGE', `Retries must be a whole number of at least 0, got ${options.retries}.`);
+  }
+
+  const presets = new Map<string, Promise<ResolvedPreset>>();
+  const presetFor = (ref: string, dir: string): Promise<ResolvedPreset> => {
+    const key = looksLikePath(ref) ? resolve(dir, ref) : ref;
+    let p = presets.get(key);
+    if (!p) {
+      p = loadPreset(ref, dir);
+      presets.set(key, p);
+    }
+    return p;
+  };
+
+  const jobs: BatchJob[] = [];
+  const empty: string[] = [];
+  const byOutput = new Map<string, BatchJob>();
+  for (const { spec, dir, from } of specs) {
+    const presetRef = spec.preset ?? options.preset;
+    if (!presetRef) {
+      throw new StreamkitError('USAGE', `No preset for ${spec.input} (from ${from}).`, { hint: 'Give --preset NAME, or a preset for each job in the jobs file.' });
+    }
+    // a preset named in a jobs file is relative to that file; --preset is relative to the current folder
+    const preset = await presetFor(presetRef, spec.preset ? dir : cwd);
+    const template = spec.output ?? options.output ?? DEFAULT_OUTPUT_TEMPLATE;
+    const templateDir = spec.output ? dir : cwd;
+    const expanded = await expandInputs([spec.input], dir);
+    empty.push(...expanded.empty);
+    for (const { input, base } of expanded.inputs) {
+      const output = resolve(templateDir, expandTemplate(template, templateVars(input, preset.name, base)));
+      if (!/^https?:\/\//i.test(input) && (input === output || input.startsWith(output + sep))) {
+        throw new StreamkitError('USAGE', `The output ${output} for ${input} would replace the input itself.`, {
+          hint: `Use an output template that names a new folder, such as ${DEFAULT_OUTPUT_TEMPLATE}.`,
+          details: { input, output },
+        });
+      }
+      const job: BatchJob = {
+        id: 0,
+        input,
+        output,
+        preset,
+        presetHash: presetHash(preset.preset),
+        frameRate: spec.overrides?.frameRate ?? options.frameRate,
+        hw: spec.overrides?.hw ?? options.hw ?? 'auto',
+      };
+      const other = byOutput.get(output);
+      if (other) {
+        if (other.input === input && other.presetHash === job.presetHash && other.frameRate === job.frameRate && other.hw === job.hw) continue; // named twice
+        throw new StreamkitError('USAGE', `Two jobs would write the same output ${output}: ${other.input} and ${input}.`, {
+          hint: 'Put {stem}, {reldir} or {preset} in the output template (-o) so that every job gets its own folder.',
+          details: { output, inputs: [other.input, input] },
+        });
+      }
+      byOutput.set(output, job);
+      jobs.push(job);
+    }
+  }
+  jobs.forEach((j, i) => (j.id = i + 1));
+  return { jobs, empty };
+}
+
+function toJobError(error: unknown): JobError {
+  if (isStreamkitError(error)) {
+    const tail = error.details['stderrTail'];
+    return { code: error.code, message: error.message, hint: error.hint, ...(Array.isArray(tail) && tail.length > 0 ? { stderrTail: tail as string[] } : {}) };
+  }
+  return { code: 'INTERNAL', message: (error as Error)?.message ?? String(error) };
+}
+
+/** Failures that the same job would meet again (input, preset, options, unavailable encoder) are not retried. */
+function retryable(error: unknown): boolean {
+  if (isStreamkitError(error)) return error.exitCode === ExitCode.failed && error.code !== 'INTERRUPTED';
+  return true;
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Staging folders for this destination left by processes that died (kill -9, crash, power loss). */
+async function removeStaleStaging(dest: string): Promise<string[]> {
+  const mine = new RegExp(`^${escapeRegExp(`${STAGING_PREFIX}${basename(dest)}`)}-\\d+-(?:[A-Za-z0-9]{6}|old-\\d+)$`);
+  const stale = (await staleStagingDirs(dirname(dest))).filter((d) => mine.test(basename(d)));
+  // an orphaned ffmpeg of the dead run may still be writing there: retry while it races us
+  for (const d of stale) await rm(d, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+  return stale;
+}
+
+function packageSize(m: Manifest | null): number | null {
+  return m ? m.outputs.reduce((a, o) => a + o.size, 0) : null;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Run a batch. Never throws for a failed job (see the summary); throws for usage errors found while planning. */
+export async function runBatch(options: BatchOptions, onEvent: BatchEventSink = () => undefined): Promise<BatchSummary> {
+  const startedAt = new Date();
+  const t0 = performance.now();
+  const plan = await planBatch(options);
+  const concurrency = options.concurrency ?? defaultConcurrency();
+  const retries = options.retries ?? 0;
+  const force = options.force ?? false;
+  const emit = (e: BatchEvent): void => {
+    try {
+      onEvent(e);
+    } catch {
+      /* a broken listener must not break the batch */
+    }
+  };
+
+  const controller = new AbortController();
+  let stopped: BatchSummary['stopped'] = null;
+  const onOuterAbort = (): void => {
+    stopped = 'interrupted';
+    controller.abort(options.signal?.reason);
+  };
+  if (options.signal?.aborted) onOuterAbort();
+  options.signal?.addEventListener('abort', onOuterAbort);
+
+  emit({ type: 'batch-start', jobs: plan.jobs.length, concurrency, force, retries, empty: plan.empty });
+  const toolchain = options.toolchain ?? (plan.jobs.length > 0 && !controller.signal.aborted ? await resolveToolchain(options) : undefined);
+
+  const results: BatchJobResult[] = new Array<BatchJobResult>(plan.jobs.length);
+  const base = (job: BatchJob): BatchJobResult => ({
+    id: job.id,
+    input: job.input,
+    output: job.output,
+    preset: job.preset.name,
+    status: 'cancelled',
+    reason: null,
+    attempts: 0,
+    elapsedSeconds: null,
+    durationSeconds: null,
+    speed: null,
+    sizeBytes: null,
+  });
+  const finish = (r: BatchJobResult): BatchJobResult => {
+    const type = r.status === 'done' ? 'job-done' : r.status === 'skipped' ? 'job-skipped' : r.status === 'failed' ? 'job-failed' : 'job-cancelled';
+    emit({ type, ...r });
+    return r;
+  };
+  const cancelled = (job: BatchJob, extra: Partial<BatchJobResult> = {}): BatchJobResult =>
+    finish({ ...base(job), ...extra, status: 'cancelled', reason: stopped === 'fail-fast' ? 'cancelled: an earlier job failed (--fail-fast)' : 'interrupted' });
+
+  const runJob = async (job: BatchJob): Promise<BatchJobResult> => {
+    const jobStart = performance.now();
+    const elapsed = (): number => (performance.now() - jobStart) / 1000;
+    const failed = (error: unknown, attempts: number): BatchJobResult => {
+      const e = toJobError(error);
+      return finish({ ...base(job), status: 'failed', reason: e.message, error: e, attempts, elapsedSeconds: elapsed() });
+    };
+    let key: string;
+    try {
+      const fingerprint = await fingerprintInput(job.input).catch((error: NodeJS.ErrnoException) => {
+        throw new StreamkitError(error.code === 'ENOENT' ? 'INPUT_MISSING' : 'INPUT_UNREADABLE', `Cannot read ${job.input}: ${error.code === 'ENOENT' ? 'it no longer exists' : error.code ?? error.message}.`, { details: { input: job.input }, cause: error });
+      });
+      key = jobKey(fingerprint, job.presetHash, jobOptions({ frameRate: job.frameRate, hw: job.hw }));
+    } catch (error) {
+      return failed(error, 0);
+    }
+    const skipIfCurrent = async (): Promise<BatchJobResult | null> => {
+      if (force) return null;
+      const c = await checkCurrent(job.output, key);
+      if (!c.current) return null;
+      return finish({ ...base(job), status: 'skipped', skip: 'current', reason: `up to date (made ${c.manifest.createdAt})`, sizeBytes: packageSize(c.manifest) });
+    };
+    // cheap check first: a current package needs no lock
+    const early = await skipIfCurrent().catch(() => null);
+    if (early) return early;
+    if (controller.signal.aborted) return cancelled(job);
+
+    let lockAttempt;
+    try {
+      lockAttempt = await acquireLock(job.output, { what: `streamkit batch: ${job.input}` });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      return failed(
+        new StreamkitError('OUTPUT_UNWRITABLE', `Cannot create the lock file beside ${job.output}: ${code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EROFS' ? 'read-only file system' : code === 'EEXIST' || code === 'ENOTDIR' ? 'a file is in the way of its folder' : code ?? String(error)}.`, {
+          hint: 'The output folder\'s parent must be writable (the lock and the staging folder live there); choose another -o or fix its permissions.',
+          details: { output: job.output },
+          cause: error,
+        }),
+        0,
+      );
+    }
+    if (!lockAttempt.acquired) {
+      return finish({ ...base(job), status: 'skipped', skip: 'locked', reason: lockAttempt.reason });
+    }
+    const lock = lockAttempt.lock;
+    let attempts = 0;
+    try {
+      // another run may have finished it between our check and our lock
+      const current = await skipIfCurrent();
+      if (current) return current;
+      for (const d of await removeStaleStaging(job.output)) emit({ type: 'job-warning', id: job.id, message: `removed ${d}, left by a run that died` });
+      await cleanLockLeftovers(lock);
+
+      let why = 'new';
+      let replace = false;
+      if (await exists(job.output)) {
+        const manifest = await readManifest(job.output);
+        if (manifest) {
+          replace = true;
+          why = force ? 'forced (--force)' : await checkCurrent(job.output, key).then((c) => (c.current ? 'current' : c.reason));
+        } else if (force) {
+          replace = true;
+          why = 'forced (--force): replacing a folder that is not a streamkit package';
+        } else {
+          throw new StreamkitError('OUTPUT_EXISTS', `Output ${job.output} exists and is not a streamkit package (no streamkit.json).`, {
+            hint: 'Choose another output template (-o), remove the folder, or use --force to replace it.',
+            details: { output: job.output },
+          });
+        }
+      }
+      if (controller.signal.aborted) return cancelled(job);
+      emit({ type: 'job-start', id: job.id, input: job.input, output: job.output, preset: job.preset.name, why });
+
+      for (;;) {
+        attempts++;
+        let duration: number | null = null;
+        try {
+          const result = await transcode({
+            input: job.input,
+            preset: job.preset,
+            output: job.output,
+            force: replace,
+            frameRate: job.frameRate,
+            hw: job.hw,
+            ...(toolchain ? { toolchain } : {}),
+            signal: controller.signal,
+            onEvent: (e) => {
+              if (e.type === 'progress') {
+                duration = e.durationSeconds;
+                emit({ type: 'job-progress', id: job.id, percent: e.percent, outTimeSeconds: e.outTimeSeconds, durationSeconds: e.durationSeconds, fps: e.fps, speed: e.speed, etaSeconds: e.etaSeconds });
+              } else if (e.type === 'stage') emit({ type: 'job-stage', id: job.id, stage: e.stage, status: e.status });
+              else if (e.type === 'warning') emit({ type: 'job-warning', id: job.id, message: e.message });
+            },
+          });
+          const seconds = elapsed();
+          const d = duration as number | null;
+          return finish({
+            ...base(job),
+            status: 'done',
+            attempts,
+            elapsedSeconds: seconds,
+            durationSeconds: d,
+            speed: d !== null && result.elapsedSeconds > 0 ? d / result.elapsedSeconds : null,
+            sizeBytes: packageSize(await readManifest(result.output)),
+          });
+        } catch (error) {
+          if (controller.signal.aborted) return cancelled(job, { attempts, elapsedSeconds: elapsed() });
+          if (attempts <= retries && retryable(error)) {
+            emit({ type: 'job-retry', id: job.id, attempt: attempts + 1, error: toJobError(error) });
+            // a job that failed after its destination appeared (another tool) replaces nothing new
+            replace = replace || (await readManifest(job.output)) !== null;
+            continue;
+          }
+          throw error;
+        }
+      }
+    } catch (error) {
+      if (controller.signal.aborted) return cancelled(job, { attempts, elapsedSeconds: elapsed() });
+      return failed(error, attempts);
+    } finally {
+      await lock.release().catch(() => undefined);
+    }
+  };
+
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (;;) {
+      const i = next++;
+      const job = plan.jobs[i];
+      if (!job) return;
+      if (controller.signal.aborted) {
+        results[i] = cancelled(job);
+        continue;
+      }
+      const r = await runJob(job);
+      results[i] = r;
+      if (r.status === 'failed' && options.failFast && !controller.signal.aborted) {
+        stopped = 'fail-fast';
+        controller.abort('fail-fast');
+      }
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(plan.jobs.length, 1)) }, worker));
+  } finally {
+    options.signal?.removeEventListener('abort', onOuterAbort);
+  }
+
+  const count = (s: BatchJobResult['status']): number => results.filter((r) => r.status === s).length;
+  const summary: BatchSummary = {
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    elapsedSeconds: (performance.now() - t0) / 1000,
+    concurrency,
+    counts: { total: results.length, done: count('done'), skipped: count('skipped'), failed: count('failed'), cancelled: count('cancelled') },
+    stopped,
+    jobs: results,
+  };
+  emit({ type: 'summary', ...summary });
+  return summary;
+}
