@@ -160,10 +160,16 @@ function ttyReporter(err: NodeJS.WritableStream): Reporter {
     ],
     { concurrent: false, exitOnError: true, rendererOptions: { collapseSubtasks: false }, fallbackRendererCondition: false },
   );
-  const running = list.run().catch(() => undefined);
+  // the task list is drawn only once a transcode really starts (not for doctor, presets, ...)
+  let running: Promise<unknown> | null = null;
   return {
     event(e) {
       const ev = e as TranscodeEvent;
+      if (!running && (ev.type === 'stage' || ev.type === 'start')) running = list.run().catch(() => undefined);
+      if (!running) {
+        lines.push(JSON.stringify(e));
+        return;
+      }
       if (ev.type === 'start') {
         ladder = ev.ladder;
         encodeTasks = [];
@@ -193,7 +199,7 @@ function ttyReporter(err: NodeJS.WritableStream): Reporter {
     async close() {
       if (!failed) for (const s of stages) gates[s].resolve();
       started.resolve();
-      await running;
+      if (running) await running;
       if (lines.length > 0) (failed ? err : process.stdout).write(`${lines.join('\n')}\n`);
     },
   };

@@ -1,4 +1,5 @@
-import { access, mkdir, mkdtemp, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { access, mkdir, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { StreamkitError } from '../errors.js';
 
@@ -63,7 +64,9 @@ export async function createStaging(destInput: string): Promise<Staging> {
   let dir: string;
   try {
     for (const p of created) await mkdir(p);
-    dir = await mkdtemp(join(parent, `${STAGING_PREFIX}${basename(dest)}-${process.pid}-`));
+    // not mkdtemp: its 0700 mode would survive the rename and keep web servers from reading the package
+    dir = join(parent, `${STAGING_PREFIX}${basename(dest)}-${process.pid}-${randomBytes(4).toString('hex')}`);
+    await mkdir(dir);
   } catch (error) {
     for (const p of [...created].reverse()) await rmdir(p).catch(() => undefined);
     throw unwritable(dest, error);
