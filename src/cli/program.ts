@@ -8,6 +8,8 @@ import { formatRational } from '../media/rational.js';
 import { listBuiltinPresets, loadPreset } from '../preset/load.js';
 import { planTranscode, resolveToolchain, transcode } from '../transcode.js';
 import { runDoctor } from './doctor.js';
+import { registerQueue } from './queue.js';
+import { registerWorker } from './worker.js';
 import { streamkitVersion } from '../version.js';
 import { kbps } from './format.js';
 import { makeContext, type CliIo, type CommandContext, type GlobalOptions } from './context.js';
@@ -152,6 +154,9 @@ Examples:
     .description('which ffmpeg/ffprobe are used and why, their versions, encoders per codec, whether NVENC really works')
     .addHelpText('after', '\nExample:\n  $ streamkit doctor --json')
     .action(async (_o: unknown, cmd: Command) => run((ctx) => runDoctor(ctx), globals(cmd)));
+
+  registerQueue(program, io, run);
+  registerWorker(program, io, run);
 
   return program;
 }
