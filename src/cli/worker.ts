@@ -19,7 +19,7 @@ export function workerLine(e: LogEvent): string | null {
       case 'stopped':
         return `stopped (${s('completed')} encoded, ${s('skipped')} already current, ${s('failed')} failed attempt(s), ${s('handedBack')} handed back)`;
       case 'error':
-        return `Redis/queue error: ${s('message')} (retrying)`;
+        return `queue error: ${s('message')}`;
       default:
         return null;
     }

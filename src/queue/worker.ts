@@ -27,7 +27,8 @@ import { cleanStaleStaging } from './stale.js';
  *   stalled-job check puts the job back and it runs again from scratch.
  * - Shutdown (SIGTERM/SIGINT): stop taking jobs; running jobs get `graceMs` to finish, then they
  *   are aborted (ffmpeg stopped, staging removed) and handed back to the front of the queue without
- *   using up an attempt. Resolves when done (the CLI exits 0).
+ *   using up an attempt. A job that fails with a retryable error while stopping (its ffmpeg got the
+ *   terminal's Ctrl-C too) is handed back the same way. Resolves when done (the CLI exits 0).
  * - A worker that loses a job's lock (Redis unreachable for longer than lockDuration) aborts that
  *   job: another worker owns it now.
  */
@@ -188,11 +189,14 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       return { output: d.output, master: result.master, skipped: false, elapsedSeconds, worker: me };
     } catch (error) {
       const why = abortReasons.get(id);
-      if (signal?.aborted && why === 'shutdown' && token) {
+      // while stopping, a failure is most likely the stop itself (Ctrl-C in a terminal reaches
+      // ffmpeg directly, as does systemd's default KillMode): hand the job back instead of failing it
+      const stopping = (signal?.aborted && why === 'shutdown') || (shuttingDown && !(isStreamkitError(error) && isPermanent(error)));
+      if (stopping && why !== 'lock-lost' && token) {
         // hand the job back: front of the waiting list, no attempt used up
         await job.moveToWait(token);
         summary.handedBack++;
-        log({ type: 'job', status: 'handed-back', id, output: data?.output });
+        log({ type: 'job', status: 'handed-back', id, output: data?.output, reason: isStreamkitError(error) ? `${error.code}: ${error.message}` : String(error) });
         throw new WaitingError();
       }
       if (signal?.aborted && why === 'lock-lost') {

@@ -148,8 +148,9 @@ describe.skipIf(!ready)('streamkit queue + worker on a real Redis', () => {
   const inDir = (): string => join(root, 'in');
   const preset = (): string => join(root, 'queue-test.yaml');
 
-  function startWorker(queue: string, extra: string[] = []): WorkerProc {
-    const child = spawn(process.execPath, [BIN, 'worker', '--json', '--redis', redisUrl, '--queue', queue, ...FAST, ...extra], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: '1' } });
+  /** `ownGroup`: in a process group of its own, like a program started in a terminal (Ctrl-C reaches ffmpeg too) */
+  function startWorker(queue: string, extra: string[] = [], ownGroup = false): WorkerProc {
+    const child = spawn(process.execPath, [BIN, 'worker', '--json', '--redis', redisUrl, '--queue', queue, ...FAST, ...extra], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: '1' }, detached: ownGroup });
     const w: WorkerProc = {
       child,
       pid: child.pid!,
@@ -371,19 +372,47 @@ describe.skipIf(!ready)('streamkit queue + worker on a real Redis', () => {
       expect(existsSync(join(root, 'out-term', 'long'))).toBe(false);
     });
 
-    it('lets a running job finish when it ends within the grace period', async () => {
+    it('hands the job back on Ctrl-C, although ffmpeg gets the SIGINT too and stops first', async () => {
+      const term = openQueue('term');
+      const id = (await term.getWaiting())[0]!.id!;
+      const w = startWorker('term', ['--grace', '120'], true);
+      await workerReady(w);
+      await encoding(term, id);
+      process.kill(-w.pid, 'SIGINT'); // the whole process group, as a terminal does
+      expect(await w.exited).toBe(0);
+      const job = (await term.getJob(id))!;
+      expect(await job.getState()).toBe('waiting');
+      expect(job.attemptsMade).toBe(0);
+      expect(w.events.find((e) => e['status'] === 'handed-back')?.['reason']).toMatch(/^FFMPEG_FAILED: /);
+      expect(await stagingLeft(root)).toEqual([]);
+    });
+
+    it('a worker that loses its job lock abandons the job, which is recovered; SIGTERM with a long grace lets it finish', async () => {
       const term = openQueue('term');
       const id = (await term.getWaiting())[0]!.id!;
       const w = startWorker('term', ['--grace', '120']);
       await workerReady(w);
       await encoding(term, id);
+      // as if Redis had been out of reach for longer than the lock: the lock is gone
+      const client = (await term.client) as unknown as { del(key: string): Promise<number> };
+      expect(await client.del(`${term.toKey(id)}:lock`)).toBe(1);
+      await waitFor('job abandoned', async () => w.events.some((e) => e['status'] === 'abandoned'), 30_000);
+      const abandonedAt = Date.now();
+      expect(await stagingLeft(root)).toEqual([]);
+      // the stalled-job check puts it back; the same worker takes it again
+      await waitFor('job restarted and encoding', async () => {
+        const job = await term.getJob(id);
+        const p = job?.progress as QueueJobProgress | undefined;
+        return (job?.processedOn ?? 0) > abandonedAt && p?.stage === 'encode' && (p.percent ?? 0) > 0 && (p.percent ?? 100) < 100;
+      });
       w.child.kill('SIGTERM');
       expect(await w.exited).toBe(0);
       const job = (await term.getJob(id))!;
       expect(await job.getState()).toBe('completed');
-      expect(w.events.map((e) => e['status'])).toEqual(expect.arrayContaining(['stopping', 'done', 'stopped']));
-      expect(w.events.findIndex((e) => e['status'] === 'stopping')).toBeLessThan(w.events.findIndex((e) => e['status'] === 'done'));
+      const statuses = w.events.filter((e) => e['type'] === 'job' || e['status'] === 'stopping').map((e) => e['status']);
+      expect(statuses).toEqual(['start', 'abandoned', 'start', 'stopping', 'done']);
       await expectValidPackage(job.data);
+      expect(await stagingLeft(root)).toEqual([]);
     });
   });
 });
