@@ -9,6 +9,8 @@ import { listBuiltinPresets, loadPreset } from '../preset/load.js';
 import { planTranscode, resolveToolchain, transcode } from '../transcode.js';
 import { runDoctor } from './doctor.js';
 import { registerBatch } from './batch.js';
+import { registerQueue } from './queue.js';
+import { registerWorker } from './worker.js';
 import { streamkitVersion } from '../version.js';
 import { kbps } from './format.js';
 import { makeContext, type CliIo, type CommandContext, type GlobalOptions } from './context.js';
@@ -155,6 +157,8 @@ Examples:
     .action(async (_o: unknown, cmd: Command) => run((ctx) => runDoctor(ctx), globals(cmd)));
 
   registerBatch(program, io, run);
+  registerQueue(program, io, run);
+  registerWorker(program, io, run);
 
   return program;
 }

@@ -1,0 +1,206 @@
+import { basename, dirname, extname, resolve } from 'node:path';
+import type { JobsOptions } from 'bullmq';
+import { StreamkitError } from '../errors.js';
+import type { HardwareRequest } from '../encoder/select.js';
+import { canonicalJson, fingerprintInput, jobKey, presetHash, sha256, type InputFingerprint } from '../package/manifest.js';
+import { loadPreset, parsePresetObject } from '../preset/load.js';
+import { jobOptions } from '../transcode.js';
+
+/**
+ * What a queue job carries. Everything a worker needs is inside: absolute input path (on storage
+ * every worker sees) or http(s) URL, absolute destination, and the preset already resolved and
+ * validated on the machine that enqueued it, so workers need no preset files.
+ */
+
+export const JOB_NAME = 'transcode';
+export const JOB_DATA_VERSION = 1;
+
+export interface QueueJobData {
+  v: typeof JOB_DATA_VERSION;
+  input: string;
+  output: string;
+  preset: { name: string; hash: string; resolved: unknown };
+  /** the options that are part of the job key (frame rate of raw inputs, hardware request) */
+  options: { frameRate: string | null; hw: HardwareRequest };
+  /** manifest job key when enqueued (input fingerprint + preset hash + options) */
+  jobKey: string;
+  fingerprint: InputFingerprint;
+  /** re-encode even when the destination is already current, replacing it */
+  force: boolean;
+}
+
+/** What a finished job returns (stored by BullMQ as the job's return value). */
+export interface QueueJobResult {
+  output: string;
+  master: string;
+  /** true when the destination was already current and nothing was encoded */
+  skipped: boolean;
+  reason?: string;
+  elapsedSeconds: number;
+  worker: { host: string; pid: number };
+}
+
+/** Progress as stored with job.updateProgress (shown by `queue status`). */
+export interface QueueJobProgress {
+  stage: 'check' | 'probe' | 'encode' | 'package' | 'verify' | 'commit';
+  percent: number | null;
+  fps: number | null;
+  speed: number | null;
+  etaSeconds: number | null;
+  worker: { host: string; pid: number };
+}
+
+export const TEMPLATE_FIELDS = ['dir', 'stem', 'preset'] as const;
+export const DEFAULT_OUTPUT_TEMPLATE = '{dir}/{stem}-{preset}';
+
+export function isUrl(input: string): boolean {
+  return /^https?:\/\//i.test(input);
+}
+
+/**
+ * Expand an output template for one input: `{dir}` the input's folder (not for URLs), `{stem}` its
+ * name without extension, `{preset}` the preset name. A relative result is made absolute against
+ * `cwd`: workers run elsewhere, so the job carries absolute paths only.
+ */
+export function expandOutputTemplate(template: string, input: string, presetName: string, cwd = process.cwd()): string {
+  let dir: string | null = null;
+  let stem: string;
+  if (isUrl(input)) {
+    const path = new URL(input).pathname;
+    stem = basename(path, extname(path)) || 'stream';
+  } else {
+    const abs = resolve(cwd, input);
+    dir = dirname(abs);
+    stem = basename(abs, extname(abs)) || 'output';
+  }
+  const out = template.replace(/\{([^{}]*)\}/g, (_m, field: string) => {
+    switch (field) {
+      case 'dir':
+        if (dir === null) {
+          throw new StreamkitError('USAGE', `The output template "${template}" uses {dir}, but ${input} is a URL and has no folder.`, {
+            hint: 'Give URL inputs a template on shared storage, e.g. --output /srv/media/out/{stem}-{preset}.',
+          });
+        }
+        return dir;
+      case 'stem':
+        return stem;
+      case 'preset':
+        return presetName;
+      default:
+        throw new StreamkitError('USAGE', `Unknown field {${field}} in the output template "${template}".`, { hint: `Known fields: ${TEMPLATE_FIELDS.map((f) => `{${f}}`).join(', ')}.` });
+    }
+  });
+  if (/[{}]/.test(out)) throw new StreamkitError('USAGE', `Unbalanced braces in the output template "${template}".`, { hint: 'Example: --output {dir}/{stem}-{preset}' });
+  return resolve(cwd, out);
+}
+
+/**
+ * The BullMQ job id: a hash of the job key and the destination. Enqueueing the same input with
+ * the same preset, options and destination twice gives the same id, and BullMQ keeps one job.
+ */
+export function queueJobId(key: string, output: string): string {
+  return `sk-${sha256(canonicalJson({ jobKey: key, output })).slice(0, 32)}`;
+}
+
+export interface BuildJobOptions {
+  preset: string;
+  output?: string | undefined;
+  frameRate?: string | undefined;
+  hw?: HardwareRequest | undefined;
+  force?: boolean | undefined;
+  cwd?: string | undefined;
+}
+
+export interface BuiltJob {
+  id: string;
+  data: QueueJobData;
+}
+
+function inputMissing(input: string, error: unknown): StreamkitError {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') {
+    return new StreamkitError('INPUT_MISSING', `Input ${input} does not exist.`, {
+      hint: 'Queue inputs must be paths every worker can read (shared storage, same path everywhere) or http(s) URLs.',
+      details: { input },
+    });
+  }
+  return new StreamkitError('INPUT_UNREADABLE', `Cannot read input ${input}: ${code ?? String(error)}.`, { details: { input }, cause: error });
+}
+
+/** Resolve the preset once, then describe one job per input (nothing is enqueued here). */
+export async function buildJobs(inputs: readonly string[], options: BuildJobOptions): Promise<BuiltJob[]> {
+  const resolved = await loadPreset(options.preset);
+  // what the worker will see after re-validating the carried object: hash that
+  const preset = parsePresetObject(resolved.preset, resolved.file);
+  const hash = presetHash(preset);
+  if (!preset.packaging.hls) {
+    throw new StreamkitError('USAGE', `Preset ${resolved.name} has no HLS packaging; queue workers write HLS packages.`, { hint: 'Add packaging.hls to the preset.' });
+  }
+  const cwd = options.cwd ?? process.cwd();
+  const opts = { frameRate: options.frameRate ?? null, hw: options.hw ?? 'auto' } as const;
+  const template = options.output ?? DEFAULT_OUTPUT_TEMPLATE;
+  const jobs: BuiltJob[] = [];
+  const byOutput = new Map<string, string>();
+  for (const raw of inputs) {
+    const input = isUrl(raw) ? raw : resolve(cwd, raw);
+    let fingerprint: InputFingerprint;
+    try {
+      fingerprint = await fingerprintInput(input);
+    } catch (error) {
+      throw inputMissing(input, error);
+    }
+    const output = expandOutputTemplate(template, raw, resolved.name, cwd);
+    const previous = byOutput.get(output);
+    if (previous !== undefined && previous !== input) {
+      throw new StreamkitError('USAGE', `${previous} and ${input} would both be written to ${output}.`, { hint: 'Use {stem} (and {dir}) in --output so every input gets its own package folder.' });
+    }
+    if (previous !== undefined) continue; // the same input twice on one command line: one job
+    byOutput.set(output, input);
+    const key = jobKey(fingerprint, hash, jobOptions({ frameRate: opts.frameRate ?? undefined, hw: opts.hw }));
+    jobs.push({
+      id: queueJobId(key, output),
+      data: { v: JOB_DATA_VERSION, input, output, preset: { name: resolved.name, hash, resolved: preset }, options: { ...opts }, jobKey: key, fingerprint, force: options.force ?? false },
+    });
+  }
+  return jobs;
+}
+
+export interface RetryPolicy {
+  /** tries in all, the first included */
+  attempts: number;
+  /** first retry after this many ms, doubling each time */
+  backoffMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 3, backoffMs: 30_000 };
+
+/** Finished jobs are kept (so duplicates are recognised and `queue status` can show them), then expire. */
+export const KEEP_COMPLETED = { age: 7 * 24 * 3600, count: 10_000 };
+export const KEEP_FAILED = { age: 30 * 24 * 3600, count: 10_000 };
+
+export function jobAddOptions(id: string, retry: RetryPolicy): JobsOptions {
+  return {
+    jobId: id,
+    attempts: retry.attempts,
+    backoff: { type: 'exponential', delay: retry.backoffMs },
+    removeOnComplete: KEEP_COMPLETED,
+    removeOnFail: KEEP_FAILED,
+  };
+}
+
+/** Check what a worker took from Redis before trusting it (older/newer streamkit, hand-made jobs). */
+export function parseJobData(data: unknown): QueueJobData {
+  const d = data as Partial<QueueJobData> | null;
+  const bad = (what: string): never => {
+    throw new StreamkitError('USAGE', `This job was not made by a compatible \`streamkit queue add\`: ${what}.`, { hint: 'Enqueue it again with this version of streamkit.' });
+  };
+  if (!d || typeof d !== 'object') return bad('no job data');
+  if (d.v !== JOB_DATA_VERSION) return bad(`job data version ${String(d.v)}, expected ${JOB_DATA_VERSION}`);
+  if (typeof d.input !== 'string' || (!isUrl(d.input) && !d.input.startsWith('/'))) return bad('input is not an absolute path or http(s) URL');
+  if (typeof d.output !== 'string' || !d.output.startsWith('/')) return bad('output is not an absolute path');
+  if (!d.preset || typeof d.preset.name !== 'string') return bad('no preset');
+  if (!d.options || !['auto', 'cpu', 'nvenc'].includes(String(d.options.hw))) return bad('no hardware option');
+  if (d.options.frameRate !== null && typeof d.options.frameRate !== 'string') return bad('bad frame rate option');
+  if (typeof d.jobKey !== 'string') return bad('no job key');
+  return { ...(d as QueueJobData), force: d.force === true };
+}
