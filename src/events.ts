@@ -1,5 +1,6 @@
 import type { Ladder } from './media/ladder.js';
 import type { HlsPackage } from './package/hls.js';
+import type { WrittenFile } from './package/progressive.js';
 
 /**
  * Events a transcode emits. The CLI renders them (listr2 in a terminal, plain lines in CI, NDJSON
@@ -18,6 +19,8 @@ export type TranscodeEvent =
       frameRate: string;
       ffmpeg: { path: string; version: string };
       notes: string[];
+      /** what the one encode is written to: HLS renditions and/or progressive files (relative paths) */
+      targets: { hls: boolean; files: string[] };
     }
   | { type: 'stage'; stage: 'probe' | 'encode' | 'package' | 'verify' | 'commit'; status: 'start' | 'done' }
   | {
@@ -34,13 +37,17 @@ export type TranscodeEvent =
       dropFrames: number | null;
     }
   | { type: 'rung'; name: string; width: number; height: number; codecs: string[]; bandwidth: number; averageBandwidth: number; sizeBytes: number; segments: number }
+  | ({ type: 'file' } & WrittenFile)
   | { type: 'warning'; message: string }
   | {
       type: 'done';
       output: string;
-      master: string;
+      /** null when the preset has no HLS target */
+      master: string | null;
       rungs: HlsPackage['rungs'];
       audio: HlsPackage['audio'];
+      /** progressive MP4/FLV files */
+      files: WrittenFile[];
       sizeBytes: number;
       elapsedSeconds: number;
       encodeSeconds: number;

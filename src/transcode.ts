@@ -14,6 +14,7 @@ import { probeMedia, type MediaInfo } from './media/probe.js';
 import { formatRational, toNumber } from './media/rational.js';
 import { checkDestination, createStaging } from './package/atomic.js';
 import { decodeCheckTargets, packageHls, type HlsPackage } from './package/hls.js';
+import { requireFileMuxers, requireFlvSupport, selectFileTargets, verifyFiles, type WrittenFile } from './package/progressive.js';
 import { decodeCheck } from './package/verify.js';
 import { rungDir, type AudioRendition, type TranscodePlan } from './plan.js';
 import { loadPreset, type ResolvedPreset } from './preset/load.js';
@@ -136,6 +137,11 @@ export async function planTranscode(options: PlanOptions, workDir?: string): Pro
     // microseconds keeps every cut exactly on the n-th segment's first keyframe, however long the input
     hls = { container: hlsSpec.container ?? (p.video.codec === 'h264' ? 'ts' : 'fmp4'), hlsTime: Math.floor(segmentSeconds * 1e6) / 1e6, segmentSeconds };
   }
+  const renditions = audioRenditions(media, p);
+  const { files, notes: fileNotes } = selectFileTargets(p, ladder, p.audio === false ? [] : renditions);
+  if (files.some((f) => f.kind === 'flv')) requireFlvSupport(toolchain.caps, p.video.codec, 'FLV files');
+  requireFileMuxers(toolchain.caps, files);
+  ladder.notes.push(...fileNotes);
   const plan: TranscodePlan = {
     media,
     preset: p,
@@ -147,13 +153,11 @@ export async function planTranscode(options: PlanOptions, workDir?: string): Pro
     encoderOptions: Object.fromEntries(Object.entries(choice.options ?? {}).map(([k, v]) => [k.replace(/^-/, ''), v])),
     ladder,
     audio: p.audio === false ? null : p.audio,
-    audioRenditions: audioRenditions(media, p),
+    audioRenditions: renditions,
     hls,
+    files,
     workDir: workDir ?? output,
   };
-  if (!plan.hls) {
-    throw new StreamkitError('USAGE', `Preset ${preset.name} has no HLS packaging; transcode writes an HLS package.`, { hint: 'Add packaging.hls to the preset.' });
-  }
   return { plan, argv: buildTranscodeArgs(plan), toolchain, preset, hardware, output };
 }
 
@@ -164,12 +168,15 @@ export interface TranscodeOptions extends PlanOptions {
 
 export interface TranscodeResult {
   output: string;
-  master: string;
-  package: HlsPackage;
+  /** master playlist; null when the preset has no HLS target */
+  master: string | null;
+  package: HlsPackage | null;
+  /** progressive MP4/FLV files, paths relative to `output` */
+  files: WrittenFile[];
   elapsedSeconds: number;
 }
 
-/** Transcode one input into an HLS package at `output`, atomically. */
+/** Transcode one input into a package at `output` (HLS, MP4, FLV: whatever the preset's packaging asks for), atomically. */
 export async function transcode(options: TranscodeOptions): Promise<TranscodeResult> {
   const started = performance.now();
   const emit = (e: TranscodeEvent): void => options.onEvent?.(e);
@@ -183,8 +190,10 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
     const plan: TranscodePlan = { ...planned.plan, workDir: staging.dir };
     const argv = buildTranscodeArgs(plan);
     const { toolchain } = planned;
-    // ffmpeg's HLS muxer does not create folders
-    for (const dir of [...plan.ladder.rungs.map((r) => rungDir(r.name)), ...plan.audioRenditions.map((a) => a.dir)]) await mkdir(join(plan.workDir, dir), { recursive: true });
+    // ffmpeg's HLS, MP4 and FLV muxers do not create folders
+    const dirs: string[] = [...new Set(plan.files.map((f) => f.kind))];
+    if (plan.hls) dirs.push(...plan.ladder.rungs.map((r) => rungDir(r.name)), ...plan.audioRenditions.map((a) => a.dir));
+    for (const dir of dirs) await mkdir(join(plan.workDir, dir), { recursive: true });
     emit({ type: 'stage', stage: 'probe', status: 'done' });
     emit({
       type: 'start',
@@ -198,6 +207,7 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
       frameRate: formatRational(plan.ladder.frameRate),
       ffmpeg: { path: toolchain.ffmpeg.path, version: toolchain.caps.version.raw },
       notes: plan.ladder.notes,
+      targets: { hls: plan.hls !== null, files: plan.files.map((f) => f.path) },
     });
     for (const note of plan.ladder.notes) emit({ type: 'warning', message: note });
     emit({ type: 'stage', stage: 'encode', status: 'start' });
@@ -224,22 +234,28 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
     emit({ type: 'stage', stage: 'encode', status: 'done' });
     const postStart = performance.now();
     emit({ type: 'stage', stage: 'package', status: 'start' });
-    const pkg = await packageHls(plan);
+    const pkg = plan.hls ? await packageHls(plan) : null;
     emit({ type: 'stage', stage: 'package', status: 'done' });
     emit({ type: 'stage', stage: 'verify', status: 'start' });
-    await decodeCheck(toolchain.ffmpeg.path, plan.workDir, await decodeCheckTargets(plan), signal);
+    if (pkg) await decodeCheck(toolchain.ffmpeg.path, plan.workDir, await decodeCheckTargets(plan), signal);
+    const files = await verifyFiles({ ffmpeg: toolchain.ffmpeg.path, ffprobe: toolchain.ffprobe.path }, plan.workDir, plan.files, {
+      codec: plan.preset.video.codec,
+      sizes: new Map(plan.ladder.rungs.map((r) => [r.name, { width: r.width, height: r.height }])),
+      durationSeconds: plan.media.duration,
+    }, signal);
     emit({ type: 'stage', stage: 'verify', status: 'done' });
-    for (const r of pkg.rungs) emit({ type: 'rung', name: r.name, width: r.width, height: r.height, codecs: r.codecs, bandwidth: r.bandwidth, averageBandwidth: r.averageBandwidth, sizeBytes: r.sizeBytes, segments: r.segments });
+    for (const f of files) emit({ type: 'file', ...f });
+    for (const r of pkg?.rungs ?? []) emit({ type: 'rung', name: r.name, width: r.width, height: r.height, codecs: r.codecs, bandwidth: r.bandwidth, averageBandwidth: r.averageBandwidth, sizeBytes: r.sizeBytes, segments: r.segments });
     if (signal?.aborted) throw new StreamkitError('INTERRUPTED', 'Interrupted; nothing was written to the destination.');
     emit({ type: 'stage', stage: 'commit', status: 'start' });
     await staging.commit({ replace: options.force ?? false });
     emit({ type: 'stage', stage: 'commit', status: 'done' });
     const postEncodeSeconds = (performance.now() - postStart) / 1000;
     const elapsedSeconds = (performance.now() - started) / 1000;
-    const master = resolve(dest, 'master.m3u8');
-    const sizeBytes = pkg.rungs.reduce((a, r) => a + r.sizeBytes, 0) + pkg.audio.reduce((a, r) => a + r.sizeBytes, 0);
-    emit({ type: 'done', output: dest, master, rungs: pkg.rungs, audio: pkg.audio, sizeBytes, elapsedSeconds, encodeSeconds, postEncodeSeconds });
-    return { output: dest, master, package: { ...pkg, master }, elapsedSeconds };
+    const master = pkg ? resolve(dest, 'master.m3u8') : null;
+    const sizeBytes = (pkg?.rungs ?? []).reduce((a, r) => a + r.sizeBytes, 0) + (pkg?.audio ?? []).reduce((a, r) => a + r.sizeBytes, 0) + files.reduce((a, f) => a + f.sizeBytes, 0);
+    emit({ type: 'done', output: dest, master, rungs: pkg?.rungs ?? [], audio: pkg?.audio ?? [], files, sizeBytes, elapsedSeconds, encodeSeconds, postEncodeSeconds });
+    return { output: dest, master, package: pkg && master ? { ...pkg, master } : null, files, elapsedSeconds };
   } catch (error) {
     await staging.discard();
     throw error;
