@@ -12,6 +12,7 @@ import { listBuiltinPresets, loadPreset } from '../preset/load.js';
 import { planTranscode, resolveToolchain, transcode } from '../transcode.js';
 import { runDoctor } from './doctor.js';
 import { kbps } from './format.js';
+import { registerPush } from './push.js';
 import { makeContext, type CliIo, type CommandContext, type GlobalOptions } from './context.js';
 
 export function packageVersion(): string {
@@ -152,6 +153,8 @@ Examples:
         for (const n of ladder.notes) io.out.write(`  note: ${n}\n`);
       }, globals(cmd)),
     );
+
+  registerPush(program, io, run);
 
   program
     .command('doctor')
