@@ -8,3 +8,6 @@ export { buildTranscodeArgs } from './ffmpeg/command.js';
 export { encoderProfiles, type EncoderName, type EncoderProfile } from './encoder/profiles.js';
 export { StreamkitError, PresetError, FfmpegError, ExitCode, type ErrorCode } from './errors.js';
 export type { TranscodeEvent } from './events.js';
+export { push, planPush, type PushOptions, type PushResult, type PushEvent, type PlannedPush } from './push/push.js';
+export { parsePublishUrl, redactor, type PublishTarget } from './push/url.js';
+export type { WrittenFile } from './package/progressive.js';

@@ -164,6 +164,20 @@ describe.skipIf(!haveFfmpeg)('HLS + MP4 + FLV from one transcode', () => {
     expect(await frameHashes(`file:${flv}`)).toEqual(hls);
   });
 
+  it('leaves the HLS renditions exactly as an HLS-only preset writes them', async () => {
+    const hlsOnly = join(root, 'hls-only.yaml');
+    await writeFile(hlsOnly, (await readFile(combo, 'utf8')).replace(/  mp4: .*\n  flv: .*\n/, ''));
+    const [a, b] = [join(root, 'cmp-combo'), join(root, 'cmp-hls')];
+    expect((await cli(['transcode', src, '-p', combo, '-o', a])).code).toBe(0);
+    expect((await cli(['transcode', src, '-p', hlsOnly, '-o', b])).code).toBe(0);
+    expect(existsSync(join(b, 'mp4'))).toBe(false);
+    for (const dir of ['top', 'low', 'audio-1']) {
+      const names = (await readdir(join(b, dir))).sort();
+      expect((await readdir(join(a, dir))).sort()).toEqual(names);
+      for (const n of names) expect((await readFile(join(a, dir, n))).equals(await readFile(join(b, dir, n))), `${dir}/${n}`).toBe(true);
+    }
+  });
+
   it('runs an MP4-only preset (mp4-download): no HLS, one progressive file per fitting rung', async () => {
     const out = join(root, 'download');
     const r = await cli(['--json', 'transcode', src, '-p', 'mp4-download', '-o', out]);
