@@ -1,5 +1,6 @@
 import type { Ladder } from './media/ladder.js';
 import type { HlsPackage } from './package/hls.js';
+import type { WrittenFile } from './package/progressive.js';
 
 /**
  * Events a transcode emits. The CLI renders them (listr2 in a terminal, plain lines in CI, NDJSON
@@ -20,6 +21,8 @@ export type TranscodeEvent =
       notes: string[];
       /** with NVENC: where frames are decoded and scaled (gpu: NVDEC + GPU scaler, upload: CPU decode + GPU scaler, cpu: all on the CPU) */
       gpuPipeline?: { mode: 'gpu' | 'upload' | 'cpu'; scaler: 'scale_cuda' | 'scale_npp' | null; bFrameRefs: boolean; reason: string };
+      /** what the one encode is written to: HLS renditions and/or progressive files (relative paths) */
+      targets: { hls: boolean; files: string[] };
     }
   /** `--hw auto` only: NVENC failed at the start of the encode and a fresh trial failed too; the CPU encodes instead */
   | { type: 'fallback'; from: 'nvenc'; hardware: 'cpu'; encoder: string; hardwareReason: string }
@@ -38,13 +41,17 @@ export type TranscodeEvent =
       dropFrames: number | null;
     }
   | { type: 'rung'; name: string; width: number; height: number; codecs: string[]; bandwidth: number; averageBandwidth: number; sizeBytes: number; segments: number }
+  | ({ type: 'file' } & WrittenFile)
   | { type: 'warning'; message: string }
   | {
       type: 'done';
       output: string;
-      master: string;
+      /** null when the preset has no HLS target */
+      master: string | null;
       rungs: HlsPackage['rungs'];
       audio: HlsPackage['audio'];
+      /** progressive MP4/FLV files */
+      files: WrittenFile[];
       sizeBytes: number;
       elapsedSeconds: number;
       encodeSeconds: number;

@@ -13,3 +13,6 @@ export type { BatchEvent, BatchEventSink, BatchJobResult, BatchSummary, JobStatu
 export { DEFAULT_OUTPUT_TEMPLATE, expandTemplate } from './batch/template.js';
 export { loadJobsFile, parseJobs, type JobSpec } from './batch/jobs-file.js';
 export { writeBatchReport, summaryMarkdown, summaryTable } from './batch/report.js';
+export { push, planPush, type PushOptions, type PushResult, type PushEvent, type PlannedPush } from './push/push.js';
+export { parsePublishUrl, redactor, type PublishTarget } from './push/url.js';
+export type { WrittenFile } from './package/progressive.js';

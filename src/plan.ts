@@ -53,10 +53,30 @@ export interface TranscodePlan {
     /** the nominal segment duration: a whole number of GOPs */
     segmentSeconds: number;
   } | null;
+  /** progressive files (MP4, FLV) written from the same encodes as the HLS renditions */
+  files: FileTarget[];
   /** the folder ffmpeg writes into (the staging folder during a transcode) */
   workDir: string;
   /** set when hardware is nvenc: where decoding and scaling happen */
   nvenc?: NvencPipeline;
+}
+
+export type FileKind = 'mp4' | 'flv';
+
+/** One progressive file: one rung's video with audio, muxed from the encode that feeds HLS too. */
+export interface FileTarget {
+  kind: FileKind;
+  /** rung name (index into plan.ladder.rungs below) */
+  rung: string;
+  rungIndex: number;
+  /** indexes into plan.audioRenditions carried by this file (MP4: all, FLV: the first; FLV has one audio track) */
+  audio: number[];
+  /** path relative to the package folder: mp4/<rung>.mp4, flv/<rung>.flv */
+  path: string;
+}
+
+export function filePath(kind: FileKind, rung: string): string {
+  return `${kind}/${rung}.${kind}`;
 }
 
 export function rungDir(name: string): string {

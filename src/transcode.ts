@@ -15,6 +15,7 @@ import { probeMedia, type MediaInfo } from './media/probe.js';
 import { formatRational, toNumber } from './media/rational.js';
 import { checkDestination, createStaging } from './package/atomic.js';
 import { decodeCheckTargets, packageHls, type HlsPackage } from './package/hls.js';
+import { requireFileMuxers, requireFlvSupport, selectFileTargets, verifyFiles, type WrittenFile } from './package/progressive.js';
 import { decodeCheck } from './package/verify.js';
 import { fingerprintInput, jobKey, presetHash, writeManifest } from './package/manifest.js';
 import { streamkitVersion } from './version.js';
@@ -166,6 +167,11 @@ export async function planTranscode(options: PlanOptions, workDir?: string): Pro
     // microseconds keeps every cut exactly on the n-th segment's first keyframe, however long the input
     hls = { container: hlsSpec.container ?? (p.video.codec === 'h264' ? 'ts' : 'fmp4'), hlsTime: Math.floor(segmentSeconds * 1e6) / 1e6, segmentSeconds };
   }
+  const renditions = audioRenditions(media, p);
+  const { files, notes: fileNotes } = selectFileTargets(p, ladder, p.audio === false ? [] : renditions);
+  if (files.some((f) => f.kind === 'flv')) requireFlvSupport(toolchain.caps, p.video.codec, 'FLV files');
+  requireFileMuxers(toolchain.caps, files);
+  ladder.notes.push(...fileNotes);
   let plan: TranscodePlan = {
     media,
     preset: p,
@@ -173,13 +179,11 @@ export async function planTranscode(options: PlanOptions, workDir?: string): Pro
     ...encoderFields(p, knownEncoder(preset, hardware)),
     ladder,
     audio: p.audio === false ? null : p.audio,
-    audioRenditions: audioRenditions(media, p),
+    audioRenditions: renditions,
     hls,
+    files,
     workDir: workDir ?? output,
   };
-  if (!plan.hls) {
-    throw new StreamkitError('USAGE', `Preset ${preset.name} has no HLS packaging; transcode writes an HLS package.`, { hint: 'Add packaging.hls to the preset.' });
-  }
   if (plan.hardware === 'nvenc') {
     // NVENC works (one-frame trial): now the preset's settings and this input, for real, all rungs at once
     const chosen = await chooseNvencPipeline(toolchain.caps, plan, { signal: options.signal });
@@ -217,12 +221,15 @@ export interface TranscodeOptions extends PlanOptions {
 
 export interface TranscodeResult {
   output: string;
-  master: string;
-  package: HlsPackage;
+  /** master playlist; null when the preset has no HLS target */
+  master: string | null;
+  package: HlsPackage | null;
+  /** progressive MP4/FLV files, paths relative to `output` */
+  files: WrittenFile[];
   elapsedSeconds: number;
 }
 
-/** Transcode one input into an HLS package at `output`, atomically. */
+/** Transcode one input into a package at `output` (HLS, MP4, FLV: whatever the preset's packaging asks for), atomically. */
 export async function transcode(options: TranscodeOptions): Promise<TranscodeResult> {
   const started = performance.now();
   const emit = (e: TranscodeEvent): void => options.onEvent?.(e);
@@ -235,8 +242,9 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
   try {
     let plan: TranscodePlan = { ...planned.plan, workDir: staging.dir };
     const { toolchain } = planned;
-    const outputDirs = [...plan.ladder.rungs.map((r) => rungDir(r.name)), ...plan.audioRenditions.map((a) => a.dir)];
-    // ffmpeg's HLS muxer does not create folders
+    // ffmpeg's HLS, MP4 and FLV muxers do not create folders
+    const outputDirs: string[] = [...new Set(plan.files.map((f) => f.kind))];
+    if (plan.hls) outputDirs.push(...plan.ladder.rungs.map((r) => rungDir(r.name)), ...plan.audioRenditions.map((a) => a.dir));
     for (const dir of outputDirs) await mkdir(join(plan.workDir, dir), { recursive: true });
     emit({ type: 'stage', stage: 'probe', status: 'done' });
     emit({
@@ -252,6 +260,7 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
       ffmpeg: { path: toolchain.ffmpeg.path, version: toolchain.caps.version.raw },
       notes: plan.ladder.notes,
       ...(plan.nvenc ? { gpuPipeline: { mode: plan.nvenc.mode, scaler: plan.nvenc.scaler, bFrameRefs: plan.nvenc.bFrameRefs, reason: plan.nvenc.reason } } : {}),
+      targets: { hls: plan.hls !== null, files: plan.files.map((f) => f.path) },
     });
     for (const note of plan.ladder.notes) emit({ type: 'warning', message: note });
     emit({ type: 'stage', stage: 'encode', status: 'start' });
@@ -301,12 +310,18 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
     emit({ type: 'stage', stage: 'encode', status: 'done' });
     const postStart = performance.now();
     emit({ type: 'stage', stage: 'package', status: 'start' });
-    const pkg = await packageHls(plan);
+    const pkg = plan.hls ? await packageHls(plan) : null;
     emit({ type: 'stage', stage: 'package', status: 'done' });
     emit({ type: 'stage', stage: 'verify', status: 'start' });
-    await decodeCheck(toolchain.ffmpeg.path, plan.workDir, await decodeCheckTargets(plan), signal);
+    if (pkg) await decodeCheck(toolchain.ffmpeg.path, plan.workDir, await decodeCheckTargets(plan), signal);
+    const files = await verifyFiles({ ffmpeg: toolchain.ffmpeg.path, ffprobe: toolchain.ffprobe.path }, plan.workDir, plan.files, {
+      codec: plan.preset.video.codec,
+      sizes: new Map(plan.ladder.rungs.map((r) => [r.name, { width: r.width, height: r.height }])),
+      durationSeconds: plan.media.duration,
+    }, signal);
     emit({ type: 'stage', stage: 'verify', status: 'done' });
-    for (const r of pkg.rungs) emit({ type: 'rung', name: r.name, width: r.width, height: r.height, codecs: r.codecs, bandwidth: r.bandwidth, averageBandwidth: r.averageBandwidth, sizeBytes: r.sizeBytes, segments: r.segments });
+    for (const f of files) emit({ type: 'file', ...f });
+    for (const r of pkg?.rungs ?? []) emit({ type: 'rung', name: r.name, width: r.width, height: r.height, codecs: r.codecs, bandwidth: r.bandwidth, averageBandwidth: r.averageBandwidth, sizeBytes: r.sizeBytes, segments: r.segments });
     if (signal?.aborted) throw new StreamkitError('INTERRUPTED', 'Interrupted; nothing was written to the destination.');
     const presetHashValue = presetHash(plan.preset);
     const fingerprint = await fingerprintInput(options.input);
@@ -325,10 +340,10 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
     emit({ type: 'stage', stage: 'commit', status: 'done' });
     const postEncodeSeconds = (performance.now() - postStart) / 1000;
     const elapsedSeconds = (performance.now() - started) / 1000;
-    const master = resolve(dest, 'master.m3u8');
-    const sizeBytes = pkg.rungs.reduce((a, r) => a + r.sizeBytes, 0) + pkg.audio.reduce((a, r) => a + r.sizeBytes, 0);
-    emit({ type: 'done', output: dest, master, rungs: pkg.rungs, audio: pkg.audio, sizeBytes, elapsedSeconds, encodeSeconds, postEncodeSeconds });
-    return { output: dest, master, package: { ...pkg, master }, elapsedSeconds };
+    const master = pkg ? resolve(dest, 'master.m3u8') : null;
+    const sizeBytes = (pkg?.rungs ?? []).reduce((a, r) => a + r.sizeBytes, 0) + (pkg?.audio ?? []).reduce((a, r) => a + r.sizeBytes, 0) + files.reduce((a, f) => a + f.sizeBytes, 0);
+    emit({ type: 'done', output: dest, master, rungs: pkg?.rungs ?? [], audio: pkg?.audio ?? [], files, sizeBytes, elapsedSeconds, encodeSeconds, postEncodeSeconds });
+    return { output: dest, master, package: pkg && master ? { ...pkg, master } : null, files, elapsedSeconds };
   } catch (error) {
     await staging.discard();
     throw error;

@@ -13,6 +13,7 @@ import { registerQueue } from './queue.js';
 import { registerWorker } from './worker.js';
 import { streamkitVersion } from '../version.js';
 import { kbps } from './format.js';
+import { registerPush } from './push.js';
 import { makeContext, type CliIo, type CommandContext, type GlobalOptions } from './context.js';
 
 
@@ -149,6 +150,8 @@ Examples:
         for (const n of ladder.notes) io.out.write(`  note: ${n}\n`);
       }, globals(cmd)),
     );
+
+  registerPush(program, io, run);
 
   program
     .command('doctor')

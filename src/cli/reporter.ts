@@ -95,11 +95,14 @@ function plainReporter(out: NodeJS.WritableStream, err: NodeJS.WritableStream, q
         case 'rung':
           say(`rung ${ev.name} ${ev.width}x${ev.height} ${ev.codecs.join(',')} BANDWIDTH ${kbps(ev.bandwidth)} AVERAGE ${kbps(ev.averageBandwidth)} ${bytes(ev.sizeBytes)}`);
           break;
+        case 'file':
+          say(`file ${ev.path} ${ev.width}x${ev.height} ${[ev.videoCodec, ...ev.audioCodecs].join(',')} ${ev.durationSeconds.toFixed(2)} s ${kbps(ev.bitrate)} ${bytes(ev.sizeBytes)}`);
+          break;
         case 'warning':
           say(`note: ${ev.message}`);
           break;
         case 'done':
-          say(`done in ${ev.elapsedSeconds.toFixed(1)} s: ${ev.master} (${bytes(ev.sizeBytes)})`);
+          say(`done in ${ev.elapsedSeconds.toFixed(1)} s: ${ev.master ?? ev.output} (${bytes(ev.sizeBytes)})`);
           break;
         default:
           say(Object.entries(e).filter(([k]) => k !== 'type').map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ').replace(/^/, `${(e as { type: string }).type} `));
@@ -125,7 +128,11 @@ function gate(): Gate {
   return { resolve, reject, promise };
 }
 
-/** listr2 list driven by events: each stage is a task whose promise settles on the stage's events. */
+/**
+ * listr2 list driven by events: each stage is a task whose promise settles on the stage's events.
+ * The list starts with the first transcode event, so commands that send none (doctor, push) do not
+ * show it.
+ */
 function ttyReporter(err: NodeJS.WritableStream): Reporter {
   const stages = ['probe', 'encode', 'package', 'verify', 'commit'] as const;
   const gates = Object.fromEntries(stages.map((s) => [s, gate()])) as Record<(typeof stages)[number], Gate>;
@@ -135,7 +142,7 @@ function ttyReporter(err: NodeJS.WritableStream): Reporter {
   let current: (typeof stages)[number] = 'probe';
   let failed = false;
   const lines: string[] = [];
-  const list = new Listr(
+  const makeList = (): Listr => new Listr(
     [
       { title: 'Probe input, preset and ffmpeg', task: () => gates.probe.promise },
       {
@@ -154,7 +161,7 @@ function ttyReporter(err: NodeJS.WritableStream): Reporter {
           );
         },
       },
-      { title: 'Package HLS (measure bitrates, CODECS, playlists)', task: () => gates.package.promise },
+      { title: 'Package (HLS playlists from measured segments; MP4/FLV files)', task: () => gates.package.promise },
       { title: 'Verify (keyframes, alignment, decode)', task: () => gates.verify.promise },
       { title: 'Move into place', task: () => gates.commit.promise },
     ],
@@ -165,7 +172,7 @@ function ttyReporter(err: NodeJS.WritableStream): Reporter {
   return {
     event(e) {
       const ev = e as TranscodeEvent;
-      if (!running && (ev.type === 'stage' || ev.type === 'start')) running = list.run().catch(() => undefined);
+      if (!running && (ev.type === 'stage' || ev.type === 'start')) running = makeList().run().catch(() => undefined);
       if (!running) {
         lines.push(JSON.stringify(e));
         return;
@@ -182,10 +189,12 @@ function ttyReporter(err: NodeJS.WritableStream): Reporter {
         for (const t of encodeTasks) t.output = progressLine(ev);
       } else if (ev.type === 'warning') {
         lines.push(`note: ${ev.message}`);
+      } else if (ev.type === 'file') {
+        lines.push(`${ev.path.padEnd(18)} ${`${ev.width}x${ev.height}`.padEnd(10)} ${[ev.videoCodec, ...ev.audioCodecs].join(',').padEnd(24)} ${kbps(ev.bitrate).padStart(11)}  ${bytes(ev.sizeBytes)}`);
       } else if (ev.type === 'rung') {
         lines.push(`${ev.name.padEnd(8)} ${`${ev.width}x${ev.height}`.padEnd(10)} ${ev.codecs.join(',').padEnd(24)} BANDWIDTH ${kbps(ev.bandwidth).padStart(11)}  AVERAGE ${kbps(ev.averageBandwidth).padStart(11)}  ${bytes(ev.sizeBytes)}`);
       } else if (ev.type === 'done') {
-        lines.push(`done in ${ev.elapsedSeconds.toFixed(1)} s: ${ev.master}`);
+        lines.push(`done in ${ev.elapsedSeconds.toFixed(1)} s: ${ev.master ?? ev.output}`);
       }
     },
     info: (line) => lines.push(line),

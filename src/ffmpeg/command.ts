@@ -4,7 +4,7 @@ import type { LadderRung } from '../media/ladder.js';
 import { protocolOptions } from '../media/probe.js';
 import { formatRational } from '../media/rational.js';
 import { formatBitrate } from '../preset/units.js';
-import { rungDir, segmentExtension, type TranscodePlan } from '../plan.js';
+import { filePath, rungDir, segmentExtension, type TranscodePlan } from '../plan.js';
 import { gpuInputOptions, gpuVideoFilterGraph } from './gpu-graph.js';
 
 /**
@@ -64,20 +64,64 @@ export function rungEncodeSettings(plan: TranscodePlan, rung: LadderRung): RungE
   };
 }
 
-function hlsOutputArgs(plan: TranscodePlan, dir: string): string[] {
+/** The HLS muxer's options for one rendition folder, as [option, value] pairs, and its playlist. */
+function hlsMuxer(plan: TranscodePlan, dir: string): { options: [string, string][]; file: string } {
   const hls = plan.hls!;
   const ext = segmentExtension(hls.container);
-  return [
-    '-f', 'hls',
-    '-hls_time', hls.hlsTime.toFixed(6),
-    '-hls_playlist_type', 'vod',
-    '-hls_list_size', '0',
-    '-hls_segment_type', hls.container === 'ts' ? 'mpegts' : 'fmp4',
-    ...(hls.container === 'fmp4' ? ['-hls_fmp4_init_filename', 'init.mp4'] : []),
-    '-hls_flags', 'independent_segments',
-    '-hls_segment_filename', join(escapePattern(dir), `seg_%05d.${ext}`),
-    join(dir, 'index.m3u8'),
-  ];
+  return {
+    options: [
+      ['f', 'hls'],
+      ['hls_time', hls.hlsTime.toFixed(6)],
+      ['hls_playlist_type', 'vod'],
+      ['hls_list_size', '0'],
+      ['hls_segment_type', hls.container === 'ts' ? 'mpegts' : 'fmp4'],
+      ...(hls.container === 'fmp4' ? [['hls_fmp4_init_filename', 'init.mp4'] as [string, string]] : []),
+      ['hls_flags', 'independent_segments'],
+      ['hls_segment_filename', join(escapePattern(dir), `seg_%05d.${ext}`)],
+    ],
+    file: join(dir, 'index.m3u8'),
+  };
+}
+
+function hlsOutputArgs(plan: TranscodePlan, dir: string): string[] {
+  const m = hlsMuxer(plan, dir);
+  return [...m.options.flatMap(([k, v]) => [`-${k}`, v]), m.file];
+}
+
+/**
+ * Backslash-escape a string for ffmpeg's av_get_token(): the escape character itself, the quote
+ * character ', whitespace (trimmed at the ends otherwise) and the given delimiters.
+ */
+export function escapeToken(value: string, delimiters: string): string {
+  let out = '';
+  for (const ch of value) out += ch === '\\' || ch === "'" || /\s/.test(ch) || delimiters.includes(ch) ? `\\${ch}` : ch;
+  return out;
+}
+
+/**
+ * One slave of ffmpeg's tee muxer: `[key=value:key=value]file`. Two levels of parsing happen in
+ * libavformat/tee.c: the slave list is split on "|" (av_get_token), then each option value is read
+ * up to ":" or "]" (av_get_token again); the file name is only unescaped by the first level.
+ */
+export function teeSlave(options: readonly (readonly [string, string])[], file: string): string {
+  for (const [k] of options) if (!/^[A-Za-z0-9_.+-]+$/.test(k)) throw new Error(`invalid tee option name ${k}`);
+  const opts = options.map(([k, v]) => `${k}=${escapeToken(v, ':]')}`).join(':');
+  return escapeToken(`[${opts}]${file}`, '|');
+}
+
+/**
+ * `-opt value` pairs meant for an output with a single stream, re-targeted at one stream of a
+ * multi-stream output: `-preset x` -> `-preset:v:1 x`, `-b:v 3M` -> `-b:v:1 3M`.
+ */
+export function forStream(args: readonly string[], specifier: string): string[] {
+  if (args.length % 2 !== 0) throw new Error(`expected option/value pairs, got ${args.join(' ')}`);
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i += 2) {
+    const flag = args[i]!;
+    if (!flag.startsWith('-')) throw new Error(`expected an option, got ${flag}`);
+    out.push(`-${flag.slice(1).split(':')[0]}:${specifier}`, args[i + 1]!);
+  }
+  return out;
 }
 
 /*
@@ -100,6 +144,7 @@ function encodeSettingsFor(plan: TranscodePlan, rung: LadderRung): RungEncodeSet
 
 /** The whole ffmpeg argv (without the binary, without -progress: ffmpeg/run.ts adds that). */
 export function buildTranscodeArgs(plan: TranscodePlan): string[] {
+  if (plan.files.length > 0) return buildTeeTranscodeArgs(plan);
   const { media } = plan;
   const profile = encoderProfiles[plan.encoder];
   const args: string[] = ['-loglevel', 'warning', '-y', ...protocolOptions(media.remote), ...media.inputOptions, ...nvencInputOptions(plan), '-i', media.url];
@@ -123,6 +168,73 @@ export function buildTranscodeArgs(plan: TranscodePlan): string[] {
       if (plan.hls) args.push(...hlsOutputArgs(plan, join(plan.workDir, a.dir)));
     }
   }
+  return args;
+}
+
+/**
+ * HLS + progressive files from one encode: a single output holding every encoded stream (each rung's
+ * video once, each audio rendition once), fanned out by the tee muxer to one HLS muxer per rendition
+ * and one MP4/FLV muxer per file target. Nothing is encoded twice and nothing is remuxed afterwards.
+ * Encoders write global headers (parameter sets in extradata), as MP4 and FLV need; the MPEG-TS
+ * muxer puts them back in front of every keyframe for TS segments.
+ */
+export function buildTeeTranscodeArgs(plan: TranscodePlan): string[] {
+  const { media } = plan;
+  const profile = encoderProfiles[plan.encoder];
+  const args: string[] = ['-loglevel', 'warning', '-y', ...protocolOptions(media.remote), ...media.inputOptions, '-i', media.url];
+  const { graph, outputs } = videoFilterGraph(plan);
+  args.push('-filter_complex', graph);
+  plan.ladder.rungs.forEach((rung, i) => {
+    args.push('-map', `[${outputs[i]}]`, `-c:v:${i}`, profile.name, ...forStream(profile.args(rungEncodeSettings(plan, rung)), `v:${i}`));
+  });
+  const audio = plan.audio ? plan.audioRenditions : [];
+  audio.forEach((a, j) => {
+    args.push(
+      '-map', `0:a:${a.sourceOrder}`,
+      `-c:a:${j}`, 'aac',
+      `-b:a:${j}`, formatBitrate(plan.audio!.bitrate),
+      `-ac:a:${j}`, String(a.channels),
+      `-ar:a:${j}`, String(plan.audio!.sampleRate),
+    );
+    if (a.language) args.push(`-metadata:s:a:${j}`, `language=${a.language}`);
+  });
+  args.push('-flags', '+global_header', '-map_metadata', '-1', '-map_chapters', '-1');
+  const slaves: string[] = [];
+  const abort: [string, string] = ['onfail', 'abort'];
+  // a tee slave does not inherit the 0.7 s mux delay ffmpeg gives its outputs; without it the
+  // MPEG-TS muxer writes every AAC frame in its own PES packet (about 50% overhead on audio)
+  const muxDelay: [string, string] = ['max_delay', '700000'];
+  if (plan.hls) {
+    plan.ladder.rungs.forEach((rung, i) => {
+      const m = hlsMuxer(plan, join(plan.workDir, rungDir(rung.name)));
+      slaves.push(teeSlave([...m.options, muxDelay, ['select', `v:${i}`], abort], m.file));
+    });
+    audio.forEach((a, j) => {
+      const m = hlsMuxer(plan, join(plan.workDir, a.dir));
+      slaves.push(teeSlave([...m.options, muxDelay, ['select', `a:${j}`], abort], m.file));
+    });
+  }
+  for (const f of plan.files) {
+    const select = [`v:${f.rungIndex}`, ...f.audio.map((j) => `a:${j}`)].join(',');
+    // MP4: moov moved in front once the file is complete; FLV: a keyframe index in the metadata so players (and the check below) can seek
+    const muxer: [string, string][] = f.kind === 'mp4' ? [['f', 'mp4'], ['movflags', '+faststart']] : [['f', 'flv'], ['flvflags', 'add_keyframe_index']];
+    slaves.push(teeSlave([...muxer, ['select', select], abort], join(plan.workDir, filePath(f.kind, f.rung))));
+  }
+  args.push('-f', 'tee', slaves.join('|'));
+  return args;
+}
+
+/**
+ * Decode the first and the last `seconds` of each progressive file (two inputs per file, one
+ * process); -xerror makes any decode error fatal.
+ */
+export function buildFileCheckArgs(files: readonly string[], seconds = 1): string[] {
+  const args = ['-loglevel', 'error', '-xerror', '-protocol_whitelist', 'file'];
+  for (const f of files) args.push('-t', String(seconds), '-i', `file:${f}`, '-sseof', `-${seconds}`, '-i', `file:${f}`);
+  // frames keep the container's own time base (FLV: milliseconds): re-timing them to 1/fps can round
+  // two neighbours onto one tick after a seek, which the null muxer reports as an error
+  const sink = ['-enc_time_base', '-1', '-f', 'null', '-'];
+  files.forEach((_, i) => args.push('-map', `${2 * i}`, ...sink, '-map', `${2 * i + 1}`, ...sink));
   return args;
 }
 

@@ -67,6 +67,11 @@ export interface RunFfmpegOptions {
   tailLines?: number;
   /** a short description for error messages, e.g. "encoding the ladder" */
   what?: string;
+  /**
+   * Applied to everything that leaves this function as text: the command in errors, stderr lines
+   * (tail and onStderrLine). For secrets in the argv, e.g. an RTMP stream key.
+   */
+  redact?: (text: string) => string;
 }
 
 export interface RunFfmpegResult {
@@ -115,7 +120,8 @@ export function deathSignalWrapper(): Promise<string | null> {
  */
 export async function runFfmpeg(ffmpeg: string, args: readonly string[], options: RunFfmpegOptions = {}): Promise<RunFfmpegResult> {
   const argv = ['-hide_banner', '-nostdin', '-nostats', '-progress', 'pipe:1', ...args];
-  const command = [ffmpeg, ...argv];
+  const redact = options.redact ?? ((text: string): string => text);
+  const command = [ffmpeg, ...argv].map(redact);
   const tailMax = options.tailLines ?? 20;
   const tail: string[] = [];
   let last: ProgressSnapshot | null = null;
@@ -150,8 +156,9 @@ export async function runFfmpeg(ffmpeg: string, args: readonly string[], options
   child.stderr?.on('data', (chunk: string) => {
     const lines = (partial + chunk).split(/\r?\n|\r/);
     partial = lines.pop() ?? '';
-    for (const line of lines) {
-      if (line.trim() === '') continue;
+    for (const raw of lines) {
+      if (raw.trim() === '') continue;
+      const line = redact(raw);
       tail.push(line);
       if (tail.length > tailMax) tail.shift();
       options.onStderrLine?.(line);
@@ -174,7 +181,7 @@ export async function runFfmpeg(ffmpeg: string, args: readonly string[], options
   try {
     const result = await child;
     if (partial.trim() !== '') {
-      tail.push(partial);
+      tail.push(redact(partial));
       if (tail.length > tailMax) tail.shift();
     }
     if (stopping) throw new InterruptedError(stopping);

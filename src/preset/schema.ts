@@ -96,13 +96,17 @@ const hls = z.strictObject({
   container: z.enum(['ts', 'fmp4']).optional(),
 });
 
+/** Which ladder rungs a file target is written for: rung names, or "top" / "all" (after the ladder is fitted to the source). */
+const rungSelection = z.union([z.enum(['top', 'all']), z.array(z.string().min(1)).min(1)]).default('top');
+
+/** Progressive MP4 (moov before mdat, "+faststart"): DIR/mp4/<rung>.mp4, video + every audio rendition. */
 const mp4 = z.strictObject({
-  /** which rungs get a progressive MP4: names, or "top" / "all" */
-  rungs: z.union([z.enum(['top', 'all']), z.array(z.string())]).default('top'),
+  rungs: rungSelection,
 });
 
+/** FLV file: DIR/flv/<rung>.flv, video + the first audio rendition. H.264 + AAC (HEVC/AV1 need enhanced FLV, ffmpeg >= 6.1). */
 const flv = z.strictObject({
-  rungs: z.union([z.enum(['top', 'all']), z.array(z.string())]).default('top'),
+  rungs: rungSelection,
 });
 
 const packaging = z
@@ -119,7 +123,7 @@ export const presetSchema = z
     description: z.string().optional(),
     /** base preset: a built-in name or a path relative to this file; removed once resolved */
     extends: z.string().optional(),
-    /** live: paced to the source clock (push) */
+    /** live: meant for `streamkit push` (paced to the source clock, published over RTMP); push refuses presets without it */
     live: z.boolean().default(false),
     video,
     /** false: no audio even if the source has some */
@@ -144,6 +148,15 @@ export const presetSchema = z
     names.forEach((n, i) => {
       if (names.indexOf(n) !== i) ctx.addIssue({ code: 'custom', path: ['video', 'rungs', i, 'name'], message: `expected unique rung names; "${n}" is used twice (give rungs of equal height a name)` });
     });
+    for (const target of ['mp4', 'flv'] as const) {
+      const sel = p.packaging[target]?.rungs;
+      if (Array.isArray(sel)) {
+        sel.forEach((n, i) => {
+          if (!names.includes(n)) ctx.addIssue({ code: 'custom', path: ['packaging', target, 'rungs', i], message: `expected one of the rung names (${names.join(', ')}), got ${JSON.stringify(n)}` });
+          else if (sel.indexOf(n) !== i) ctx.addIssue({ code: 'custom', path: ['packaging', target, 'rungs', i], message: `expected each rung once; "${n}" is listed twice` });
+        });
+      }
+    }
     const h = p.packaging.hls;
     if (h) {
       const ki = p.video.keyframeInterval;

@@ -32,7 +32,8 @@ export interface QueueJobData {
 /** What a finished job returns (stored by BullMQ as the job's return value). */
 export interface QueueJobResult {
   output: string;
-  master: string;
+  /** null for presets without HLS packaging (MP4/FLV files only) */
+  master: string | null;
   /** true when the destination was already current and nothing was encoded */
   skipped: boolean;
   reason?: string;

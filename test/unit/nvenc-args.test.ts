@@ -124,6 +124,7 @@ function makePlan(over: { video?: Partial<VideoInfo>; hardware?: 'cpu' | 'nvenc'
     audioRenditions: over.audio ? [{ sourceOrder: 0, dir: 'audio-1', name: 'Main', language: null, channels: 2, default: true }] : [],
     hls: { container: 'ts', hlsTime: 3.999999, segmentSeconds: 4 },
     workDir: '/out',
+    files: [],
     ...(over.nvenc ? { nvenc: over.nvenc } : {}),
   };
 }
