@@ -16,11 +16,6 @@ import { gpuInputOptions, gpuVideoFilterGraph } from './gpu-graph.js';
  * audio is encoded once per rendition, not once per rung.
  */
 
-/** `%` is a pattern character in ffmpeg's segment file names: escape it in user-chosen folders. */
-export function escapePattern(path: string): string {
-  return path.replace(/%/g, '%%');
-}
-
 export function videoFilterGraph(plan: TranscodePlan): { graph: string; outputs: string[] } {
   const { ladder, media } = plan;
   const rungs = ladder.rungs;
@@ -77,7 +72,7 @@ function hlsMuxer(plan: TranscodePlan, dir: string): { options: [string, string]
       ['hls_segment_type', hls.container === 'ts' ? 'mpegts' : 'fmp4'],
       ...(hls.container === 'fmp4' ? [['hls_fmp4_init_filename', 'init.mp4'] as [string, string]] : []),
       ['hls_flags', 'independent_segments'],
-      ['hls_segment_filename', join(escapePattern(dir), `seg_%05d.${ext}`)],
+      ['hls_segment_filename', join(dir, `seg_%05d.${ext}`)],
     ],
     file: join(dir, 'index.m3u8'),
   };
