@@ -3,7 +3,7 @@ import { rm, stat } from 'node:fs/promises';
 import { basename, dirname, resolve, sep } from 'node:path';
 import type { HardwareRequest } from '../encoder/select.js';
 import { ExitCode, isStreamkitError, StreamkitError } from '../errors.js';
-import { STAGING_PREFIX, staleStagingDirs } from '../package/atomic.js';
+import { stagingPattern, staleStagingDirs } from '../package/atomic.js';
 import { checkCurrent, fingerprintInput, jobKey, presetHash, readManifest, type Manifest } from '../package/manifest.js';
 import { loadPreset, type ResolvedPreset } from '../preset/load.js';
 import { jobOptions, resolveToolchain, transcode, type Toolchain } from '../transcode.js';
@@ -170,13 +170,9 @@ function retryable(error: unknown): boolean {
   return true;
 }
 
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
 /** Staging folders for this destination left by processes that died (kill -9, crash, power loss). */
 async function removeStaleStaging(dest: string): Promise<string[]> {
-  const mine = new RegExp(`^${escapeRegExp(`${STAGING_PREFIX}${basename(dest)}`)}-\\d+-(?:[A-Za-z0-9]{6}|old-\\d+)$`);
+  const mine = stagingPattern(dest);
   const stale = (await staleStagingDirs(dirname(dest))).filter((d) => mine.test(basename(d)));
   // an orphaned ffmpeg of the dead run may still be writing there: retry while it races us
   for (const d of stale) await rm(d, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });

@@ -11,6 +11,19 @@ import { StreamkitError } from '../errors.js';
 
 export const STAGING_PREFIX = '.streamkit-tmp-';
 
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * The staging folders of one destination are named `.streamkit-tmp-<name>-<pid>-<8 hex>` (and
+ * `...-<pid>-old-<ms>` while --force swaps an old package out). The one pattern for them, with the
+ * owning pid as group 1.
+ */
+export function stagingPattern(dest: string): RegExp {
+  return new RegExp(`^${escapeRegExp(`${STAGING_PREFIX}${basename(dest)}-`)}(\\d+)-(?:old-\\d+|[0-9a-f]{8})$`);
+}
+
 export interface Staging {
   /** the final destination */
   dest: string;

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isAlive, STAGING_PREFIX } from '../package/atomic.js';
+import { isAlive, stagingPattern } from '../package/atomic.js';
 
 /**
  * Leftovers of a worker that died without cleaning up (SIGKILL, OOM killer, power loss): staging
@@ -17,14 +17,10 @@ import { isAlive, STAGING_PREFIX } from '../package/atomic.js';
  * same (the job now belongs to this worker, BullMQ's lock guarantees that).
  */
 
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
 /** Staging folders for `dest` whose owning process (by pid, on this machine) no longer exists. */
 export async function staleStagingFor(dest: string): Promise<string[]> {
   const parent = dirname(dest);
-  const pattern = new RegExp(`^${escapeRegExp(`${STAGING_PREFIX}${basename(dest)}-`)}(\\d+)-(?:old-\\d+|[A-Za-z0-9]{6})$`);
+  const pattern = stagingPattern(dest);
   let names: string[];
   try {
     names = await readdir(parent);

@@ -129,7 +129,7 @@ describe.skipIf(!haveFfmpeg)('HLS + MP4 + FLV from one transcode', () => {
     const done = r.events.find((e) => e.type === 'done')!;
     expect(done['master']).toBe(join(out, 'master.m3u8'));
 
-    expect((await readdir(out)).sort()).toEqual(['audio-1', 'flv', 'low', 'master.m3u8', 'mp4', 'top']);
+    expect((await readdir(out)).sort()).toEqual(['audio-1', 'flv', 'low', 'master.m3u8', 'mp4', 'streamkit.json', 'top']);
     expect((await readdir(root)).filter((n) => n.startsWith('.streamkit-tmp-'))).toEqual([]);
 
     // MP4: progressive, moov in front of the media data, H.264 + AAC of the right size
@@ -185,7 +185,7 @@ describe.skipIf(!haveFfmpeg)('HLS + MP4 + FLV from one transcode', () => {
     const done = r.events.find((e) => e.type === 'done')!;
     expect(done['master']).toBeNull();
     // a 180p source: 1080p and 480p are taller, so the ladder has one rung at the source's height
-    expect(await readdir(out)).toEqual(['mp4']);
+    expect((await readdir(out)).sort()).toEqual(['mp4', 'streamkit.json']);
     expect(await readdir(join(out, 'mp4'))).toEqual(['180p.mp4']);
     const file = join(out, 'mp4', '180p.mp4');
     const boxes = topBoxes(await readFile(file));
