@@ -150,6 +150,16 @@ function bitDepthOf(pixFmt: string, bitsPerRaw: string | undefined): number {
   return Number.isFinite(raw) && raw > 0 ? raw : 8;
 }
 
+/**
+ * The picture as displayed: the sample aspect ratio stretches the width (storage height kept), then
+ * a quarter-turn rotation swaps the sides. 720x576 SAR 16:15 -> 768x576; rotated 90 -> 576x768.
+ */
+export function displaySize(width: number, height: number, sar: Rational, rotation: 0 | 90 | 180 | 270): { width: number; height: number } {
+  const sarW = Math.round((width * sar.num) / sar.den);
+  const rotated = rotation === 90 || rotation === 270;
+  return { width: rotated ? height : sarW, height: rotated ? sarW : height };
+}
+
 /** ffprobe an input into a MediaInfo. Errors are typed: missing, unreadable, not media, no video. */
 export async function probeMedia(input: string, options: ProbeOptions): Promise<MediaInfo> {
   const remote = isRemote(input);
@@ -212,10 +222,7 @@ export async function probeMedia(input: string, options: ProbeOptions): Promise<
   if (variableFrameRate && average && nominal && toNumber(nominal) > 240) frameRate = average;
   const storageW = v.width;
   const storageH = v.height;
-  const sarW = Math.round((storageW * sar.num) / sar.den);
-  const rotated = rotation === 90 || rotation === 270;
-  const displayWidth = rotated ? storageH : sarW;
-  const displayHeight = rotated ? sarW : storageH;
+  const { width: displayWidth, height: displayHeight } = displaySize(storageW, storageH, sar, rotation);
   const durationRaw = Number(json.format.duration ?? v.duration);
   const pixelFormat = v.pix_fmt ?? 'unknown';
   const audio: AudioInfo[] = streams
