@@ -9,6 +9,7 @@ import { buildTranscodeArgs } from './ffmpeg/command.js';
 import { locateFfmpeg, locateFfprobe, type LocatedBinary } from './ffmpeg/locate.js';
 import { progressEta, progressPercent } from './ffmpeg/progress.js';
 import { runFfmpeg } from './ffmpeg/run.js';
+import { languageName, languageTag } from './media/language.js';
 import { buildLadder } from './media/ladder.js';
 import { probeMedia, type MediaInfo } from './media/probe.js';
 import { formatRational, toNumber } from './media/rational.js';
@@ -97,7 +98,8 @@ function audioRenditions(media: MediaInfo, preset: Preset): AudioRendition[] {
   const streams = spec.streams === 'first' ? media.audio.slice(0, 1) : media.audio;
   const names = new Map<string, number>();
   return streams.map((a, i) => {
-    let name = a.title ?? (a.language ? a.language : streams.length > 1 ? `Audio ${i + 1}` : 'Main');
+    const language = languageTag(a.language);
+    let name = a.title ?? (language ? languageName(language) : streams.length > 1 ? `Audio ${i + 1}` : 'Main');
     const seen = names.get(name) ?? 0;
     names.set(name, seen + 1);
     if (seen > 0) name = `${name} ${seen + 1}`;
@@ -105,7 +107,7 @@ function audioRenditions(media: MediaInfo, preset: Preset): AudioRendition[] {
       sourceOrder: media.audio.indexOf(a),
       dir: `audio-${i + 1}`,
       name,
-      language: a.language,
+      language,
       channels: Math.min(a.channels, spec.channels),
       default: i === 0,
     };
