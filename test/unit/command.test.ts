@@ -276,6 +276,15 @@ describe('encoder arguments keep keyframes aligned (fixed GOP, no scene cuts, cl
     ]);
   });
 
+  it('extra options from the preset are scoped to the video stream', () => {
+    const p = plan();
+    p.encoderOptions = { level: '3.1', profile: 'high' };
+    const o = outputs(buildTranscodeArgs(p))[0]!;
+    expect(valueOf(o, '-level:v')).toBe('3.1');
+    expect(valueOf(o, '-profile:v')).toBe('high');
+    expect(o).not.toContain('-profile');
+  });
+
   it('libx265', () => {
     for (const o of outputs(buildTranscodeArgs(plan({ encoder: 'libx265' }))).slice(0, 3)) {
       expect(valueOf(o, '-c:v')).toBe('libx265');
