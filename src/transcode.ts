@@ -15,7 +15,7 @@ import { probeMedia, type MediaInfo } from './media/probe.js';
 import { formatRational, toNumber } from './media/rational.js';
 import { checkDestination, createStaging } from './package/atomic.js';
 import { decodeCheckTargets, packageHls, type HlsPackage } from './package/hls.js';
-import { decodeCheck } from './package/verify.js';
+import { checkOutputDuration, decodeCheck } from './package/verify.js';
 import { rungDir, type AudioRendition, type TranscodePlan } from './plan.js';
 import { loadPreset, type ResolvedPreset } from './preset/load.js';
 import type { Preset } from './preset/schema.js';
@@ -227,6 +227,7 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
     const postStart = performance.now();
     emit({ type: 'stage', stage: 'package', status: 'start' });
     const pkg = await packageHls(plan);
+    checkOutputDuration(options.input, plan.media.video.duration, pkg.duration);
     emit({ type: 'stage', stage: 'package', status: 'done' });
     emit({ type: 'stage', stage: 'verify', status: 'start' });
     await decodeCheck(toolchain.ffmpeg.path, plan.workDir, await decodeCheckTargets(plan), signal);

@@ -222,6 +222,8 @@ export interface HlsPackage {
   rungs: PackagedRung[];
   audio: { dir: string; name: string; codecs: string[]; peakBitrate: number; averageBitrate: number; sizeBytes: number }[];
   segmentCount: number;
+  /** seconds of video (the sum of the first rung's segment durations) */
+  duration: number;
 }
 
 /** Measure, check, and write every playlist into plan.workDir. */
@@ -315,6 +317,7 @@ export async function packageHls(plan: TranscodePlan): Promise<HlsPackage> {
       sizeBytes: a.totalBytes,
     })),
     segmentCount: videos[0]?.segments.length ?? 0,
+    duration: videos[0]?.duration ?? 0,
   };
 }
 
