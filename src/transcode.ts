@@ -207,6 +207,8 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
     const duration = plan.media.duration;
     await runFfmpeg(toolchain.ffmpeg.path, argv, {
       what: 'encoding the ladder',
+      // the argv's output paths are relative to the staging folder (see ffmpeg/command.ts hlsOutputArgs)
+      cwd: plan.workDir,
       ...(signal ? { signal } : {}),
       onProgress: (s) =>
         emit({

@@ -15,7 +15,11 @@ import { rungDir, segmentExtension, type TranscodePlan } from '../plan.js';
  * audio is encoded once per rendition, not once per rung.
  */
 
-/** `%` is a pattern character in ffmpeg's segment file names: escape it in user-chosen folders. */
+/**
+ * `%` is a pattern character in file names of muxers that use av_get_frame_filename (image2,
+ * segment), which read `%%` as `%`. Not for HLS: hlsenc copies `%%` literally, so HLS output paths
+ * are kept free of user text instead (see hlsOutputArgs).
+ */
 export function escapePattern(path: string): string {
   return path.replace(/%/g, '%%');
 }
@@ -63,6 +67,12 @@ export function rungEncodeSettings(plan: TranscodePlan, rung: LadderRung): RungE
   };
 }
 
+/**
+ * One HLS output. `dir` is the rendition's folder RELATIVE to plan.workDir, and ffmpeg runs with
+ * plan.workDir as its working folder: ffmpeg 5.1's hlsenc replaces `%d`/`%0Nd` anywhere in the
+ * segment file name and copies `%%` literally, so a `%` in the user's output path can be neither
+ * kept nor escaped there. Relative names contain only rung names (letters, digits, `_.-`).
+ */
 function hlsOutputArgs(plan: TranscodePlan, dir: string): string[] {
   const hls = plan.hls!;
   const ext = segmentExtension(hls.container);
@@ -74,12 +84,15 @@ function hlsOutputArgs(plan: TranscodePlan, dir: string): string[] {
     '-hls_segment_type', hls.container === 'ts' ? 'mpegts' : 'fmp4',
     ...(hls.container === 'fmp4' ? ['-hls_fmp4_init_filename', 'init.mp4'] : []),
     '-hls_flags', 'independent_segments',
-    '-hls_segment_filename', join(escapePattern(dir), `seg_%05d.${ext}`),
+    '-hls_segment_filename', join(dir, `seg_%05d.${ext}`),
     join(dir, 'index.m3u8'),
   ];
 }
 
-/** The whole ffmpeg argv (without the binary, without -progress: ffmpeg/run.ts adds that). */
+/**
+ * The whole ffmpeg argv (without the binary, without -progress: ffmpeg/run.ts adds that). Output
+ * paths are relative: run it with plan.workDir as the working folder.
+ */
 export function buildTranscodeArgs(plan: TranscodePlan): string[] {
   const { media } = plan;
   const profile = encoderProfiles[plan.encoder];
@@ -89,7 +102,7 @@ export function buildTranscodeArgs(plan: TranscodePlan): string[] {
   plan.ladder.rungs.forEach((rung, i) => {
     args.push('-map', `[${outputs[i]}]`, '-c:v', profile.name, ...profile.args(rungEncodeSettings(plan, rung)));
     args.push('-map_metadata', '-1', '-map_chapters', '-1');
-    if (plan.hls) args.push(...hlsOutputArgs(plan, join(plan.workDir, rungDir(rung.name))));
+    if (plan.hls) args.push(...hlsOutputArgs(plan, rungDir(rung.name)));
   });
   if (plan.audio) {
     for (const a of plan.audioRenditions) {
@@ -101,7 +114,7 @@ export function buildTranscodeArgs(plan: TranscodePlan): string[] {
         '-ar', String(plan.audio.sampleRate),
         '-map_metadata', '-1', '-map_chapters', '-1',
       );
-      if (plan.hls) args.push(...hlsOutputArgs(plan, join(plan.workDir, a.dir)));
+      if (plan.hls) args.push(...hlsOutputArgs(plan, a.dir));
     }
   }
   return args;

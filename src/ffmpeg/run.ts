@@ -66,6 +66,8 @@ export interface RunFfmpegOptions {
   tailLines?: number;
   /** a short description for error messages, e.g. "encoding the ladder" */
   what?: string;
+  /** working folder of the process (relative output paths are resolved against it) */
+  cwd?: string;
 }
 
 export interface RunFfmpegResult {
@@ -108,6 +110,7 @@ export async function runFfmpeg(ffmpeg: string, args: readonly string[], options
     // we manage termination ourselves so ffmpeg gets a chance to close its outputs
     forceKillAfterDelay: false,
     cleanup: true,
+    ...(options.cwd ? { cwd: options.cwd } : {}),
   });
   live.add(child);
 
