@@ -3,6 +3,7 @@
  * calls these functions. Output is streamed: stderr keeps a bounded tail, progress is parsed as it
  * arrives, nothing grows with the length of the input.
  */
+import { isAbsolute, resolve } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { FfmpegError, InterruptedError, StreamkitError, lastLines } from '../errors.js';
 import { ProgressParser, type ProgressSnapshot } from './progress.js';
@@ -90,7 +91,9 @@ export function liveProcessCount(): number {
  * Run ffmpeg with `-progress pipe:1` inserted at the front: stdout carries only key=value progress
  * blocks, stderr the log. The caller's argv must not write to stdout.
  */
-export async function runFfmpeg(ffmpeg: string, args: readonly string[], options: RunFfmpegOptions = {}): Promise<RunFfmpegResult> {
+export async function runFfmpeg(ffmpegPath: string, args: readonly string[], options: RunFfmpegOptions = {}): Promise<RunFfmpegResult> {
+  // a relative binary (--ffmpeg ./bin/ffmpeg) means relative to where streamkit runs, not to options.cwd
+  const ffmpeg = options.cwd && /[\\/]/.test(ffmpegPath) && !isAbsolute(ffmpegPath) ? resolve(ffmpegPath) : ffmpegPath;
   const argv = ['-hide_banner', '-nostdin', '-nostats', '-progress', 'pipe:1', ...args];
   const command = [ffmpeg, ...argv];
   const tailMax = options.tailLines ?? 20;

@@ -5,12 +5,12 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseMasterPlaylist } from '../../src/package/playlist.js';
-import { CLI, cli, haveFfmpeg, makeSource, REPO, writeFastPreset } from '../helpers/media.js';
+import { CLI, cli, FFMPEG, haveFfmpeg, makeSource, REPO, writeFastPreset } from '../helpers/media.js';
 
 describe.skipIf(!haveFfmpeg)('atomic output (CLI)', () => {
   let dir = '';
@@ -114,6 +114,15 @@ describe.skipIf(!haveFfmpeg)('atomic output (CLI)', () => {
       const cmdlines = await Promise.all((await readdir('/proc')).filter((p) => /^\d+$/.test(p)).map((p) => readFile(`/proc/${p}/cmdline`, 'utf8').catch(() => '')));
       expect(cmdlines.filter((c) => c.includes(long) && c.includes('ffmpeg'))).toEqual([]);
     }
+  });
+
+  it('relative paths everywhere (input, preset, output, --ffmpeg), although ffmpeg runs inside the staging folder', async () => {
+    await mkdir(join(dir, 'tools'));
+    await symlink(FFMPEG, join(dir, 'tools', 'ffmpeg'));
+    const r = await cli(['transcode', 'clip.mp4', '--preset', './good.yaml', '--output', 'rel/pkg', '--ffmpeg', './tools/ffmpeg', '--hw', 'cpu'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(join(dir, 'rel', 'pkg', '120p', 'index.m3u8'))).toBe(true);
+    expect(await staging(join(dir, 'rel'))).toEqual([]);
   });
 
   it('--force with a successful transcode replaces it with the complete new package', async () => {
