@@ -10,13 +10,14 @@ import { buildTranscodeArgs } from './ffmpeg/command.js';
 import { locateFfmpeg, locateFfprobe, type LocatedBinary } from './ffmpeg/locate.js';
 import { progressEta, progressPercent } from './ffmpeg/progress.js';
 import { runFfmpeg } from './ffmpeg/run.js';
+import { languageName, languageTag } from './media/language.js';
 import { buildLadder } from './media/ladder.js';
 import { probeMedia, type MediaInfo } from './media/probe.js';
 import { formatRational, toNumber } from './media/rational.js';
 import { checkDestination, createStaging } from './package/atomic.js';
 import { decodeCheckTargets, packageHls, type HlsPackage } from './package/hls.js';
 import { requireFileMuxers, requireFlvSupport, selectFileTargets, verifyFiles, type WrittenFile } from './package/progressive.js';
-import { decodeCheck } from './package/verify.js';
+import { checkOutputDuration, decodeCheck } from './package/verify.js';
 import { fingerprintInput, jobKey, presetHash, writeManifest } from './package/manifest.js';
 import { streamkitVersion } from './version.js';
 import { rungDir, type AudioRendition, type TranscodePlan } from './plan.js';
@@ -101,7 +102,8 @@ function audioRenditions(media: MediaInfo, preset: Preset): AudioRendition[] {
   const streams = spec.streams === 'first' ? media.audio.slice(0, 1) : media.audio;
   const names = new Map<string, number>();
   return streams.map((a, i) => {
-    let name = a.title ?? (a.language ? a.language : streams.length > 1 ? `Audio ${i + 1}` : 'Main');
+    const language = languageTag(a.language);
+    let name = a.title ?? (language ? languageName(language) : streams.length > 1 ? `Audio ${i + 1}` : 'Main');
     const seen = names.get(name) ?? 0;
     names.set(name, seen + 1);
     if (seen > 0) name = `${name} ${seen + 1}`;
@@ -109,7 +111,7 @@ function audioRenditions(media: MediaInfo, preset: Preset): AudioRendition[] {
       sourceOrder: media.audio.indexOf(a),
       dir: `audio-${i + 1}`,
       name,
-      language: a.language,
+      language,
       channels: Math.min(a.channels, spec.channels),
       default: i === 0,
     };
@@ -271,6 +273,8 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
       framesEncoded = null;
       await runFfmpeg(toolchain.ffmpeg.path, argv, {
         what: 'encoding the ladder',
+        // the argv's output paths are relative to the staging folder (see ffmpeg/command.ts hlsMuxer)
+        cwd: plan.workDir,
         ...(signal ? { signal } : {}),
         onProgress: (s) => {
           framesEncoded = s.frame ?? framesEncoded;
@@ -311,6 +315,7 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
     const postStart = performance.now();
     emit({ type: 'stage', stage: 'package', status: 'start' });
     const pkg = plan.hls ? await packageHls(plan) : null;
+    if (pkg) checkOutputDuration(options.input, plan.media.video.duration, pkg.duration);
     emit({ type: 'stage', stage: 'package', status: 'done' });
     emit({ type: 'stage', stage: 'verify', status: 'start' });
     if (pkg) await decodeCheck(toolchain.ffmpeg.path, plan.workDir, await decodeCheckTargets(plan), signal);

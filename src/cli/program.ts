@@ -78,6 +78,7 @@ Examples:
           for (const r of planned.plan.ladder.rungs) io.out.write(`#   ${r.name.padEnd(8)} ${`${r.width}x${r.height}`.padEnd(10)} ${kbps(r.bitrate)} (max ${kbps(r.maxrate)})${r.fromSource ? '  [source height]' : ''}\n`);
           for (const n of planned.plan.ladder.notes) io.out.write(`# note: ${n}\n`);
           io.out.write(`# output: ${planned.output} (written to a staging folder beside it, then moved into place)\n`);
+          io.out.write('# ffmpeg runs inside that staging folder: the output paths below are relative to it\n');
           io.out.write(`${shellQuote(command)}\n`);
           return;
         }

@@ -66,8 +66,9 @@ function rateArgs(s: RungEncodeSettings, crfFlag: string): string[] {
   }
 }
 
+/** Preset extra options, scoped to the video stream (`-profile` alone is ambiguous to ffmpeg: audio encoders have one too). */
 function extra(s: RungEncodeSettings): string[] {
-  return Object.entries(s.options).flatMap(([k, v]) => [`-${k}`, typeof v === 'boolean' ? (v ? '1' : '0') : String(v)]);
+  return Object.entries(s.options).flatMap(([k, v]) => [`-${k}:v`, typeof v === 'boolean' ? (v ? '1' : '0') : String(v)]);
 }
 
 /**

@@ -59,7 +59,13 @@ export function rungEncodeSettings(plan: TranscodePlan, rung: LadderRung): RungE
   };
 }
 
-/** The HLS muxer's options for one rendition folder, as [option, value] pairs, and its playlist. */
+/**
+ * The HLS muxer's options for one rendition folder, as [option, value] pairs, and its playlist.
+ * `dir` is the rendition's folder RELATIVE to plan.workDir, and ffmpeg runs with plan.workDir as its
+ * working folder: ffmpeg 5.1's hlsenc replaces `%d`/`%0Nd` anywhere in the segment file name and
+ * copies `%%` literally, so a `%` in the user's output path can be neither kept nor escaped there.
+ * Relative names contain only rung names (letters, digits, `_.-`).
+ */
 function hlsMuxer(plan: TranscodePlan, dir: string): { options: [string, string][]; file: string } {
   const hls = plan.hls!;
   const ext = segmentExtension(hls.container);
@@ -137,7 +143,10 @@ function encodeSettingsFor(plan: TranscodePlan, rung: LadderRung): RungEncodeSet
   return plan.nvenc?.bFrameRefs ? { ...s, bFrameRefs: true } : s;
 }
 
-/** The whole ffmpeg argv (without the binary, without -progress: ffmpeg/run.ts adds that). */
+/**
+ * The whole ffmpeg argv (without the binary, without -progress: ffmpeg/run.ts adds that). Output
+ * paths are relative: run it with plan.workDir as the working folder.
+ */
 export function buildTranscodeArgs(plan: TranscodePlan): string[] {
   if (plan.files.length > 0) return buildTeeTranscodeArgs(plan);
   const { media } = plan;
@@ -148,7 +157,7 @@ export function buildTranscodeArgs(plan: TranscodePlan): string[] {
   plan.ladder.rungs.forEach((rung, i) => {
     args.push('-map', `[${outputs[i]}]`, '-c:v', profile.name, ...profile.args(encodeSettingsFor(plan, rung)));
     args.push('-map_metadata', '-1', '-map_chapters', '-1');
-    if (plan.hls) args.push(...hlsOutputArgs(plan, join(plan.workDir, rungDir(rung.name))));
+    if (plan.hls) args.push(...hlsOutputArgs(plan, rungDir(rung.name)));
   });
   if (plan.audio) {
     for (const a of plan.audioRenditions) {
@@ -160,7 +169,7 @@ export function buildTranscodeArgs(plan: TranscodePlan): string[] {
         '-ar', String(plan.audio.sampleRate),
         '-map_metadata', '-1', '-map_chapters', '-1',
       );
-      if (plan.hls) args.push(...hlsOutputArgs(plan, join(plan.workDir, a.dir)));
+      if (plan.hls) args.push(...hlsOutputArgs(plan, a.dir));
     }
   }
   return args;
@@ -176,11 +185,11 @@ export function buildTranscodeArgs(plan: TranscodePlan): string[] {
 export function buildTeeTranscodeArgs(plan: TranscodePlan): string[] {
   const { media } = plan;
   const profile = encoderProfiles[plan.encoder];
-  const args: string[] = ['-loglevel', 'warning', '-y', ...protocolOptions(media.remote), ...media.inputOptions, '-i', media.url];
-  const { graph, outputs } = videoFilterGraph(plan);
+  const args: string[] = ['-loglevel', 'warning', '-y', ...protocolOptions(media.remote), ...media.inputOptions, ...nvencInputOptions(plan), '-i', media.url];
+  const { graph, outputs } = videoGraphFor(plan);
   args.push('-filter_complex', graph);
   plan.ladder.rungs.forEach((rung, i) => {
-    args.push('-map', `[${outputs[i]}]`, `-c:v:${i}`, profile.name, ...forStream(profile.args(rungEncodeSettings(plan, rung)), `v:${i}`));
+    args.push('-map', `[${outputs[i]}]`, `-c:v:${i}`, profile.name, ...forStream(profile.args(encodeSettingsFor(plan, rung)), `v:${i}`));
   });
   const audio = plan.audio ? plan.audioRenditions : [];
   audio.forEach((a, j) => {
@@ -201,11 +210,11 @@ export function buildTeeTranscodeArgs(plan: TranscodePlan): string[] {
   const muxDelay: [string, string] = ['max_delay', '700000'];
   if (plan.hls) {
     plan.ladder.rungs.forEach((rung, i) => {
-      const m = hlsMuxer(plan, join(plan.workDir, rungDir(rung.name)));
+      const m = hlsMuxer(plan, rungDir(rung.name));
       slaves.push(teeSlave([...m.options, muxDelay, ['select', `v:${i}`], abort], m.file));
     });
     audio.forEach((a, j) => {
-      const m = hlsMuxer(plan, join(plan.workDir, a.dir));
+      const m = hlsMuxer(plan, a.dir);
       slaves.push(teeSlave([...m.options, muxDelay, ['select', `a:${j}`], abort], m.file));
     });
   }
@@ -213,7 +222,7 @@ export function buildTeeTranscodeArgs(plan: TranscodePlan): string[] {
     const select = [`v:${f.rungIndex}`, ...f.audio.map((j) => `a:${j}`)].join(',');
     // MP4: moov moved in front once the file is complete; FLV: a keyframe index in the metadata so players (and the check below) can seek
     const muxer: [string, string][] = f.kind === 'mp4' ? [['f', 'mp4'], ['movflags', '+faststart']] : [['f', 'flv'], ['flvflags', 'add_keyframe_index']];
-    slaves.push(teeSlave([...muxer, ['select', select], abort], join(plan.workDir, filePath(f.kind, f.rung))));
+    slaves.push(teeSlave([...muxer, ['select', select], abort], filePath(f.kind, f.rung)));
   }
   args.push('-f', 'tee', slaves.join('|'));
   return args;

@@ -4,6 +4,7 @@
  * arrives, nothing grows with the length of the input.
  */
 import { existsSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { FfmpegError, InterruptedError, StreamkitError, lastLines } from '../errors.js';
 import { ProgressParser, type ProgressSnapshot } from './progress.js';
@@ -72,6 +73,8 @@ export interface RunFfmpegOptions {
    * (tail and onStderrLine). For secrets in the argv, e.g. an RTMP stream key.
    */
   redact?: (text: string) => string;
+  /** working folder of the process (relative output paths are resolved against it) */
+  cwd?: string;
 }
 
 export interface RunFfmpegResult {
@@ -118,7 +121,9 @@ export function deathSignalWrapper(): Promise<string | null> {
  * Run ffmpeg with `-progress pipe:1` inserted at the front: stdout carries only key=value progress
  * blocks, stderr the log. The caller's argv must not write to stdout.
  */
-export async function runFfmpeg(ffmpeg: string, args: readonly string[], options: RunFfmpegOptions = {}): Promise<RunFfmpegResult> {
+export async function runFfmpeg(ffmpegPath: string, args: readonly string[], options: RunFfmpegOptions = {}): Promise<RunFfmpegResult> {
+  // a relative binary (--ffmpeg ./bin/ffmpeg) means relative to where streamkit runs, not to options.cwd
+  const ffmpeg = options.cwd && /[\\/]/.test(ffmpegPath) && !isAbsolute(ffmpegPath) ? resolve(ffmpegPath) : ffmpegPath;
   const argv = ['-hide_banner', '-nostdin', '-nostats', '-progress', 'pipe:1', ...args];
   const redact = options.redact ?? ((text: string): string => text);
   const command = [ffmpeg, ...argv].map(redact);
@@ -140,6 +145,7 @@ export async function runFfmpeg(ffmpeg: string, args: readonly string[], options
     // we manage termination ourselves so ffmpeg gets a chance to close its outputs
     forceKillAfterDelay: false,
     cleanup: true,
+    ...(options.cwd ? { cwd: options.cwd } : {}),
   });
   live.add(child);
 

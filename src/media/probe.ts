@@ -33,6 +33,8 @@ export interface VideoInfo {
   /** the picture as displayed: rotation and SAR applied */
   displayWidth: number;
   displayHeight: number;
+  /** seconds of the video stream itself (container stream duration, or Matroska's DURATION tag); null when unknown */
+  duration?: number | null;
   /** the nominal frame rate (r_frame_rate), exact */
   frameRate: Rational;
   /** true when the average rate differs from the nominal one (variable frame rate) */
@@ -143,11 +145,31 @@ function normaliseRotation(deg: number): 0 | 90 | 180 | 270 {
   return r as 0 | 90 | 180 | 270;
 }
 
+/** A stream's duration: ffprobe's seconds, else a Matroska "HH:MM:SS.nnnnnnnnn" DURATION tag. */
+export function streamDuration(seconds: string | undefined, tag: string | undefined): number | null {
+  const s = Number(seconds);
+  if (seconds !== undefined && Number.isFinite(s) && s > 0) return s;
+  const m = /^(\d+):(\d{2}):(\d{2}(?:\.\d+)?)$/.exec(tag?.trim() ?? '');
+  if (!m) return null;
+  const t = Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]);
+  return t > 0 ? t : null;
+}
+
 function bitDepthOf(pixFmt: string, bitsPerRaw: string | undefined): number {
   const fromFmt = /p(\d{2})(?:le|be)?$/.exec(pixFmt);
   if (fromFmt) return Number(fromFmt[1]);
   const raw = Number(bitsPerRaw);
   return Number.isFinite(raw) && raw > 0 ? raw : 8;
+}
+
+/**
+ * The picture as displayed: the sample aspect ratio stretches the width (storage height kept), then
+ * a quarter-turn rotation swaps the sides. 720x576 SAR 16:15 -> 768x576; rotated 90 -> 576x768.
+ */
+export function displaySize(width: number, height: number, sar: Rational, rotation: 0 | 90 | 180 | 270): { width: number; height: number } {
+  const sarW = Math.round((width * sar.num) / sar.den);
+  const rotated = rotation === 90 || rotation === 270;
+  return { width: rotated ? height : sarW, height: rotated ? sarW : height };
 }
 
 /** ffprobe an input into a MediaInfo. Errors are typed: missing, unreadable, not media, no video. */
@@ -212,11 +234,9 @@ export async function probeMedia(input: string, options: ProbeOptions): Promise<
   if (variableFrameRate && average && nominal && toNumber(nominal) > 240) frameRate = average;
   const storageW = v.width;
   const storageH = v.height;
-  const sarW = Math.round((storageW * sar.num) / sar.den);
-  const rotated = rotation === 90 || rotation === 270;
-  const displayWidth = rotated ? storageH : sarW;
-  const displayHeight = rotated ? sarW : storageH;
+  const { width: displayWidth, height: displayHeight } = displaySize(storageW, storageH, sar, rotation);
   const durationRaw = Number(json.format.duration ?? v.duration);
+  const videoDuration = streamDuration(v.duration, v.tags?.['DURATION'] ?? v.tags?.['duration']);
   const pixelFormat = v.pix_fmt ?? 'unknown';
   const audio: AudioInfo[] = streams
     .filter((s) => s.codec_type === 'audio' && (s.channels ?? 0) > 0)
@@ -244,6 +264,7 @@ export async function probeMedia(input: string, options: ProbeOptions): Promise<
       rotation,
       displayWidth,
       displayHeight,
+      duration: isRaw ? null : videoDuration,
       frameRate,
       variableFrameRate,
       pixelFormat,

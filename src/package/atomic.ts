@@ -55,13 +55,6 @@ function unwritable(dest: string, error: unknown): StreamkitError {
 
 export async function checkDestination(destInput: string, force: boolean): Promise<string> {
   const dest = resolve(destInput);
-  if (dest.includes('%')) {
-    // ffmpeg's HLS muxer expands % patterns in segment paths and (5.1) does not unescape %%
-    throw new StreamkitError('USAGE', `Output path ${dest} contains "%", which ffmpeg's segment muxers read as a number pattern.`, {
-      hint: 'Choose an output folder whose path has no "%".',
-      details: { output: dest },
-    });
-  }
   if (await exists(dest)) {
     if (!force) {
       throw new StreamkitError('OUTPUT_EXISTS', `Output ${dest} already exists.`, {

@@ -1,8 +1,9 @@
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StreamkitError } from '../errors.js';
 import { toNumber } from '../media/rational.js';
 import { rungDir, type TranscodePlan } from '../plan.js';
+import { iterateBoxes } from './bitstream/mp4.js';
 import { inspectFmp4Init, inspectFmp4Segment, inspectTsSegment, type Fmp4Init, type KeyframeRange } from './inspect.js';
 import {
   parseMediaPlaylist,
@@ -62,6 +63,58 @@ async function readPlaylist(dir: string): Promise<ReturnType<typeof parseMediaPl
   if (!p.endList) fail(`The playlist in ${dir} is incomplete (no EXT-X-ENDLIST): ffmpeg stopped early.`, { dir });
   if (p.segments.length === 0) fail(`The playlist in ${dir} has no segments.`, { dir });
   return p;
+}
+
+/**
+ * Should the last segment be folded into the one before it? ffmpeg starts a new segment at the
+ * first keyframe past each multiple of hls_time, so a source one frame longer than a whole number
+ * of segments ends in a one-frame segment (an IDR alone, whose bytes over its 40 ms make a "peak
+ * bitrate" several times the real one and would inflate BANDWIDTH), and AAC's 1024-sample frames
+ * leave a ~20 ms audio segment after the last video one. Such a tail is folded when the merged
+ * segment still rounds to at most `target` seconds, so EXT-X-TARGETDURATION does not grow.
+ */
+export function foldsTail(durations: readonly number[], target: number): boolean {
+  const n = durations.length;
+  if (n < 2) return false;
+  return Math.round(durations[n - 2]! + durations[n - 1]!) <= target;
+}
+
+/** fMP4 segment bytes without the given top-level boxes (moof/mdat pairs stay; ffmpeg's trun offsets are relative to their moof). */
+function withoutBoxes(buf: Buffer, types: readonly string[]): Buffer {
+  return Buffer.concat(iterateBoxes(buf).filter((b) => !types.includes(b.type)).map((b) => buf.subarray(b.start, b.end)));
+}
+
+/**
+ * Fold a too-short last segment (see foldsTail) into the previous one, on disk, and rewrite the
+ * playlist. MPEG-TS segments concatenate as they are (the tail repeats PAT/PMT, which is allowed);
+ * for fMP4 the tail's moof/mdat pairs are appended and the sidx of the merged segment is dropped
+ * (it would index only its first fragment).
+ */
+export async function foldShortTail(root: string, dir: string, target: number): Promise<boolean> {
+  const abs = join(root, dir);
+  const p = await readPlaylist(abs);
+  if (!foldsTail(p.segments.map((s) => s.duration), target)) return false;
+  const prev = p.segments[p.segments.length - 2]!;
+  const last = p.segments[p.segments.length - 1]!;
+  const read = async (uri: string): Promise<Buffer> => {
+    try {
+      return await readFile(join(abs, uri));
+    } catch {
+      fail(`Segment ${dir}/${uri} listed in the playlist is missing.`, { file: join(abs, uri) });
+    }
+  };
+  const [a, b] = [await read(prev.uri), await read(last.uri)];
+  let merged: Buffer;
+  try {
+    merged = p.mapUri ? Buffer.concat([withoutBoxes(a, ['sidx']), withoutBoxes(b, ['styp', 'sidx'])]) : Buffer.concat([a, b]);
+  } catch (error) {
+    fail(`Segment ${dir}/${last.uri} is malformed: ${(error as Error).message}`, { dir });
+  }
+  await writeFile(join(abs, prev.uri), merged);
+  await rm(join(abs, last.uri));
+  const segments = [...p.segments.slice(0, -2), { uri: prev.uri, duration: prev.duration + last.duration }];
+  await writeFile(join(abs, 'index.m3u8'), writeMediaPlaylist({ segments, mapUri: p.mapUri }));
+  return true;
 }
 
 export async function measureRendition(root: string, dir: string, kind: 'video' | 'audio'): Promise<MeasuredRendition> {
@@ -169,11 +222,16 @@ export interface HlsPackage {
   rungs: PackagedRung[];
   audio: { dir: string; name: string; codecs: string[]; peakBitrate: number; averageBitrate: number; sizeBytes: number }[];
   segmentCount: number;
+  /** seconds of video (the sum of the first rung's segment durations) */
+  duration: number;
 }
 
 /** Measure, check, and write every playlist into plan.workDir. */
 export async function packageHls(plan: TranscodePlan): Promise<HlsPackage> {
   const root = plan.workDir;
+  // fold tiny trailing segments first (the same decision in every rung: their boundaries are equal)
+  const target = Math.max(1, Math.round(plan.hls?.segmentSeconds ?? 1));
+  for (const dir of [...plan.ladder.rungs.map((r) => rungDir(r.name)), ...plan.audioRenditions.map((a) => a.dir)]) await foldShortTail(root, dir, target);
   const videos: MeasuredRendition[] = [];
   for (const rung of plan.ladder.rungs) videos.push(await measureRendition(root, rungDir(rung.name), 'video'));
   const audios: MeasuredRendition[] = [];
@@ -259,6 +317,7 @@ export async function packageHls(plan: TranscodePlan): Promise<HlsPackage> {
       sizeBytes: a.totalBytes,
     })),
     segmentCount: videos[0]?.segments.length ?? 0,
+    duration: videos[0]?.duration ?? 0,
   };
 }
 

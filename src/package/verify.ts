@@ -5,6 +5,21 @@ import { buildDecodeCheckArgs } from '../ffmpeg/command.js';
 import { runFfmpeg } from '../ffmpeg/run.js';
 
 /**
+ * Did the whole input make it into the package? ffmpeg exits 0 on an input cut short (a download
+ * that stopped half way, with the index at the front): it encodes what is there and stops. The
+ * video's own duration says how long it should be. The tolerance (10% and half a second) leaves
+ * room for variable-frame-rate ends and container rounding, not for a missing part.
+ */
+export function checkOutputDuration(input: string, expected: number | null | undefined, actual: number): void {
+  if (!expected || !Number.isFinite(expected)) return;
+  if (actual >= expected * 0.9 - 0.5) return;
+  throw new StreamkitError('INPUT_UNREADABLE', `The package is ${actual.toFixed(2)} s long but the video in ${input} says it lasts ${expected.toFixed(2)} s: the input is probably truncated or damaged.`, {
+    hint: 'Check that the input plays to its end (ffmpeg -v error -i INPUT -f null -); download or export it again.',
+    details: { input, expectedSeconds: expected, outputSeconds: actual },
+  });
+}
+
+/**
  * Never trust ffmpeg's exit code alone: decode the given segments (fMP4 ones with their init
  * segment) in one ffmpeg process. Any decode error fails the package.
  */

@@ -1,0 +1,192 @@
+/**
+ * Real playback: each package is served over HTTP from 127.0.0.1 and played by hls.js in Chromium
+ * (Debian's /usr/bin/chromium through playwright-core). For every level the page forces
+ * `hls.currentLevel = i` and requires LEVEL_SWITCHED, frames advancing at that level's size and
+ * no fatal error. H.264 (MPEG-TS) always; HEVC and AV1 when this Chromium can decode them
+ * (MediaSource.isTypeSupported with the package's own CODECS), skipped with a message otherwise.
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { extname, join, normalize, sep } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseMasterPlaylist } from '../../src/package/playlist.js';
+import { resolveToolchain, transcode, type Toolchain } from '../../src/transcode.js';
+import { FFMPEG, FFPROBE, haveFfmpeg, makeSource, REPO, writeFastPreset, type Codec } from '../helpers/media.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const HLS_JS = join(REPO, 'node_modules', 'hls.js', 'dist', 'hls.min.js');
+const available = existsSync(CHROMIUM) && existsSync(HLS_JS) && haveFfmpeg;
+if (!available) {
+  console.warn(`hlsjs-playback: skipped: ${!existsSync(CHROMIUM) ? `${CHROMIUM} is not installed (apt-get install chromium)` : !existsSync(HLS_JS) ? 'hls.js is not installed (npm install)' : 'no ffmpeg'}`);
+}
+
+const types: Record<string, string> = {
+  '.m3u8': 'application/vnd.apple.mpegurl',
+  '.ts': 'video/mp2t',
+  '.m4s': 'video/iso.segment',
+  '.mp4': 'video/mp4',
+  '.js': 'text/javascript',
+  '.html': 'text/html; charset=utf-8',
+};
+
+const PAGE = `<!doctype html><html><body><video id="v" muted playsinline width="320"></video>
+<script src="/hls.js"></script>
+<script>
+window.playEveryLevel = async (src) => {
+  const video = document.getElementById('v');
+  const out = { levels: [], results: [], errors: [], switched: [] };
+  const hls = new Hls({ startLevel: 0, capLevelToPlayerSize: false, enableWorker: true });
+  hls.on(Hls.Events.ERROR, (_, d) => out.errors.push({ type: d.type, details: d.details, fatal: d.fatal }));
+  hls.on(Hls.Events.LEVEL_SWITCHED, (_, d) => out.switched.push(d.level));
+  const parsed = new Promise((resolve) => hls.once(Hls.Events.MANIFEST_PARSED, resolve));
+  hls.loadSource(src);
+  hls.attachMedia(video);
+  await parsed;
+  out.levels = hls.levels.map((l) => ({ width: l.width, height: l.height, bitrate: l.bitrate, codecs: l.attrs.CODECS }));
+  await video.play();
+  const until = (test, ms, what) => new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const tick = () => {
+      if (out.errors.some((e) => e.fatal)) return reject(new Error('fatal hls.js error while waiting for ' + what + ': ' + JSON.stringify(out.errors)));
+      if (test()) return resolve();
+      if (performance.now() - t0 > ms) return reject(new Error('timed out waiting for ' + what + ' (currentTime ' + video.currentTime + ', level ' + hls.currentLevel + ', errors ' + JSON.stringify(out.errors) + ')'));
+      setTimeout(tick, 50);
+    };
+    tick();
+  });
+  // playback starts on level 0: visit 1, 2, ... and come back to 0, so that every visit is a real switch
+  const order = [...hls.levels.keys()].slice(1).concat([0]);
+  await until(() => video.currentTime > 0.3, 20000, 'playback to start');
+  for (const i of order) {
+    if (video.currentTime > video.duration - 3) { video.currentTime = 0; }
+    const switchedBefore = out.switched.length;
+    hls.currentLevel = i;
+    await until(() => out.switched.slice(switchedBefore).includes(i), 20000, 'LEVEL_SWITCHED to ' + i);
+    const t0 = video.currentTime;
+    await until(() => video.currentTime > t0 + 0.5 && video.videoHeight === hls.levels[i].height, 20000, 'frames of level ' + i);
+    out.results.push({ level: i, advanced: video.currentTime - t0, videoWidth: video.videoWidth, videoHeight: video.videoHeight, decodedFrames: video.getVideoPlaybackQuality().totalVideoFrames });
+  }
+  hls.destroy();
+  return out;
+};
+window.canPlay = (codecs) => MediaSource.isTypeSupported('video/mp4; codecs="' + codecs + '"');
+</script></body></html>`;
+
+interface PlayResult {
+  levels: { width: number; height: number; bitrate: number; codecs: string }[];
+  results: { level: number; advanced: number; videoWidth: number; videoHeight: number; decodedFrames: number }[];
+  errors: { type: string; details: string; fatal: boolean }[];
+  switched: number[];
+}
+
+describe.skipIf(!available)('hls.js in Chromium plays every level', () => {
+  let dir = '';
+  let source = '';
+  let toolchain: Toolchain;
+  let server: Server;
+  let base = '';
+  let context: BrowserContext;
+  let page: Page;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'streamkit-hlsjs-'));
+    toolchain = await resolveToolchain({ ffmpeg: FFMPEG, ffprobe: FFPROBE });
+    source = await makeSource(join(dir, 'clip.mp4'), { size: '426x240', rate: '30', duration: 8, audio: ['eng'] });
+
+    // a tiny static server: the page, hls.js, and the packages under /pkg/
+    server = createServer((req, res) => {
+      void (async () => {
+        const url = new URL(req.url ?? '/', 'http://x');
+        let file: string;
+        if (url.pathname === '/' || url.pathname === '/index.html') {
+          res.writeHead(200, { 'content-type': types['.html']! }).end(PAGE);
+          return;
+        } else if (url.pathname === '/hls.js') {
+          file = HLS_JS;
+        } else if (url.pathname.startsWith('/pkg/')) {
+          file = normalize(join(dir, decodeURIComponent(url.pathname.slice(5))));
+          if (!file.startsWith(dir + sep)) {
+            res.writeHead(403).end();
+            return;
+          }
+        } else {
+          res.writeHead(404).end();
+          return;
+        }
+        try {
+          const body = await readFile(file);
+          res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream', 'content-length': body.length }).end(body);
+        } catch {
+          res.writeHead(404).end();
+        }
+      })();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+    context = await chromium.launchPersistentContext(join(dir, 'chromium-profile'), {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
+    });
+    page = context.pages()[0] ?? (await context.newPage());
+    await page.goto(`${base}/`);
+  });
+
+  afterAll(async () => {
+    await context?.close();
+    await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  const canPlay = (codecs: string): Promise<boolean> => page.evaluate((c) => (globalThis as unknown as { canPlay(c: string): boolean }).canPlay(c), codecs);
+  /** Skip with the reason printed (reporters do not show skip notes of passing files). */
+  const skipUnless = async (ctx: { skip(note?: string): never }, codecs: string, what: string): Promise<void> => {
+    if (await canPlay(codecs)) return;
+    const why = `${CHROMIUM} cannot decode ${what} here: MediaSource.isTypeSupported('video/mp4; codecs="${codecs}"') is false; skipped`;
+    console.warn(`hlsjs-playback: ${why}`);
+    ctx.skip(why);
+  };
+
+  async function packageAndPlay(codec: Codec): Promise<PlayResult> {
+    const preset = await writeFastPreset(dir, `play-${codec}`, { codec, rungs: [240, 180, 120] });
+    const output = join(dir, `pkg-${codec}`);
+    await transcode({ input: source, preset, output, hw: 'cpu', toolchain });
+    const master = parseMasterPlaylist(await readFile(join(output, 'master.m3u8'), 'utf8'));
+    for (const v of master.variants) expect(await canPlay(v.attrs['CODECS']!), `MediaSource.isTypeSupported(${v.attrs['CODECS']})`).toBe(true);
+    // rethrown without the page's stack: vitest would try to source-map http://127.0.0.1:PORT/ and hide the message
+    const result = await page
+      .evaluate((src) => (globalThis as unknown as { playEveryLevel(s: string): Promise<PlayResult> }).playEveryLevel(src), `${base}/pkg/pkg-${codec}/master.m3u8`)
+      .catch((error: unknown) => {
+        throw new Error(`playback in Chromium failed: ${String((error as Error).message ?? error).split('\n')[0]}`);
+      });
+    expect(result.errors.filter((e) => e.fatal)).toEqual([]);
+    expect(result.levels.map((l) => `${l.width}x${l.height}`)).toEqual(master.variants.map((v) => v.attrs['RESOLUTION']));
+    expect(result.results).toHaveLength(master.variants.length);
+    for (const r of result.results) {
+      expect(r.advanced, `level ${r.level} played`).toBeGreaterThan(0.5);
+      expect(`${r.videoWidth}x${r.videoHeight}`, `level ${r.level} shows its own size`).toBe(master.variants[r.level]!.attrs['RESOLUTION']);
+    }
+    for (let i = 0; i < master.variants.length; i++) expect(result.switched).toContain(i);
+    return result;
+  }
+
+  it('H.264 in MPEG-TS: every level switches and plays', async () => {
+    const r = await packageAndPlay('h264');
+    expect(r.levels).toHaveLength(3);
+  });
+
+  it('HEVC in fMP4 (when this Chromium decodes HEVC)', async (ctx) => {
+    await skipUnless(ctx, 'hvc1.1.6.L60.90,mp4a.40.2', 'HEVC');
+    await packageAndPlay('hevc');
+  });
+
+  it('AV1 in fMP4 (when this Chromium decodes AV1)', async (ctx) => {
+    await skipUnless(ctx, 'av01.0.00M.08,mp4a.40.2', 'AV1');
+    await packageAndPlay('av1');
+  });
+});

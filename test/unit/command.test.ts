@@ -1,0 +1,318 @@
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { EncoderName } from '../../src/encoder/profiles.js';
+import { buildDecodeCheckArgs, buildTranscodeArgs, videoFilterGraph } from '../../src/ffmpeg/command.js';
+import type { Ladder, LadderRung } from '../../src/media/ladder.js';
+import { inputUrl, type MediaInfo } from '../../src/media/probe.js';
+import { rational } from '../../src/media/rational.js';
+import type { AudioRendition, TranscodePlan } from '../../src/plan.js';
+import { presetSchema } from '../../src/preset/schema.js';
+
+function rung(name: string, width: number, height: number, bitrate: number): LadderRung {
+  return { name, width, height, bitrate, maxrate: bitrate * 1.5, bufsize: bitrate * 3, crf: undefined, fromSource: false };
+}
+
+interface PlanOptions {
+  encoder?: EncoderName;
+  codec?: 'h264' | 'hevc' | 'av1';
+  container?: 'ts' | 'fmp4';
+  rungs?: LadderRung[];
+  audio?: number;
+  workDir?: string;
+  pixelFormat?: string;
+  sar?: [number, number];
+  width?: number;
+  height?: number;
+  mode?: 'vbr' | 'crf' | 'cbr';
+  input?: string;
+}
+
+/** A hand-made plan: a 1920x1080 25 fps source, a three-rung ladder, two audio streams. */
+function plan(o: PlanOptions = {}): TranscodePlan {
+  const encoder = o.encoder ?? 'libx264';
+  const codec = o.codec ?? (encoder === 'libx265' ? 'hevc' : encoder === 'libsvtav1' ? 'av1' : 'h264');
+  const input = o.input ?? 'media/in put.mp4';
+  const width = o.width ?? 1920;
+  const height = o.height ?? 1080;
+  const sar = rational(...(o.sar ?? [1, 1]));
+  const media: MediaInfo = {
+    input,
+    url: inputUrl(input),
+    remote: false,
+    formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
+    duration: 10,
+    sizeBytes: 1000,
+    video: {
+      index: 0,
+      codec: 'h264',
+      width,
+      height,
+      sar,
+      rotation: 0,
+      displayWidth: Math.round((width * sar.num) / sar.den),
+      displayHeight: height,
+      frameRate: rational(50, 1),
+      variableFrameRate: false,
+      pixelFormat: o.pixelFormat ?? 'yuv420p',
+      bitDepth: 8,
+    },
+    audio: [
+      { index: 1, codec: 'aac', channels: 6, sampleRate: 48000, language: 'eng', title: null },
+      { index: 2, codec: 'ac3', channels: 2, sampleRate: 48000, language: 'fra', title: null },
+    ],
+    inputOptions: [],
+  };
+  const mode = o.mode ?? 'vbr';
+  const preset = presetSchema.parse({
+    video: {
+      codec,
+      encoder: { cpu: { name: encoder } },
+      rateControl: mode === 'crf' ? { mode, crf: 30 } : { mode },
+      rungs: [{ height: 1080, bitrate: '6000k' }],
+    },
+    audio: { bitrate: '128k', channels: 2 },
+  });
+  // buildLadder gives every rung the preset's crf when the rung has none
+  const rungs = (o.rungs ?? [rung('1080p', 1920, 1080, 6_000_000), rung('720p', 1280, 720, 3_000_000), rung('360p', 640, 360, 800_000)]).map((r) => ({ ...r, crf: mode === 'crf' ? 30 : undefined }));
+  const ladder: Ladder = { rungs, frameRate: rational(25, 1), gopFrames: 50, keyframeInterval: 2, notes: [] };
+  const audioRenditions: AudioRendition[] = Array.from({ length: o.audio ?? 2 }, (_, i) => ({
+    sourceOrder: i,
+    dir: `audio-${i + 1}`,
+    name: i === 0 ? 'English' : 'Français',
+    language: i === 0 ? 'en' : 'fr',
+    channels: 2,
+    default: i === 0,
+  }));
+  return {
+    media,
+    preset,
+    presetName: 'test',
+    hardware: 'cpu',
+    encoder,
+    speed: encoder === 'libsvtav1' ? 12 : 'ultrafast',
+    tune: undefined,
+    encoderOptions: {},
+    ladder,
+    audio: preset.audio === false ? null : preset.audio,
+    audioRenditions,
+    hls: { container: o.container ?? (codec === 'h264' ? 'ts' : 'fmp4'), hlsTime: 5.999999, segmentSeconds: 6 },
+    workDir: o.workDir ?? '/out/pkg',
+    files: [],
+  };
+}
+
+/** The argv split into [global+input part, one part per output] (an output ends at its playlist path). */
+function outputs(argv: string[]): string[][] {
+  const parts: string[][] = [];
+  let current: string[] = [];
+  const start = argv.indexOf('-filter_complex') + 2;
+  for (const a of argv.slice(start)) {
+    current.push(a);
+    if (a.endsWith('index.m3u8')) {
+      parts.push(current);
+      current = [];
+    }
+  }
+  expect(current, 'nothing after the last output').toEqual([]);
+  return parts;
+}
+
+const valueOf = (args: string[], flag: string): string | undefined => {
+  const i = args.indexOf(flag);
+  return i === -1 ? undefined : args[i + 1];
+};
+const count = (args: string[], value: string): number => args.filter((a) => a === value).length;
+
+describe('buildTranscodeArgs: one process, one decode', () => {
+  it('has exactly one input, a file: URL of the absolute path, whitelisted to the file protocol', () => {
+    const argv = buildTranscodeArgs(plan());
+    expect(count(argv, '-i')).toBe(1);
+    const url = valueOf(argv, '-i')!;
+    expect(url).toBe(`file:${resolve('media/in put.mp4')}`);
+    expect(url.startsWith('file:/')).toBe(true);
+    const wl = argv.indexOf('-protocol_whitelist');
+    expect(wl).toBeGreaterThanOrEqual(0);
+    expect(argv[wl + 1]).toBe('file');
+    expect(wl).toBeLessThan(argv.indexOf('-i'));
+  });
+
+  it('a name that looks like an option or a protocol is still a file', () => {
+    for (const name of ['-y', 'concat:a.ts|b.ts', 'http:evil', 'pipe:0']) {
+      const url = valueOf(buildTranscodeArgs(plan({ input: name })), '-i')!;
+      expect(url).toBe(`file:${resolve(name)}`);
+    }
+  });
+
+  it('demuxer options of raw streams come before -i', () => {
+    const p = plan();
+    p.media.inputOptions = ['-framerate', '30000/1001'];
+    const argv = buildTranscodeArgs(p);
+    expect(argv.indexOf('-framerate')).toBeLessThan(argv.indexOf('-i'));
+    expect(valueOf(argv, '-framerate')).toBe('30000/1001');
+  });
+
+  it('never writes to stdout; outputs are relative to the work folder (ffmpeg runs in it)', () => {
+    const argv = buildTranscodeArgs(plan());
+    expect(argv).not.toContain('-');
+    expect(argv).not.toContain('pipe:1');
+    expect(outputs(argv).map((o) => o[o.length - 1])).toEqual(['1080p/index.m3u8', '720p/index.m3u8', '360p/index.m3u8', 'audio-1/index.m3u8', 'audio-2/index.m3u8']);
+  });
+});
+
+describe('videoFilterGraph', () => {
+  it('fixes the frame rate once, converts the pixel format once, then cascades each scaler from the previous rung', () => {
+    const { graph, outputs: outs } = videoFilterGraph(plan({ pixelFormat: 'yuv422p10le' }));
+    expect(outs).toEqual(['v0', 'v1', 'v2']);
+    expect(graph.match(/fps=/g)).toHaveLength(1);
+    expect(graph.match(/format=/g)).toHaveLength(1);
+    const chains = graph.split(';');
+    expect(chains).toHaveLength(3);
+    expect(chains[0]).toBe('[0:0]fps=25,format=yuv420p,setsar=1,split=2[v0][c0]');
+    // the 720p rung is scaled from the 1080p branch, the 360p from the 720p branch
+    expect(chains[1]).toBe('[c0]scale=1280:720,setsar=1,split=2[v1][c1]');
+    expect(chains[2]).toBe('[c1]scale=640:360,setsar=1[v2]');
+  });
+
+  it('the first rung is scaled only when its size differs from the source', () => {
+    const { graph } = videoFilterGraph(plan({ rungs: [rung('720p', 1280, 720, 3_000_000)] }));
+    expect(graph).toBe('[0:0]fps=25,scale=1280:720,format=yuv420p,setsar=1[v0]');
+  });
+
+  it('a non-square-pixel source is scaled to square pixels even at the same height', () => {
+    const p = plan({ width: 720, height: 576, sar: [64, 45], rungs: [rung('576p', 1024, 576, 2_000_000), rung('360p', 640, 360, 800_000)] });
+    const { graph } = videoFilterGraph(p);
+    expect(graph.split(';')[0]).toBe('[0:0]fps=25,scale=1024:576,format=yuv420p,setsar=1,split=2[v0][c0]');
+  });
+
+  it('maps each rung output exactly once', () => {
+    const argv = buildTranscodeArgs(plan());
+    for (const v of ['[v0]', '[v1]', '[v2]']) expect(count(argv, v)).toBe(1);
+  });
+});
+
+describe('outputs: one HLS output per rung and per audio rendition', () => {
+  it('audio is encoded once per rendition, not once per rung, and every video output has no audio', () => {
+    const argv = buildTranscodeArgs(plan());
+    const outs = outputs(argv);
+    expect(outs).toHaveLength(3 + 2);
+    const video = outs.slice(0, 3);
+    const audio = outs.slice(3);
+    for (const o of video) {
+      expect(o).not.toContain('-c:a');
+      expect(o.filter((a) => a.startsWith('0:a'))).toEqual([]);
+    }
+    expect(count(argv, '-c:a')).toBe(2);
+    expect(audio.map((o) => valueOf(o, '-map'))).toEqual(['0:a:0', '0:a:1']);
+    for (const o of audio) {
+      expect(valueOf(o, '-c:a')).toBe('aac');
+      expect(valueOf(o, '-b:a')).toBe('128k');
+      expect(valueOf(o, '-ac')).toBe('2');
+      expect(valueOf(o, '-ar')).toBe('48000');
+      expect(o).not.toContain('-c:v');
+    }
+    expect(audio.map((o) => o[o.length - 1])).toEqual(['audio-1/index.m3u8', 'audio-2/index.m3u8']);
+  });
+
+  it('no audio renditions: no audio output', () => {
+    const argv = buildTranscodeArgs(plan({ audio: 0 }));
+    expect(outputs(argv)).toHaveLength(3);
+    expect(argv).not.toContain('-c:a');
+  });
+
+  it('HLS options: VOD, whole-GOP hls_time, independent segments, TS for h264', () => {
+    for (const o of outputs(buildTranscodeArgs(plan()))) {
+      expect(valueOf(o, '-f')).toBe('hls');
+      expect(valueOf(o, '-hls_time')).toBe('5.999999');
+      expect(valueOf(o, '-hls_playlist_type')).toBe('vod');
+      expect(valueOf(o, '-hls_segment_type')).toBe('mpegts');
+      expect(valueOf(o, '-hls_flags')).toBe('independent_segments');
+      expect(valueOf(o, '-hls_segment_filename')).toMatch(/\/seg_%05d\.ts$/);
+      expect(o).not.toContain('-hls_fmp4_init_filename');
+    }
+  });
+
+  it('fMP4 for HEVC: .m4s segments, an init.mp4, the hvc1 tag', () => {
+    const outs = outputs(buildTranscodeArgs(plan({ encoder: 'libx265' })));
+    for (const o of outs) {
+      expect(valueOf(o, '-hls_segment_type')).toBe('fmp4');
+      expect(valueOf(o, '-hls_fmp4_init_filename')).toBe('init.mp4');
+      expect(valueOf(o, '-hls_segment_filename')).toMatch(/\/seg_%05d\.m4s$/);
+    }
+    for (const o of outs.slice(0, 3)) expect(valueOf(o, '-tag:v')).toBe('hvc1');
+  });
+
+  it('a % in the output folder never reaches the segment pattern (hlsenc would substitute %d and keep %% as is)', () => {
+    const argv = buildTranscodeArgs(plan({ workDir: '/tmp/100% done/pkg%d' }));
+    expect(argv.join(' ')).not.toContain('/tmp/100%');
+    const outs = outputs(argv);
+    expect(valueOf(outs[0]!, '-hls_segment_filename')).toBe('1080p/seg_%05d.ts');
+    expect(valueOf(outs[3]!, '-hls_segment_filename')).toBe('audio-1/seg_%05d.ts');
+    // the only pattern is the segment number
+    for (const o of outs) expect(valueOf(o, '-hls_segment_filename')!.match(/%/g)).toHaveLength(1);
+  });
+
+  it('metadata and chapters are not copied', () => {
+    for (const o of outputs(buildTranscodeArgs(plan()))) {
+      expect(valueOf(o, '-map_metadata')).toBe('-1');
+      expect(valueOf(o, '-map_chapters')).toBe('-1');
+    }
+  });
+});
+
+describe('encoder arguments keep keyframes aligned (fixed GOP, no scene cuts, closed GOP)', () => {
+  it('libx264', () => {
+    const outs = outputs(buildTranscodeArgs(plan({ encoder: 'libx264' })));
+    for (const o of outs.slice(0, 3)) {
+      expect(valueOf(o, '-c:v')).toBe('libx264');
+      expect(valueOf(o, '-g')).toBe('50');
+      expect(valueOf(o, '-keyint_min')).toBe('50');
+      expect(valueOf(o, '-sc_threshold')).toBe('0');
+      expect(valueOf(o, '-x264-params')).toMatch(/(^|:)open-gop=0(:|$)/);
+      expect(valueOf(o, '-preset')).toBe('ultrafast');
+    }
+    // per-rung rate control
+    expect(outs.slice(0, 3).map((o) => [valueOf(o, '-b:v'), valueOf(o, '-maxrate'), valueOf(o, '-bufsize')])).toEqual([
+      ['6000k', '9000k', '18000k'],
+      ['3000k', '4500k', '9000k'],
+      ['800k', '1200k', '2400k'],
+    ]);
+  });
+
+  it('extra options from the preset are scoped to the video stream', () => {
+    const p = plan();
+    p.encoderOptions = { level: '3.1', profile: 'high' };
+    const o = outputs(buildTranscodeArgs(p))[0]!;
+    expect(valueOf(o, '-level:v')).toBe('3.1');
+    expect(valueOf(o, '-profile:v')).toBe('high');
+    expect(o).not.toContain('-profile');
+  });
+
+  it('libx265', () => {
+    for (const o of outputs(buildTranscodeArgs(plan({ encoder: 'libx265' }))).slice(0, 3)) {
+      expect(valueOf(o, '-c:v')).toBe('libx265');
+      const params = valueOf(o, '-x265-params')!.split(':');
+      expect(params).toEqual(expect.arrayContaining(['keyint=50', 'min-keyint=50', 'scenecut=0', 'open-gop=0']));
+    }
+  });
+
+  it('libsvtav1 (capped CRF)', () => {
+    for (const o of outputs(buildTranscodeArgs(plan({ encoder: 'libsvtav1', mode: 'crf' }))).slice(0, 3)) {
+      expect(valueOf(o, '-c:v')).toBe('libsvtav1');
+      expect(valueOf(o, '-g')).toBe('50');
+      expect(valueOf(o, '-svtav1-params')!.split(':')).toContain('scd=0');
+      expect(valueOf(o, '-crf')).toBe('30');
+      expect(valueOf(o, '-maxrate')).toBeDefined();
+      expect(valueOf(o, '-preset')).toBe('12');
+    }
+  });
+});
+
+describe('buildDecodeCheckArgs', () => {
+  it('decodes every file as a file: URL into the null muxer, errors fatal', () => {
+    const argv = buildDecodeCheckArgs(['/a/1.ts', '/a/2.ts']);
+    expect(argv).toContain('-xerror');
+    expect(valueOf(argv, '-protocol_whitelist')).toBe('file');
+    expect(argv.filter((_, i) => argv[i - 1] === '-i')).toEqual(['file:/a/1.ts', 'file:/a/2.ts']);
+    expect(count(argv, 'null')).toBe(2);
+  });
+});
