@@ -136,11 +136,11 @@ describe('stale staging folders', () => {
       const pidMax = Number((await readFile('/proc/sys/kernel/pid_max', 'utf8').catch(() => '4194304')).trim());
       const dead = pidMax + 1; // no process can have it
       const names = [
-        `.streamkit-tmp-movie-${dead}-AbC123`, // stale
+        `.streamkit-tmp-movie-${dead}-0a1b2c3d`, // stale
         `.streamkit-tmp-movie-${dead}-old-1700000000000`, // stale (an old package swapped out)
         `.streamkit-tmp-movie-${process.pid}-XyZ789`, // ours, alive
         `.streamkit-tmp-movie-${process.ppid}-XyZ789`, // alive
-        `.streamkit-tmp-movie-2-${dead}-AbC123`, // another destination ("movie-2")
+        `.streamkit-tmp-movie-2-${dead}-0a1b2c3d`, // another destination ("movie-2")
       ];
       for (const n of names) await mkdir(join(dir, n));
       expect((await staleStagingFor(join(dir, 'movie'))).sort()).toEqual([join(dir, names[0]!), join(dir, names[1]!)].sort());
