@@ -18,6 +18,8 @@ export type TranscodeEvent =
       frameRate: string;
       ffmpeg: { path: string; version: string };
       notes: string[];
+      /** the exact ffmpeg argv that runs (binary first) */
+      command?: string[];
     }
   | { type: 'stage'; stage: 'probe' | 'encode' | 'package' | 'verify' | 'commit'; status: 'start' | 'done' }
   | {
@@ -34,7 +36,12 @@ export type TranscodeEvent =
       dropFrames: number | null;
     }
   | { type: 'rung'; name: string; width: number; height: number; codecs: string[]; bandwidth: number; averageBandwidth: number; sizeBytes: number; segments: number }
-  | { type: 'warning'; message: string }
+  | {
+      type: 'warning';
+      message: string;
+      /** 'ffmpeg': a line of ffmpeg's own log during the encode (shown with --verbose, always in JSON) */
+      source?: 'ffmpeg';
+    }
   | {
       type: 'done';
       output: string;

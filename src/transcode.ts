@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
-import { encoderProfiles, isEncoderName, type EncoderName } from './encoder/profiles.js';
+import { encoderProfiles, encoderTunes, isEncoderName, type EncoderName } from './encoder/profiles.js';
 import { selectHardware, type HardwareChoice, type HardwareRequest } from './encoder/select.js';
 import { PresetError, StreamkitError } from './errors.js';
 import type { EventSink, TranscodeEvent } from './events.js';
@@ -8,7 +8,7 @@ import { probeCapabilities, type Capabilities } from './ffmpeg/capabilities.js';
 import { buildTranscodeArgs } from './ffmpeg/command.js';
 import { locateFfmpeg, locateFfprobe, type LocatedBinary } from './ffmpeg/locate.js';
 import { progressEta, progressPercent } from './ffmpeg/progress.js';
-import { runFfmpeg } from './ffmpeg/run.js';
+import { ffmpegCommandPrefix, runFfmpeg } from './ffmpeg/run.js';
 import { buildLadder } from './media/ladder.js';
 import { probeMedia, type MediaInfo } from './media/probe.js';
 import { formatRational, toNumber } from './media/rational.js';
@@ -71,6 +71,9 @@ export function checkPresetForEncoder(preset: Preset, file: string, hardware: 'c
   if (choice.preset !== undefined && !profile.speedPresets.includes(String(choice.preset))) {
     issues.push({ file, path: `${base}.preset`, message: `expected one of ${profile.speedPresets.join(', ')} for ${encoder}, got ${JSON.stringify(choice.preset)}` });
   }
+  if (choice.tune !== undefined && !encoderTunes[encoder].includes(choice.tune)) {
+    issues.push({ file, path: `${base}.tune`, message: `expected one of ${encoderTunes[encoder].join(', ')} for ${encoder}, got ${JSON.stringify(choice.tune)}` });
+  }
   const mode = preset.video.rateControl.mode;
   if (!profile.rateControlModes.includes(mode)) {
     issues.push({ file, path: 'video.rateControl.mode', message: `expected one of ${profile.rateControlModes.join(', ')} for ${encoder}, got ${mode}` });
@@ -89,6 +92,49 @@ export function checkPresetForEncoder(preset: Preset, file: string, hardware: 'c
     }
   }
   if (issues.length > 0) throw new PresetError(issues);
+}
+
+/**
+ * Every encoder-dependent check for every encoder the preset names (cpu and nvenc), without ffmpeg:
+ * what `presets validate` runs. Unknown encoder names are reported too.
+ */
+export function checkPresetEncoders(preset: Preset, file: string): void {
+  const issues: { file: string; path: string; message: string }[] = [];
+  for (const hardware of ['cpu', 'nvenc'] as const) {
+    const choice = preset.video.encoder[hardware];
+    if (!choice) continue;
+    if (!isEncoderName(choice.name)) {
+      issues.push({ file, path: `video.encoder.${hardware}.name`, message: `expected one of the encoders streamkit knows: ${Object.keys(encoderProfiles).join(', ')}; got ${choice.name}` });
+      continue;
+    }
+    if (encoderProfiles[choice.name].hardware !== hardware) {
+      issues.push({ file, path: `video.encoder.${hardware}.name`, message: `expected a ${hardware} encoder, got ${choice.name} (${encoderProfiles[choice.name].hardware})` });
+      continue;
+    }
+    try {
+      checkPresetForEncoder(preset, file, hardware, choice.name);
+    } catch (error) {
+      if (error instanceof PresetError) issues.push(...error.issues);
+      else throw error;
+    }
+  }
+  if (issues.length > 0) throw new PresetError(issues, { hint: 'Fix the preset file; `streamkit presets validate FILE` checks one without encoding.' });
+}
+
+/**
+ * A demuxer that stops early at damage (a truncated MP4 whose index promises more) makes ffmpeg
+ * exit 0 with a shorter output. Compare what was encoded with what the container announced: more
+ * than max(2 s, 10%) missing means the input is damaged (exit code 3), not that encoding failed.
+ */
+export function checkEncodedDuration(input: string, announced: number | null, encoded: number | null): void {
+  if (announced === null || encoded === null || !Number.isFinite(announced) || announced <= 0) return;
+  const missing = announced - encoded;
+  if (missing > Math.max(2, announced * 0.1)) {
+    throw new StreamkitError('INPUT_NOT_MEDIA', `${input} ended after ${encoded.toFixed(1)} s of the ${announced.toFixed(1)} s its container announces: the file is truncated or damaged.`, {
+      hint: 'Use a complete copy of the file; `ffmpeg -v error -i FILE -f null -` shows where decoding stops.',
+      details: { input, announcedSeconds: announced, encodedSeconds: encoded },
+    });
+  }
 }
 
 function audioRenditions(media: MediaInfo, preset: Preset): AudioRendition[] {
@@ -157,6 +203,8 @@ export async function planTranscode(options: PlanOptions, workDir?: string): Pro
   return { plan, argv: buildTranscodeArgs(plan), toolchain, preset, hardware, output };
 }
 
+const MAX_FFMPEG_WARNINGS = 5;
+
 export interface TranscodeOptions extends PlanOptions {
   force?: boolean | undefined;
   onEvent?: EventSink | undefined;
@@ -198,14 +246,23 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
       frameRate: formatRational(plan.ladder.frameRate),
       ffmpeg: { path: toolchain.ffmpeg.path, version: toolchain.caps.version.raw },
       notes: plan.ladder.notes,
+      command: [toolchain.ffmpeg.path, ...ffmpegCommandPrefix, ...argv],
     });
     for (const note of plan.ladder.notes) emit({ type: 'warning', message: note });
     emit({ type: 'stage', stage: 'encode', status: 'start' });
     const encodeStart = performance.now();
     const duration = plan.media.duration;
-    await runFfmpeg(toolchain.ffmpeg.path, argv, {
+    // ffmpeg's own warnings (damaged input, encoder complaints) are shown, not interpreted; a few
+    // are enough to see what is going on
+    let warnings = 0;
+    const encoded = await runFfmpeg(toolchain.ffmpeg.path, argv, {
       what: 'encoding the ladder',
       ...(signal ? { signal } : {}),
+      onStderrLine: (line) => {
+        warnings++;
+        if (warnings <= MAX_FFMPEG_WARNINGS) emit({ type: 'warning', source: 'ffmpeg', message: line.trim() });
+        else if (warnings === MAX_FFMPEG_WARNINGS + 1) emit({ type: 'warning', source: 'ffmpeg', message: '(further ffmpeg warnings not shown)' });
+      },
       onProgress: (s) =>
         emit({
           type: 'progress',
@@ -220,6 +277,7 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
           dropFrames: s.dropFrames,
         }),
     });
+    checkEncodedDuration(options.input, duration, encoded.last?.outTimeSeconds ?? null);
     const encodeSeconds = (performance.now() - encodeStart) / 1000;
     emit({ type: 'stage', stage: 'encode', status: 'done' });
     const postStart = performance.now();

@@ -9,8 +9,9 @@ import { buildLadder } from '../media/ladder.js';
 import { describeMedia, probeMedia } from '../media/probe.js';
 import { formatRational } from '../media/rational.js';
 import { listBuiltinPresets, loadPreset } from '../preset/load.js';
-import { planTranscode, resolveToolchain, transcode } from '../transcode.js';
+import { checkPresetEncoders, planTranscode, resolveToolchain, transcode } from '../transcode.js';
 import { runDoctor } from './doctor.js';
+import { printDryRun } from './dry-run.js';
 import { kbps } from './format.js';
 import { makeContext, type CliIo, type CommandContext, type GlobalOptions } from './context.js';
 
@@ -69,18 +70,7 @@ Examples:
       run(async (ctx) => {
         const common = { input, preset: o.preset, output: o.output, ffmpeg: ctx.opts.ffmpeg, ffprobe: ctx.opts.ffprobe, frameRate: o.framerate, hw: o.hw, signal: io.signal };
         if (o.dryRun) {
-          const planned = await planTranscode(common);
-          const command = [planned.toolchain.ffmpeg.path, '-hide_banner', '-nostdin', ...planned.argv];
-          if (ctx.mode === 'json') {
-            ctx.reporter.event({ type: 'plan', input, output: planned.output, preset: planned.preset.name, encoder: planned.hardware.encoder, hardware: planned.hardware.hardware, frameRate: formatRational(planned.plan.ladder.frameRate), ladder: planned.plan.ladder.rungs, notes: planned.plan.ladder.notes, command });
-            return;
-          }
-          io.out.write(`# ${describeMedia(planned.plan.media)}\n`);
-          io.out.write(`# preset ${planned.preset.name}: ${planned.hardware.encoder} on ${planned.hardware.hardware} (${planned.hardware.reason}), ${formatRational(planned.plan.ladder.frameRate)} fps, keyframe every ${planned.plan.ladder.gopFrames} frames\n`);
-          for (const r of planned.plan.ladder.rungs) io.out.write(`#   ${r.name.padEnd(8)} ${`${r.width}x${r.height}`.padEnd(10)} ${kbps(r.bitrate)} (max ${kbps(r.maxrate)})${r.fromSource ? '  [source height]' : ''}\n`);
-          for (const n of planned.plan.ladder.notes) io.out.write(`# note: ${n}\n`);
-          io.out.write(`# output: ${planned.output} (written to a staging folder beside it, then moved into place)\n`);
-          io.out.write(`${shellQuote(command)}\n`);
+          printDryRun(ctx, await planTranscode(common), input);
           return;
         }
         await transcode({ ...common, force: o.force, onEvent: (e) => ctx.reporter.event(e) });
@@ -121,6 +111,9 @@ Examples:
     .action(async (file: string, _o: unknown, cmd: Command) =>
       run(async (ctx) => {
         const r = await loadPreset(file.includes('/') ? file : `./${file}`);
+        // the checks that depend on the encoder (speed preset, tune, extra options), for every
+        // encoder the preset names, so that a preset valid here never fails later on another machine
+        checkPresetEncoders(r.preset, r.file);
         if (ctx.mode === 'json') ctx.reporter.event({ type: 'valid', name: r.name, file: r.file });
         else io.out.write(`${r.file}: valid (${r.name}, ${r.preset.video.codec}, ${r.preset.video.rungs.length} rungs)\n`);
       }, globals(cmd)),

@@ -76,20 +76,26 @@ export interface RunFfmpegResult {
 
 /** Processes started by runFfmpeg and not yet exited: killed if streamkit itself exits. */
 const live = new Set<ResultPromise>();
-process.once('exit', () => {
-  for (const child of live) child.kill('SIGKILL');
-});
+process.once('exit', () => killAllNow());
 
 export function liveProcessCount(): number {
   return live.size;
 }
+
+/** SIGKILL every process runFfmpeg started that is still running (second Ctrl-C, process exit). */
+export function killAllNow(): void {
+  for (const child of live) child.kill('SIGKILL');
+}
+
+/** What runFfmpeg puts before the caller's argv. */
+export const ffmpegCommandPrefix: readonly string[] = ['-hide_banner', '-nostdin', '-nostats', '-progress', 'pipe:1'];
 
 /**
  * Run ffmpeg with `-progress pipe:1` inserted at the front: stdout carries only key=value progress
  * blocks, stderr the log. The caller's argv must not write to stdout.
  */
 export async function runFfmpeg(ffmpeg: string, args: readonly string[], options: RunFfmpegOptions = {}): Promise<RunFfmpegResult> {
-  const argv = ['-hide_banner', '-nostdin', '-nostats', '-progress', 'pipe:1', ...args];
+  const argv = [...ffmpegCommandPrefix, ...args];
   const command = [ffmpeg, ...argv];
   const tailMax = options.tailLines ?? 20;
   const tail: string[] = [];
@@ -115,6 +121,8 @@ export async function runFfmpeg(ffmpeg: string, args: readonly string[], options
   child.stdout?.setEncoding('utf8');
   child.stdout?.on('data', (chunk: string) => {
     for (const snap of parser.push(chunk)) {
+      // once asked to stop, ffmpeg still writes a final `progress=end` block: not real progress
+      if (stopping) continue;
       last = snap;
       options.onProgress?.(snap);
     }

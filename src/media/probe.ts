@@ -53,6 +53,8 @@ export interface AudioInfo {
 /** Demuxers that open other files or URLs named inside the input: refused for local inputs. */
 const referencingFormats = new Set(['hls', 'applehttp', 'concat', 'dash', 'ffmetadata', 'tee', 'image2', 'sdp', 'rtsp', 'mpd', 'webm_dash_manifest', 'imf', 'mov_refs']);
 const rawElementary = new Set(['h264', 'hevc', 'mpegvideo', 'm4v', 'av1', 'obu', 'vvc']);
+/** Demuxers that turn text into pictures: a text file is not media. */
+const textFormats = new Set(['tty', 'ansi']);
 
 export interface ProbeOptions {
   ffprobe: string;
@@ -172,11 +174,17 @@ export async function probeMedia(input: string, options: ProbeOptions): Promise<
   }
   if (r.exitCode !== 0 || !json.format) {
     throw new StreamkitError('INPUT_NOT_MEDIA', `${input} is not a media file ffprobe can read.`, {
-      hint: 'Check that the file is complete; ffprobe said: ' + (lastLines(r.stderr, 3).join(' | ') || 'nothing'),
-      details: { input, stderrTail: lastLines(r.stderr) },
+      hint: 'Check that it is a complete video file (not truncated, not a text or playlist file).',
+      details: { input, tool: 'ffprobe', stderrTail: lastLines(r.stderr) },
     });
   }
   const formatName = json.format.format_name ?? 'unknown';
+  if (!remote && formatName.split(',').some((f) => textFormats.has(f))) {
+    throw new StreamkitError('INPUT_NOT_MEDIA', `${input} is a text file (ffmpeg would render it as ${formatName} "video"), not media.`, {
+      hint: 'Give a video file.',
+      details: { input, formatName },
+    });
+  }
   if (!remote && formatName.split(',').some((f) => referencingFormats.has(f))) {
     throw new StreamkitError('INPUT_REFUSED', `Refusing ${input}: format "${formatName}" reads other files named inside it.`, {
       hint: 'Give the media file itself, not a playlist, concat list or image pattern.',
@@ -192,12 +200,21 @@ export async function probeMedia(input: string, options: ProbeOptions): Promise<
     });
   }
   const isRaw = formatName.split(',').some((f) => rawElementary.has(f));
+  if (!isRaw && options.frameRate) {
+    throw new StreamkitError('USAGE', `--framerate is only for raw elementary streams (.h264, .hevc); ${input} is ${formatName}, which carries its own timing.`, {
+      hint: 'Leave out --framerate for this input.',
+      details: { input, formatName },
+    });
+  }
   if (isRaw && !options.frameRate) {
     throw new StreamkitError('USAGE', `${input} is a raw ${v.codec_name ?? 'video'} elementary stream with no timing; its frame rate must be given.`, {
       hint: 'Add --framerate, e.g. --framerate 30 or --framerate 30000/1001.',
       details: { input, formatName },
     });
   }
+  // Pin the demuxer that was vetted here: the encode opens the file with exactly this one, never
+  // with whatever the content might probe as later (a file replaced in between, a playlist).
+  if (!remote) inputOptions.unshift('-f', formatName.split(',')[0]!);
   const rotationRaw = v.side_data_list?.find((d) => typeof d.rotation === 'number')?.rotation ?? Number(v.tags?.['rotate'] ?? 0);
   const rotation = normaliseRotation(Number.isFinite(rotationRaw) ? rotationRaw : 0);
   const sar = parseRational(v.sample_aspect_ratio) ?? { num: 1, den: 1 };
