@@ -5,7 +5,7 @@ import { selectHardware, type HardwareChoice, type HardwareRequest } from './enc
 import { PresetError, StreamkitError } from './errors.js';
 import type { EventSink, TranscodeEvent } from './events.js';
 import { probeCapabilities, type Capabilities } from './ffmpeg/capabilities.js';
-import { buildTranscodeArgs } from './ffmpeg/command.js';
+import { buildTranscodeArgs, hlsPathProblem } from './ffmpeg/command.js';
 import { locateFfmpeg, locateFfprobe, type LocatedBinary } from './ffmpeg/locate.js';
 import { progressEta, progressPercent } from './ffmpeg/progress.js';
 import { ffmpegCommandPrefix, runFfmpeg } from './ffmpeg/run.js';
@@ -172,6 +172,10 @@ export async function planTranscode(options: PlanOptions, workDir?: string): Pro
   const p = preset.preset;
   const choice = p.video.encoder[hardware.hardware]!;
   const output = resolve(options.output ?? defaultOutput(options.input, preset.name));
+  const pathProblem = hlsPathProblem(output);
+  if (pathProblem) {
+    throw new StreamkitError('USAGE', `Cannot write to ${output}: ${pathProblem}.`, { hint: 'Choose an --output path without "%d" or "%v" in it.', details: { output } });
+  }
   const fps = toNumber(ladder.frameRate);
   const hlsSpec = p.packaging.hls;
   let hls: TranscodePlan['hls'] = null;

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, writeSync } from 'node:fs';
 import { CommanderError } from 'commander';
 import { ExitCode, isStreamkitError, StreamkitError } from '../errors.js';
 import { killAllNow } from '../ffmpeg/run.js';
@@ -31,7 +31,8 @@ export async function main(argv: readonly string[], partialIo: Partial<CliIo> = 
     killAllNow();
     discardAllSync();
     try {
-      process.stderr.write(`\nerror: stopped at once by a second ${sig}; the temporary output was removed.\n`);
+      // fd 2 directly: listr2 may be holding process.stderr's writes while it renders
+      writeSync(2, `\nerror: stopped at once by a second ${sig}; the temporary output was removed.\n`);
     } catch {
       /* stderr gone too */
     }

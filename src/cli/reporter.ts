@@ -216,7 +216,7 @@ function ttyReporter(out: NodeJS.WritableStream, err: NodeJS.WritableStream, ver
         // streamkit handles SIGINT itself (stop ffmpeg, remove the staging folder, exit 130);
         // listr2's own handler would exit 127 at once and leave both behind
         registerSignalListeners: false,
-        rendererOptions: { collapseSubtasks: false },
+        rendererOptions: { collapseSubtasks: false, showErrorMessage: false },
         fallbackRendererCondition: false,
       },
     );

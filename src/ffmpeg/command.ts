@@ -15,9 +15,20 @@ import { rungDir, segmentExtension, type TranscodePlan } from '../plan.js';
  * audio is encoded once per rendition, not once per rung.
  */
 
-/** `%` is a pattern character in ffmpeg's segment file names: escape it in user-chosen folders. */
+/**
+ * `%` in the HLS muxer's file names: ffmpeg 5.1 replaces `%d` / `%0Nd` (segment number) and `%v`
+ * (variant) anywhere in the path, and has NO escape for them (`%%` stays `%%` on disk, so escaping
+ * would break a plain `100%` folder). Any other `%` is written as is. So folders are passed
+ * unchanged, and a path the muxer would rewrite is refused up front (see hlsPathProblem).
+ */
 export function escapePattern(path: string): string {
-  return path.replace(/%/g, '%%');
+  return path;
+}
+
+/** Why ffmpeg's HLS muxer would not write where `path` says (null when it would). */
+export function hlsPathProblem(path: string): string | null {
+  const m = /%(?:\d*d|v)/.exec(path);
+  return m ? `ffmpeg's HLS muxer reads "${m[0]}" in a path as a numbering pattern and cannot escape it` : null;
 }
 
 export function videoFilterGraph(plan: TranscodePlan): { graph: string; outputs: string[] } {

@@ -104,7 +104,11 @@ async function checkLocalFile(input: string): Promise<number> {
     }
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new StreamkitError('INPUT_UNREADABLE', `Cannot read input ${input}: ${code === 'EACCES' ? 'permission denied' : code ?? String(error)}.`, { details: { input }, cause: error });
+    throw new StreamkitError('INPUT_UNREADABLE', `Cannot read input ${input}: ${code === 'EACCES' ? 'permission denied' : code ?? String(error)}.`, {
+      hint: code === 'EACCES' ? `Check the file's permissions (ls -l ${input}); streamkit runs as the user who started it.` : undefined,
+      details: { input },
+      cause: error,
+    });
   }
   // Playlists and concat scripts make ffmpeg open other files named inside them (the well-known
   // local-file disclosure); they are refused before ffprobe ever sees them.

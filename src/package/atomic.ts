@@ -98,7 +98,8 @@ export async function createStaging(destInput: string): Promise<Staging> {
   let dir: string;
   try {
     for (const p of created) await mkdir(p);
-    dir = await mkdtemp(join(parent, `${STAGING_PREFIX}${basename(dest)}-${process.pid}-`));
+    // no `%` in the staging name: ffmpeg's HLS muxer treats `%d`/`%v` in paths as patterns
+    dir = await mkdtemp(join(parent, `${STAGING_PREFIX}${basename(dest).replace(/%/g, '_')}-${process.pid}-`));
   } catch (error) {
     for (const p of [...created].reverse()) await rmdir(p).catch(() => undefined);
     throw unwritable(dest, error);
