@@ -40,7 +40,9 @@ export async function main(argv: readonly string[], partialIo: Partial<CliIo> = 
   };
   // `streamkit --json ... | head -1`: the reader went away. Stop the work (and clean up) rather
   // than crash on EPIPE with the staging folder left behind.
+  let outBroken = false;
   const onOutError = (error: NodeJS.ErrnoException): void => {
+    outBroken = true;
     if (!controller.signal.aborted) controller.abort(error.code === 'EPIPE' ? 'a closed stdout (EPIPE)' : `a stdout error (${error.code ?? error.message})`);
   };
   const ownSignals = partialIo.signal === undefined;
@@ -63,6 +65,8 @@ export async function main(argv: readonly string[], partialIo: Partial<CliIo> = 
         ? new StreamkitError('INTERRUPTED', `Interrupted by ${String(controller.signal.reason)}; nothing was written to the destination.`, { cause: error })
         : error;
       ctx.reporter.error(e, opts.verbose ?? false);
+      // the reporter may have written the error to the stdout that just broke
+      if (outBroken && ctx.mode === 'json') io.err.write(`${formatError(e, opts.verbose ?? false)}\n`);
       await ctx.reporter.close();
       exitCode = isStreamkitError(e) ? e.exitCode : ExitCode.failed;
     }

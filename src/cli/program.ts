@@ -44,6 +44,20 @@ export function createProgram(io: CliIo, run: (action: (ctx: CommandContext) => 
     .option('--no-color', 'no colours (NO_COLOR is honoured too)')
     .option('--ffmpeg <path>', 'ffmpeg binary (else STREAMKIT_FFMPEG, PATH, ffmpeg-static)')
     .option('--ffprobe <path>', 'ffprobe binary (else STREAMKIT_FFPROBE, PATH, beside ffmpeg)')
+    .addHelpText('after', `
+Examples:
+  $ streamkit transcode movie.mp4 --preset h264-ladder -o out/movie
+  $ streamkit transcode movie.mp4 --preset hevc-ladder --dry-run
+  $ streamkit --json transcode movie.mp4 --preset av1-ladder > events.ndjson
+  $ streamkit probe movie.mp4
+  $ streamkit presets show h264-ladder
+  $ streamkit doctor
+
+Exit codes: 0 success, 1 encoding or packaging failed, 2 usage error or invalid preset,
+3 input missing, unreadable or not decodable media, 4 ffmpeg or a required encoder
+unavailable, 130 interrupted (Ctrl-C, SIGTERM).
+Progress: a task list in a terminal; timestamped plain lines when stdout is not a terminal
+or CI is set; NDJSON events with --json. NO_COLOR turns colours off.`)
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: (s) => io.out.write(s), writeErr: (s) => io.err.write(s) })
     .exitOverride();
@@ -77,10 +91,14 @@ Examples:
       }, globals(cmd)),
     );
 
-  const presets = program.command('presets').description('list, show and validate presets');
+  const presets = program
+    .command('presets')
+    .description('list, show and validate presets')
+    .addHelpText('after', '\nExamples:\n  $ streamkit presets\n  $ streamkit presets show hevc-ladder\n  $ streamkit presets validate ./my-ladder.yaml');
   presets
     .command('list', { isDefault: true })
     .description('list the built-in presets')
+    .addHelpText('after', '\nExamples:\n  $ streamkit presets list\n  $ streamkit presets --json')
     .action(async (_o: unknown, cmd: Command) =>
       run(async (ctx) => {
         const list = await listBuiltinPresets();

@@ -25,6 +25,8 @@ export function chooseMode(opts: { json?: boolean; quiet?: boolean }, stream: No
   if (opts.json) return 'json';
   if (opts.quiet) return 'quiet';
   if (!stream.isTTY || (env['CI'] !== undefined && env['CI'] !== '' && env['CI'] !== 'false')) return 'plain';
+  // a terminal that reports no width (some CI pseudo-terminals): a redrawn list would wrap into noise
+  if (!stream.columns) return 'plain';
   return 'tty';
 }
 
