@@ -41,7 +41,9 @@ export function formatError(error: unknown, verbose: boolean): string {
     for (const i of error.details['issues'] as { file: string; path: string; message: string }[]) lines.push(`  ${i.file}: ${i.path}: ${i.message}`);
   }
   const tool = typeof error.details['tool'] === 'string' ? error.details['tool'] : 'ffmpeg';
-  const tailOf = (t: unknown): string[] => (Array.isArray(t) ? (t as unknown[]).map(String).filter((l) => l.trim() !== '') : []);
+  // log lines can be huge (a whitelist echoed back): keep each readable
+  const clip = (l: string): string => (l.length > 300 ? `${l.slice(0, 300)}... (${l.length - 300} more characters)` : l);
+  const tailOf = (t: unknown): string[] => (Array.isArray(t) ? (t as unknown[]).map(String).filter((l) => l.trim() !== '').map(clip) : []);
   if (error instanceof FfmpegError || Array.isArray(error.details['command'])) {
     const command = (error instanceof FfmpegError ? error.command : (error.details['command'] as string[])) ?? [];
     if (command.length > 0) lines.push(`command: ${shellQuote(command)}`);

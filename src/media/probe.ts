@@ -55,6 +55,52 @@ const referencingFormats = new Set(['hls', 'applehttp', 'concat', 'dash', 'ffmet
 const rawElementary = new Set(['h264', 'hevc', 'mpegvideo', 'm4v', 'av1', 'obu', 'vvc']);
 /** Demuxers that turn text into pictures: a text file is not media. */
 const textFormats = new Set(['tty', 'ansi']);
+/** Input devices listed among the demuxers: never for a file (lavfi's movie= reads any file). */
+const deviceFormats = new Set(['lavfi', 'alsa', 'fbdev', 'kmsgrab', 'pulse', 'x11grab', 'xcbgrab', 'v4l2', 'video4linux2', 'oss', 'jack', 'openal', 'iec61883', 'libdc1394', 'libcdio', 'sndio', 'decklink', 'dshow', 'gdigrab', 'avfoundation', 'android_camera']);
+
+/**
+ * Parse `ffprobe -demuxers` into the names allowed for local files: every demuxer except those that
+ * open other files (playlists, concat, image sequences...), text renderers and capture devices.
+ */
+export function localDemuxerWhitelist(demuxersText: string): string[] {
+  const out: string[] = [];
+  let inList = false;
+  for (const line of demuxersText.split(/\r?\n/)) {
+    if (/^\s*--\s*$/.test(line)) {
+      inList = true;
+      continue;
+    }
+    const m = inList ? /^\s*D\S?\s+(\S+)/.exec(line) : null;
+    if (!m) continue;
+    const names = m[1]!.split(',');
+    if (names.some((n) => referencingFormats.has(n) || textFormats.has(n) || deviceFormats.has(n))) continue;
+    out.push(...names);
+  }
+  return out;
+}
+
+const whitelists = new Map<string, Promise<string[]>>();
+
+/**
+ * ffprobe's demuxers minus the dangerous ones, asked once per binary. Given to ffprobe as
+ * -format_whitelist, so a playlist that slipped past the content check (an MPD without an XML
+ * declaration, say) is refused right after detection, before its demuxer opens anything it names.
+ */
+function demuxerWhitelist(ffprobe: string, signal?: AbortSignal): Promise<string[]> {
+  let w = whitelists.get(ffprobe);
+  if (!w) {
+    w = runCapture(ffprobe, ['-hide_banner', '-demuxers'], { timeoutMs: 30_000, ...(signal ? { signal } : {}) }).then((r) => {
+      const list = r.exitCode === 0 ? localDemuxerWhitelist(r.stdout) : [];
+      if (list.length === 0) {
+        throw new StreamkitError('FFMPEG_NOT_FOUND', `${ffprobe} -demuxers listed no demuxers: is it really ffprobe?`, { details: { binary: ffprobe, tool: 'ffprobe', stderrTail: lastLines(r.stderr) } });
+      }
+      return list;
+    });
+    w.catch(() => whitelists.delete(ffprobe));
+    whitelists.set(ffprobe, w);
+  }
+  return w;
+}
 
 export interface ProbeOptions {
   ffprobe: string;
@@ -168,7 +214,8 @@ export async function probeMedia(input: string, options: ProbeOptions): Promise<
     }
     inputOptions.push('-framerate', options.frameRate);
   }
-  const args = ['-v', 'error', ...protocolOptions(remote), ...inputOptions, '-print_format', 'json', '-show_format', '-show_streams', '-i', url];
+  const formats = remote ? [] : ['-format_whitelist', (await demuxerWhitelist(options.ffprobe, options.signal)).join(',')];
+  const args = ['-v', 'error', ...protocolOptions(remote), ...formats, ...inputOptions, '-print_format', 'json', '-show_format', '-show_streams', '-i', url];
   const r = await runCapture(options.ffprobe, args, { timeoutMs: 120_000, ...(options.signal ? { signal: options.signal } : {}) });
   let json: ProbeJson = {};
   try {
