@@ -2,6 +2,7 @@ import { open, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { StreamkitError, lastLines } from '../errors.js';
 import { runCapture } from '../ffmpeg/run.js';
+import { shellQuoteArg } from '../ffmpeg/shell-quote.js';
 import { formatRational, parseRational, toNumber, type Rational } from './rational.js';
 
 /** What streamkit knows about an input after ffprobe. */
@@ -151,7 +152,7 @@ async function checkLocalFile(input: string): Promise<number> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw new StreamkitError('INPUT_UNREADABLE', `Cannot read input ${input}: ${code === 'EACCES' ? 'permission denied' : code ?? String(error)}.`, {
-      hint: code === 'EACCES' ? `Check the file's permissions (ls -l ${input}); streamkit runs as the user who started it.` : undefined,
+      hint: code === 'EACCES' ? `Check the file's permissions (ls -l ${shellQuoteArg(input)}); streamkit runs as the user who started it.` : undefined,
       details: { input },
       cause: error,
     });
