@@ -5,7 +5,7 @@ import { killAllNow } from '../ffmpeg/run.js';
 import { discardAllSync } from '../package/atomic.js';
 import { makeContext, type CliIo, type CommandContext, type GlobalOptions } from './context.js';
 import { createProgram } from './program.js';
-import { errorEvent, formatError } from './reporter.js';
+import { errorEvent, formatError, type OutputMode } from './reporter.js';
 
 /**
  * The one place that turns errors into exit codes: 0 success, 1 encoding/packaging failed, 2 usage
@@ -21,10 +21,14 @@ export async function main(argv: readonly string[], partialIo: Partial<CliIo> = 
   const controller = new AbortController();
   const io: CliIo = { out: process.stdout, err: process.stderr, env: process.env, signal: controller.signal, ...partialIo };
   let interrupts = 0;
+  let mode: OutputMode | null = null;
   const onSignal = (sig: NodeJS.Signals): void => {
     interrupts++;
     if (interrupts === 1) {
       controller.abort(sig);
+      // the task list shows the interruption itself; elsewhere say what happens now (on stderr,
+      // stdout stays machine-readable)
+      if (mode !== 'tty' && mode !== 'quiet') io.err.write(`${sig}: stopping ffmpeg and removing the temporary output (again to stop at once)...\n`);
       return;
     }
     // second Ctrl-C: at once. Kill first, then remove what the killed processes were writing.
@@ -57,6 +61,7 @@ export async function main(argv: readonly string[], partialIo: Partial<CliIo> = 
   const run = async (action: (ctx: CommandContext) => Promise<void>, opts: GlobalOptions): Promise<void> => {
     if (io.env['NO_COLOR'] === undefined && opts.color === false) process.env['NO_COLOR'] = '1';
     const ctx = makeContext(opts, io);
+    mode = ctx.mode;
     try {
       await action(ctx);
       await ctx.reporter.close();

@@ -69,15 +69,49 @@ describe.skipIf(!haveFfmpeg)('cancelling a running transcode', () => {
     });
   }
 
+  /** Resolve when stderr has said `text`. */
+  function stderrSays(child: ReturnType<typeof startCli>, text: string): Promise<void> {
+    let seen = '';
+    return new Promise((res, rej) => {
+      child.stderr!.on('data', (c: Buffer | string) => {
+        seen += String(c);
+        if (seen.includes(text)) res();
+      });
+      child.on('close', () => rej(new Error(`exited before saying "${text}": ${seen}`)));
+    });
+  }
+
+  // ffmpeg is frozen (SIGSTOP) before the first signal, so that the graceful stop cannot finish
+  // before the second signal: the test does not depend on how fast ffmpeg closes its files.
   it('a second SIGINT stops at once: ffmpeg killed, staging removed, exit 130', async () => {
     const out = `o-twice-${process.pid}`;
     const { child, done } = await startEncoding(out);
-    expect(processesMentioning(`.streamkit-tmp-${out}-`).length).toBeGreaterThan(0);
+    const ffmpegs = processesMentioning(`.streamkit-tmp-${out}-`);
+    expect(ffmpegs.length).toBeGreaterThan(0);
+    for (const p of ffmpegs) process.kill(p.pid, 'SIGSTOP');
+    const stopping = stderrSays(child, 'SIGINT: stopping ffmpeg');
     child.kill('SIGINT');
+    await stopping;
     child.kill('SIGINT');
     const r = await done;
     expect(r.code).toBe(130);
     expect(r.stderr).toMatch(/error: stopped at once by a second SIGINT; the temporary output was removed\./);
+    expect(existsSync(join(dir, out))).toBe(false);
+    expect(await stagingLeft(dir)).toEqual([]);
+    await noProcessMentioning(`.streamkit-tmp-${out}-`);
+  });
+
+  it('an ffmpeg that ignores the stop request is killed after the grace period', async () => {
+    const out = `o-stuck-${process.pid}`;
+    const { child, done } = await startEncoding(out);
+    const ffmpegs = processesMentioning(`.streamkit-tmp-${out}-`);
+    expect(ffmpegs.length).toBeGreaterThan(0);
+    // a stopped process does not act on SIGTERM; only SIGKILL ends it
+    for (const p of ffmpegs) process.kill(p.pid, 'SIGSTOP');
+    child.kill('SIGTERM');
+    const r = await done;
+    expect(r.code).toBe(130);
+    expect(parseEvents(r.stdout).at(-1)).toMatchObject({ type: 'error', code: 'INTERRUPTED' });
     expect(existsSync(join(dir, out))).toBe(false);
     expect(await stagingLeft(dir)).toEqual([]);
     await noProcessMentioning(`.streamkit-tmp-${out}-`);
@@ -95,7 +129,7 @@ describe.skipIf(!haveFfmpeg)('cancelling a running transcode', () => {
     child.kill('SIGINT');
     const r = await done;
     expect(r.code).toBe(130);
-    expect(r.stderr).toBe('error: Interrupted by SIGINT; nothing was written to the destination.\n');
+    expect(r.stderr).toBe('SIGINT: stopping ffmpeg and removing the temporary output (again to stop at once)...\nerror: Interrupted by SIGINT; nothing was written to the destination.\n');
     expect(existsSync(join(dir, out))).toBe(false);
     expect(await stagingLeft(dir)).toEqual([]);
   });
