@@ -5,9 +5,10 @@
  * ffmpeg process.
  */
 import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertBuilt, cliEnv, collect, ffmpeg, haveFfmpeg, parseEvents, processesMentioning, stagingLeft, startCli, tempDir, writeFastPreset } from './cli-helpers.js';
 
 describe.skipIf(!haveFfmpeg)('cancelling a running transcode', () => {
@@ -22,6 +23,9 @@ describe.skipIf(!haveFfmpeg)('cancelling a running transcode', () => {
     // long and heavy enough to still be encoding when the signal comes: x264 `medium`, 30 s of 640x360
     preset = await writeFastPreset(dir, 'medium.yaml', 'medium');
     await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', '30', '-c:v', 'libx264', '-preset', 'ultrafast', '-c:a', 'aac', '-shortest', join(dir, 'long.mp4')]);
+  });
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   /** Start a transcode with --json and resolve once ffmpeg reports progress (it is encoding). */

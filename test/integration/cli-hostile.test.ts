@@ -8,7 +8,7 @@
  */
 import { execFile } from 'node:child_process';
 import { constants, existsSync, openSync, closeSync } from 'node:fs';
-import { copyFile, open, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -86,6 +86,7 @@ describe.skipIf(!haveFfmpeg)('hostile input', () => {
   });
   afterAll(async () => {
     await new Promise((res) => server?.close(res));
+    if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   const transcode = (args: string[]): ReturnType<typeof cli> => cli(['transcode', '--hw', 'cpu', '-p', preset, ...args], { cwd: dir, env });

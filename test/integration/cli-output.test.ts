@@ -4,11 +4,11 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { chmod, writeFile } from 'node:fs/promises';
+import { chmod, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { ANSI_RE, assertBuilt, BIN, cli, cliEnv, ffmpeg, ffprobeJson, haveFfmpeg, makeClip, parseEvents, ROOT, stagingLeft, tempDir, writeFastPreset } from './cli-helpers.js';
 
@@ -29,6 +29,9 @@ describe.skipIf(!haveFfmpeg)('CLI output and commands', () => {
     await makeClip(join(dir, 'clip.mp4'), 3);
     // a raw H.264 elementary stream: no container, no duration until the end
     await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=30', '-t', '3', '-c:v', 'libx264', '-preset', 'ultrafast', '-f', 'h264', join(dir, 'raw.h264')]);
+  });
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   describe('--json: NDJSON events on stdout and nothing else', () => {
