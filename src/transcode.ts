@@ -265,7 +265,6 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
       onStderrLine: (line) => {
         warnings++;
         if (warnings <= MAX_FFMPEG_WARNINGS) emit({ type: 'warning', source: 'ffmpeg', message: line.trim() });
-        else if (warnings === MAX_FFMPEG_WARNINGS + 1) emit({ type: 'warning', source: 'ffmpeg', message: '(further ffmpeg warnings not shown)' });
       },
       onProgress: (s) =>
         emit({
@@ -285,6 +284,7 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
     // it longer was encoded too (video, and all audio)
     const allAudio = plan.audioRenditions.length === plan.media.audio.length;
     checkEncodedDuration(options.input, allAudio ? duration : null, encoded.last?.outTimeSeconds ?? null);
+    if (warnings > MAX_FFMPEG_WARNINGS) emit({ type: 'warning', source: 'ffmpeg', message: `(${warnings - MAX_FFMPEG_WARNINGS} more warning lines not shown)` });
     const encodeSeconds = (performance.now() - encodeStart) / 1000;
     emit({ type: 'stage', stage: 'encode', status: 'done' });
     const postStart = performance.now();
