@@ -280,11 +280,11 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
           dropFrames: s.dropFrames,
         }),
     });
+    if (warnings > MAX_FFMPEG_WARNINGS) emit({ type: 'warning', source: 'ffmpeg', message: `(${warnings - MAX_FFMPEG_WARNINGS} more warning lines not shown)` });
     // the container's duration covers every stream: compare only when every stream that could make
     // it longer was encoded too (video, and all audio)
     const allAudio = plan.audioRenditions.length === plan.media.audio.length;
     checkEncodedDuration(options.input, allAudio ? duration : null, encoded.last?.outTimeSeconds ?? null);
-    if (warnings > MAX_FFMPEG_WARNINGS) emit({ type: 'warning', source: 'ffmpeg', message: `(${warnings - MAX_FFMPEG_WARNINGS} more warning lines not shown)` });
     const encodeSeconds = (performance.now() - encodeStart) / 1000;
     emit({ type: 'stage', stage: 'encode', status: 'done' });
     const postStart = performance.now();
