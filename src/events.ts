@@ -23,6 +23,8 @@ export type TranscodeEvent =
       gpuPipeline?: { mode: 'gpu' | 'upload' | 'cpu'; scaler: 'scale_cuda' | 'scale_npp' | null; bFrameRefs: boolean; reason: string };
       /** what the one encode is written to: HLS renditions and/or progressive files (relative paths) */
       targets: { hls: boolean; files: string[] };
+      /** the exact ffmpeg argv that runs (binary first) */
+      command?: string[];
     }
   /** `--hw auto` only: NVENC failed at the start of the encode and a fresh trial failed too; the CPU encodes instead */
   | { type: 'fallback'; from: 'nvenc'; hardware: 'cpu'; encoder: string; hardwareReason: string }
@@ -42,7 +44,12 @@ export type TranscodeEvent =
     }
   | { type: 'rung'; name: string; width: number; height: number; codecs: string[]; bandwidth: number; averageBandwidth: number; sizeBytes: number; segments: number }
   | ({ type: 'file' } & WrittenFile)
-  | { type: 'warning'; message: string }
+  | {
+      type: 'warning';
+      message: string;
+      /** 'ffmpeg': a line of ffmpeg's own log during the encode (shown with --verbose, always in JSON) */
+      source?: 'ffmpeg';
+    }
   | {
       type: 'done';
       output: string;

@@ -1,6 +1,6 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
-import { encoderProfiles, isEncoderName, type EncoderName } from './encoder/profiles.js';
+import { encoderProfiles, encoderTunes, isEncoderName, type EncoderName } from './encoder/profiles.js';
 import { chooseNvencPipeline, retrialNvenc } from './encoder/nvenc-pipeline.js';
 import { nvencUnavailable, selectHardware, type HardwareChoice, type HardwareRequest } from './encoder/select.js';
 import { FfmpegError, PresetError, StreamkitError } from './errors.js';
@@ -9,7 +9,7 @@ import { probeCapabilities, type Capabilities } from './ffmpeg/capabilities.js';
 import { buildTranscodeArgs } from './ffmpeg/command.js';
 import { locateFfmpeg, locateFfprobe, type LocatedBinary } from './ffmpeg/locate.js';
 import { progressEta, progressPercent } from './ffmpeg/progress.js';
-import { runFfmpeg } from './ffmpeg/run.js';
+import { ffmpegCommandPrefix, runFfmpeg } from './ffmpeg/run.js';
 import { languageName, languageTag } from './media/language.js';
 import { buildLadder } from './media/ladder.js';
 import { probeMedia, type MediaInfo } from './media/probe.js';
@@ -76,6 +76,9 @@ export function checkPresetForEncoder(preset: Preset, file: string, hardware: 'c
   if (choice.preset !== undefined && !profile.speedPresets.includes(String(choice.preset))) {
     issues.push({ file, path: `${base}.preset`, message: `expected one of ${profile.speedPresets.join(', ')} for ${encoder}, got ${JSON.stringify(choice.preset)}` });
   }
+  if (choice.tune !== undefined && !encoderTunes[encoder].includes(choice.tune)) {
+    issues.push({ file, path: `${base}.tune`, message: `expected one of ${encoderTunes[encoder].join(', ')} for ${encoder}, got ${JSON.stringify(choice.tune)}` });
+  }
   const mode = preset.video.rateControl.mode;
   if (!profile.rateControlModes.includes(mode)) {
     issues.push({ file, path: 'video.rateControl.mode', message: `expected one of ${profile.rateControlModes.join(', ')} for ${encoder}, got ${mode}` });
@@ -94,6 +97,49 @@ export function checkPresetForEncoder(preset: Preset, file: string, hardware: 'c
     }
   }
   if (issues.length > 0) throw new PresetError(issues);
+}
+
+/**
+ * Every encoder-dependent check for every encoder the preset names (cpu and nvenc), without ffmpeg:
+ * what `presets validate` runs. Unknown encoder names are reported too.
+ */
+export function checkPresetEncoders(preset: Preset, file: string): void {
+  const issues: { file: string; path: string; message: string }[] = [];
+  for (const hardware of ['cpu', 'nvenc'] as const) {
+    const choice = preset.video.encoder[hardware];
+    if (!choice) continue;
+    if (!isEncoderName(choice.name)) {
+      issues.push({ file, path: `video.encoder.${hardware}.name`, message: `expected one of the encoders streamkit knows: ${Object.keys(encoderProfiles).join(', ')}; got ${choice.name}` });
+      continue;
+    }
+    if (encoderProfiles[choice.name].hardware !== hardware) {
+      issues.push({ file, path: `video.encoder.${hardware}.name`, message: `expected a ${hardware} encoder, got ${choice.name} (${encoderProfiles[choice.name].hardware})` });
+      continue;
+    }
+    try {
+      checkPresetForEncoder(preset, file, hardware, choice.name);
+    } catch (error) {
+      if (error instanceof PresetError) issues.push(...error.issues);
+      else throw error;
+    }
+  }
+  if (issues.length > 0) throw new PresetError(issues, { hint: 'Fix the preset file; `streamkit presets validate FILE` checks one without encoding.' });
+}
+
+/**
+ * A demuxer that stops early at damage (a truncated MP4 whose index promises more) makes ffmpeg
+ * exit 0 with a shorter output. Compare what was encoded with what the container announced: more
+ * than max(2 s, 10%) missing means the input is damaged (exit code 3), not that encoding failed.
+ */
+export function checkEncodedDuration(input: string, announced: number | null, encoded: number | null): void {
+  if (announced === null || encoded === null || !Number.isFinite(announced) || announced <= 0) return;
+  const missing = announced - encoded;
+  if (missing > Math.max(2, announced * 0.1)) {
+    throw new StreamkitError('INPUT_NOT_MEDIA', `${input} ended after ${encoded.toFixed(1)} s of the ${announced.toFixed(1)} s its container announces: the file is truncated or damaged.`, {
+      hint: 'Use a complete copy of the file; `ffmpeg -v error -i FILE -f null -` shows where decoding stops.',
+      details: { input, announcedSeconds: announced, encodedSeconds: encoded },
+    });
+  }
 }
 
 function audioRenditions(media: MediaInfo, preset: Preset): AudioRendition[] {
@@ -216,6 +262,8 @@ export function mayRetryOnCpu(x: { request: HardwareRequest; hardware: 'cpu' | '
   return x.request === 'auto' && x.hardware === 'nvenc' && x.error instanceof FfmpegError && (x.framesEncoded ?? 0) === 0 && !x.aborted;
 }
 
+const MAX_FFMPEG_WARNINGS = 5;
+
 export interface TranscodeOptions extends PlanOptions {
   force?: boolean | undefined;
   onEvent?: EventSink | undefined;
@@ -244,6 +292,7 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
   try {
     let plan: TranscodePlan = { ...planned.plan, workDir: staging.dir };
     const { toolchain } = planned;
+    const argv = buildTranscodeArgs(plan);
     // ffmpeg's HLS, MP4 and FLV muxers do not create folders
     const outputDirs: string[] = [...new Set(plan.files.map((f) => f.kind))];
     if (plan.hls) outputDirs.push(...plan.ladder.rungs.map((r) => rungDir(r.name)), ...plan.audioRenditions.map((a) => a.dir));
@@ -263,19 +312,27 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
       notes: plan.ladder.notes,
       ...(plan.nvenc ? { gpuPipeline: { mode: plan.nvenc.mode, scaler: plan.nvenc.scaler, bFrameRefs: plan.nvenc.bFrameRefs, reason: plan.nvenc.reason } } : {}),
       targets: { hls: plan.hls !== null, files: plan.files.map((f) => f.path) },
+      command: [toolchain.ffmpeg.path, ...ffmpegCommandPrefix, ...argv],
     });
     for (const note of plan.ladder.notes) emit({ type: 'warning', message: note });
     emit({ type: 'stage', stage: 'encode', status: 'start' });
     const encodeStart = performance.now();
     const duration = plan.media.duration;
+    // ffmpeg's own warnings (damaged input, encoder complaints) are shown, not interpreted; a few
+    // are enough to see what is going on
+    let warnings = 0;
     let framesEncoded: number | null = null;
-    const encode = async (argv: string[]): Promise<void> => {
+    const encode = (args: string[]): ReturnType<typeof runFfmpeg> => {
       framesEncoded = null;
-      await runFfmpeg(toolchain.ffmpeg.path, argv, {
+      return runFfmpeg(toolchain.ffmpeg.path, args, {
         what: 'encoding the ladder',
         // the argv's output paths are relative to the staging folder (see ffmpeg/command.ts hlsMuxer)
         cwd: plan.workDir,
         ...(signal ? { signal } : {}),
+        onStderrLine: (line) => {
+          warnings++;
+          if (warnings <= MAX_FFMPEG_WARNINGS) emit({ type: 'warning', source: 'ffmpeg', message: line.trim() });
+        },
         onProgress: (s) => {
           framesEncoded = s.frame ?? framesEncoded;
           emit({
@@ -293,8 +350,9 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
         },
       });
     };
+    let encoded: Awaited<ReturnType<typeof runFfmpeg>>;
     try {
-      await encode(buildTranscodeArgs(plan));
+      encoded = await encode(argv);
     } catch (error) {
       if (!mayRetryOnCpu({ request: options.hw ?? 'auto', hardware: plan.hardware, error, framesEncoded, aborted: signal?.aborted ?? false })) throw error;
       const again = await retrialNvenc(toolchain.caps, plan, signal);
@@ -308,8 +366,13 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
         await rm(join(plan.workDir, dir), { recursive: true, force: true });
         await mkdir(join(plan.workDir, dir), { recursive: true });
       }
-      await encode(buildTranscodeArgs(plan));
+      encoded = await encode(buildTranscodeArgs(plan));
     }
+    if (warnings > MAX_FFMPEG_WARNINGS) emit({ type: 'warning', source: 'ffmpeg', message: `(${warnings - MAX_FFMPEG_WARNINGS} more warning lines not shown)` });
+    // the container's duration covers every stream: compare only when every stream that could make
+    // it longer was encoded too (video, and all audio)
+    const allAudio = plan.audioRenditions.length === plan.media.audio.length;
+    checkEncodedDuration(options.input, allAudio ? duration : null, encoded.last?.outTimeSeconds ?? null);
     const encodeSeconds = (performance.now() - encodeStart) / 1000;
     emit({ type: 'stage', stage: 'encode', status: 'done' });
     const postStart = performance.now();

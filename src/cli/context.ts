@@ -27,5 +27,5 @@ export interface CommandContext {
 
 export function makeContext(opts: GlobalOptions, io: CliIo): CommandContext {
   const mode = chooseMode(opts, io.out as NodeJS.WriteStream, io.env);
-  return { opts, mode, reporter: createReporter(mode, { out: io.out, err: io.err }), io };
+  return { opts, mode, reporter: createReporter(mode, { out: io.out, err: io.err, verbose: opts.verbose ?? false }), io };
 }

@@ -4,6 +4,8 @@ import { missingNvencReason } from '../encoder/nvenc.js';
 import { encodersForCodec, nvencHint, selectHardware, trialEncode } from '../encoder/select.js';
 import { pickGpuScaler } from '../ffmpeg/gpu-graph.js';
 import { listBuiltinPresets, loadPreset } from '../preset/load.js';
+import { parseVersion } from '../ffmpeg/capabilities-parse.js';
+import { runCapture } from '../ffmpeg/run.js';
 import { codecs } from '../preset/schema.js';
 import { resolveToolchain } from '../transcode.js';
 import type { CommandContext } from './context.js';
@@ -62,10 +64,14 @@ export async function runDoctor(ctx: CommandContext): Promise<void> {
       auto[p.name] = { hardware: 'none', encoder: 'none', reason: (error as Error).message };
     }
   }
+  // ffprobe is needed for every input: check that it runs and say which version it is
+  const probeRun = await runCapture(tools.ffprobe.path, ['-hide_banner', '-version'], { timeoutMs: 30_000 }).catch((e: unknown) => ({ exitCode: -1, stdout: '', stderr: (e as Error).message }));
+  const ffprobeVersion = probeRun.exitCode === 0 ? parseVersion(probeRun.stdout).raw : '';
+  const ffprobeOk = probeRun.exitCode === 0 && ffprobeVersion !== '';
   const cpuOk = Object.values(encoderProfiles).filter((p) => p.hardware === 'cpu').some((p) => caps.encoders.some((e) => e.name === p.name));
   const report = {
     ffmpeg: { path: tools.ffmpeg.path, why: tools.ffmpeg.reason, version: caps.version.raw },
-    ffprobe: { path: tools.ffprobe.path, why: tools.ffprobe.reason },
+    ffprobe: { path: tools.ffprobe.path, why: tools.ffprobe.reason, version: ffprobeVersion, works: ffprobeOk },
     encoders: perCodec,
     nvenc,
     gpu,
@@ -73,14 +79,14 @@ export async function runDoctor(ctx: CommandContext): Promise<void> {
     hwaccels: caps.hwaccels,
     muxers: { hls: caps.muxers.includes('hls'), mp4: caps.muxers.includes('mp4'), flv: caps.muxers.includes('flv') },
     filters: { scale_cuda: gpu.scale_cuda, scale_npp: gpu.scale_npp, hwupload_cuda: gpu.hwupload_cuda },
-    usable: cpuOk && caps.muxers.includes('hls'),
+    usable: cpuOk && caps.muxers.includes('hls') && ffprobeOk,
   };
   if (ctx.mode === 'json') ctx.reporter.event({ type: 'doctor', ...report });
   else {
     const w = (s: string): void => void ctx.io.out.write(`${s}\n`);
     const yn = (b: boolean): string => (b ? 'yes' : 'no');
     w(`ffmpeg:  ${report.ffmpeg.path} (${report.ffmpeg.why}), version ${report.ffmpeg.version}`);
-    w(`ffprobe: ${report.ffprobe.path} (${report.ffprobe.why})`);
+    w(`ffprobe: ${report.ffprobe.path} (${report.ffprobe.why}), ${ffprobeOk ? `version ${ffprobeVersion}` : 'does NOT run as ffprobe'}`);
     for (const c of codecs) w(`${c.padEnd(5)} encoders: ${perCodec[c]!.join(', ') || 'none'}`);
     for (const [name, s] of Object.entries(nvenc)) {
       w(`${name.padEnd(11)} ${s.works ? 'works' : s.listed ? 'listed but unusable' : 'not available'}: ${s.message}`);
@@ -91,7 +97,10 @@ export async function runDoctor(ctx: CommandContext): Promise<void> {
     for (const [name, a] of Object.entries(auto)) w(`--hw auto, ${name}: ${a.encoder} on ${a.hardware} (${a.reason})`);
     w(`hwaccels: ${caps.hwaccels.join(', ') || 'none'}`);
     w(`muxers: hls ${yn(report.muxers.hls)}, mp4 ${yn(report.muxers.mp4)}, flv ${yn(report.muxers.flv)}`);
-    w(report.usable ? 'status: usable' : 'status: NOT usable (no CPU ladder encoder or no HLS muxer)');
+    w(report.usable ? 'status: usable' : 'status: NOT usable (no CPU ladder encoder, no HLS muxer, or no working ffprobe)');
+  }
+  if (!ffprobeOk) {
+    throw new StreamkitError('FFMPEG_NOT_FOUND', `${tools.ffprobe.path} does not run as ffprobe (exit code ${probeRun.exitCode}).`, { hint: 'Install ffmpeg (it ships ffprobe), or point --ffprobe / STREAMKIT_FFPROBE at a working ffprobe.', details: { binary: tools.ffprobe.path } });
   }
   if (!report.usable) {
     throw new StreamkitError('ENCODER_UNAVAILABLE', `${tools.ffmpeg.path} cannot produce any built-in ladder (no libx264/libx265/libsvtav1 or no HLS muxer).`, { hint: 'Install a full ffmpeg build (Debian: apt-get install ffmpeg).' });

@@ -6,12 +6,13 @@ import { buildLadder } from '../media/ladder.js';
 import { describeMedia, probeMedia } from '../media/probe.js';
 import { formatRational } from '../media/rational.js';
 import { listBuiltinPresets, loadPreset } from '../preset/load.js';
-import { planTranscode, resolveToolchain, transcode } from '../transcode.js';
+import { checkPresetEncoders, planTranscode, resolveToolchain, transcode } from '../transcode.js';
 import { runDoctor } from './doctor.js';
 import { registerBatch } from './batch.js';
 import { registerQueue } from './queue.js';
 import { registerWorker } from './worker.js';
 import { streamkitVersion } from '../version.js';
+import { printDryRun } from './dry-run.js';
 import { kbps } from './format.js';
 import { registerPush } from './push.js';
 import { makeContext, type CliIo, type CommandContext, type GlobalOptions } from './context.js';
@@ -41,6 +42,20 @@ export function createProgram(io: CliIo, run: (action: (ctx: CommandContext) => 
     .option('--no-color', 'no colours (NO_COLOR is honoured too)')
     .option('--ffmpeg <path>', 'ffmpeg binary (else STREAMKIT_FFMPEG, PATH, ffmpeg-static)')
     .option('--ffprobe <path>', 'ffprobe binary (else STREAMKIT_FFPROBE, PATH, beside ffmpeg)')
+    .addHelpText('after', `
+Examples:
+  $ streamkit transcode movie.mp4 --preset h264-ladder -o out/movie
+  $ streamkit transcode movie.mp4 --preset hevc-ladder --dry-run
+  $ streamkit --json transcode movie.mp4 --preset av1-ladder > events.ndjson
+  $ streamkit probe movie.mp4
+  $ streamkit presets show h264-ladder
+  $ streamkit doctor
+
+Exit codes: 0 success, 1 encoding or packaging failed, 2 usage error or invalid preset,
+3 input missing, unreadable or not decodable media, 4 ffmpeg or a required encoder
+unavailable, 130 interrupted (Ctrl-C, SIGTERM).
+Progress: a task list in a terminal; timestamped plain lines when stdout is not a terminal
+or CI is set; NDJSON events with --json. NO_COLOR turns colours off.`)
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: (s) => io.out.write(s), writeErr: (s) => io.err.write(s) })
     .exitOverride();
@@ -67,29 +82,21 @@ Examples:
       run(async (ctx) => {
         const common = { input, preset: o.preset, output: o.output, ffmpeg: ctx.opts.ffmpeg, ffprobe: ctx.opts.ffprobe, frameRate: o.framerate, hw: o.hw, signal: io.signal };
         if (o.dryRun) {
-          const planned = await planTranscode(common);
-          const command = [planned.toolchain.ffmpeg.path, '-hide_banner', '-nostdin', ...planned.argv];
-          if (ctx.mode === 'json') {
-            ctx.reporter.event({ type: 'plan', input, output: planned.output, preset: planned.preset.name, encoder: planned.hardware.encoder, hardware: planned.hardware.hardware, frameRate: formatRational(planned.plan.ladder.frameRate), ladder: planned.plan.ladder.rungs, notes: planned.plan.ladder.notes, command });
-            return;
-          }
-          io.out.write(`# ${describeMedia(planned.plan.media)}\n`);
-          io.out.write(`# preset ${planned.preset.name}: ${planned.hardware.encoder} on ${planned.hardware.hardware} (${planned.hardware.reason}), ${formatRational(planned.plan.ladder.frameRate)} fps, keyframe every ${planned.plan.ladder.gopFrames} frames\n`);
-          for (const r of planned.plan.ladder.rungs) io.out.write(`#   ${r.name.padEnd(8)} ${`${r.width}x${r.height}`.padEnd(10)} ${kbps(r.bitrate)} (max ${kbps(r.maxrate)})${r.fromSource ? '  [source height]' : ''}\n`);
-          for (const n of planned.plan.ladder.notes) io.out.write(`# note: ${n}\n`);
-          io.out.write(`# output: ${planned.output} (written to a staging folder beside it, then moved into place)\n`);
-          io.out.write('# ffmpeg runs inside that staging folder: the output paths below are relative to it\n');
-          io.out.write(`${shellQuote(command)}\n`);
+          printDryRun(ctx, await planTranscode(common), input);
           return;
         }
         await transcode({ ...common, force: o.force, onEvent: (e) => ctx.reporter.event(e) });
       }, globals(cmd)),
     );
 
-  const presets = program.command('presets').description('list, show and validate presets');
+  const presets = program
+    .command('presets')
+    .description('list, show and validate presets')
+    .addHelpText('after', '\nExamples:\n  $ streamkit presets\n  $ streamkit presets show hevc-ladder\n  $ streamkit presets validate ./my-ladder.yaml');
   presets
     .command('list', { isDefault: true })
     .description('list the built-in presets')
+    .addHelpText('after', '\nExamples:\n  $ streamkit presets list\n  $ streamkit presets --json')
     .action(async (_o: unknown, cmd: Command) =>
       run(async (ctx) => {
         const list = await listBuiltinPresets();
@@ -120,6 +127,9 @@ Examples:
     .action(async (file: string, _o: unknown, cmd: Command) =>
       run(async (ctx) => {
         const r = await loadPreset(file.includes('/') ? file : `./${file}`);
+        // the checks that depend on the encoder (speed preset, tune, extra options), for every
+        // encoder the preset names, so that a preset valid here never fails later on another machine
+        checkPresetEncoders(r.preset, r.file);
         if (ctx.mode === 'json') ctx.reporter.event({ type: 'valid', name: r.name, file: r.file });
         else io.out.write(`${r.file}: valid (${r.name}, ${r.preset.video.codec}, ${r.preset.video.rungs.length} rungs)\n`);
       }, globals(cmd)),

@@ -25,6 +25,8 @@ export function chooseMode(opts: { json?: boolean; quiet?: boolean }, stream: No
   if (opts.json) return 'json';
   if (opts.quiet) return 'quiet';
   if (!stream.isTTY || (env['CI'] !== undefined && env['CI'] !== '' && env['CI'] !== 'false')) return 'plain';
+  // a terminal that reports no width (some CI pseudo-terminals): a redrawn list would wrap into noise
+  if (!stream.columns) return 'plain';
   return 'tty';
 }
 
@@ -38,13 +40,17 @@ export function formatError(error: unknown, verbose: boolean): string {
   if (error.details['issues'] && Array.isArray(error.details['issues']) && error.details['issues'].length > 1) {
     for (const i of error.details['issues'] as { file: string; path: string; message: string }[]) lines.push(`  ${i.file}: ${i.path}: ${i.message}`);
   }
+  const tool = typeof error.details['tool'] === 'string' ? error.details['tool'] : 'ffmpeg';
+  // log lines can be huge (a whitelist echoed back): keep each readable
+  const clip = (l: string): string => (l.length > 300 ? `${l.slice(0, 300)}... (${l.length - 300} more characters)` : l);
+  const tailOf = (t: unknown): string[] => (Array.isArray(t) ? (t as unknown[]).map(String).filter((l) => l.trim() !== '').map(clip) : []);
   if (error instanceof FfmpegError || Array.isArray(error.details['command'])) {
     const command = (error instanceof FfmpegError ? error.command : (error.details['command'] as string[])) ?? [];
     if (command.length > 0) lines.push(`command: ${shellQuote(command)}`);
-    const tail = (error instanceof FfmpegError ? error.stderrTail : (error.details['stderrTail'] as string[] | undefined)) ?? [];
-    if (tail.length > 0) lines.push('ffmpeg said:', ...tail.map((l) => `  ${l}`));
-  } else if (Array.isArray(error.details['stderrTail']) && (error.details['stderrTail'] as string[]).length > 0) {
-    lines.push('ffmpeg said:', ...(error.details['stderrTail'] as string[]).map((l) => `  ${l}`));
+    const tail = tailOf(error instanceof FfmpegError ? error.stderrTail : error.details['stderrTail']);
+    if (tail.length > 0) lines.push(`${tool} said (last ${tail.length} line${tail.length > 1 ? 's' : ''} of its log):`, ...tail.map((l) => `  ${l}`));
+  } else if (tailOf(error.details['stderrTail']).length > 0) {
+    lines.push(`${tool} said:`, ...tailOf(error.details['stderrTail']).map((l) => `  ${l}`));
   }
   if (error.hint) lines.push(`hint: ${error.hint}`);
   if (verbose && error.stack) lines.push(error.stack);
@@ -65,9 +71,48 @@ function jsonReporter(out: NodeJS.WritableStream): Reporter {
   };
 }
 
-function plainReporter(out: NodeJS.WritableStream, err: NodeJS.WritableStream, quiet: boolean): Reporter {
-  let lastPct = -Infinity;
-  let lastAt = 0;
+/**
+ * When a plain (CI log) reporter prints a progress event: the first one, then each time the percent
+ * enters a new 10% step, or every 15 s when nothing else was printed (the only rule when the
+ * duration is unknown and percent is null).
+ */
+export class ProgressThrottle {
+  private lastStep = -1;
+  private lastAt = -Infinity;
+  private pending = false;
+
+  constructor(
+    private readonly everyPercent = 10,
+    private readonly everyMs = 15_000,
+  ) {}
+
+  /** true when this event should be printed now */
+  take(percent: number | null, nowMs: number): boolean {
+    const step = percent === null ? -1 : Math.floor(Math.min(100, Math.max(0, percent)) / this.everyPercent);
+    const print = this.lastAt === -Infinity || step > this.lastStep || nowMs - this.lastAt >= this.everyMs;
+    if (print) {
+      this.lastStep = Math.max(this.lastStep, step);
+      this.lastAt = nowMs;
+    }
+    this.pending = !print;
+    return print;
+  }
+
+  /** an event was skipped since the last print (print it when the task ends) */
+  get hasPending(): boolean {
+    return this.pending;
+  }
+
+  reset(): void {
+    this.lastStep = -1;
+    this.lastAt = -Infinity;
+    this.pending = false;
+  }
+}
+
+function plainReporter(out: NodeJS.WritableStream, err: NodeJS.WritableStream, quiet: boolean, verbose: boolean): Reporter {
+  const throttle = new ProgressThrottle();
+  let lastProgress: Parameters<typeof progressLine>[0] | null = null;
   const say = (line: string): void => {
     if (!quiet) out.write(`[${new Date().toISOString()}] ${line}\n`);
   };
@@ -78,20 +123,21 @@ function plainReporter(out: NodeJS.WritableStream, err: NodeJS.WritableStream, q
         case 'start':
           say(`start ${ev.input} -> ${ev.output} (preset ${ev.preset}, ${ev.encoder} on ${ev.hardware}: ${ev.hardwareReason}; ffmpeg ${ev.ffmpeg.version})`);
           say(`ladder @ ${ev.frameRate} fps: ${ev.ladder.map((r) => `${r.name} ${r.width}x${r.height} ${kbps(r.bitrate)}`).join(', ')}`);
+          if (verbose && ev.command) say(`command: ${shellQuote(ev.command)}`);
           break;
         case 'stage':
-          if (ev.status === 'start') say(`${ev.stage}...`);
-          break;
-        case 'progress': {
-          const now = Date.now();
-          const pct = ev.percent ?? -1;
-          if (pct >= lastPct + 10 || now - lastAt >= 15_000 || (ev.percent === 100 && lastPct < 100)) {
-            lastPct = pct >= 0 ? Math.floor(pct / 10) * 10 : lastPct;
-            lastAt = now;
-            say(`encode ${progressLine(ev)}`);
+          if (ev.status === 'start') {
+            if (ev.stage === 'encode') throttle.reset();
+            say(`${ev.stage}...`);
+          } else if (ev.stage === 'encode' && throttle.hasPending && lastProgress) {
+            // the last state of the encode, so the log ends on where it really got to
+            say(`encode ${progressLine(lastProgress)}`);
           }
           break;
-        }
+        case 'progress':
+          lastProgress = ev;
+          if (throttle.take(ev.percent, Date.now())) say(`encode ${progressLine(ev)}`);
+          break;
         case 'rung':
           say(`rung ${ev.name} ${ev.width}x${ev.height} ${ev.codecs.join(',')} BANDWIDTH ${kbps(ev.bandwidth)} AVERAGE ${kbps(ev.averageBandwidth)} ${bytes(ev.sizeBytes)}`);
           break;
@@ -99,7 +145,8 @@ function plainReporter(out: NodeJS.WritableStream, err: NodeJS.WritableStream, q
           say(`file ${ev.path} ${ev.width}x${ev.height} ${[ev.videoCodec, ...ev.audioCodecs].join(',')} ${ev.durationSeconds.toFixed(2)} s ${kbps(ev.bitrate)} ${bytes(ev.sizeBytes)}`);
           break;
         case 'warning':
-          say(`note: ${ev.message}`);
+          if (ev.source !== 'ffmpeg') say(`note: ${ev.message}`);
+          else if (verbose) say(`ffmpeg: ${ev.message}`);
           break;
         case 'done':
           say(`done in ${ev.elapsedSeconds.toFixed(1)} s: ${ev.master ?? ev.output} (${bytes(ev.sizeBytes)})`);
@@ -128,55 +175,64 @@ function gate(): Gate {
   return { resolve, reject, promise };
 }
 
+type Stage = 'probe' | 'encode' | 'package' | 'verify' | 'commit';
+const stages: readonly Stage[] = ['probe', 'encode', 'package', 'verify', 'commit'];
+
 /**
- * listr2 list driven by events: each stage is a task whose promise settles on the stage's events.
- * The list starts with the first transcode event, so commands that send none (doctor, push) do not
- * show it.
+ * listr2 list driven by transcode events: each stage is a task whose promise settles on the stage's
+ * events, one encode subtask per rung. The list starts with the first transcode event, so commands
+ * that emit none (probe, presets, doctor) print only their own text.
  */
-function ttyReporter(err: NodeJS.WritableStream): Reporter {
-  const stages = ['probe', 'encode', 'package', 'verify', 'commit'] as const;
-  const gates = Object.fromEntries(stages.map((s) => [s, gate()])) as Record<(typeof stages)[number], Gate>;
+function ttyReporter(out: NodeJS.WritableStream, err: NodeJS.WritableStream, verbose: boolean): Reporter {
+  const gates = Object.fromEntries(stages.map((s) => [s, gate()])) as Record<Stage, Gate>;
   const started = gate();
   let ladder: { name: string; width: number; height: number }[] = [];
   let encodeTasks: ListrTaskWrapper<unknown, ListrDefaultRenderer, ListrSimpleRenderer>[] = [];
-  let current: (typeof stages)[number] = 'probe';
+  let current: Stage = 'probe';
   let failed = false;
-  const lines: string[] = [];
-  const makeList = (): Listr => new Listr(
-    [
-      { title: 'Probe input, preset and ffmpeg', task: () => gates.probe.promise },
-      {
-        title: 'Encode',
-        task: async (_ctx, task) => {
-          await started.promise;
-          return task.newListr(
-            ladder.map((r) => ({
-              title: `${r.name} ${r.width}x${r.height}`,
-              task: async (_c: unknown, t: ListrTaskWrapper<unknown, ListrDefaultRenderer, ListrSimpleRenderer>) => {
-                encodeTasks.push(t);
-                await gates.encode.promise;
-              },
-            })),
-            { concurrent: true, exitOnError: true },
-          );
-        },
-      },
-      { title: 'Package (HLS playlists from measured segments; MP4/FLV files)', task: () => gates.package.promise },
-      { title: 'Verify (keyframes, alignment, decode)', task: () => gates.verify.promise },
-      { title: 'Move into place', task: () => gates.commit.promise },
-    ],
-    { concurrent: false, exitOnError: true, rendererOptions: { collapseSubtasks: false }, fallbackRendererCondition: false },
-  );
-  // the task list is drawn only once a transcode really starts (not for doctor, presets, ...)
   let running: Promise<unknown> | null = null;
+  const lines: string[] = [];
+  const startList = (): void => {
+    if (running) return;
+    const list = new Listr(
+      [
+        { title: 'Probe input, preset and ffmpeg', task: () => gates.probe.promise },
+        {
+          title: 'Encode (one ffmpeg process for the whole ladder)',
+          task: async (_ctx, task) => {
+            await started.promise;
+            return task.newListr(
+              ladder.map((r) => ({
+                title: `${r.name} ${r.width}x${r.height}`,
+                task: async (_c: unknown, t: ListrTaskWrapper<unknown, ListrDefaultRenderer, ListrSimpleRenderer>) => {
+                  encodeTasks.push(t);
+                  await gates.encode.promise;
+                },
+              })),
+              { concurrent: true, exitOnError: true },
+            );
+          },
+        },
+        { title: 'Package HLS (measure bitrates, CODECS, playlists)', task: () => gates.package.promise },
+        { title: 'Verify (keyframes, alignment, decode)', task: () => gates.verify.promise },
+        { title: 'Move into place', task: () => gates.commit.promise },
+      ],
+      {
+        concurrent: false,
+        exitOnError: true,
+        // streamkit handles SIGINT itself (stop ffmpeg, remove the staging folder, exit 130);
+        // listr2's own handler would exit 127 at once and leave both behind
+        registerSignalListeners: false,
+        rendererOptions: { collapseSubtasks: false, showErrorMessage: false },
+        fallbackRendererCondition: false,
+      },
+    );
+    running = list.run().catch(() => undefined);
+  };
   return {
     event(e) {
       const ev = e as TranscodeEvent;
-      if (!running && (ev.type === 'stage' || ev.type === 'start')) running = makeList().run().catch(() => undefined);
-      if (!running) {
-        lines.push(JSON.stringify(e));
-        return;
-      }
+      startList();
       if (ev.type === 'start') {
         ladder = ev.ladder;
         encodeTasks = [];
@@ -188,7 +244,8 @@ function ttyReporter(err: NodeJS.WritableStream): Reporter {
       } else if (ev.type === 'progress') {
         for (const t of encodeTasks) t.output = progressLine(ev);
       } else if (ev.type === 'warning') {
-        lines.push(`note: ${ev.message}`);
+        if (ev.source !== 'ffmpeg') lines.push(`note: ${ev.message}`);
+        else if (verbose) lines.push(`ffmpeg: ${ev.message}`);
       } else if (ev.type === 'file') {
         lines.push(`${ev.path.padEnd(18)} ${`${ev.width}x${ev.height}`.padEnd(10)} ${[ev.videoCodec, ...ev.audioCodecs].join(',').padEnd(24)} ${kbps(ev.bitrate).padStart(11)}  ${bytes(ev.sizeBytes)}`);
       } else if (ev.type === 'rung') {
@@ -200,32 +257,34 @@ function ttyReporter(err: NodeJS.WritableStream): Reporter {
     info: (line) => lines.push(line),
     error: (error, verbose) => {
       failed = true;
-      const abort = new Error(isStreamkitError(error) ? error.message : String(error));
-      started.resolve();
-      gates[current].reject(abort);
+      if (running) {
+        const abort = new Error(isStreamkitError(error) ? error.message : String(error));
+        started.resolve();
+        gates[current].reject(abort);
+      }
       lines.push(formatError(error, verbose));
     },
     async close() {
       if (!failed) for (const s of stages) gates[s].resolve();
       started.resolve();
       if (running) await running;
-      if (lines.length > 0) (failed ? err : process.stdout).write(`${lines.join('\n')}\n`);
+      if (lines.length > 0) (failed ? err : out).write(`${lines.join('\n')}\n`);
     },
   };
 }
 
-export function createReporter(mode: OutputMode, io: { out?: NodeJS.WritableStream; err?: NodeJS.WritableStream } = {}): Reporter {
+export function createReporter(mode: OutputMode, io: { out?: NodeJS.WritableStream; err?: NodeJS.WritableStream; verbose?: boolean } = {}): Reporter {
   const out = io.out ?? process.stdout;
   const err = io.err ?? process.stderr;
   switch (mode) {
     case 'json':
       return jsonReporter(out);
     case 'plain':
-      return plainReporter(out, err, false);
+      return plainReporter(out, err, false, io.verbose ?? false);
     case 'quiet':
-      return plainReporter(out, err, true);
+      return plainReporter(out, err, true, false);
     case 'tty':
-      return ttyReporter(err);
+      return ttyReporter(out, err, io.verbose ?? false);
   }
 }
 

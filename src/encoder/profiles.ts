@@ -217,3 +217,17 @@ export function isEncoderName(name: string): name is EncoderName {
 export function encoderProfile(name: EncoderName): EncoderProfile {
   return encoderProfiles[name];
 }
+
+/**
+ * Valid `tune` values per encoder. A preset's tune reaches the encoder (libsvtav1: inside
+ * -svtav1-params, where a free string could smuggle in other parameters), so it is allowlisted
+ * like the extra options.
+ */
+export const encoderTunes: Record<EncoderName, readonly string[]> = {
+  libx264: ['film', 'animation', 'grain', 'stillimage', 'fastdecode', 'zerolatency', 'psnr', 'ssim'],
+  libx265: ['psnr', 'ssim', 'grain', 'zerolatency', 'fastdecode', 'animation'],
+  libsvtav1: ['0', '1'],
+  h264_nvenc: ['hq', 'll', 'ull', 'lossless'],
+  hevc_nvenc: ['hq', 'll', 'ull', 'lossless'],
+  av1_nvenc: ['hq', 'll', 'ull', 'lossless'],
+};

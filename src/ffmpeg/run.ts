@@ -85,13 +85,19 @@ export interface RunFfmpegResult {
 
 /** Processes started by runFfmpeg and not yet exited: killed if streamkit itself exits. */
 const live = new Set<ResultPromise>();
-process.once('exit', () => {
-  for (const child of live) child.kill('SIGKILL');
-});
+process.once('exit', () => killAllNow());
 
 export function liveProcessCount(): number {
   return live.size;
 }
+
+/** SIGKILL every process runFfmpeg started that is still running (second Ctrl-C, process exit). */
+export function killAllNow(): void {
+  for (const child of live) child.kill('SIGKILL');
+}
+
+/** What runFfmpeg puts before the caller's argv. */
+export const ffmpegCommandPrefix: readonly string[] = ['-hide_banner', '-nostdin', '-nostats', '-progress', 'pipe:1'];
 
 /**
  * On Linux, ffmpeg is started through util-linux `setpriv --pdeathsig KILL`, so the kernel kills it
@@ -124,7 +130,7 @@ export function deathSignalWrapper(): Promise<string | null> {
 export async function runFfmpeg(ffmpegPath: string, args: readonly string[], options: RunFfmpegOptions = {}): Promise<RunFfmpegResult> {
   // a relative binary (--ffmpeg ./bin/ffmpeg) means relative to where streamkit runs, not to options.cwd
   const ffmpeg = options.cwd && /[\\/]/.test(ffmpegPath) && !isAbsolute(ffmpegPath) ? resolve(ffmpegPath) : ffmpegPath;
-  const argv = ['-hide_banner', '-nostdin', '-nostats', '-progress', 'pipe:1', ...args];
+  const argv = [...ffmpegCommandPrefix, ...args];
   const redact = options.redact ?? ((text: string): string => text);
   const command = [ffmpeg, ...argv].map(redact);
   const tailMax = options.tailLines ?? 20;
@@ -153,6 +159,8 @@ export async function runFfmpeg(ffmpegPath: string, args: readonly string[], opt
   child.stdout?.setEncoding('utf8');
   child.stdout?.on('data', (chunk: string) => {
     for (const snap of parser.push(chunk)) {
+      // once asked to stop, ffmpeg still writes a final `progress=end` block: not real progress
+      if (stopping) continue;
       last = snap;
       options.onProgress?.(snap);
     }

@@ -2,6 +2,7 @@ import { open, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { StreamkitError, lastLines } from '../errors.js';
 import { runCapture } from '../ffmpeg/run.js';
+import { shellQuoteArg } from '../ffmpeg/shell-quote.js';
 import { formatRational, parseRational, toNumber, type Rational } from './rational.js';
 
 /** What streamkit knows about an input after ffprobe. */
@@ -55,6 +56,54 @@ export interface AudioInfo {
 /** Demuxers that open other files or URLs named inside the input: refused for local inputs. */
 const referencingFormats = new Set(['hls', 'applehttp', 'concat', 'dash', 'ffmetadata', 'tee', 'image2', 'sdp', 'rtsp', 'mpd', 'webm_dash_manifest', 'imf', 'mov_refs']);
 const rawElementary = new Set(['h264', 'hevc', 'mpegvideo', 'm4v', 'av1', 'obu', 'vvc']);
+/** Demuxers that turn text into pictures: a text file is not media. */
+const textFormats = new Set(['tty', 'ansi']);
+/** Input devices listed among the demuxers: never for a file (lavfi's movie= reads any file). */
+const deviceFormats = new Set(['lavfi', 'alsa', 'fbdev', 'kmsgrab', 'pulse', 'x11grab', 'xcbgrab', 'v4l2', 'video4linux2', 'oss', 'jack', 'openal', 'iec61883', 'libdc1394', 'libcdio', 'sndio', 'decklink', 'dshow', 'gdigrab', 'avfoundation', 'android_camera']);
+
+/**
+ * Parse `ffprobe -demuxers` into the names allowed for local files: every demuxer except those that
+ * open other files (playlists, concat, image sequences...), text renderers and capture devices.
+ */
+export function localDemuxerWhitelist(demuxersText: string): string[] {
+  const out: string[] = [];
+  let inList = false;
+  for (const line of demuxersText.split(/\r?\n/)) {
+    if (/^\s*--\s*$/.test(line)) {
+      inList = true;
+      continue;
+    }
+    const m = inList ? /^\s*D\S?\s+(\S+)/.exec(line) : null;
+    if (!m) continue;
+    const names = m[1]!.split(',');
+    if (names.some((n) => referencingFormats.has(n) || textFormats.has(n) || deviceFormats.has(n))) continue;
+    out.push(...names);
+  }
+  return out;
+}
+
+const whitelists = new Map<string, Promise<string[]>>();
+
+/**
+ * ffprobe's demuxers minus the dangerous ones, asked once per binary. Given to ffprobe as
+ * -format_whitelist, so a playlist that slipped past the content check (an MPD without an XML
+ * declaration, say) is refused right after detection, before its demuxer opens anything it names.
+ */
+function demuxerWhitelist(ffprobe: string, signal?: AbortSignal): Promise<string[]> {
+  let w = whitelists.get(ffprobe);
+  if (!w) {
+    w = runCapture(ffprobe, ['-hide_banner', '-demuxers'], { timeoutMs: 30_000, ...(signal ? { signal } : {}) }).then((r) => {
+      const list = r.exitCode === 0 ? localDemuxerWhitelist(r.stdout) : [];
+      if (list.length === 0) {
+        throw new StreamkitError('FFMPEG_NOT_FOUND', `${ffprobe} -demuxers listed no demuxers: is it really ffprobe?`, { details: { binary: ffprobe, tool: 'ffprobe', stderrTail: lastLines(r.stderr) } });
+      }
+      return list;
+    });
+    w.catch(() => whitelists.delete(ffprobe));
+    whitelists.set(ffprobe, w);
+  }
+  return w;
+}
 
 export interface ProbeOptions {
   ffprobe: string;
@@ -104,7 +153,11 @@ async function checkLocalFile(input: string): Promise<number> {
     }
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new StreamkitError('INPUT_UNREADABLE', `Cannot read input ${input}: ${code === 'EACCES' ? 'permission denied' : code ?? String(error)}.`, { details: { input }, cause: error });
+    throw new StreamkitError('INPUT_UNREADABLE', `Cannot read input ${input}: ${code === 'EACCES' ? 'permission denied' : code ?? String(error)}.`, {
+      hint: code === 'EACCES' ? `Check the file's permissions (ls -l ${shellQuoteArg(input)}); streamkit runs as the user who started it.` : undefined,
+      details: { input },
+      cause: error,
+    });
   }
   // Playlists and concat scripts make ffmpeg open other files named inside them (the well-known
   // local-file disclosure); they are refused before ffprobe ever sees them.
@@ -184,7 +237,8 @@ export async function probeMedia(input: string, options: ProbeOptions): Promise<
     }
     inputOptions.push('-framerate', options.frameRate);
   }
-  const args = ['-v', 'error', ...protocolOptions(remote), ...inputOptions, '-print_format', 'json', '-show_format', '-show_streams', '-i', url];
+  const formats = remote ? [] : ['-format_whitelist', (await demuxerWhitelist(options.ffprobe, options.signal)).join(',')];
+  const args = ['-v', 'error', ...protocolOptions(remote), ...formats, ...inputOptions, '-print_format', 'json', '-show_format', '-show_streams', '-i', url];
   const r = await runCapture(options.ffprobe, args, { timeoutMs: 120_000, ...(options.signal ? { signal: options.signal } : {}) });
   let json: ProbeJson = {};
   try {
@@ -194,11 +248,17 @@ export async function probeMedia(input: string, options: ProbeOptions): Promise<
   }
   if (r.exitCode !== 0 || !json.format) {
     throw new StreamkitError('INPUT_NOT_MEDIA', `${input} is not a media file ffprobe can read.`, {
-      hint: 'Check that the file is complete; ffprobe said: ' + (lastLines(r.stderr, 3).join(' | ') || 'nothing'),
-      details: { input, stderrTail: lastLines(r.stderr) },
+      hint: 'Check that it is a complete video file (not truncated, not a text or playlist file).',
+      details: { input, tool: 'ffprobe', stderrTail: lastLines(r.stderr) },
     });
   }
   const formatName = json.format.format_name ?? 'unknown';
+  if (!remote && formatName.split(',').some((f) => textFormats.has(f))) {
+    throw new StreamkitError('INPUT_NOT_MEDIA', `${input} is a text file (ffmpeg would render it as ${formatName} "video"), not media.`, {
+      hint: 'Give a video file.',
+      details: { input, formatName },
+    });
+  }
   if (!remote && formatName.split(',').some((f) => referencingFormats.has(f))) {
     throw new StreamkitError('INPUT_REFUSED', `Refusing ${input}: format "${formatName}" reads other files named inside it.`, {
       hint: 'Give the media file itself, not a playlist, concat list or image pattern.',
@@ -214,12 +274,21 @@ export async function probeMedia(input: string, options: ProbeOptions): Promise<
     });
   }
   const isRaw = formatName.split(',').some((f) => rawElementary.has(f));
+  if (!isRaw && options.frameRate) {
+    throw new StreamkitError('USAGE', `--framerate is only for raw elementary streams (.h264, .hevc); ${input} is ${formatName}, which carries its own timing.`, {
+      hint: 'Leave out --framerate for this input.',
+      details: { input, formatName },
+    });
+  }
   if (isRaw && !options.frameRate) {
     throw new StreamkitError('USAGE', `${input} is a raw ${v.codec_name ?? 'video'} elementary stream with no timing; its frame rate must be given.`, {
       hint: 'Add --framerate, e.g. --framerate 30 or --framerate 30000/1001.',
       details: { input, formatName },
     });
   }
+  // Pin the demuxer that was vetted here: the encode opens the file with exactly this one, never
+  // with whatever the content might probe as later (a file replaced in between, a playlist).
+  if (!remote) inputOptions.unshift('-f', formatName.split(',')[0]!);
   const rotationRaw = v.side_data_list?.find((d) => typeof d.rotation === 'number')?.rotation ?? Number(v.tags?.['rotate'] ?? 0);
   const rotation = normaliseRotation(Number.isFinite(rotationRaw) ? rotationRaw : 0);
   const sar = parseRational(v.sample_aspect_ratio) ?? { num: 1, den: 1 };

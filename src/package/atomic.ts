@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { rmSync, rmdirSync } from 'node:fs';
 import { access, mkdir, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { StreamkitError } from '../errors.js';
@@ -35,6 +36,31 @@ export interface Staging {
   discard(): Promise<void>;
 }
 
+/** Staging folders not yet committed or discarded, with the parents created for them. */
+const open = new Map<string, string[]>();
+
+/**
+ * Synchronous last-resort cleanup for a process that must exit now (second Ctrl-C, stdout gone):
+ * removes every staging folder still open. Call it after the processes writing there are killed.
+ */
+export function discardAllSync(): void {
+  for (const [dir, created] of open) {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      /* nothing more can be done while exiting */
+    }
+    for (const p of [...created].reverse()) {
+      try {
+        rmdirSync(p);
+      } catch {
+        /* not empty or already gone */
+      }
+    }
+  }
+  open.clear();
+}
+
 async function exists(p: string): Promise<boolean> {
   try {
     await access(p);
@@ -46,7 +72,16 @@ async function exists(p: string): Promise<boolean> {
 
 function unwritable(dest: string, error: unknown): StreamkitError {
   const code = (error as NodeJS.ErrnoException).code;
-  return new StreamkitError('OUTPUT_UNWRITABLE', `Cannot write the output folder ${dest}: ${code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EROFS' ? 'read-only file system' : code ?? String(error)}.`, {
+  const why: Record<string, string> = {
+    EACCES: 'permission denied',
+    EPERM: 'permission denied',
+    EROFS: 'read-only file system',
+    ENOTDIR: 'part of the path is a file, not a folder',
+    ENOENT: 'a folder cannot be created there',
+    ENOSPC: 'no space left on the device',
+    EEXIST: 'something is in the way',
+  };
+  return new StreamkitError('OUTPUT_UNWRITABLE', `Cannot write the output folder ${dest}: ${(code && why[code]) ?? code ?? String(error)}.`, {
     hint: 'Choose another --output folder, or fix its permissions.',
     details: { output: dest },
     cause: error,
@@ -84,6 +119,7 @@ export async function createStaging(destInput: string): Promise<Staging> {
     for (const p of [...created].reverse()) await rmdir(p).catch(() => undefined);
     throw unwritable(dest, error);
   }
+  open.set(dir, created);
   let done = false;
   const removeCreatedParents = async (): Promise<void> => {
     for (const p of [...created].reverse()) {
@@ -110,6 +146,7 @@ export async function createStaging(destInput: string): Promise<Staging> {
           throw unwritable(dest, error);
         }
         done = true;
+        open.delete(dir);
         await rm(old, { recursive: true, force: true });
         return;
       }
@@ -119,11 +156,13 @@ export async function createStaging(destInput: string): Promise<Staging> {
         throw unwritable(dest, error);
       }
       done = true;
+      open.delete(dir);
     },
     async discard() {
       if (done) return;
       done = true;
       await rm(dir, { recursive: true, force: true });
+      open.delete(dir);
       await removeCreatedParents();
     },
   };

@@ -129,6 +129,11 @@ function describeIssue(issue: z.core.$ZodIssue): { path: PropertyKey[]; message:
     const best = issue.errors.flat().sort((a, b) => b.path.length - a.path.length)[0];
     if (best) return describeIssue({ ...best, path: [...issue.path, ...best.path] } as z.core.$ZodIssue);
   }
+  if (issue.code === 'invalid_type') {
+    const input = (issue as { input?: unknown }).input;
+    const got = input === undefined ? 'nothing (the key is missing)' : input === null ? 'null' : Array.isArray(input) ? 'a list' : typeof input === 'object' ? 'a mapping' : `${typeof input} ${JSON.stringify(input)}`;
+    return [{ path: [...issue.path], message: `expected ${issue.expected === 'object' ? 'a mapping' : issue.expected === 'array' ? 'a list' : `a ${issue.expected}`}, got ${got}` }];
+  }
   return [{ path: [...issue.path], message: issue.message }];
 }
 
@@ -159,7 +164,7 @@ export async function loadPreset(ref: string, fromDir: string | null = null): Pr
   const top = chain[0]!.file;
   if (typeof chain[0]!.doc['name'] !== 'string') merged['name'] = basename(top).replace(/\.(ya?ml|json)$/i, '');
 
-  const result = presetSchema.safeParse(merged);
+  const result = presetSchema.safeParse(merged, { reportInput: true });
   if (!result.success) {
     const issues: PresetIssue[] = result.error.issues.flatMap(describeIssue).map(({ path, message }) => ({
       file: originOf(path, origins, top),
@@ -173,7 +178,7 @@ export async function loadPreset(ref: string, fromDir: string | null = null): Pr
 
 /** Validate an already-resolved preset object (e.g. one carried inside a queue job). */
 export function parsePresetObject(obj: unknown, source = '(job)'): Preset {
-  const result = presetSchema.safeParse(obj);
+  const result = presetSchema.safeParse(obj, { reportInput: true });
   if (!result.success) {
     throw new PresetError(result.error.issues.flatMap(describeIssue).map(({ path, message }) => ({ file: source, path: formatPath(path), message })));
   }
