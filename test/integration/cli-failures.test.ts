@@ -153,7 +153,7 @@ describe.skipIf(!haveFfmpeg)('CLI failures: exit code, message, nothing left beh
     await writeFile(join(dir, 'badprofile.yaml'), 'extends: ./fast.yaml\nvideo:\n  encoder:\n    cpu: { name: libx264, preset: ultrafast, options: { profile: nonsense } }\n');
     const r = await cli(['transcode', '--hw', 'cpu', '-p', './badprofile.yaml', '-o', 'o-ffmpeg', 'clip.mp4'], { cwd: dir, env });
     await expectFailure(r, 1, /error: ffmpeg exited with code \d+ while encoding the ladder\./, 'o-ffmpeg');
-    expect(r.stderr).toMatch(/\ncommand: \/usr\/bin\/ffmpeg -hide_banner .* -profile nonsense /);
+    expect(r.stderr).toMatch(/\ncommand: \/usr\/bin\/ffmpeg -hide_banner .* -profile:v nonsense /);
     expect(r.stderr).toMatch(/\nffmpeg said \(last \d+ lines? of its log\):\n(?: {2}.*\n)*.*profile/i);
     // --verbose adds the stack
     const v = await cli(['--verbose', 'transcode', '--hw', 'cpu', '-p', './badprofile.yaml', '-o', 'o-ffmpeg', 'clip.mp4'], { cwd: dir, env });

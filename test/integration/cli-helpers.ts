@@ -143,8 +143,15 @@ export function processesMentioning(needle: string): { pid: number; cmdline: str
     if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
     try {
       const cmdline = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').join(' ');
+      // ffmpeg runs inside the staging folder with relative output paths: match its working folder too
+      let cwd = '';
+      try {
+        cwd = readlinkSync(`/proc/${name}/cwd`);
+      } catch {
+        /* not ours to read, or exited */
+      }
       // zombies have an empty command line and hold nothing open
-      if (cmdline.includes(needle)) out.push({ pid: Number(name), cmdline });
+      if (cmdline !== '' && (cmdline.includes(needle) || cwd.includes(needle))) out.push({ pid: Number(name), cmdline });
     } catch {
       /* exited meanwhile */
     }

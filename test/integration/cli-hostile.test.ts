@@ -218,7 +218,7 @@ describe.skipIf(!haveFfmpeg)('hostile input', () => {
       const r = await cli(['--json', 'transcode', '--hw', 'cpu', '--dry-run', '-p', file, 'clip.mp4'], { cwd: dir, env });
       expect(r.code, r.stderr).toBe(0);
       const command = parseEvents(r.stdout)[0]!['command'] as string[];
-      expect(command.join(' ')).toMatch(/-tune zerolatency .* -profile baseline -refs 2 /);
+      expect(command.join(' ')).toMatch(/-tune zerolatency .* -profile:v baseline -refs:v 2 /);
       expect(command.filter((a) => a === '-i')).toHaveLength(1);
     });
   });

@@ -104,8 +104,10 @@ describe.skipIf(!haveFfmpeg)('HLS + MP4 + FLV from one transcode', () => {
     expect(argv.filter((a) => /^-c:v(:|$)/.test(a))).toEqual(['-c:v:0', '-c:v:1']);
     expect(argv.filter((a) => /^-c:a(:|$)/.test(a))).toEqual(['-c:a:0']);
     expect(argv.filter((a) => a === '-i')).toHaveLength(1);
-    expect(argv.filter((a) => a === '-f')).toHaveLength(1);
-    const f = argv.indexOf('-f');
+    // one output format after the input (before -i: the pinned demuxer)
+    const outputs = argv.slice(argv.indexOf('-i'));
+    expect(outputs.filter((a) => a === '-f')).toHaveLength(1);
+    const f = argv.lastIndexOf('-f');
     expect(argv[f + 1]).toBe('tee');
     expect(f + 2).toBe(argv.length - 1); // the tee list is the only output
     const slaves = argv[f + 2]!.split(/(?<!\\)\|/);

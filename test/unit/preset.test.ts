@@ -179,7 +179,7 @@ describe('errors name the file, the key path and what was expected', () => {
     const e = await invalid(path);
     expect(e.issues).toHaveLength(1);
     expect(e.issues[0]).toMatchObject({ file: path, path: 'video.keyframeInterval' });
-    expect(e.issues[0]!.message).toMatch(/expected number/i);
+    expect(e.issues[0]!.message).toMatch(/expected a number, got string "two"/i);
   });
 
   it('negative bitrate', async () => {
