@@ -1,9 +1,9 @@
 import { availableParallelism } from 'node:os';
 import { rm, stat } from 'node:fs/promises';
-import { basename, dirname, resolve, sep } from 'node:path';
+import { dirname, resolve, sep } from 'node:path';
 import type { HardwareRequest } from '../encoder/select.js';
 import { ExitCode, isStreamkitError, StreamkitError } from '../errors.js';
-import { stagingPattern, staleStagingDirs } from '../package/atomic.js';
+import { staleStagingFor } from '../package/atomic.js';
 import { checkCurrent, fingerprintInput, jobKey, presetHash, readManifest, type Manifest } from '../package/manifest.js';
 import { loadPreset, type ResolvedPreset } from '../preset/load.js';
 import { jobOptions, resolveToolchain, transcode, type Toolchain } from '../transcode.js';
@@ -172,8 +172,7 @@ function retryable(error: unknown): boolean {
 
 /** Staging folders for this destination left by processes that died (kill -9, crash, power loss). */
 async function removeStaleStaging(dest: string): Promise<string[]> {
-  const mine = stagingPattern(dest);
-  const stale = (await staleStagingDirs(dirname(dest))).filter((d) => mine.test(basename(d)));
+  const stale = await staleStagingFor(dest);
   // an orphaned ffmpeg of the dead run may still be writing there: retry while it races us
   for (const d of stale) await rm(d, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   return stale;

@@ -1,7 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { stringify as toYaml } from 'yaml';
 import { StreamkitError } from '../errors.js';
-import { shellQuote } from '../ffmpeg/shell-quote.js';
 import { buildLadder } from '../media/ladder.js';
 import { describeMedia, probeMedia } from '../media/probe.js';
 import { formatRational } from '../media/rational.js';
@@ -15,7 +14,7 @@ import { streamkitVersion } from '../version.js';
 import { printDryRun } from './dry-run.js';
 import { kbps } from './format.js';
 import { registerPush } from './push.js';
-import { makeContext, type CliIo, type CommandContext, type GlobalOptions } from './context.js';
+import type { CliIo, CommandContext, GlobalOptions } from './context.js';
 
 
 function hwOption(): Option {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { rmSync, rmdirSync } from 'node:fs';
+import { readFileSync, rmSync, rmdirSync } from 'node:fs';
 import { access, mkdir, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { StreamkitError } from '../errors.js';
@@ -168,8 +168,10 @@ export async function createStaging(destInput: string): Promise<Staging> {
   };
 }
 
-/** Staging folders left by processes that no longer exist (crash, kill -9): safe to remove. */
-export async function staleStagingDirs(parent: string): Promise<string[]> {
+/** Staging folders of `dest` whose owning process (by pid, on this machine) no longer exists: safe to remove. */
+export async function staleStagingFor(dest: string): Promise<string[]> {
+  const parent = dirname(dest);
+  const pattern = stagingPattern(dest);
   let names: string[];
   try {
     names = await readdir(parent);
@@ -177,20 +179,29 @@ export async function staleStagingDirs(parent: string): Promise<string[]> {
     return [];
   }
   const out: string[] = [];
-  for (const n of names) {
-    if (!n.startsWith(STAGING_PREFIX)) continue;
-    const m = /-(\d+)-[^-]+$/.exec(n) ?? /-(\d+)-old-\d+$/.exec(n);
-    const pid = m ? Number(m[1]) : NaN;
-    if (!Number.isFinite(pid) || !isAlive(pid)) out.push(join(parent, n));
+  for (const name of names) {
+    const m = pattern.exec(name);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (pid !== process.pid && !isAlive(pid)) out.push(join(parent, name));
   }
   return out;
 }
 
+/** Is this pid a running process? Zombies (exited, not yet reaped) count as dead. */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return true; // no /proc here: trust kill(pid, 0)
+  }
+  // "pid (comm) S ...": the state letter follows the last ')'
+  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  return state !== 'Z' && state !== 'X';
 }

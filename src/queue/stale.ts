@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { readdir, readFile, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readdir, readFile, readlink, rm } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isAlive, stagingPattern } from '../package/atomic.js';
+import { isAlive, staleStagingFor } from '../package/atomic.js';
 
 /**
  * Leftovers of a worker that died without cleaning up (SIGKILL, OOM killer, power loss): staging
@@ -12,46 +11,15 @@ import { isAlive, stagingPattern } from '../package/atomic.js';
  *
  * A killed worker's ffmpeg may outlive it (it is not in the killed process; systemd and container
  * runtimes kill the whole group, a plain `kill -9 PID` does not) and keep writing into its staging
- * folder. On Linux such orphans are found through /proc by the staging path in their command line
+ * folder. On Linux such orphans are found through /proc by their working folder or command line
  * and killed first. Processes on other machines cannot be seen; their folders are removed all the
  * same (the job now belongs to this worker, BullMQ's lock guarantees that).
  */
 
-/** Staging folders for `dest` whose owning process (by pid, on this machine) no longer exists. */
-export async function staleStagingFor(dest: string): Promise<string[]> {
-  const parent = dirname(dest);
-  const pattern = stagingPattern(dest);
-  let names: string[];
-  try {
-    names = await readdir(parent);
-  } catch {
-    return [];
-  }
-  const out: string[] = [];
-  for (const name of names) {
-    const m = pattern.exec(name);
-    if (!m) continue;
-    const pid = Number(m[1]);
-    if (pid !== process.pid && !isRunning(pid)) out.push(join(parent, name));
-  }
-  return out;
-}
-
-/** Alive and not a zombie (a killed orphan that nobody reaped still answers kill(pid, 0)). */
-export function isRunning(pid: number): boolean {
-  if (!isAlive(pid)) return false;
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return true; // no /proc here: trust kill(pid, 0)
-  }
-  // "pid (comm) S ...": the state letter follows the last ')'
-  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-  return state !== 'Z' && state !== 'X';
-}
-
-/** Local ffmpeg processes whose command line writes into `dir` (Linux; elsewhere: none found). */
+/**
+ * Local ffmpeg processes writing into `dir` (Linux; elsewhere: none found): by the path in their
+ * command line, or by their working folder (streamkit runs ffmpeg inside the staging folder).
+ */
 export async function orphanFfmpegPids(dir: string): Promise<number[]> {
   let entries: string[];
   try {
@@ -72,7 +40,13 @@ export async function orphanFfmpegPids(dir: string): Promise<number[]> {
       continue; // gone meanwhile, or not ours to read
     }
     if (!/ffmpeg/i.test(basename(argv[0] ?? ''))) continue;
-    if (argv.some((a) => a.includes(needle))) pids.push(pid);
+    let cwd = '';
+    try {
+      cwd = await readlink(`/proc/${pid}/cwd`);
+    } catch {
+      /* not ours to read */
+    }
+    if (cwd === dir || `${cwd}/`.startsWith(needle) || argv.some((a) => a.includes(needle))) pids.push(pid);
   }
   return pids;
 }
@@ -90,9 +64,11 @@ export async function cleanStaleStaging(dest: string): Promise<{ removed: string
         /* already gone */
       }
     }
-    for (let i = 0; i < 40 && killed.some(isRunning); i++) await sleep(50);
+    for (let i = 0; i < 40 && killed.some(isAlive); i++) await sleep(50);
     await rm(dir, { recursive: true, force: true });
     removed.push(dir);
   }
   return { removed, killed };
 }
+
+export { staleStagingFor };
