@@ -116,12 +116,16 @@ function audioRenditions(media: MediaInfo, preset: Preset): AudioRendition[] {
 export async function planTranscode(options: PlanOptions, workDir?: string): Promise<PlannedTranscode> {
   const preset = typeof options.preset === 'string' ? await loadPreset(options.preset) : options.preset;
   const toolchain = options.toolchain ?? (await resolveToolchain(options));
+  // ffprobe runs while the encoder is chosen (an NVENC trial encode is another process start); the
+  // errors keep their order: preset and encoder problems are reported before input problems
+  const probing = probeMedia(options.input, { ffprobe: toolchain.ffprobe.path, frameRate: options.frameRate, ...(options.signal ? { signal: options.signal } : {}) });
+  probing.catch(() => undefined);
   const hardware = await selectHardware(toolchain.caps, preset.preset, options.hw ?? 'auto');
   if (!isEncoderName(hardware.encoder)) {
     throw new PresetError([{ file: preset.file, path: `video.encoder.${hardware.hardware}.name`, message: `expected one of the encoders streamkit knows: ${Object.keys(encoderProfiles).join(', ')}; got ${hardware.encoder}` }]);
   }
   checkPresetForEncoder(preset.preset, preset.file, hardware.hardware, hardware.encoder);
-  const media = await probeMedia(options.input, { ffprobe: toolchain.ffprobe.path, frameRate: options.frameRate, ...(options.signal ? { signal: options.signal } : {}) });
+  const media = await probing;
   const ladder = buildLadder(preset.preset, media);
   const p = preset.preset;
   const choice = p.video.encoder[hardware.hardware]!;

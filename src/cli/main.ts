@@ -1,8 +1,10 @@
-import { CommanderError } from 'commander';
 import { ExitCode, isStreamkitError, StreamkitError } from '../errors.js';
-import { makeContext, type CliIo, type CommandContext, type GlobalOptions } from './context.js';
-import { createProgram } from './program.js';
-import { errorEvent, formatError } from './reporter.js';
+import type { CliIo, CommandContext, GlobalOptions } from './context.js';
+import { packageVersion } from './version.js';
+
+// The program, its commands and the reporter (commander, execa, zod, yaml, listr2 and everything other
+// commands register) are imported on first use, not at start-up: `streamkit --version` answers without
+// loading them, and a command pays only for what it uses.
 
 /**
  * The one place that turns errors into exit codes: 0 success, 1 encoding/packaging failed, 2 usage
@@ -10,6 +12,11 @@ import { errorEvent, formatError } from './reporter.js';
  * 130 interrupted.
  */
 export async function main(argv: readonly string[], partialIo: Partial<CliIo> = {}): Promise<number> {
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+    // exactly what commander prints for the program's -V/--version option
+    (partialIo.out ?? process.stdout).write(`${packageVersion()}\n`);
+    return ExitCode.ok;
+  }
   const controller = new AbortController();
   const io: CliIo = { out: process.stdout, err: process.stderr, env: process.env, signal: controller.signal, ...partialIo };
   let interrupts = 0;
@@ -27,6 +34,7 @@ export async function main(argv: readonly string[], partialIo: Partial<CliIo> = 
   let ctxUsed: CommandContext | null = null;
   const run = async (action: (ctx: CommandContext) => Promise<void>, opts: GlobalOptions): Promise<void> => {
     if (io.env['NO_COLOR'] !== undefined || opts.color === false) process.env['FORCE_COLOR'] = '0';
+    const { makeContext } = await import('./context.js');
     const ctx = makeContext(opts, io);
     ctxUsed = ctx;
     try {
@@ -42,14 +50,17 @@ export async function main(argv: readonly string[], partialIo: Partial<CliIo> = 
     }
   };
   try {
+    const { createProgram } = await import('./program.js');
     const program = createProgram(io, run);
     await program.parseAsync([...argv], { from: 'user' });
   } catch (error) {
+    const { CommanderError } = await import('commander');
     if (error instanceof CommanderError) {
       // help and version are "errors" commander throws under exitOverride
       exitCode = error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
     } else {
       const wantsJson = argv.includes('--json');
+      const { errorEvent, formatError } = await import('./reporter.js');
       if (wantsJson) io.out.write(`${JSON.stringify(errorEvent(error))}\n`);
       else io.err.write(`${formatError(error, argv.includes('--verbose') || argv.includes('-v'))}\n`);
       exitCode = isStreamkitError(error) ? error.exitCode : ExitCode.failed;

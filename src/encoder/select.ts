@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { StreamkitError } from '../errors.js';
 import { hasEncoder, type Capabilities } from '../ffmpeg/capabilities.js';
 import { buildTrialEncodeArgs } from '../ffmpeg/command.js';
@@ -43,6 +44,16 @@ export function trialEncode(caps: Capabilities, encoder: string): Promise<TrialR
   return t;
 }
 
+/**
+ * Can an NVIDIA GPU be reached at all? On Linux the driver's control node (/dev/nvidiactl, also what
+ * the NVIDIA container runtime mounts) or, under WSL2, /dev/dxg must exist; without either, every NVENC
+ * trial encode fails. Elsewhere we cannot tell cheaply: assume yes and let the trial decide.
+ */
+export function nvidiaDeviceVisible(platform: NodeJS.Platform = process.platform, exists: (path: string) => boolean = existsSync): boolean {
+  if (platform !== 'linux') return true;
+  return exists('/dev/nvidiactl') || exists('/dev/dxg');
+}
+
 const codecPatterns = { h264: /H\.264|AVC/i, hevc: /HEVC|H\.265/i, av1: /\bAV1\b/i } as const;
 
 export function encodersForCodec(caps: Capabilities, codec: Preset['video']['codec']): string[] {
@@ -82,6 +93,9 @@ export async function selectHardware(caps: Capabilities, preset: Preset, request
   if (nvenc) {
     if (!hasEncoder(caps, nvenc.name)) {
       why = `${nvenc.name} is not in this ffmpeg build`;
+    } else if (!nvidiaDeviceVisible()) {
+      // skip the trial (one ffmpeg start, ~0.1 s of CPU on every run) when it cannot succeed
+      why = `${nvenc.name} not tried: no NVIDIA device (/dev/nvidiactl absent)`;
     } else {
       const t = await trialEncode(caps, nvenc.name);
       if (t.ok) return { hardware: 'nvenc', encoder: nvenc.name, reason: `auto: ${nvenc.name} ${t.message}` };
