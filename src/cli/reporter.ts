@@ -1,4 +1,4 @@
-import { Listr, type ListrTaskWrapper, type ListrDefaultRenderer, type ListrSimpleRenderer } from 'listr2';
+import type { ListrTaskWrapper, ListrDefaultRenderer, ListrSimpleRenderer } from 'listr2';
 import { isStreamkitError, StreamkitError, FfmpegError } from '../errors.js';
 import type { TranscodeEvent } from '../events.js';
 import { shellQuote } from '../ffmpeg/shell-quote.js';
@@ -135,7 +135,9 @@ function ttyReporter(err: NodeJS.WritableStream): Reporter {
   let current: (typeof stages)[number] = 'probe';
   let failed = false;
   const lines: string[] = [];
-  const list = new Listr(
+  // listr2 is loaded only here, for terminals: json, plain and quiet runs never pay for its import;
+  // events that arrive before it is loaded only settle gates, which the tasks read when they run
+  const running = import('listr2').then(({ Listr }) => new Listr(
     [
       { title: 'Probe input, preset and ffmpeg', task: () => gates.probe.promise },
       {
@@ -159,8 +161,7 @@ function ttyReporter(err: NodeJS.WritableStream): Reporter {
       { title: 'Move into place', task: () => gates.commit.promise },
     ],
     { concurrent: false, exitOnError: true, rendererOptions: { collapseSubtasks: false }, fallbackRendererCondition: false },
-  );
-  const running = list.run().catch(() => undefined);
+  ).run()).catch(() => undefined);
   return {
     event(e) {
       const ev = e as TranscodeEvent;
