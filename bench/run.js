@@ -15,7 +15,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expertCommand, naiveCommands, parseCommand } from './lib/commands.js';
 import { generatedInput, sharedMediaDir, sintelInput } from './lib/inputs.js';
-import { cpuTimer, repeatWall, timedRun } from './lib/measure.js';
+import { cpuTimer, timedRun } from './lib/measure.js';
 import { measureQuality, playlistComplete, videoStats } from './lib/quality.js';
 import { fmt, fmtSummary, median, mib, shellQuote, summary } from './lib/stats.js';
 
@@ -51,21 +51,22 @@ const CONFIG = {
     reps: 3,
     inputs: { gen: ['generated', 0, 3] },
     cases: [
-      { id: 'gen-h264-4rung', input: 'gen', preset: 'quick-h264-4rung.yaml', expertAudioOnce: true, headline: true },
-      { id: 'gen-h264', input: 'gen', preset: 'quick-h264.yaml' },
+      { id: 'gen-h264-4rung', input: 'gen', preset: 'quick-h264-4rung.yaml', headline: true },
       { id: 'gen-hevc', input: 'gen', preset: 'quick-hevc.yaml' },
       { id: 'gen-av1', input: 'gen', preset: 'quick-av1.yaml' },
     ],
   },
   full: {
     reps: 3,
-    inputs: { gen: ['generated', 0, 8], sintel: ['sintel', 12, 12], sintelShort: ['sintel', 12, 6] },
+    inputs: { gen: ['generated', 0, 8], sintel: ['sintel', 12, 12], sintelShort: ['sintel', 12, 6], sintelAll: ['sintel', 0, 53] },
     cases: [
       { id: 'gen-h264-4rung', input: 'gen', preset: 'h264-4rung.yaml', expertAudioOnce: true, headline: true },
       { id: 'sintel-h264-4rung', input: 'sintel', preset: 'h264-4rung.yaml', expertAudioOnce: true, headline: true },
       { id: 'sintel-h264-ladder', input: 'sintel', preset: 'h264-ladder' },
       { id: 'sintel-hevc-ladder', input: 'sintelShort', preset: 'hevc-ladder' },
       { id: 'sintel-av1-ladder', input: 'sintelShort', preset: 'av1-ladder' },
+      // one long run, streamkit alone: Node memory and post-encode share on a longer input
+      { id: 'sintel-long-h264-ladder', input: 'sintelAll', preset: 'h264-ladder', streamkitOnly: true, reps: 1 },
     ],
   },
 }[mode];
@@ -155,12 +156,26 @@ function freshDirs(base, dirs) {
 }
 
 // ---------------------------------------------------------------------------------------------- startup
-function startupTimes(sampleInput) {
+async function startupTimes(sampleInput) {
   const n = 10;
-  const base = repeatWall([process.execPath, '-e', '0'], n);
-  const version = repeatWall([process.execPath, cli, '--version'], n);
-  const dry = repeatWall(streamkitArgv(sampleInput, 'h264-ladder', join(modeDir, 'dry-run-out'), ['--dry-run']).map((a) => (a === '--json' ? '--quiet' : a)), n);
-  return { n, nodeBaseline: summary(base), version: summary(version), dryRun: summary(dry) };
+  const series = async (argvX) => {
+    const wall = [];
+    const cpu = [];
+    for (let i = 0; i < n; i++) {
+      const r = await timedRun(argvX);
+      if (r.code !== 0) throw new Error(`${argvX.join(' ')} failed (${r.code}): ${r.stderr}`);
+      wall.push(r.wall);
+      cpu.push(r.cpu);
+    }
+    return { wall: summary(wall), cpu: summary(cpu) };
+  };
+  const dryArgv = streamkitArgv(sampleInput, 'h264-ladder', join(modeDir, 'dry-run-out'), ['--dry-run']).map((a) => (a === '--json' ? '--quiet' : a));
+  return {
+    n,
+    nodeBaseline: await series([process.execPath, '-e', '0']),
+    version: await series([process.execPath, cli, '--version']),
+    dryRun: await series(dryArgv),
+  };
 }
 
 // ------------------------------------------------------------------------------------------------- case
@@ -175,12 +190,13 @@ async function runCase(c, input) {
   const naive = naiveCommands(parsed, rungs, plan.output, dirs.naive);
   const skArgv = streamkitArgv(input.file, c.preset, dirs.streamkit, ['--force']);
 
+  const caseReps = c.reps ?? reps;
   const contenders = [
     { id: 'streamkit', label: 'streamkit (CLI)', run: () => runStreamkit(skArgv, dirs.streamkit, rungs) },
     { id: 'expert', label: 'expert: 1 ffmpeg, split from source, audio per rung', run: () => runFfmpegSet([expert.argv], dirs.expert, expert.dirs, rungs) },
     ...(c.expertAudioOnce ? [{ id: 'expertAudioOnce', label: 'expert, audio encoded once', run: () => runFfmpegSet([expertOnce.argv], dirs.expertAudioOnce, expertOnce.dirs, rungs) }] : []),
     { id: 'naive', label: `naive: ${rungs.length} ffmpeg runs, one per rung`, run: () => runFfmpegSet(naive.map((x) => x.argv), dirs.naive, naive.map((x) => x.dir), rungs) },
-  ];
+  ].filter((x) => !c.streamkitOnly || x.id === 'streamkit');
   const commands = {
     streamkit: shellQuote(skArgv.map((a, i) => (i === 0 ? 'node' : a))),
     streamkitFfmpeg: shellQuote(plan.command),
@@ -192,7 +208,7 @@ async function runCase(c, input) {
   writeFileSync(join(caseDir, 'commands.txt'), Object.entries(commands).filter(([, v]) => v).map(([k, v]) => `# ${k}\n${[v].flat().join('\n')}\n`).join('\n'));
 
   const runs = Object.fromEntries(contenders.map((x) => [x.id, []]));
-  for (let rep = 0; rep < reps; rep++) {
+  for (let rep = 0; rep < caseReps; rep++) {
     // rotate the order every repetition so that drifting background load hits every contender alike
     const order = contenders.map((_, i) => contenders[(i + rep) % contenders.length]);
     for (const x of order) {
@@ -200,7 +216,7 @@ async function runCase(c, input) {
       const r = await x.run();
       r.load1 = load;
       runs[x.id].push(r);
-      log(`bench: ${c.id} rep ${rep + 1}/${reps} ${x.id.padEnd(15)} wall ${fmt(r.wall)} s  cpu ${fmt(r.cpu)} s${r.nodeHwmKiB ? `  node ${mib(r.nodeHwmKiB)} MiB` : ''}  (load ${fmt(load, 1)})`);
+      log(`bench: ${c.id} rep ${rep + 1}/${caseReps} ${x.id.padEnd(15)} wall ${fmt(r.wall)} s  cpu ${fmt(r.cpu)} s${r.nodeHwmKiB ? `  node ${mib(r.nodeHwmKiB)} MiB` : ''}  (load ${fmt(load, 1)})`);
     }
   }
 
@@ -213,7 +229,7 @@ async function runCase(c, input) {
   const frameCounts = new Set(Object.values(outputs).flatMap((o) => o.map((r) => r.frames)));
   if (frameCounts.size !== 1) log(`bench: WARNING ${c.id}: frame counts differ between contenders/rungs: ${JSON.stringify(outputs)}`);
   let quality = null;
-  if (doQuality) {
+  if (doQuality && !c.streamkitOnly) {
     quality = {};
     for (const id of ['streamkit', 'expert']) {
       log(`bench: ${c.id} quality of ${id} (psnr, ssim per rung)`);
@@ -222,17 +238,26 @@ async function runCase(c, input) {
   }
   if (!flag('--keep')) for (const id of Object.keys(dirs)) if (id !== 'streamkit') rmSync(dirs[id], { recursive: true, force: true });
 
-  return { id: c.id, headline: !!c.headline, preset: c.preset, input: input.label, inputSeconds: input.seconds, encoder: plan.encoder, frameRate: plan.frameRate, rungs, contenders: contenders.map(({ id, label }) => ({ id, label })), runs, outputs, quality, commands };
+  return { id: c.id, headline: !!c.headline, reps: caseReps, preset: c.preset, input: input.label, inputSeconds: input.seconds, encoder: plan.encoder, frameRate: plan.frameRate, rungs, contenders: contenders.map(({ id, label }) => ({ id, label })), runs, outputs, quality, commands };
 }
 
 async function runStreamkit(argvSk, outDir, rungs) {
   rmSync(outDir, { recursive: true, force: true });
   const r = await timedRun(argvSk, { sampleChildRss: true });
   if (r.code !== 0) throw new Error(`streamkit failed (exit ${r.code}): ${r.stdout.slice(-3000)}${r.stderr.slice(-3000)}`);
-  const done = ndjson(r.stdout).find((e) => e.type === 'done');
+  const events = ndjson(r.stdout);
+  const done = events.find((e) => e.type === 'done');
   if (!done) throw new Error(`streamkit emitted no done event: ${r.stdout.slice(-2000)}`);
+  // stage times from the events' timestamps (ms)
+  const at = (stage, status) => Date.parse(events.find((e) => e.type === 'stage' && e.stage === stage && e.status === status)?.time ?? 'x');
+  const stages = {
+    beforeEncode: (at('encode', 'start') - r.startedAtMs) / 1000,
+    package: (at('package', 'done') - at('package', 'start')) / 1000,
+    verify: (at('verify', 'done') - at('verify', 'start')) / 1000,
+    afterDone: (r.endedAtMs - Date.parse(done.time)) / 1000,
+  };
   for (const rung of rungs) if (!playlistComplete(join(outDir, rung.name, 'index.m3u8'))) throw new Error(`streamkit output ${rung.name} incomplete`);
-  return { wall: r.wall, cpu: r.cpu, user: r.user, sys: r.sys, ffmpegMaxRssKiB: r.treeMaxRssKiB, nodeHwmKiB: r.childHwmKiB, encodeSeconds: done.encodeSeconds, postEncodeSeconds: done.postEncodeSeconds, elapsedSeconds: done.elapsedSeconds };
+  return { wall: r.wall, cpu: r.cpu, user: r.user, sys: r.sys, ffmpegMaxRssKiB: r.treeMaxRssKiB, nodeHwmKiB: r.childHwmKiB, nodeCpu: r.childOwnCpu, stages, encodeSeconds: done.encodeSeconds, postEncodeSeconds: done.postEncodeSeconds, elapsedSeconds: done.elapsedSeconds };
 }
 
 async function runFfmpegSet(argvs, base, outDirs, rungs) {
@@ -259,7 +284,7 @@ function caseMarkdown(res) {
   const skCpu = summary(sk.map((r) => r.cpu));
   L.push(`### ${res.id}: ${res.preset.replace(/\.yaml$/, '')} on ${res.input}`);
   L.push('');
-  L.push(`${res.encoder}, ${res.frameRate} fps, ${res.rungs.length} rungs (${res.rungs.map((r) => `${r.width}x${r.height}`).join(', ')}); ${reps} repetitions, order rotated each repetition. Times in seconds, median (min–max). Ratios: streamkit's median ÷ the contender's median, then the range of the per-repetition ratios.`);
+  L.push(`${res.encoder}, ${res.frameRate} fps, ${res.rungs.length} rungs (${res.rungs.map((r) => `${r.width}x${r.height}`).join(', ')}); ${res.reps} repetition${res.reps > 1 ? 's' : ''}${res.contenders.length > 1 ? ', order rotated each repetition' : ''}. Times in seconds, median (min–max).${res.contenders.length > 1 ? " Ratios: streamkit's median ÷ the contender's median (bold), then the range of the per-repetition ratios." : ''}`);
   L.push('');
   L.push('| contender | wall s | CPU s (user+sys) | streamkit ÷ this, wall | streamkit ÷ this, CPU | peak RSS of largest ffmpeg, MiB |');
   L.push('|---|---|---|---|---|---|');
@@ -275,11 +300,9 @@ function caseMarkdown(res) {
     L.push(`| ${x.label} | ${fmtSummary(w)} | ${fmtSummary(c)} | ${ratio('wall', w)} | ${ratio('cpu', c)} | ${mib(Math.max(...rs.map((r) => r.ffmpegMaxRssKiB ?? 0)))} |`);
   }
   L.push('');
-  const enc = summary(sk.map((r) => r.encodeSeconds));
-  const post = summary(sk.map((r) => r.postEncodeSeconds));
-  const share = summary(sk.map((r) => (100 * r.postEncodeSeconds) / r.encodeSeconds));
-  const overhead = summary(sk.map((r) => r.wall - r.encodeSeconds - r.postEncodeSeconds));
-  L.push(`streamkit: encode ${fmtSummary(enc)} s, post-encode (packaging, playlists, decode check, commit) ${fmtSummary(post)} s = **${fmtSummary(share, 1)} %** of encode; start-up before ffmpeg (probe, capabilities, trial encode) ${fmtSummary(overhead)} s; Node process peak RSS **${mib(Math.max(...sk.map((r) => r.nodeHwmKiB ?? 0)))} MiB** (VmHWM, largest of ${sk.length} runs). Load average (1 min) at run starts: ${fmt(Math.min(...Object.values(res.runs).flat().map((r) => r.load1)), 1)}–${fmt(Math.max(...Object.values(res.runs).flat().map((r) => r.load1)), 1)}.`);
+  const S = (f) => summary(sk.map(f));
+  const loads = Object.values(res.runs).flat().map((r) => r.load1);
+  L.push(`streamkit, inside its wall time: before ffmpeg starts (Node start-up, preset, ffprobe) ${fmtSummary(S((r) => r.stages.beforeEncode))} s; encode ${fmtSummary(S((r) => r.encodeSeconds))} s; post-encode ${fmtSummary(S((r) => r.postEncodeSeconds))} s = **${fmtSummary(S((r) => (100 * r.postEncodeSeconds) / r.encodeSeconds), 1)} % of encode** (packaging: reading every segment, playlists ${fmtSummary(S((r) => r.stages.package))} s; decode check of the first and last segment of every rendition ${fmtSummary(S((r) => r.stages.verify))} s). Node process: own CPU ${fmtSummary(S((r) => r.nodeCpu ?? NaN))} s, peak RSS **${mib(Math.max(...sk.map((r) => r.nodeHwmKiB ?? 0)))} MiB** (VmHWM, largest of ${sk.length} run${sk.length > 1 ? 's' : ''}). Load average (1 min) at run starts: ${fmt(Math.min(...loads), 1)}–${fmt(Math.max(...loads), 1)}.`);
   L.push('');
   const frames = res.outputs.streamkit[0]?.frames;
   if (res.quality) {
@@ -310,7 +333,13 @@ function markdown(result) {
   L.push('');
   L.push(`Machine: ${m.nproc} CPUs, ${m.cpuModel}${m.hypervisor ? ' (virtual machine)' : ''}, ${m.memGiB} GiB RAM, Linux ${m.kernel}; ${m.ffmpeg}; x264 ${m.x264 ?? '?'}, x265 ${m.x265 ?? '?'}, SVT-AV1 ${m.svtav1 ?? '?'}; Node ${m.node}. CPU time measured with ${m.cpuTimer === 'gnu-time' ? 'GNU time (rusage of the whole process tree)' : "bash's times builtin"}. Load average (1/5/15 min) at start: ${result.loadStart.map((x) => fmt(x, 2)).join(' / ')}, at end: ${result.loadEnd.map((x) => fmt(x, 2)).join(' / ')}.`);
   L.push('');
-  L.push(`Start-up (${s.n} runs each, wall time, median (min–max)): \`node -e 0\` ${fmtSummary(s.nodeBaseline, 3)} s; \`streamkit --version\` **${fmtSummary(s.version, 3)} s**; \`streamkit transcode --dry-run\` (h264-ladder, probes the input, trial-encodes NVENC) **${fmtSummary(s.dryRun, 3)} s**.`);
+  L.push(`Start-up, ${s.n} runs each, median (min–max) in seconds:`);
+  L.push('');
+  L.push('| command | wall | CPU (user+sys, incl. child processes) |');
+  L.push('|---|---|---|');
+  L.push(`| \`node -e 0\` (Node itself, for reference) | ${fmtSummary(s.nodeBaseline.wall, 3)} | ${fmtSummary(s.nodeBaseline.cpu, 3)} |`);
+  L.push(`| \`streamkit --version\` | **${fmtSummary(s.version.wall, 3)}** | ${fmtSummary(s.version.cpu, 3)} |`);
+  L.push(`| \`streamkit transcode IN --preset h264-ladder --dry-run\` (loads the preset, finds ffmpeg, probes the input) | **${fmtSummary(s.dryRun.wall, 3)}** | ${fmtSummary(s.dryRun.cpu, 3)} |`);
   L.push('');
   for (const c of result.cases) L.push(caseMarkdown(c));
   for (const sk of result.skipped) L.push(`- skipped ${sk}\n`);
@@ -340,8 +369,8 @@ if (!firstInput) {
   console.error('bench: no input available.');
   process.exit(2);
 }
-result.startup = startupTimes(firstInput.file);
-log(`bench: start-up: --version ${fmtSummary(result.startup.version, 3)} s, --dry-run ${fmtSummary(result.startup.dryRun, 3)} s (node -e 0: ${fmtSummary(result.startup.nodeBaseline, 3)} s)`);
+result.startup = await startupTimes(firstInput.file);
+log(`bench: start-up wall: --version ${fmtSummary(result.startup.version.wall, 3)} s, --dry-run ${fmtSummary(result.startup.dryRun.wall, 3)} s (node -e 0: ${fmtSummary(result.startup.nodeBaseline.wall, 3)} s)`);
 for (const c of cases) {
   const input = inputs[c.input];
   if (!input) {

@@ -47,22 +47,30 @@ function readProc(path) {
   }
 }
 
-/** Peak resident set (VmHWM, KiB) of the wrapper's direct child, or null once it has exited. */
-function sampleChildHwm(wrapperPid) {
+const CLK_TCK = 100; // Linux USER_HZ
+
+/**
+ * The wrapper's direct child (the streamkit Node process): its peak resident set (VmHWM, KiB) and its
+ * own CPU seconds (utime + stime, without its children), or null once it has exited.
+ */
+function sampleChild(wrapperPid) {
   const kids = readProc(`/proc/${wrapperPid}/task/${wrapperPid}/children`);
   if (!kids) return null;
-  let best = null;
-  for (const pid of kids.trim().split(/\s+/).filter(Boolean)) {
-    const status = readProc(`/proc/${pid}/status`);
-    const m = status && /^VmHWM:\s+(\d+) kB/m.exec(status);
-    if (m) best = Math.max(best ?? 0, Number(m[1]));
-  }
-  return best;
+  const pid = kids.trim().split(/\s+/).filter(Boolean)[0];
+  if (!pid) return null;
+  const status = readProc(`/proc/${pid}/status`);
+  const stat = readProc(`/proc/${pid}/stat`);
+  const m = status && /^VmHWM:\s+(\d+) kB/m.exec(status);
+  if (!m || !stat) return null;
+  // fields after the parenthesised command name: state is field 3, utime 14, stime 15
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { hwmKiB: Number(m[1]), cpu: (Number(f[11]) + Number(f[12])) / CLK_TCK };
 }
 
 /**
  * Run argv[0] with argv[1..] and measure it. Returns { wall, user, sys, cpu, treeMaxRssKiB,
- * childHwmKiB, code, stdout, stderr }. stdout is kept (streamkit's NDJSON events are small);
+ * childHwmKiB, childOwnCpu, code, stdout, stderr } (the child* values only with sampleChildRss;
+ * sampled every sampleMs, so they miss at most the child's last sampleMs). stdout is kept (streamkit's NDJSON events are small);
  * stderr is kept to the last 64 KiB for error messages.
  */
 export function timedRun(argv, { cwd, env, sampleChildRss = false, sampleMs = 50 } = {}) {
@@ -74,6 +82,7 @@ export function timedRun(argv, { cwd, env, sampleChildRss = false, sampleMs = 50
     : ['bash', '-c', '"$@"; rc=$?; times > "$BENCH_TIMES_FILE"; exit $rc', 'bash', ...argv];
   return new Promise((resolvePromise, reject) => {
     const started = process.hrtime.bigint();
+    const startedAtMs = Date.now();
     const child = spawn(wrapped[0], wrapped.slice(1), {
       cwd,
       env: { ...process.env, ...env, BENCH_TIMES_FILE: timesFile },
@@ -87,9 +96,12 @@ export function timedRun(argv, { cwd, env, sampleChildRss = false, sampleMs = 50
       if (stderr.length > 65536) stderr = stderr.slice(-65536);
     });
     let hwm = null;
+    let ownCpu = null;
     const sample = () => {
-      const v = sampleChildHwm(child.pid);
-      if (v !== null) hwm = Math.max(hwm ?? 0, v);
+      const v = sampleChild(child.pid);
+      if (v === null) return;
+      hwm = Math.max(hwm ?? 0, v.hwmKiB);
+      ownCpu = Math.max(ownCpu ?? 0, v.cpu);
     };
     const timer = sampleChildRss ? setInterval(sample, sampleMs) : null;
     child.on('error', (e) => {
@@ -110,20 +122,7 @@ export function timedRun(argv, { cwd, env, sampleChildRss = false, sampleMs = 50
         return;
       }
       rmSync(dir, { recursive: true, force: true });
-      resolvePromise({ wall, user: t.user, sys: t.sys, cpu: t.user + t.sys, treeMaxRssKiB: t.treeMaxRssKiB, childHwmKiB: hwm, code, stdout, stderr });
+      resolvePromise({ wall, user: t.user, sys: t.sys, cpu: t.user + t.sys, treeMaxRssKiB: t.treeMaxRssKiB, childHwmKiB: hwm, childOwnCpu: ownCpu, startedAtMs, endedAtMs: Date.now(), code, stdout, stderr });
     });
   });
-}
-
-/** Wall time of a short command, run n times; returns the list of seconds (the command must succeed). */
-export function repeatWall(argv, n, { cwd } = {}) {
-  const out = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = process.hrtime.bigint();
-    const r = spawnSync(argv[0], argv.slice(1), { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    const dt = Number(process.hrtime.bigint() - t0) / 1e9;
-    if (r.status !== 0) throw new Error(`${argv.join(' ')} failed (${r.status}): ${r.stderr}`);
-    out.push(dt);
-  }
-  return out;
 }
