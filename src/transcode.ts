@@ -199,9 +199,13 @@ export async function planTranscode(options: PlanOptions, workDir?: string): Pro
   const preset = typeof options.preset === 'string' ? await loadPreset(options.preset) : options.preset;
   const toolchain = options.toolchain ?? (await resolveToolchain(options));
   const request = options.hw ?? 'auto';
+  // ffprobe runs while the encoder is chosen (an NVENC trial encode is another process start); the
+  // errors keep their order: preset and encoder problems are reported before input problems
+  const probing = probeMedia(options.input, { ffprobe: toolchain.ffprobe.path, frameRate: options.frameRate, ...(options.signal ? { signal: options.signal } : {}) });
+  probing.catch(() => undefined);
   let hardware: HardwareChoice = knownEncoder(preset, await selectHardware(toolchain.caps, preset.preset, request));
   checkPresetForEncoder(preset.preset, preset.file, hardware.hardware, hardware.encoder as EncoderName);
-  const media = await probeMedia(options.input, { ffprobe: toolchain.ffprobe.path, frameRate: options.frameRate, ...(options.signal ? { signal: options.signal } : {}) });
+  const media = await probing;
   const ladder = buildLadder(preset.preset, media);
   const p = preset.preset;
   const output = resolve(options.output ?? defaultOutput(options.input, preset.name));

@@ -1,5 +1,6 @@
 import { existsSync, writeSync } from 'node:fs';
 import { CommanderError } from 'commander';
+import { streamkitVersion } from '../version.js';
 import { ExitCode, isStreamkitError, StreamkitError } from '../errors.js';
 import { killAllNow } from '../ffmpeg/run.js';
 import { discardAllSync } from '../package/atomic.js';
@@ -18,6 +19,11 @@ import { errorEvent, formatError, type OutputMode } from './reporter.js';
  * synchronously, exit 130. A closed stdout (`streamkit ... | head`) counts as an interruption too.
  */
 export async function main(argv: readonly string[], partialIo: Partial<CliIo> = {}): Promise<number> {
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+    // exactly what commander prints for the program's -V/--version option
+    (partialIo.out ?? process.stdout).write(`${streamkitVersion()}\n`);
+    return ExitCode.ok;
+  }
   const controller = new AbortController();
   const io: CliIo = { out: process.stdout, err: process.stderr, env: process.env, signal: controller.signal, ...partialIo };
   let interrupts = 0;
@@ -77,9 +83,11 @@ export async function main(argv: readonly string[], partialIo: Partial<CliIo> = 
     }
   };
   try {
+    const { createProgram } = await import('./program.js');
     const program = createProgram(io, run);
     await program.parseAsync([...argv], { from: 'user' });
   } catch (error) {
+    const { CommanderError } = await import('commander');
     if (error instanceof CommanderError) {
       // help and version are "errors" commander throws under exitOverride; it has printed its text
       exitCode = error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;

@@ -1,0 +1,121 @@
+// The hand-written contenders, derived from streamkit's own `transcode --dry-run --json` command so
+// that every encoder, rate-control, GOP and HLS flag is byte-for-byte the same. Only the filter graph
+// and the process layout (and where audio is encoded) differ. Pure functions over argv arrays.
+
+/**
+ * Split streamkit's ffmpeg argv into its parts.
+ * command = [ffmpeg, ...inputPart, '-filter_complex', graph, ...outputs]; every output is a list of
+ * option/value pairs closed by its path (all options used by streamkit's outputs take one value).
+ */
+export function parseCommand(command) {
+  const fc = command.indexOf('-filter_complex');
+  if (fc < 0) throw new Error('streamkit command has no -filter_complex');
+  const ffmpeg = command[0];
+  const inputPart = command.slice(1, fc);
+  const graph = command[fc + 1];
+  const outputs = [];
+  let opts = [];
+  const rest = command.slice(fc + 2);
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i];
+    if (a.startsWith('-') && i + 1 < rest.length) {
+      opts.push(a, rest[i + 1]);
+      i++;
+    } else {
+      outputs.push({ opts, path: a });
+      opts = [];
+    }
+  }
+  if (opts.length > 0) throw new Error(`trailing options without an output: ${opts.join(' ')}`);
+  const videoOutputs = [];
+  const audioOutputs = [];
+  for (const o of outputs) {
+    const map = o.opts[o.opts.indexOf('-map') + 1] ?? '';
+    if (/^\[v\d+\]$/.test(map)) videoOutputs.push({ ...o, label: map });
+    else if (/^\d+:a(:\d+)?$/.test(map)) audioOutputs.push({ ...o, map });
+    else throw new Error(`unexpected output mapping ${map}`);
+  }
+  const source = /^\[([^\]]+)\]/.exec(graph)?.[1];
+  if (!source) throw new Error(`cannot find the source pad in ${graph}`);
+  const head = graph.split(';')[0];
+  const fps = /fps=([^,;[]+)/.exec(head)?.[1];
+  if (!fps) throw new Error(`streamkit graph has no fps filter: ${graph}`);
+  const format = /format=([a-z0-9]+)/.exec(head)?.[1] ?? null;
+  return { ffmpeg, inputPart, graph, source, fps, format, videoOutputs, audioOutputs };
+}
+
+/** Options of one output up to (not including) `-map_metadata`: map, codec and codec settings. */
+function codecOptions(opts) {
+  const end = opts.indexOf('-map_metadata');
+  return end < 0 ? opts : opts.slice(0, end);
+}
+
+function containerOptions(opts) {
+  const end = opts.indexOf('-map_metadata');
+  return end < 0 ? [] : opts.slice(end);
+}
+
+function withoutMap(opts) {
+  const out = [];
+  for (let i = 0; i < opts.length; i += 2) if (opts[i] !== '-map') out.push(opts[i], opts[i + 1]);
+  return out;
+}
+
+/** Re-root every path-like argument from streamkit's output folder to `to`. */
+function reroot(args, from, to) {
+  return args.map((a) => (a.startsWith(`${from}/`) ? `${to}/${a.slice(from.length + 1)}` : a));
+}
+
+/**
+ * The expert's graph: fps once, split into N copies of the SOURCE, each scaled straight to its rung
+ * (the usual hand-written ladder); a format filter per branch only where streamkit needed one.
+ */
+export function expertGraph(parsed, rungs) {
+  const n = rungs.length;
+  const splits = rungs.map((_, i) => `[s${i}]`).join('');
+  const head = `[${parsed.source}]fps=${parsed.fps},split=${n}${splits}`;
+  const branches = rungs.map((r, i) => `[s${i}]scale=${r.width}:${r.height}${parsed.format ? `,format=${parsed.format}` : ''},setsar=1[v${i}]`);
+  return [head, ...branches].join(';');
+}
+
+/** The first audio rendition's encoder options (map, codec, bitrate, channels, rate). */
+function audioCodecOptions(parsed) {
+  const a = parsed.audioOutputs[0];
+  return a ? codecOptions(a.opts) : [];
+}
+
+/**
+ * One ffmpeg process, decode once, split from the source, same encoder flags per rung.
+ * audio: 'per-rung' muxes the (same) AAC encode into every rung's output, as the common
+ * `-var_stream_map "v:0,a:0 v:1,a:1 ..."` ladder commands do; 'once' keeps streamkit's separate audio output.
+ * Returns { argv, dirs } (dirs: folders the HLS muxer needs to exist).
+ */
+export function expertCommand(parsed, rungs, fromDir, toDir, { audio = 'per-rung' } = {}) {
+  if (parsed.videoOutputs.length !== rungs.length) throw new Error('rung count mismatch');
+  const args = [...parsed.inputPart, '-filter_complex', expertGraph(parsed, rungs)];
+  const audioOpts = audioCodecOptions(parsed);
+  parsed.videoOutputs.forEach((o, i) => {
+    args.push(...codecOptions(o.opts));
+    if (audio === 'per-rung') args.push(...audioOpts);
+    args.push(...containerOptions(o.opts), o.path);
+  });
+  if (audio === 'once') for (const a of parsed.audioOutputs) args.push(...a.opts, a.path);
+  const argv = [parsed.ffmpeg, '-nostats', ...reroot(args, fromDir, toDir)];
+  const outs = audio === 'once' ? [...parsed.videoOutputs, ...parsed.audioOutputs] : parsed.videoOutputs;
+  return { argv, dirs: outs.map((o) => reroot([o.path], fromDir, toDir)[0].replace(/\/[^/]+$/, '')) };
+}
+
+/**
+ * What most scripts do: one ffmpeg per rung, run one after the other, each decoding the source again,
+ * scaling it with -vf, encoding the rung with the same flags and the audio into the same output.
+ * Returns [{ argv, dir }].
+ */
+export function naiveCommands(parsed, rungs, fromDir, toDir) {
+  const audioOpts = audioCodecOptions(parsed);
+  return parsed.videoOutputs.map((o, i) => {
+    const r = rungs[i];
+    const vf = `fps=${parsed.fps},scale=${r.width}:${r.height}${parsed.format ? `,format=${parsed.format}` : ''},setsar=1`;
+    const args = [...parsed.inputPart, '-map', parsed.source, '-vf', vf, ...withoutMap(codecOptions(o.opts)), ...audioOpts, ...containerOptions(o.opts), o.path];
+    return { argv: [parsed.ffmpeg, '-nostats', ...reroot(args, fromDir, toDir)], dir: reroot([o.path], fromDir, toDir)[0].replace(/\/[^/]+$/, '') };
+  });
+}

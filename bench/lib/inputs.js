@@ -1,0 +1,53 @@
+// Benchmark inputs, made once into bench/work/inputs and reused (delete the folder to rebuild).
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+
+function ffmpeg(args, what) {
+  const r = spawnSync('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', ...args], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+  if (r.status !== 0) throw new Error(`ffmpeg failed while ${what}: ${r.stderr}`);
+}
+
+/** Write through a temporary name so an interrupted build is never mistaken for a finished input. */
+function build(file, args, what) {
+  if (existsSync(file)) return file;
+  mkdirSync(dirname(file), { recursive: true });
+  const tmp = file.replace(/\.mp4$/, '.partial.mp4');
+  process.stderr.write(`bench: making ${what} -> ${file}\n`);
+  ffmpeg([...args, tmp], what);
+  renameSync(tmp, file);
+  return file;
+}
+
+// A high-quality H.264 mezzanine at 1080p, like a real source: High profile, CRF 18, 4:2:0, AAC stereo.
+const mezzanine = ['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '18', '-pix_fmt', 'yuv420p', '-g', '48', '-c:a', 'aac', '-b:a', '192k', '-ar', '48000', '-ac', '2', '-movflags', '+faststart'];
+
+/**
+ * Generated 1080p24 clip that is NOT easy to encode: a zooming Mandelbrot set (fine detail, constant
+ * motion everywhere) with temporal film-grain-like noise on top, plus a two-tone stereo signal.
+ * testsrc2 compresses to almost nothing and would flatter any encoder setting.
+ */
+export function generatedInput(workDir, seconds) {
+  const file = join(workDir, 'inputs', `generated-1080p24-v2-${seconds}s.mp4`);
+  // zoom speed independent of the length, so short (quick) and long clips are the same kind of content;
+  // about 20 Mb/s at CRF 18, in the range of real 1080p mezzanine files
+  const video = 'mandelbrot=size=1920x1080:rate=24:maxiter=384:end_pts=120:end_scale=0.3,noise=alls=6:allf=t+u,format=yuv420p';
+  const audio = "aevalsrc=exprs='0.2*sin(2*PI*440*t)|0.2*sin(2*PI*554.37*t)':s=48000:c=stereo";
+  return build(file, ['-f', 'lavfi', '-i', video, '-f', 'lavfi', '-i', audio, '-t', String(seconds), ...mezzanine], `a ${seconds} s generated 1080p clip`);
+}
+
+/** ../shared/media (beside the checkout; worktrees sit one level deeper), or STREAMKIT_BENCH_MEDIA. */
+export function sharedMediaDir(repoRoot) {
+  const candidates = [process.env.STREAMKIT_BENCH_MEDIA, resolve(repoRoot, '..', 'shared', 'media'), resolve(repoRoot, '..', '..', 'shared', 'media')].filter(Boolean);
+  return candidates.find((d) => existsSync(join(d, 'sintel-trailer-720p.mp4'))) ?? null;
+}
+
+/**
+ * The Sintel trailer (1280x720, 24 fps, animated film) upscaled once to 1920x1080 with lanczos: a fair
+ * 1080p workload with real film content. Starts at `from` s to skip the black opening titles.
+ */
+export function sintelInput(workDir, mediaDir, from, seconds) {
+  const src = join(mediaDir, 'sintel-trailer-720p.mp4');
+  const file = join(workDir, 'inputs', `sintel-1080p24-${from}+${seconds}s.mp4`);
+  return build(file, ['-ss', String(from), '-i', `file:${src}`, '-t', String(seconds), '-vf', 'scale=1920:1080:flags=lanczos', '-map', '0:v:0', '-map', '0:a:0', ...mezzanine], `the Sintel trailer ${from}-${from + seconds} s upscaled to 1080p`);
+}

@@ -1,0 +1,128 @@
+// Timed process runs for the benchmark: wall time, CPU time (user + sys of the whole process tree),
+// the tree's peak RSS, and optionally the peak RSS of the direct child itself (the streamkit Node
+// process), sampled from /proc while it runs. Benchmark code only: nothing here is part of streamkit.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const GNU_TIME = '/usr/bin/time';
+
+let timeTool = null;
+
+/**
+ * How CPU time is measured. GNU time (apt package `time`) reports the rusage of everything its child
+ * waited for, i.e. streamkit's Node process plus every ffmpeg/ffprobe it ran, and the largest RSS among
+ * them. Without it, bash's `times` builtin gives the same user/sys sums (no RSS).
+ */
+export function cpuTimer() {
+  if (timeTool) return timeTool;
+  const r = spawnSync(GNU_TIME, ['-f', '%e %U %S %M', 'true'], { encoding: 'utf8' });
+  timeTool = r.status === 0 && /^[\d.]+ [\d.]+ [\d.]+ \d+/m.test(r.stderr) ? 'gnu-time' : 'bash-times';
+  return timeTool;
+}
+
+function parseGnuTime(text) {
+  // "Command exited with non-zero status N" may precede the numbers
+  const line = text.trim().split('\n').pop() ?? '';
+  const [e, u, s, m] = line.split(' ').map(Number);
+  if (![e, u, s, m].every(Number.isFinite)) throw new Error(`cannot parse GNU time output: ${JSON.stringify(text)}`);
+  return { user: u, sys: s, treeMaxRssKiB: m };
+}
+
+function parseBashTimes(text) {
+  // two lines: the shell's own times, then its children's: "0m1.234s 0m0.056s"
+  const lines = text.trim().split('\n');
+  const child = lines[lines.length - 1] ?? '';
+  const secs = [...child.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
+  if (secs.length !== 2) throw new Error(`cannot parse bash times output: ${JSON.stringify(text)}`);
+  return { user: secs[0], sys: secs[1], treeMaxRssKiB: null };
+}
+
+function readProc(path) {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+const CLK_TCK = 100; // Linux USER_HZ
+
+/**
+ * The wrapper's direct child (the streamkit Node process): its peak resident set (VmHWM, KiB) and its
+ * own CPU seconds (utime + stime, without its children), or null once it has exited.
+ */
+function sampleChild(wrapperPid) {
+  const kids = readProc(`/proc/${wrapperPid}/task/${wrapperPid}/children`);
+  if (!kids) return null;
+  const pid = kids.trim().split(/\s+/).filter(Boolean)[0];
+  if (!pid) return null;
+  const status = readProc(`/proc/${pid}/status`);
+  const stat = readProc(`/proc/${pid}/stat`);
+  const m = status && /^VmHWM:\s+(\d+) kB/m.exec(status);
+  if (!m || !stat) return null;
+  // fields after the parenthesised command name: state is field 3, utime 14, stime 15
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { hwmKiB: Number(m[1]), cpu: (Number(f[11]) + Number(f[12])) / CLK_TCK };
+}
+
+/**
+ * Run argv[0] with argv[1..] and measure it. Returns { wall, user, sys, cpu, treeMaxRssKiB,
+ * childHwmKiB, childOwnCpu, code, stdout, stderr } (the child* values only with sampleChildRss;
+ * sampled every sampleMs, so they miss at most the child's last sampleMs). stdout is kept (streamkit's NDJSON events are small);
+ * stderr is kept to the last 64 KiB for error messages.
+ */
+export function timedRun(argv, { cwd, env, sampleChildRss = false, sampleMs = 50 } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'streamkit-bench-'));
+  const timesFile = join(dir, 'times');
+  const tool = cpuTimer();
+  const wrapped = tool === 'gnu-time'
+    ? [GNU_TIME, '-f', '%e %U %S %M', '-o', timesFile, '--', ...argv]
+    : ['bash', '-c', '"$@"; rc=$?; times > "$BENCH_TIMES_FILE"; exit $rc', 'bash', ...argv];
+  return new Promise((resolvePromise, reject) => {
+    const started = process.hrtime.bigint();
+    const startedAtMs = Date.now();
+    const child = spawn(wrapped[0], wrapped.slice(1), {
+      cwd,
+      env: { ...process.env, ...env, BENCH_TIMES_FILE: timesFile },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (c) => (stdout += c));
+    child.stderr.setEncoding('utf8').on('data', (c) => {
+      stderr += c;
+      if (stderr.length > 65536) stderr = stderr.slice(-65536);
+    });
+    let hwm = null;
+    let ownCpu = null;
+    const sample = () => {
+      const v = sampleChild(child.pid);
+      if (v === null) return;
+      hwm = Math.max(hwm ?? 0, v.hwmKiB);
+      ownCpu = Math.max(ownCpu ?? 0, v.cpu);
+    };
+    const timer = sampleChildRss ? setInterval(sample, sampleMs) : null;
+    child.on('error', (e) => {
+      if (timer) clearInterval(timer);
+      rmSync(dir, { recursive: true, force: true });
+      reject(e);
+    });
+    child.on('close', (code) => {
+      const wall = Number(process.hrtime.bigint() - started) / 1e9;
+      if (timer) clearInterval(timer);
+      let t;
+      try {
+        const text = readFileSync(timesFile, 'utf8');
+        t = tool === 'gnu-time' ? parseGnuTime(text) : parseBashTimes(text);
+      } catch (e) {
+        rmSync(dir, { recursive: true, force: true });
+        reject(new Error(`${argv.join(' ')}: no CPU times (${e.message}); exit ${code}; stderr: ${stderr.slice(-2000)}`));
+        return;
+      }
+      rmSync(dir, { recursive: true, force: true });
+      resolvePromise({ wall, user: t.user, sys: t.sys, cpu: t.user + t.sys, treeMaxRssKiB: t.treeMaxRssKiB, childHwmKiB: hwm, childOwnCpu: ownCpu, startedAtMs, endedAtMs: Date.now(), code, stdout, stderr });
+    });
+  });
+}
