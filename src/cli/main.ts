@@ -5,7 +5,6 @@ import { ExitCode, isStreamkitError, StreamkitError } from '../errors.js';
 import { killAllNow } from '../ffmpeg/run.js';
 import { discardAllSync } from '../package/atomic.js';
 import { makeContext, type CliIo, type CommandContext, type GlobalOptions } from './context.js';
-import { createProgram } from './program.js';
 import { errorEvent, formatError, type OutputMode } from './reporter.js';
 
 /**

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { StreamkitError } from '../errors.js';
 import { hasEncoder, type Capabilities } from '../ffmpeg/capabilities.js';
 import { runCapture } from '../ffmpeg/run.js';

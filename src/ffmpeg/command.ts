@@ -143,17 +143,22 @@ function encodeSettingsFor(plan: TranscodePlan, rung: LadderRung): RungEncodeSet
   return plan.nvenc?.bFrameRefs ? { ...s, bFrameRefs: true } : s;
 }
 
+/** The part both layouts share: the one input (confined, demuxer pinned) and the video filter graph. */
+function inputAndGraphArgs(plan: TranscodePlan): { args: string[]; outputs: string[] } {
+  const { media } = plan;
+  const { graph, outputs } = videoGraphFor(plan);
+  const args = ['-loglevel', 'warning', '-y', ...protocolOptions(media.remote), ...media.inputOptions, ...nvencInputOptions(plan), '-i', media.url, '-filter_complex', graph];
+  return { args, outputs };
+}
+
 /**
  * The whole ffmpeg argv (without the binary, without -progress: ffmpeg/run.ts adds that). Output
  * paths are relative: run it with plan.workDir as the working folder.
  */
 export function buildTranscodeArgs(plan: TranscodePlan): string[] {
   if (plan.files.length > 0) return buildTeeTranscodeArgs(plan);
-  const { media } = plan;
   const profile = encoderProfiles[plan.encoder];
-  const args: string[] = ['-loglevel', 'warning', '-y', ...protocolOptions(media.remote), ...media.inputOptions, ...nvencInputOptions(plan), '-i', media.url];
-  const { graph, outputs } = videoGraphFor(plan);
-  args.push('-filter_complex', graph);
+  const { args, outputs } = inputAndGraphArgs(plan);
   plan.ladder.rungs.forEach((rung, i) => {
     args.push('-map', `[${outputs[i]}]`, '-c:v', profile.name, ...profile.args(encodeSettingsFor(plan, rung)));
     args.push('-map_metadata', '-1', '-map_chapters', '-1');
@@ -183,11 +188,8 @@ export function buildTranscodeArgs(plan: TranscodePlan): string[] {
  * muxer puts them back in front of every keyframe for TS segments.
  */
 export function buildTeeTranscodeArgs(plan: TranscodePlan): string[] {
-  const { media } = plan;
   const profile = encoderProfiles[plan.encoder];
-  const args: string[] = ['-loglevel', 'warning', '-y', ...protocolOptions(media.remote), ...media.inputOptions, ...nvencInputOptions(plan), '-i', media.url];
-  const { graph, outputs } = videoGraphFor(plan);
-  args.push('-filter_complex', graph);
+  const { args, outputs } = inputAndGraphArgs(plan);
   plan.ladder.rungs.forEach((rung, i) => {
     args.push('-map', `[${outputs[i]}]`, `-c:v:${i}`, profile.name, ...forStream(profile.args(encodeSettingsFor(plan, rung)), `v:${i}`));
   });

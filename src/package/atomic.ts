@@ -61,7 +61,7 @@ export function discardAllSync(): void {
   open.clear();
 }
 
-async function exists(p: string): Promise<boolean> {
+export async function exists(p: string): Promise<boolean> {
   try {
     await access(p);
     return true;

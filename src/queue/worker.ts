@@ -1,10 +1,10 @@
-import { access } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import type { HardwareRequest } from '../encoder/select.js';
 import { isStreamkitError, StreamkitError } from '../errors.js';
 import { checkCurrent, fingerprintInput, jobKey, MANIFEST_NAME, presetHash, readManifest } from '../package/manifest.js';
+import { exists } from '../package/atomic.js';
 import { parsePresetObject } from '../preset/load.js';
 import { jobOptions, resolveToolchain, transcode, type Toolchain } from '../transcode.js';
 import { formatError } from '../cli/reporter.js';
@@ -68,15 +68,6 @@ export const DEFAULT_GRACE_MS = 10_000;
 /** Exit codes 2 (usage, preset, destination not ours) and 3 (input) do not get better by retrying. */
 export function isPermanent(error: StreamkitError): boolean {
   return error.exitCode === 2 || error.exitCode === 3;
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await access(p);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function inputError(input: string, error: unknown): StreamkitError {

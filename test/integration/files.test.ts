@@ -1,7 +1,7 @@
 /**
  * HLS + progressive MP4 + FLV from one transcode, through the CLI, on tiny generated media.
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -173,10 +173,17 @@ describe.skipIf(!haveFfmpeg)('HLS + MP4 + FLV from one transcode', () => {
     expect((await cli(['transcode', src, '-p', combo, '-o', a])).code).toBe(0);
     expect((await cli(['transcode', src, '-p', hlsOnly, '-o', b])).code).toBe(0);
     expect(existsSync(join(b, 'mp4'))).toBe(false);
+    // same files, and the same decoded frames and samples in every rendition (the muxers' byte
+    // interleaving may differ between a tee slave and a plain output; the encodes may not)
+    const framemd5 = (playlist: string): string =>
+      execFileSync('ffmpeg', ['-v', 'error', '-protocol_whitelist', 'file', '-i', `file:${playlist}`, '-map', '0', '-f', 'framemd5', '-'], { encoding: 'utf8' })
+        .split('\n')
+        .filter((l) => !l.startsWith('#'))
+        .join('\n');
     for (const dir of ['top', 'low', 'audio-1']) {
       const names = (await readdir(join(b, dir))).sort();
       expect((await readdir(join(a, dir))).sort()).toEqual(names);
-      for (const n of names) expect((await readFile(join(a, dir, n))).equals(await readFile(join(b, dir, n))), `${dir}/${n}`).toBe(true);
+      expect(framemd5(join(a, dir, 'index.m3u8')), dir).toBe(framemd5(join(b, dir, 'index.m3u8')));
     }
   });
 
