@@ -137,7 +137,7 @@ describe('transcode argv', () => {
   it('CPU path: unchanged by NVENC (no hwaccel, software graph, x264 arguments)', () => {
     expect(buildTranscodeArgs(makePlan())).toEqual([
       '-loglevel', 'warning', '-y', '-protocol_whitelist', 'file', '-i', 'file:/src/in.mp4',
-      '-filter_complex', '[0:0]fps=30,setsar=1,split=2[v0][c0];[c0]scale=854:480,setsar=1,split=2[v1][c1];[c1]scale=640:360,setsar=1[v2]',
+      '-filter_complex', '[0:0]fps=30,split=3[s0][s1][s2];[s0]setsar=1[v0];[s1]scale=854:480,setsar=1[v1];[s2]scale=640:360,setsar=1[v2]',
       '-map', '[v0]', '-c:v', 'libx264', '-preset', 'veryfast', '-b:v', '3000k', '-maxrate', '4500k', '-bufsize', '9000k', '-g', '60', '-keyint_min', '60', '-sc_threshold', '0', '-x264-params', 'open-gop=0', ...meta, ...hls('720p'),
       '-map', '[v1]', '-c:v', 'libx264', '-preset', 'veryfast', '-b:v', '1500k', '-maxrate', '2250k', '-bufsize', '4500k', '-g', '60', '-keyint_min', '60', '-sc_threshold', '0', '-x264-params', 'open-gop=0', ...meta, ...hls('480p'),
       '-map', '[v2]', '-c:v', 'libx264', '-preset', 'veryfast', '-b:v', '800k', '-maxrate', '1200k', '-bufsize', '2400k', '-g', '60', '-keyint_min', '60', '-sc_threshold', '0', '-x264-params', 'open-gop=0', ...meta, ...hls('360p'),
@@ -175,7 +175,7 @@ describe('transcode argv', () => {
   it('NVENC cpu mode: the CPU graph with NV12 for NVENC, NVENC arguments, no hwaccel', () => {
     const argv = buildTranscodeArgs(makePlan({ hardware: 'nvenc', nvenc: { mode: 'cpu', scaler: null, bFrameRefs: false, reason: 'x' } }));
     expect(argv.slice(0, 9)).toEqual(['-loglevel', 'warning', '-y', '-protocol_whitelist', 'file', '-i', 'file:/src/in.mp4', '-filter_complex',
-      '[0:0]fps=30,format=nv12,setsar=1,split=2[v0][c0];[c0]scale=854:480,setsar=1,split=2[v1][c1];[c1]scale=640:360,setsar=1[v2]']);
+      '[0:0]fps=30,format=nv12,split=3[s0][s1][s2];[s0]setsar=1[v0];[s1]scale=854:480,setsar=1[v1];[s2]scale=640:360,setsar=1[v2]']);
     expect(argv.slice(9, 9 + 2 + nv('', '', '').length)).toEqual(['-map', '[v0]', ...nv('3000k', '4500k', '9000k')]);
   });
 
