@@ -15,7 +15,7 @@ import { buildLadder } from './media/ladder.js';
 import { probeMedia, type MediaInfo } from './media/probe.js';
 import { formatRational, toNumber } from './media/rational.js';
 import { checkDestination, createStaging } from './package/atomic.js';
-import { decodeCheckTargets, packageHls, type HlsPackage } from './package/hls.js';
+import { packageHls, type HlsPackage } from './package/hls.js';
 import { requireFileMuxers, requireFlvSupport, selectFileTargets, verifyFiles, type WrittenFile } from './package/progressive.js';
 import { checkOutputDuration, decodeCheck } from './package/verify.js';
 import { fingerprintInput, jobKey, presetHash, writeManifest } from './package/manifest.js';
@@ -385,7 +385,7 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
     if (pkg) checkOutputDuration(options.input, plan.media.video.duration, pkg.duration);
     emit({ type: 'stage', stage: 'package', status: 'done' });
     emit({ type: 'stage', stage: 'verify', status: 'start' });
-    if (pkg) await decodeCheck(toolchain.ffmpeg.path, plan.workDir, await decodeCheckTargets(plan), signal);
+    if (pkg) await decodeCheck(toolchain.ffmpeg.path, plan.workDir, pkg.decodePieces, signal);
     const files = await verifyFiles({ ffmpeg: toolchain.ffmpeg.path, ffprobe: toolchain.ffprobe.path }, plan.workDir, plan.files, {
       codec: plan.preset.video.codec,
       sizes: new Map(plan.ladder.rungs.map((r) => [r.name, { width: r.width, height: r.height }])),

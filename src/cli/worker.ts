@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { DEFAULT_GRACE_MS, DEFAULT_LOCK_DURATION_MS, DEFAULT_STALLED_INTERVAL_MS, runWorker } from '../queue/worker.js';
+import { DEFAULT_GRACE_MS, DEFAULT_LOCK_DURATION_MS, DEFAULT_STALLED_INTERVAL_MS } from '../queue/defaults.js';
 import { queueTarget } from '../queue/connection.js';
 import type { CliIo, CommandContext, GlobalOptions } from './context.js';
 import { addQueueOptions, positiveInt, seconds } from './queue.js';
@@ -75,6 +75,7 @@ A second SIGTERM/SIGINT exits at once (exit 130); the running job is then taken 
           const important = e['status'] === 'failed' || e['status'] === 'error';
           if (line !== null && (ctx.mode !== 'quiet' || important)) (important ? io.err : io.out).write(`[${new Date().toISOString()}] ${line}\n`);
         };
+        const { runWorker } = await import('../queue/worker.js');
         await runWorker({
           target,
           concurrency: o.concurrency,

@@ -23,7 +23,7 @@ function cacheFile(env: NodeJS.ProcessEnv = process.env): string {
   return join(base, 'streamkit', 'capabilities.json');
 }
 
-type DiskCache = { version: number; entries: Record<string, Capabilities> };
+type DiskCache = { version: number; entries: Record<string, Capabilities>; facts?: Record<string, unknown> };
 
 async function readDisk(): Promise<DiskCache> {
   try {
@@ -35,10 +35,10 @@ async function readDisk(): Promise<DiskCache> {
   return { version: CACHE_VERSION, entries: {} };
 }
 
-async function writeDisk(key: string, caps: Capabilities): Promise<void> {
+async function writeDisk(update: (disk: DiskCache) => void): Promise<void> {
   try {
     const disk = await readDisk();
-    disk.entries[key] = caps;
+    update(disk);
     const file = cacheFile();
     await mkdir(join(file, '..'), { recursive: true });
     const tmp = `${file}.${process.pid}.tmp`;
@@ -93,8 +93,52 @@ export async function probeCapabilities(ffmpeg: string): Promise<Capabilities> {
     hwaccels: parseHwaccels(hwaccelsText),
   };
   memory.set(key, caps);
-  await writeDisk(key, caps);
+  await writeDisk((disk) => {
+    disk.entries[key] = caps;
+  });
   return caps;
+}
+
+/** path|size|mtime: a replaced or updated binary gets a new key. */
+async function binaryKey(binary: string): Promise<string | null> {
+  try {
+    const st = await stat(binary);
+    return `${binary}|${st.size}|${st.mtimeMs}`;
+  } catch {
+    return null;
+  }
+}
+
+const facts = new Map<string, Promise<unknown>>();
+
+/**
+ * Something asked of a binary that only changes with the binary (ffprobe's demuxer list, say):
+ * computed once, then kept in memory and in the same disk cache as the capabilities, under the
+ * binary's path, size and mtime. A failed computation is not kept.
+ */
+export function cachedBinaryFact<T>(binary: string, fact: string, compute: () => Promise<T>): Promise<T> {
+  const mem = `${fact}|${binary}`;
+  let p = facts.get(mem) as Promise<T> | undefined;
+  if (!p) {
+    p = (async () => {
+      const key = await binaryKey(binary);
+      const id = key ? `${fact}|${key}` : null;
+      if (id) {
+        const hit = (await readDisk()).facts?.[id];
+        if (hit !== undefined) return hit as T;
+      }
+      const value = await compute();
+      if (id) {
+        await writeDisk((disk) => {
+          disk.facts = { ...disk.facts, [id]: value };
+        });
+      }
+      return value;
+    })();
+    p.catch(() => facts.delete(mem));
+    facts.set(mem, p);
+  }
+  return p;
 }
 
 export function hasEncoder(caps: Capabilities, name: string): boolean {

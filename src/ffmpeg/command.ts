@@ -237,10 +237,11 @@ export function buildFileCheckArgs(files: readonly string[], seconds = 1): strin
 }
 
 /** Decode several files in one ffmpeg process, discarding the frames; -xerror makes any decode error fatal. */
-export function buildDecodeCheckArgs(files: readonly string[]): string[] {
+export function buildDecodeCheckArgs(inputs: readonly (string | { file: string; frames: number | null })[]): string[] {
+  const list = inputs.map((i) => (typeof i === 'string' ? { file: i, frames: null } : i));
   const args = ['-loglevel', 'error', '-xerror', '-protocol_whitelist', 'file'];
-  for (const f of files) args.push('-i', `file:${f}`);
-  files.forEach((_, i) => args.push('-map', `${i}`, '-f', 'null', '-'));
+  for (const i of list) args.push('-i', `file:${i.file}`);
+  list.forEach((i, n) => args.push('-map', `${n}`, ...(i.frames ? ['-frames:v', String(i.frames)] : []), '-f', 'null', '-'));
   return args;
 }
 

@@ -2,6 +2,7 @@ import { open, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { StreamkitError, lastLines } from '../errors.js';
 import { runCapture } from '../ffmpeg/run.js';
+import { cachedBinaryFact } from '../ffmpeg/capabilities.js';
 import { shellQuoteArg } from '../ffmpeg/shell-quote.js';
 import { formatRational, parseRational, toNumber, type Rational } from './rational.js';
 
@@ -82,27 +83,21 @@ export function localDemuxerWhitelist(demuxersText: string): string[] {
   return out;
 }
 
-const whitelists = new Map<string, Promise<string[]>>();
-
 /**
- * ffprobe's demuxers minus the dangerous ones, asked once per binary. Given to ffprobe as
- * -format_whitelist, so a playlist that slipped past the content check (an MPD without an XML
- * declaration, say) is refused right after detection, before its demuxer opens anything it names.
+ * ffprobe's demuxers minus the dangerous ones, asked once per binary (and cached on disk with the
+ * ffmpeg capabilities). Given to ffprobe as -format_whitelist, so a playlist that slipped past the
+ * content check (an MPD without an XML declaration, say) is refused right after detection, before
+ * its demuxer opens anything it names.
  */
 function demuxerWhitelist(ffprobe: string, signal?: AbortSignal): Promise<string[]> {
-  let w = whitelists.get(ffprobe);
-  if (!w) {
-    w = runCapture(ffprobe, ['-hide_banner', '-demuxers'], { timeoutMs: 30_000, ...(signal ? { signal } : {}) }).then((r) => {
-      const list = r.exitCode === 0 ? localDemuxerWhitelist(r.stdout) : [];
-      if (list.length === 0) {
-        throw new StreamkitError('FFMPEG_NOT_FOUND', `${ffprobe} -demuxers listed no demuxers: is it really ffprobe?`, { details: { binary: ffprobe, tool: 'ffprobe', stderrTail: lastLines(r.stderr) } });
-      }
-      return list;
-    });
-    w.catch(() => whitelists.delete(ffprobe));
-    whitelists.set(ffprobe, w);
-  }
-  return w;
+  return cachedBinaryFact(ffprobe, 'local-demuxers', async () => {
+    const r = await runCapture(ffprobe, ['-hide_banner', '-demuxers'], { timeoutMs: 30_000, ...(signal ? { signal } : {}) });
+    const list = r.exitCode === 0 ? localDemuxerWhitelist(r.stdout) : [];
+    if (list.length === 0) {
+      throw new StreamkitError('FFMPEG_NOT_FOUND', `${ffprobe} -demuxers listed no demuxers: is it really ffprobe?`, { details: { binary: ffprobe, tool: 'ffprobe', stderrTail: lastLines(r.stderr) } });
+    }
+    return list;
+  });
 }
 
 export interface ProbeOptions {

@@ -1,6 +1,7 @@
 import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StreamkitError } from '../errors.js';
+import { decodeCheckPieces, type DecodePiece } from './verify.js';
 import { toNumber } from '../media/rational.js';
 import { rungDir, type TranscodePlan } from '../plan.js';
 import { iterateBoxes } from './bitstream/mp4.js';
@@ -224,6 +225,8 @@ export interface HlsPackage {
   segmentCount: number;
   /** seconds of video (the sum of the first rung's segment durations) */
   duration: number;
+  /** what the decode check should decode (verify.ts decodeCheckPieces), from the measured segments */
+  decodePieces: DecodePiece[];
 }
 
 /** Measure, check, and write every playlist into plan.workDir. */
@@ -318,18 +321,6 @@ export async function packageHls(plan: TranscodePlan): Promise<HlsPackage> {
     })),
     segmentCount: videos[0]?.segments.length ?? 0,
     duration: videos[0]?.duration ?? 0,
+    decodePieces: decodeCheckPieces([...videos, ...audios], plan.ladder.gopFrames),
   };
-}
-
-/** Files to decode as a check: the first and the last segment of every rendition (with its init). */
-export async function decodeCheckTargets(plan: TranscodePlan): Promise<{ dir: string; init: string | null; segments: string[] }[]> {
-  const dirs = [...plan.ladder.rungs.map((r) => rungDir(r.name)), ...plan.audioRenditions.map((a) => a.dir)];
-  const out = [];
-  for (const dir of dirs) {
-    const p = parseMediaPlaylist(await readFile(join(plan.workDir, dir, 'index.m3u8'), 'utf8'));
-    const first = p.segments[0]!.uri;
-    const last = p.segments[p.segments.length - 1]!.uri;
-    out.push({ dir, init: p.mapUri, segments: first === last ? [first] : [first, last] });
-  }
-  return out;
 }

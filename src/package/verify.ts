@@ -1,5 +1,5 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, extname, join } from 'node:path';
 import { FfmpegError, StreamkitError } from '../errors.js';
 import { buildDecodeCheckArgs } from '../ffmpeg/command.js';
 import { runFfmpeg } from '../ffmpeg/run.js';
@@ -19,41 +19,104 @@ export function checkOutputDuration(input: string, expected: number | null | und
   });
 }
 
+/** A byte range of a file in the package; `end` null: to the end of the file. */
+export interface ByteRange {
+  file: string;
+  start: number;
+  end: number | null;
+}
+
+/** One thing to decode: the concatenation of `parts` (relative to the package root), at most `frames` video frames of it. */
+export interface DecodePiece {
+  what: string;
+  parts: ByteRange[];
+  frames: number | null;
+}
+
+/** The measured facts about a rendition that the decode check needs (see package/hls.ts). */
+export interface CheckedRendition {
+  kind: 'video' | 'audio';
+  dir: string;
+  mapUri: string | null;
+  tsInitLength: number | null;
+  segments: readonly { uri: string; keyframes: readonly { offset: number }[] }[];
+}
+
+const whole = (file: string): ByteRange => ({ file, start: 0, end: null });
+
 /**
- * Never trust ffmpeg's exit code alone: decode the given segments (fMP4 ones with their init
- * segment) in one ffmpeg process. Any decode error fails the package.
+ * What to decode to prove the package plays from its first frame to its last, without decoding it
+ * all: per video rendition the first GOP of the first segment and the last GOP of the last segment;
+ * per audio rendition its first and last segments. Every segment was already read and parsed while
+ * packaging (keyframe positions, sizes, durations); decoding these ends checks what parsing cannot.
+ *
+ * MPEG-TS: the first GOP is the bytes up to the second keyframe's first packet; the last GOP is the
+ * segment's PAT/PMT followed by the bytes from its last keyframe's first packet (an I-frame playlist
+ * entry with its map). fMP4 segments are single fragments, so they are decoded whole, with the init
+ * segment; the first one stops after one GOP's frames.
  */
-export async function decodeCheck(
-  ffmpeg: string,
-  root: string,
-  targets: readonly { dir: string; init: string | null; segments: readonly string[] }[],
-  signal?: AbortSignal,
-): Promise<void> {
-  const files: string[] = [];
+export function decodeCheckPieces(renditions: readonly CheckedRendition[], gopFrames: number): DecodePiece[] {
+  const pieces: DecodePiece[] = [];
+  for (const r of renditions) {
+    const at = (uri: string): string => `${r.dir}/${uri}`;
+    const first = r.segments[0];
+    const last = r.segments[r.segments.length - 1];
+    if (!first || !last) continue;
+    if (r.kind === 'audio' || r.mapUri) {
+      const init = r.mapUri ? [whole(at(r.mapUri))] : [];
+      pieces.push({ what: `${r.dir}: ${first.uri}`, parts: [...init, whole(at(first.uri))], frames: r.kind === 'video' ? gopFrames : null });
+      if (last !== first) pieces.push({ what: `${r.dir}: ${last.uri}`, parts: [...init, whole(at(last.uri))], frames: null });
+      continue;
+    }
+    const firstGop = first.keyframes.length >= 2 ? { file: at(first.uri), start: 0, end: first.keyframes[1]!.offset } : whole(at(first.uri));
+    pieces.push({ what: `${r.dir}: first GOP of ${first.uri}`, parts: [firstGop], frames: null });
+    const lastKey = last.keyframes[last.keyframes.length - 1];
+    if (lastKey && r.tsInitLength && lastKey.offset > r.tsInitLength && (last !== first || last.keyframes.length >= 2)) {
+      pieces.push({ what: `${r.dir}: last GOP of ${last.uri}`, parts: [{ file: at(last.uri), start: 0, end: r.tsInitLength }, { file: at(last.uri), start: lastKey.offset, end: null }], frames: null });
+    } else if (last !== first) {
+      pieces.push({ what: `${r.dir}: ${last.uri}`, parts: [whole(at(last.uri))], frames: null });
+    }
+  }
+  return pieces;
+}
+
+async function readRange(root: string, r: ByteRange): Promise<Buffer> {
+  const buf = await readFile(join(root, r.file));
+  return r.start === 0 && r.end === null ? buf : buf.subarray(r.start, r.end ?? buf.length);
+}
+
+/**
+ * Never trust ffmpeg's exit code alone: decode the given pieces in one ffmpeg process. A piece that
+ * is a whole file is read in place; any other is written to a scratch file beside its first part
+ * (removed afterwards). Any decode error fails the package.
+ */
+export async function decodeCheck(ffmpeg: string, root: string, pieces: readonly DecodePiece[], signal?: AbortSignal): Promise<void> {
+  const inputs: { file: string; frames: number | null }[] = [];
   const scratch: string[] = [];
   try {
-    for (const t of targets) {
-      for (const seg of t.segments) {
-        if (t.init) {
-          const joined = join(root, t.dir, `.verify-${seg}.mp4`);
-          await writeFile(joined, Buffer.concat([await readFile(join(root, t.dir, t.init)), await readFile(join(root, t.dir, seg))]));
-          scratch.push(joined);
-          files.push(joined);
-        } else {
-          files.push(join(root, t.dir, seg));
-        }
+    for (const [i, p] of pieces.entries()) {
+      const only = p.parts.length === 1 ? p.parts[0]! : null;
+      if (only && only.start === 0 && only.end === null) {
+        inputs.push({ file: join(root, only.file), frames: p.frames });
+        continue;
       }
+      const firstPart = p.parts[0]!.file;
+      const ext = extname(p.parts[p.parts.length - 1]!.file) === '.ts' ? '.ts' : '.mp4';
+      const file = join(root, dirname(firstPart), `.verify-${i}${ext}`);
+      scratch.push(file);
+      await writeFile(file, Buffer.concat(await Promise.all(p.parts.map((r) => readRange(root, r)))));
+      inputs.push({ file, frames: p.frames });
     }
-    if (files.length === 0) return;
+    if (inputs.length === 0) return;
     try {
-      const r = await runFfmpeg(ffmpeg, buildDecodeCheckArgs(files), { what: 'decoding the output to check it', ...(signal ? { signal } : {}) });
+      const r = await runFfmpeg(ffmpeg, buildDecodeCheckArgs(inputs), { what: 'decoding the output to check it', ...(signal ? { signal } : {}) });
       if (r.stderrTail.length > 0) {
-        throw new StreamkitError('VERIFY_FAILED', `The output does not decode cleanly: ${r.stderrTail[r.stderrTail.length - 1]}`, { details: { stderrTail: r.stderrTail } });
+        throw new StreamkitError('VERIFY_FAILED', `The output does not decode cleanly: ${r.stderrTail[r.stderrTail.length - 1]}`, { details: { stderrTail: r.stderrTail, checked: pieces.map((p) => p.what) } });
       }
     } catch (error) {
       if (error instanceof FfmpegError) {
         throw new StreamkitError('VERIFY_FAILED', 'The output does not decode cleanly; ffmpeg reported errors while decoding it.', {
-          details: { command: error.command, stderrTail: error.stderrTail },
+          details: { command: error.command, stderrTail: error.stderrTail, checked: pieces.map((p) => p.what) },
           cause: error,
         });
       }

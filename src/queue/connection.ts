@@ -1,4 +1,4 @@
-import { Queue, type ConnectionOptions } from 'bullmq';
+import type { ConnectionOptions, Queue } from 'bullmq';
 import { StreamkitError } from '../errors.js';
 
 /**
@@ -83,6 +83,8 @@ export function redisUnavailable(target: QueueTarget, error: unknown): Streamkit
 
 /** A BullMQ Queue handle whose Redis answered (fails in a few seconds with a clear error otherwise). */
 export async function openQueue<T = unknown>(target: QueueTarget, options: { failFast?: boolean } = {}): Promise<Queue<T>> {
+  // bullmq (and ioredis) load here, not at start-up: every other command starts faster without them
+  const { Queue } = await import('bullmq');
   const queue = new Queue<T>(target.queueName, { connection: redisConnection(target.redisUrl, options.failFast ?? true) });
   // BullMQ re-emits connection errors; they are reported through waitUntilReady below instead
   queue.on('error', () => undefined);

@@ -11,6 +11,7 @@ import { formatError } from '../cli/reporter.js';
 import { openQueue, redactRedisUrl, redisConnection, type QueueTarget } from './connection.js';
 import { parseJobData, type QueueJobData, type QueueJobProgress, type QueueJobResult } from './job.js';
 import { cleanStaleStaging } from './stale.js';
+import { DEFAULT_GRACE_MS, DEFAULT_LOCK_DURATION_MS, DEFAULT_STALLED_INTERVAL_MS } from './defaults.js';
 
 /**
  * `streamkit worker`: takes jobs from the queue and runs transcode() on each.
@@ -61,9 +62,7 @@ export interface WorkerSummary {
   handedBack: number;
 }
 
-export const DEFAULT_LOCK_DURATION_MS = 60_000;
-export const DEFAULT_STALLED_INTERVAL_MS = 30_000;
-export const DEFAULT_GRACE_MS = 10_000;
+export { DEFAULT_GRACE_MS, DEFAULT_LOCK_DURATION_MS, DEFAULT_STALLED_INTERVAL_MS };
 
 /** Exit codes 2 (usage, preset, destination not ours) and 3 (input) do not get better by retrying. */
 export function isPermanent(error: StreamkitError): boolean {

@@ -1,0 +1,90 @@
+/**
+ * The decode check after packaging decodes only the ends of every rendition (first GOP of the first
+ * segment, last GOP of the last segment), cut out of the real segments by byte range. These tests
+ * run it on real packages: a clean package passes, and damage in either checked GOP fails it.
+ */
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { measureRendition } from '../../src/package/hls.js';
+import { decodeCheck, decodeCheckPieces } from '../../src/package/verify.js';
+import { transcode } from '../../src/transcode.js';
+import { FFMPEG, FFPROBE, haveFfmpeg, makeSource, writeFastPreset } from '../helpers/media.js';
+
+/** Overwrite the payload (not the 4-byte headers, so the demuxer stays in sync) of `packets` TS packets from `offset`. */
+function damageTs(buf: Buffer, offset: number, packets: number): Buffer {
+  const out = Buffer.from(buf);
+  for (let p = 0; p < packets; p++) {
+    const at = offset + p * 188;
+    for (let i = at + 12; i < at + 188 && i < out.length; i++) out[i] = (i * 131) & 0xff;
+  }
+  return out;
+}
+
+describe.skipIf(!haveFfmpeg)('decode check of a package', () => {
+  let dir = '';
+  let h264 = '';
+  let hevc = '';
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'streamkit-decode-check-'));
+    // 8 s at 30 fps, 1 s GOPs, 3 s segments: three segments of 3, 3 and 2 GOPs
+    const source = await makeSource(join(dir, 'clip.mp4'), { duration: 8, rate: '30' });
+    const ts = await writeFastPreset(dir, 'ts', { codec: 'h264', rungs: [180], segmentDuration: 3, keyframeInterval: 1 });
+    const fmp4 = await writeFastPreset(dir, 'fmp4', { codec: 'hevc', rungs: [180], segmentDuration: 3, keyframeInterval: 1 });
+    h264 = join(dir, 'pkg-h264');
+    hevc = join(dir, 'pkg-hevc');
+    await transcode({ input: source, preset: ts, output: h264, hw: 'cpu', ffmpeg: FFMPEG, ffprobe: FFPROBE });
+    await transcode({ input: source, preset: fmp4, output: hevc, hw: 'cpu', ffmpeg: FFMPEG, ffprobe: FFPROBE });
+  }, 120_000);
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('MPEG-TS: checks the first GOP and the last GOP (with its PAT/PMT) of the video, both audio ends, and they decode', async () => {
+    const video = await measureRendition(h264, '180p', 'video');
+    const audio = await measureRendition(h264, 'audio-1', 'audio');
+    expect(video.segments).toHaveLength(3);
+    expect(video.segments[0]!.keyframes).toHaveLength(3);
+    const pieces = decodeCheckPieces([video, audio], 30);
+    const first = video.segments[0]!;
+    const last = video.segments[2]!;
+    expect(pieces[0]!.parts).toEqual([{ file: `180p/${first.uri}`, start: 0, end: first.keyframes[1]!.offset }]);
+    expect(pieces[1]!.parts).toEqual([
+      { file: `180p/${last.uri}`, start: 0, end: video.tsInitLength },
+      { file: `180p/${last.uri}`, start: last.keyframes[last.keyframes.length - 1]!.offset, end: null },
+    ]);
+    expect(pieces.slice(2).map((p) => p.parts.map((r) => r.file))).toEqual([[`audio-1/${audio.segments[0]!.uri}`], [`audio-1/${audio.segments[2]!.uri}`]]);
+    await expect(decodeCheck(FFMPEG, h264, pieces)).resolves.toBeUndefined();
+  });
+
+  for (const which of ['first', 'last'] as const) {
+    it(`MPEG-TS: damage in the ${which} GOP fails the check with VERIFY_FAILED, and leaves no scratch file`, async () => {
+      const copy = join(dir, `damaged-${which}`);
+      await cp(h264, copy, { recursive: true });
+      const video = await measureRendition(copy, '180p', 'video');
+      const seg = which === 'first' ? video.segments[0]! : video.segments[video.segments.length - 1]!;
+      const key = which === 'first' ? seg.keyframes[0]! : seg.keyframes[seg.keyframes.length - 1]!;
+      const file = join(copy, '180p', seg.uri);
+      // inside the keyframe's slice data (past the access unit delimiter, SPS, PPS and x264's SEI)
+      expect(key.length).toBeGreaterThan(16 * 188);
+      await writeFile(file, damageTs(await readFile(file), key.offset + 8 * 188, 4));
+      const pieces = decodeCheckPieces([video], 30);
+      await expect(decodeCheck(FFMPEG, copy, pieces)).rejects.toMatchObject({ code: 'VERIFY_FAILED' });
+      const { readdir } = await import('node:fs/promises');
+      expect((await readdir(join(copy, '180p'))).filter((f) => f.startsWith('.verify-'))).toEqual([]);
+    });
+  }
+
+  it('fMP4: whole first and last segments with the init segment; the first stops after one GOP', async () => {
+    const video = await measureRendition(hevc, '180p', 'video');
+    expect(video.mapUri).toBe('init.mp4');
+    const pieces = decodeCheckPieces([video], 30);
+    expect(pieces.map((p) => [p.parts.map((r) => r.file), p.frames])).toEqual([
+      [['180p/init.mp4', `180p/${video.segments[0]!.uri}`], 30],
+      [['180p/init.mp4', `180p/${video.segments[video.segments.length - 1]!.uri}`], null],
+    ]);
+    await expect(decodeCheck(FFMPEG, hevc, pieces)).resolves.toBeUndefined();
+  });
+});
