@@ -1,4 +1,4 @@
-import { Listr, type ListrTaskWrapper, type ListrDefaultRenderer, type ListrSimpleRenderer } from 'listr2';
+import type { ListrTaskWrapper, ListrDefaultRenderer, ListrSimpleRenderer } from 'listr2';
 import { isStreamkitError, StreamkitError, FfmpegError } from '../errors.js';
 import type { TranscodeEvent } from '../events.js';
 import { shellQuote } from '../ffmpeg/shell-quote.js';
@@ -194,6 +194,10 @@ function ttyReporter(out: NodeJS.WritableStream, err: NodeJS.WritableStream, ver
   const lines: string[] = [];
   const startList = (): void => {
     if (running) return;
+    // listr2 loads only here: only a terminal needs it, and every other mode starts faster without it
+    running = import('listr2').then(({ Listr }) => runList(Listr)).catch(() => undefined);
+  };
+  const runList = (Listr: typeof import('listr2').Listr): Promise<unknown> => {
     const list = new Listr(
       [
         { title: 'Probe input, preset and ffmpeg', task: () => gates.probe.promise },
@@ -227,7 +231,7 @@ function ttyReporter(out: NodeJS.WritableStream, err: NodeJS.WritableStream, ver
         fallbackRendererCondition: false,
       },
     );
-    running = list.run().catch(() => undefined);
+    return list.run();
   };
   return {
     event(e) {
