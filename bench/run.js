@@ -264,7 +264,8 @@ async function runFfmpegSet(argvs, base, outDirs, rungs) {
   freshDirs(base, outDirs);
   const total = { wall: 0, cpu: 0, user: 0, sys: 0, ffmpegMaxRssKiB: 0, processes: argvs.length };
   for (const a of argvs) {
-    const r = await timedRun(a);
+    // in the output folder, as streamkit runs its ffmpeg: the HLS paths in the commands are relative to it
+    const r = await timedRun(a, { cwd: base });
     if (r.code !== 0) throw new Error(`ffmpeg failed (exit ${r.code}): ${shellQuote(a)}\n${r.stderr.slice(-3000)}`);
     total.wall += r.wall;
     total.cpu += r.cpu;
@@ -302,7 +303,7 @@ function caseMarkdown(res) {
   L.push('');
   const S = (f) => summary(sk.map(f));
   const loads = Object.values(res.runs).flat().map((r) => r.load1);
-  L.push(`streamkit, inside its wall time: before ffmpeg starts (Node start-up, preset, ffprobe) ${fmtSummary(S((r) => r.stages.beforeEncode))} s; encode ${fmtSummary(S((r) => r.encodeSeconds))} s; post-encode ${fmtSummary(S((r) => r.postEncodeSeconds))} s = **${fmtSummary(S((r) => (100 * r.postEncodeSeconds) / r.encodeSeconds), 1)} % of encode** (packaging: reading every segment, playlists ${fmtSummary(S((r) => r.stages.package))} s; decode check of the first and last segment of every rendition ${fmtSummary(S((r) => r.stages.verify))} s). Node process: own CPU ${fmtSummary(S((r) => r.nodeCpu ?? NaN))} s, peak RSS **${mib(Math.max(...sk.map((r) => r.nodeHwmKiB ?? 0)))} MiB** (VmHWM, largest of ${sk.length} run${sk.length > 1 ? 's' : ''}). Load average (1 min) at run starts: ${fmt(Math.min(...loads), 1)}–${fmt(Math.max(...loads), 1)}.`);
+  L.push(`streamkit, inside its wall time: before ffmpeg starts (Node start-up, preset, ffprobe) ${fmtSummary(S((r) => r.stages.beforeEncode))} s; encode ${fmtSummary(S((r) => r.encodeSeconds))} s; post-encode ${fmtSummary(S((r) => r.postEncodeSeconds))} s = **${fmtSummary(S((r) => (100 * r.postEncodeSeconds) / r.encodeSeconds), 1)} % of encode** (packaging: reading every segment, playlists ${fmtSummary(S((r) => r.stages.package))} s; decode check of the first and last GOP of every rendition ${fmtSummary(S((r) => r.stages.verify))} s). Node process: own CPU ${fmtSummary(S((r) => r.nodeCpu ?? NaN))} s, peak RSS **${mib(Math.max(...sk.map((r) => r.nodeHwmKiB ?? 0)))} MiB** (VmHWM, largest of ${sk.length} run${sk.length > 1 ? 's' : ''}). Load average (1 min) at run starts: ${fmt(Math.min(...loads), 1)}–${fmt(Math.max(...loads), 1)}.`);
   L.push('');
   const frames = res.outputs.streamkit[0]?.frames;
   if (res.quality) {

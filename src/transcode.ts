@@ -17,7 +17,7 @@ import { formatRational, toNumber } from './media/rational.js';
 import { checkDestination, createStaging } from './package/atomic.js';
 import { packageHls, type HlsPackage } from './package/hls.js';
 import { requireFileMuxers, requireFlvSupport, selectFileTargets, verifyFiles, type WrittenFile } from './package/progressive.js';
-import { checkOutputDuration, decodeCheck } from './package/verify.js';
+import { checkNotTruncated, decodeCheck } from './package/verify.js';
 import { fingerprintInput, jobKey, presetHash, writeManifest } from './package/manifest.js';
 import { streamkitVersion } from './version.js';
 import { rungDir, type AudioRendition, type TranscodePlan } from './plan.js';
@@ -124,22 +124,6 @@ export function checkPresetEncoders(preset: Preset, file: string): void {
     }
   }
   if (issues.length > 0) throw new PresetError(issues, { hint: 'Fix the preset file; `streamkit presets validate FILE` checks one without encoding.' });
-}
-
-/**
- * A demuxer that stops early at damage (a truncated MP4 whose index promises more) makes ffmpeg
- * exit 0 with a shorter output. Compare what was encoded with what the container announced: more
- * than max(2 s, 10%) missing means the input is damaged (exit code 3), not that encoding failed.
- */
-export function checkEncodedDuration(input: string, announced: number | null, encoded: number | null): void {
-  if (announced === null || encoded === null || !Number.isFinite(announced) || announced <= 0) return;
-  const missing = announced - encoded;
-  if (missing > Math.max(2, announced * 0.1)) {
-    throw new StreamkitError('INPUT_NOT_MEDIA', `${input} ended after ${encoded.toFixed(1)} s of the ${announced.toFixed(1)} s its container announces: the file is truncated or damaged.`, {
-      hint: 'Use a complete copy of the file; `ffmpeg -v error -i FILE -f null -` shows where decoding stops.',
-      details: { input, announcedSeconds: announced, encodedSeconds: encoded },
-    });
-  }
 }
 
 function audioRenditions(media: MediaInfo, preset: Preset): AudioRendition[] {
@@ -376,13 +360,13 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
     // the container's duration covers every stream: compare only when every stream that could make
     // it longer was encoded too (video, and all audio)
     const allAudio = plan.audioRenditions.length === plan.media.audio.length;
-    checkEncodedDuration(options.input, allAudio ? duration : null, encoded.last?.outTimeSeconds ?? null);
+    checkNotTruncated(options.input, allAudio ? duration : null, encoded.last?.outTimeSeconds ?? null, 'encoded');
     const encodeSeconds = (performance.now() - encodeStart) / 1000;
     emit({ type: 'stage', stage: 'encode', status: 'done' });
     const postStart = performance.now();
     emit({ type: 'stage', stage: 'package', status: 'start' });
     const pkg = plan.hls ? await packageHls(plan) : null;
-    if (pkg) checkOutputDuration(options.input, plan.media.video.duration, pkg.duration);
+    if (pkg) checkNotTruncated(options.input, plan.media.video.duration, pkg.duration, 'packaged');
     emit({ type: 'stage', stage: 'package', status: 'done' });
     emit({ type: 'stage', stage: 'verify', status: 'start' });
     if (pkg) await decodeCheck(toolchain.ffmpeg.path, plan.workDir, pkg.decodePieces, signal);

@@ -1,6 +1,7 @@
 // The hand-written contenders, derived from streamkit's own `transcode --dry-run --json` command so
 // that every encoder, rate-control, GOP and HLS flag is byte-for-byte the same. Only the filter graph
 // and the process layout (and where audio is encoded) differ. Pure functions over argv arrays.
+import { dirname, resolve } from 'node:path';
 
 /**
  * Split streamkit's ffmpeg argv into its parts.
@@ -61,9 +62,18 @@ function withoutMap(opts) {
   return out;
 }
 
-/** Re-root every path-like argument from streamkit's output folder to `to`. */
+/**
+ * Re-root every path-like argument from streamkit's output folder to `to`. streamkit's HLS outputs
+ * are relative to its output folder (its ffmpeg runs there), so the contenders run with `to` as their
+ * working folder too (bench/run.js); absolute paths under `from` (MP4/FLV files) are moved here.
+ */
 function reroot(args, from, to) {
   return args.map((a) => (a.startsWith(`${from}/`) ? `${to}/${a.slice(from.length + 1)}` : a));
+}
+
+/** The absolute folder an output path (relative to `to`, or absolute) writes into. */
+function outputDir(path, from, to) {
+  return resolve(to, dirname(reroot([path], from, to)[0]));
 }
 
 /**
@@ -102,7 +112,7 @@ export function expertCommand(parsed, rungs, fromDir, toDir, { audio = 'per-rung
   if (audio === 'once') for (const a of parsed.audioOutputs) args.push(...a.opts, a.path);
   const argv = [parsed.ffmpeg, '-nostats', ...reroot(args, fromDir, toDir)];
   const outs = audio === 'once' ? [...parsed.videoOutputs, ...parsed.audioOutputs] : parsed.videoOutputs;
-  return { argv, dirs: outs.map((o) => reroot([o.path], fromDir, toDir)[0].replace(/\/[^/]+$/, '')) };
+  return { argv, dirs: outs.map((o) => outputDir(o.path, fromDir, toDir)) };
 }
 
 /**
@@ -116,6 +126,6 @@ export function naiveCommands(parsed, rungs, fromDir, toDir) {
     const r = rungs[i];
     const vf = `fps=${parsed.fps},scale=${r.width}:${r.height}${parsed.format ? `,format=${parsed.format}` : ''},setsar=1`;
     const args = [...parsed.inputPart, '-map', parsed.source, '-vf', vf, ...withoutMap(codecOptions(o.opts)), ...audioOpts, ...containerOptions(o.opts), o.path];
-    return { argv: [parsed.ffmpeg, '-nostats', ...reroot(args, fromDir, toDir)], dir: reroot([o.path], fromDir, toDir)[0].replace(/\/[^/]+$/, '') };
+    return { argv: [parsed.ffmpeg, '-nostats', ...reroot(args, fromDir, toDir)], dir: outputDir(o.path, fromDir, toDir) };
   });
 }

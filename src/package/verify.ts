@@ -5,17 +5,20 @@ import { buildDecodeCheckArgs } from '../ffmpeg/command.js';
 import { runFfmpeg } from '../ffmpeg/run.js';
 
 /**
- * Did the whole input make it into the package? ffmpeg exits 0 on an input cut short (a download
- * that stopped half way, with the index at the front): it encodes what is there and stops. The
- * video's own duration says how long it should be. The tolerance (10% and half a second) leaves
- * room for variable-frame-rate ends and container rounding, not for a missing part.
+ * Did the whole input make it through? ffmpeg exits 0 on an input cut short (a download that
+ * stopped half way, with the index at the front): it encodes what is there and stops. Checked
+ * twice with the same rule: what ffmpeg reports it encoded against the container's announced
+ * duration (`what: 'encoded'`), and the packaged video against the video stream's own duration
+ * (`what: 'packaged'`). The tolerance (10% plus half a second) leaves room for variable-frame-rate
+ * ends and container rounding, not for a missing part. Exit code 3: the input is at fault.
  */
-export function checkOutputDuration(input: string, expected: number | null | undefined, actual: number): void {
-  if (!expected || !Number.isFinite(expected)) return;
-  if (actual >= expected * 0.9 - 0.5) return;
-  throw new StreamkitError('INPUT_UNREADABLE', `The package is ${actual.toFixed(2)} s long but the video in ${input} says it lasts ${expected.toFixed(2)} s: the input is probably truncated or damaged.`, {
-    hint: 'Check that the input plays to its end (ffmpeg -v error -i INPUT -f null -); download or export it again.',
-    details: { input, expectedSeconds: expected, outputSeconds: actual },
+export function checkNotTruncated(input: string, expected: number | null | undefined, actual: number | null | undefined, what: 'encoded' | 'packaged'): void {
+  if (!expected || !Number.isFinite(expected) || expected <= 0 || actual === null || actual === undefined || !Number.isFinite(actual)) return;
+  if (expected - actual <= expected * 0.1 + 0.5) return;
+  const got = what === 'encoded' ? `ffmpeg encoded ${actual.toFixed(2)} s` : `the package holds ${actual.toFixed(2)} s of video`;
+  throw new StreamkitError('INPUT_UNREADABLE', `${input} ended early: ${got} of the ${expected.toFixed(2)} s it announces. The file is truncated or damaged.`, {
+    hint: 'Use a complete copy of the file; `ffmpeg -v error -i FILE -f null -` shows where decoding stops.',
+    details: { input, announcedSeconds: expected, [what === 'encoded' ? 'encodedSeconds' : 'packagedSeconds']: actual },
   });
 }
 

@@ -61,6 +61,16 @@ describe('benchmark contenders derived from the streamkit command', () => {
     expect(runs.map((r) => r.dir)).toEqual(['/w/naive/1080p', '/w/naive/720p', '/w/naive/360p']);
   });
 
+  it('relative HLS paths (streamkit runs ffmpeg in its output folder): kept relative, folders under the contender\'s', () => {
+    const relative = command.map((a) => (a.startsWith(`${OUT}/`) ? a.slice(OUT.length + 1) : a));
+    const p = parseCommand(relative);
+    const { argv, dirs } = expertCommand(p, rungs, OUT, '/w/expert');
+    expect(argv).toContain('720p/index.m3u8');
+    expect(argv).toContain('720p/seg_%05d.ts');
+    expect(dirs).toEqual(['/w/expert/1080p', '/w/expert/720p', '/w/expert/360p']);
+    expect(naiveCommands(p, rungs, OUT, '/w/naive').map((r) => r.dir)).toEqual(['/w/naive/1080p', '/w/naive/720p', '/w/naive/360p']);
+  });
+
   it('refuses commands it does not understand', () => {
     expect(() => parseCommand(['ffmpeg', '-i', 'x'])).toThrow(/filter_complex/);
   });

@@ -4,7 +4,8 @@ import { PresetError, StreamkitError } from '../../src/errors.js';
 import { inputUrl, localDemuxerWhitelist, protocolOptions } from '../../src/media/probe.js';
 import { loadPreset, parsePresetObject } from '../../src/preset/load.js';
 import type { Preset } from '../../src/preset/schema.js';
-import { checkEncodedDuration, checkPresetEncoders, checkPresetForEncoder } from '../../src/transcode.js';
+import { checkPresetEncoders, checkPresetForEncoder } from '../../src/transcode.js';
+import { checkNotTruncated } from '../../src/package/verify.js';
 
 function preset(cpu: Record<string, unknown>, nvenc?: Record<string, unknown>): Preset {
   return parsePresetObject({
@@ -65,27 +66,28 @@ describe('presets are data: encoder options, tune and speed are allowlisted', ()
   });
 });
 
-describe('checkEncodedDuration: a damaged input that ffmpeg quietly stops reading', () => {
+describe('checkNotTruncated (encoded): a damaged input that ffmpeg quietly stops reading', () => {
   it('accepts small differences and unknown durations', () => {
-    expect(() => checkEncodedDuration('a.mp4', 6, 6.02)).not.toThrow();
-    expect(() => checkEncodedDuration('a.mp4', 6, 4.5)).not.toThrow(); // 1.5 s short: under 2 s
-    expect(() => checkEncodedDuration('a.mp4', 100, 91)).not.toThrow(); // 9% short
-    expect(() => checkEncodedDuration('a.mp4', null, 3)).not.toThrow();
-    expect(() => checkEncodedDuration('a.mp4', 6, null)).not.toThrow();
+    expect(() => checkNotTruncated('a.mp4', 6, 6.02, 'encoded')).not.toThrow();
+    expect(() => checkNotTruncated('a.mp4', 6, 5.0, 'encoded')).not.toThrow(); // 1 s short: within 10% + 0.5 s
+    expect(() => checkNotTruncated('a.mp4', 100, 90, 'encoded')).not.toThrow(); // 10% short
+    expect(() => checkNotTruncated('a.mp4', null, 3, 'encoded')).not.toThrow();
+    expect(() => checkNotTruncated('a.mp4', 6, null, 'encoded')).not.toThrow();
   });
 
   it('refuses an input that ended well before its announced duration: exit code 3', () => {
     let caught: unknown;
     try {
-      checkEncodedDuration('half.mp4', 6, 3.008);
+      checkNotTruncated('half.mp4', 6, 3.008, 'encoded');
     } catch (error) {
       caught = error;
     }
     expect(caught).toBeInstanceOf(StreamkitError);
-    expect((caught as StreamkitError).code).toBe('INPUT_NOT_MEDIA');
+    expect((caught as StreamkitError).code).toBe('INPUT_UNREADABLE');
     expect((caught as StreamkitError).exitCode).toBe(3);
-    expect((caught as StreamkitError).message).toBe('half.mp4 ended after 3.0 s of the 6.0 s its container announces: the file is truncated or damaged.');
-    expect(() => checkEncodedDuration('a.mp4', 100, 85)).toThrow(/ended after 85\.0 s of the 100\.0 s/);
+    expect((caught as StreamkitError).message).toBe('half.mp4 ended early: ffmpeg encoded 3.01 s of the 6.00 s it announces. The file is truncated or damaged.');
+    expect(() => checkNotTruncated('a.mp4', 100, 85, 'encoded')).toThrow(/encoded 85\.00 s of the 100\.00 s/);
+    expect(() => checkNotTruncated('a.mp4', 6, 4.5, 'encoded')).toThrow(/ended early/); // 1.5 s short of 6 s
   });
 });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { StreamkitError } from '../../src/errors.js';
 import { inputUrl, isRemote, protocolOptions, streamDuration } from '../../src/media/probe.js';
-import { checkOutputDuration } from '../../src/package/verify.js';
+import { checkNotTruncated } from '../../src/package/verify.js';
 
 describe('streamDuration', () => {
   it('takes ffprobe seconds, else a Matroska DURATION tag', () => {
@@ -24,24 +24,24 @@ describe('input URLs', () => {
   });
 });
 
-describe('checkOutputDuration: an input cut short fails the transcode', () => {
+describe('checkNotTruncated (packaged): an input cut short fails the transcode', () => {
   it('accepts the whole duration and small differences at the end', () => {
-    expect(() => checkOutputDuration('in.mp4', 6, 6)).not.toThrow();
-    expect(() => checkOutputDuration('in.mp4', 5, 4.933)).not.toThrow();
-    expect(() => checkOutputDuration('in.mp4', 60, 55)).not.toThrow();
-    expect(() => checkOutputDuration('in.h264', null, 1)).not.toThrow();
+    expect(() => checkNotTruncated('in.mp4', 6, 6, 'packaged')).not.toThrow();
+    expect(() => checkNotTruncated('in.mp4', 5, 4.933, 'packaged')).not.toThrow();
+    expect(() => checkNotTruncated('in.mp4', 60, 55, 'packaged')).not.toThrow();
+    expect(() => checkNotTruncated('in.h264', null, 1, 'packaged')).not.toThrow();
   });
 
   it('rejects half an input with an input error (exit code 3)', () => {
     let error: unknown;
     try {
-      checkOutputDuration('in.mp4', 6, 3);
+      checkNotTruncated('in.mp4', 6, 3, 'packaged');
     } catch (e) {
       error = e;
     }
     expect(error).toBeInstanceOf(StreamkitError);
     expect((error as StreamkitError).code).toBe('INPUT_UNREADABLE');
     expect((error as StreamkitError).exitCode).toBe(3);
-    expect((error as StreamkitError).message).toMatch(/3\.00 s long .* 6\.00 s: the input is probably truncated/);
+    expect((error as StreamkitError).message).toMatch(/in\.mp4 ended early: the package holds 3\.00 s of video of the 6\.00 s it announces\. The file is truncated or damaged\./);
   });
 });
