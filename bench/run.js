@@ -344,6 +344,7 @@ function markdown(result) {
   L.push('');
   for (const c of result.cases) L.push(caseMarkdown(c));
   for (const sk of result.skipped) L.push(`- skipped ${sk}\n`);
+  for (const f of result.failed ?? []) L.push(`- **failed** ${f.id}: ${f.error.split("\n")[0]}\n`);
   return L.join('\n');
 }
 
@@ -362,7 +363,7 @@ function writeSection(md) {
 
 // ------------------------------------------------------------------------------------------------- main
 const started = Date.now();
-const result = { mode, reps, machine: machine(), loadStart: loadavg(), startup: null, cases: [], skipped: [] };
+const result = { mode, reps, machine: machine(), loadStart: loadavg(), startup: null, cases: [], skipped: [], failed: [] };
 log(`bench: ${mode} mode, ${reps} repetitions, ${cases.length} cases; machine ${result.machine.nproc} x ${result.machine.cpuModel}, load ${result.loadStart.map((x) => x.toFixed(2)).join(' ')}`);
 const inputs = resolveInputs();
 const firstInput = Object.values(inputs).find(Boolean);
@@ -378,7 +379,14 @@ for (const c of cases) {
     result.skipped.push(`${c.id}: input not available (../shared/media absent)`);
     continue;
   }
-  result.cases.push(await runCase(c, input));
+  // one failing case must not cost the others' results: record it, save what is done, go on
+  try {
+    result.cases.push(await runCase(c, input));
+  } catch (error) {
+    log(`bench: ${c.id} FAILED: ${String(error?.stack ?? error).slice(0, 4000)}`);
+    result.failed.push({ id: c.id, error: String(error?.message ?? error).slice(0, 4000) });
+  }
+  writeFileSync(join(work, `results-${mode}.partial.json`), JSON.stringify(result, null, 2));
 }
 result.loadEnd = loadavg();
 result.finished = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
@@ -391,3 +399,7 @@ if (!flag('--no-write') && only === undefined) {
   log(writeSection(md) ? `bench: updated the ${mode} section of ${relative(process.cwd(), join(root, 'bench', 'RESULTS.md'))}` : 'bench: bench/RESULTS.md has no section markers for this mode; not updated');
 }
 log(`bench: done in ${result.minutes} min; raw data in ${relative(process.cwd(), join(work, `results-${mode}.json`))}`);
+if (result.failed.length > 0) {
+  log(`bench: ${result.failed.length} case(s) failed: ${result.failed.map((f) => f.id).join(', ')}`);
+  process.exitCode = 1;
+}

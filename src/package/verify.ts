@@ -1,4 +1,4 @@
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { open, rm, writeFile } from 'node:fs/promises';
 import { dirname, extname, join } from 'node:path';
 import { FfmpegError, StreamkitError } from '../errors.js';
 import { buildDecodeCheckArgs } from '../ffmpeg/command.js';
@@ -42,7 +42,7 @@ export interface CheckedRendition {
   dir: string;
   mapUri: string | null;
   tsInitLength: number | null;
-  segments: readonly { uri: string; keyframes: readonly { offset: number }[] }[];
+  segments: readonly { uri: string; duration: number; firstPts: number | null; keyframes: readonly { offset: number; pts: number }[] }[];
 }
 
 const whole = (file: string): ByteRange => ({ file, start: 0, end: null });
@@ -55,10 +55,13 @@ const whole = (file: string): ByteRange => ({ file, start: 0, end: null });
  *
  * MPEG-TS: the first GOP is the bytes up to the second keyframe's first packet; the last GOP is the
  * segment's PAT/PMT followed by the bytes from its last keyframe's first packet (an I-frame playlist
- * entry with its map). fMP4 segments are single fragments, so they are decoded whole, with the init
- * segment; the first one stops after one GOP's frames.
+ * entry with its map). When that last GOP is shorter than half a GOP (a source that ends a frame
+ * or two past a GOP boundary), the one before it is decoded too: ffmpeg cannot even open a
+ * transport stream that holds a single video frame ("could not find codec parameters").
+ * fMP4 segments are single fragments, so they are decoded whole, with the init segment; the first
+ * one stops after one GOP's frames.
  */
-export function decodeCheckPieces(renditions: readonly CheckedRendition[], gopFrames: number): DecodePiece[] {
+export function decodeCheckPieces(renditions: readonly CheckedRendition[], gopFrames: number, gopSeconds: number): DecodePiece[] {
   const pieces: DecodePiece[] = [];
   for (const r of renditions) {
     const at = (uri: string): string => `${r.dir}/${uri}`;
@@ -73,19 +76,36 @@ export function decodeCheckPieces(renditions: readonly CheckedRendition[], gopFr
     }
     const firstGop = first.keyframes.length >= 2 ? { file: at(first.uri), start: 0, end: first.keyframes[1]!.offset } : whole(at(first.uri));
     pieces.push({ what: `${r.dir}: first GOP of ${first.uri}`, parts: [firstGop], frames: null });
-    const lastKey = last.keyframes[last.keyframes.length - 1];
-    if (lastKey && r.tsInitLength && lastKey.offset > r.tsInitLength && (last !== first || last.keyframes.length >= 2)) {
+    let k = last.keyframes.length - 1;
+    const end = last.firstPts === null ? null : last.firstPts + last.duration;
+    if (k >= 1 && end !== null && end - last.keyframes[k]!.pts < gopSeconds / 2) k--;
+    const lastKey = last.keyframes[k];
+    if (k >= 1 && lastKey && r.tsInitLength && lastKey.offset > r.tsInitLength) {
       pieces.push({ what: `${r.dir}: last GOP of ${last.uri}`, parts: [{ file: at(last.uri), start: 0, end: r.tsInitLength }, { file: at(last.uri), start: lastKey.offset, end: null }], frames: null });
-    } else if (last !== first) {
+    } else if (last !== first || last.keyframes.length >= 2) {
+      // the last segment is a single GOP, or its end cannot be cut out: all of it
       pieces.push({ what: `${r.dir}: ${last.uri}`, parts: [whole(at(last.uri))], frames: null });
     }
   }
   return pieces;
 }
 
+/** Read just the range (not the whole segment: a 1080p segment is megabytes, a GOP's tail much less). */
 async function readRange(root: string, r: ByteRange): Promise<Buffer> {
-  const buf = await readFile(join(root, r.file));
-  return r.start === 0 && r.end === null ? buf : buf.subarray(r.start, r.end ?? buf.length);
+  const handle = await open(join(root, r.file), 'r');
+  try {
+    const end = r.end ?? (await handle.stat()).size;
+    const buf = Buffer.alloc(Math.max(0, end - r.start));
+    let done = 0;
+    while (done < buf.length) {
+      const { bytesRead } = await handle.read(buf, done, buf.length - done, r.start + done);
+      if (bytesRead === 0) break;
+      done += bytesRead;
+    }
+    return buf.subarray(0, done);
+  } finally {
+    await handle.close();
+  }
 }
 
 /**

@@ -47,7 +47,7 @@ describe.skipIf(!haveFfmpeg)('decode check of a package', () => {
     const audio = await measureRendition(h264, 'audio-1', 'audio');
     expect(video.segments).toHaveLength(3);
     expect(video.segments[0]!.keyframes).toHaveLength(3);
-    const pieces = decodeCheckPieces([video, audio], 30);
+    const pieces = decodeCheckPieces([video, audio], 30, 1);
     const first = video.segments[0]!;
     const last = video.segments[2]!;
     expect(pieces[0]!.parts).toEqual([{ file: `180p/${first.uri}`, start: 0, end: first.keyframes[1]!.offset }]);
@@ -70,7 +70,7 @@ describe.skipIf(!haveFfmpeg)('decode check of a package', () => {
       // inside the keyframe's slice data (past the access unit delimiter, SPS, PPS and x264's SEI)
       expect(key.length).toBeGreaterThan(16 * 188);
       await writeFile(file, damageTs(await readFile(file), key.offset + 8 * 188, 4));
-      const pieces = decodeCheckPieces([video], 30);
+      const pieces = decodeCheckPieces([video], 30, 1);
       await expect(decodeCheck(FFMPEG, copy, pieces)).rejects.toMatchObject({ code: 'VERIFY_FAILED' });
       const { readdir } = await import('node:fs/promises');
       expect((await readdir(join(copy, '180p'))).filter((f) => f.startsWith('.verify-'))).toEqual([]);
@@ -80,11 +80,30 @@ describe.skipIf(!haveFfmpeg)('decode check of a package', () => {
   it('fMP4: whole first and last segments with the init segment; the first stops after one GOP', async () => {
     const video = await measureRendition(hevc, '180p', 'video');
     expect(video.mapUri).toBe('init.mp4');
-    const pieces = decodeCheckPieces([video], 30);
+    const pieces = decodeCheckPieces([video], 30, 1);
     expect(pieces.map((p) => [p.parts.map((r) => r.file), p.frames])).toEqual([
       [['180p/init.mp4', `180p/${video.segments[0]!.uri}`], 30],
       [['180p/init.mp4', `180p/${video.segments[video.segments.length - 1]!.uri}`], null],
     ]);
     await expect(decodeCheck(FFMPEG, hevc, pieces)).resolves.toBeUndefined();
   });
+
+  it('a source one frame past a GOP boundary (x264 with B-frames): the lone last IDR is checked with the GOP before it', async () => {
+    // 8 s + 1 frame, the last one black (as films end): ffmpeg cuts a one-frame segment that
+    // packaging folds into the last one, and that IDR is a few hundred bytes
+    const source = await makeSource(join(dir, 'plus-one.mp4'), { duration: 9, rate: '30', vf: "drawbox=x=0:y=0:w=iw:h=ih:color=black:t=fill:enable='gte(n,240)'", extra: ['-frames:v', '241'] });
+    const preset = join(dir, 'bframes.yaml');
+    await writeFile(preset, ['extends: h264-ladder', 'name: bframes', 'video:', '  encoder:', '    cpu: { name: libx264, preset: veryfast }', '  keyframeInterval: 1', '  rungs:', '    - { name: 180p, height: 180, bitrate: 300k }', 'packaging:', '  hls: { segmentDuration: 3 }'].join('\n'));
+    const out = join(dir, 'pkg-plus-one');
+    await transcode({ input: source, preset, output: out, hw: 'cpu', ffmpeg: FFMPEG, ffprobe: FFPROBE });
+    const video = await measureRendition(out, '180p', 'video');
+    const last = video.segments[video.segments.length - 1]!;
+    const keys = last.keyframes;
+    expect(keys[keys.length - 1]!.pts - keys[keys.length - 2]!.pts).toBeCloseTo(1, 2);
+    const pieces = decodeCheckPieces([video], 30, 1);
+    // the end piece starts at the keyframe before the lone one
+    expect(pieces[1]!.parts[1]).toEqual({ file: `180p/${last.uri}`, start: keys[keys.length - 2]!.offset, end: null });
+    // a lone small IDR alone was seen to fail to open ("could not find codec parameters") on a
+    // 1080p film ending in black; here the whole package must simply pass its check
+  }, 60_000);
 });
