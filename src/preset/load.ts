@@ -1,13 +1,13 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
 import { PresetError, StreamkitError, type PresetIssue } from '../errors.js';
+import { installDir } from '../install-dir.js';
 import { presetSchema, type Preset } from './schema.js';
 
-/** Folder of the built-in presets (package root /presets, from dist/preset or src/preset). */
-export const builtinPresetDir = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'presets');
+/** Folder of the built-in presets (presets/ in the folder streamkit is installed in). */
+export const builtinPresetDir = join(installDir(), 'presets');
 
 export interface ResolvedPreset {
   /** the preset's name (its `name` key, else the file stem) */
