@@ -236,11 +236,16 @@ export function buildFileCheckArgs(files: readonly string[], seconds = 1): strin
   return args;
 }
 
-/** Decode several files in one ffmpeg process, discarding the frames; -xerror makes any decode error fatal. */
+/**
+ * Decode several files in one ffmpeg process, discarding the frames; -xerror makes any decode error
+ * fatal. The in-loop deblocking filter is skipped (`-skip_loop_filter all`): it cannot fail, only
+ * smooths pixels nobody looks at here, and is about an eighth of the check's time (H.264 and HEVC;
+ * decoders without the option ignore it). Every bitstream error is still found.
+ */
 export function buildDecodeCheckArgs(inputs: readonly (string | { file: string; frames: number | null })[]): string[] {
   const list = inputs.map((i) => (typeof i === 'string' ? { file: i, frames: null } : i));
   const args = ['-loglevel', 'error', '-xerror', '-protocol_whitelist', 'file'];
-  for (const i of list) args.push('-i', `file:${i.file}`);
+  for (const i of list) args.push('-skip_loop_filter', 'all', '-i', `file:${i.file}`);
   list.forEach((i, n) => args.push('-map', `${n}`, ...(i.frames ? ['-frames:v', String(i.frames)] : []), '-f', 'null', '-'));
   return args;
 }

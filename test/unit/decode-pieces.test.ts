@@ -49,7 +49,7 @@ describe('decodeCheckPieces', () => {
 describe('buildDecodeCheckArgs with frame limits', () => {
   it('limits only the inputs that have one', () => {
     expect(buildDecodeCheckArgs([{ file: '/p/a.mp4', frames: 48 }, { file: '/p/b.ts', frames: null }]).slice(5)).toEqual([
-      '-i', 'file:/p/a.mp4', '-i', 'file:/p/b.ts', '-map', '0', '-frames:v', '48', '-f', 'null', '-', '-map', '1', '-f', 'null', '-',
+      '-skip_loop_filter', 'all', '-i', 'file:/p/a.mp4', '-skip_loop_filter', 'all', '-i', 'file:/p/b.ts', '-map', '0', '-frames:v', '48', '-f', 'null', '-', '-map', '1', '-f', 'null', '-',
     ]);
   });
 });
