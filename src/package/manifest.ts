@@ -107,10 +107,31 @@ async function listFiles(root: string, dir = root): Promise<string[]> {
   return out.sort();
 }
 
-/** Describe every file in a finished package folder (sizes and SHA-256). */
+/** Files hashed at once: libuv's default thread pool reads 4 files at a time anyway. */
+const HASH_CONCURRENCY = 4;
+
+/** `fn` over `items`, at most `limit` at a time, results in the order of `items`. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+/**
+ * Describe every file in a finished package folder (sizes and SHA-256). A few files at a time, not
+ * all at once: a two-hour ladder has thousands of segments, and a read stream open on each would
+ * hold thousands of descriptors and 64 KiB buffers, so memory would grow with the input's length.
+ */
 export async function describeOutputs(root: string): Promise<ManifestOutput[]> {
   const files = await listFiles(root);
-  return Promise.all(files.map(async (f) => ({ path: relative(root, f), size: (await stat(f)).size, sha256: await hashFile(f) })));
+  return mapLimit(files, HASH_CONCURRENCY, async (f) => ({ path: relative(root, f), size: (await stat(f)).size, sha256: await hashFile(f) }));
 }
 
 export async function writeManifest(root: string, manifest: Omit<Manifest, 'outputs' | 'manifestVersion' | 'createdAt'>): Promise<Manifest> {

@@ -1,0 +1,102 @@
+#!/usr/bin/env node
+// Does the streamkit (Node) process's memory stay flat whatever the input length? The same small
+// ladder (bench/presets/memory-lowres.yaml) on generated 320x180 inputs of increasing length; the
+// peak RSS (VmHWM) of the Node process is sampled from /proc while it runs, as in bench/run.js.
+// Low resolution keeps the encode short while the package still grows to thousands of segment
+// files, which is what Node handles (progress lines, packaging, decode check, checksums).
+//
+//   npm run bench:memory                  1, 10 and 40 minutes (about 5 minutes on 2 cores)
+//   npm run bench:memory -- --minutes 1,60 --no-write
+//
+// Results: bench/work/results-memory.json; the memory section of bench/RESULTS.md is replaced.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { timedRun } from './lib/measure.js';
+import { fmt } from './lib/stats.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const work = join(root, 'bench', 'work');
+const argv = process.argv.slice(2);
+const value = (name) => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const minutes = (value('--minutes') ?? '1,10,40').split(',').map(Number);
+if (minutes.some((m) => !(m > 0))) {
+  console.error('bench:memory: --minutes takes positive numbers, e.g. --minutes 1,10,40');
+  process.exit(2);
+}
+if (!existsSync(join(root, 'dist', 'cli', 'main.js'))) {
+  console.error('bench:memory: dist/ is missing; run `npm install` (or `npm run build`) first.');
+  process.exit(2);
+}
+const log = (s) => process.stderr.write(`${s}\n`);
+
+/** A 320x180 25 fps clip with a tone, made once (through a temporary name) and reused. */
+function input(min) {
+  const file = join(work, 'inputs', `lowres-180p25-${min}min.mp4`);
+  if (existsSync(file)) return file;
+  mkdirSync(dirname(file), { recursive: true });
+  const tmp = file.replace(/\.mp4$/, '.partial.mp4');
+  log(`bench:memory: making a ${min} min 320x180 input -> ${file}`);
+  const r = spawnSync('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y',
+    '-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
+    '-t', String(min * 60), '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '23', '-g', '50', '-pix_fmt', 'yuv420p',
+    '-c:a', 'aac', '-b:a', '64k', '-movflags', '+faststart', tmp], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`ffmpeg failed making ${file}: ${r.stderr}`);
+  renameSync(tmp, file);
+  return file;
+}
+
+const rows = [];
+for (const min of minutes) {
+  const file = input(min);
+  const out = join(work, 'memory', `${min}min`);
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(dirname(out), { recursive: true });
+  log(`bench:memory: streamkit on ${min} min ...`);
+  const r = await timedRun([process.execPath, join(root, 'bin', 'streamkit.js'), 'transcode', file, '--preset', join(root, 'bench', 'presets', 'memory-lowres.yaml'), '--output', out, '--json', '--force'], { sampleChildRss: true });
+  if (r.code !== 0) throw new Error(`streamkit exited ${r.code} on ${file}: ${r.stderr.slice(-2000)}`);
+  const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const done = events.find((e) => e.type === 'done');
+  const manifest = JSON.parse(readFileSync(join(out, 'streamkit.json'), 'utf8'));
+  rows.push({
+    minutes: min,
+    files: manifest.outputs.length,
+    events: events.length,
+    nodePeakRssMiB: r.childHwmKiB === null ? null : r.childHwmKiB / 1024,
+    nodeOwnCpu: r.childOwnCpu,
+    wall: r.wall,
+    encodeSeconds: done?.encodeSeconds ?? null,
+    postEncodeSeconds: done?.postEncodeSeconds ?? null,
+  });
+  log(`bench:memory: ${min} min: ${manifest.outputs.length} files, Node peak RSS ${fmt(rows[rows.length - 1].nodePeakRssMiB, 0)} MiB, wall ${fmt(r.wall, 1)} s`);
+  rmSync(out, { recursive: true, force: true });
+}
+
+const md = [
+  `## Node memory against input length (\`npm run bench:memory\`), ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}`,
+  '',
+  'bench/presets/memory-lowres.yaml (3 rungs 320x180 to 160x90, x264 ultrafast, 2 s segments, AAC) on generated 320x180 25 fps inputs; one run each. Peak RSS is the streamkit Node process alone (VmHWM), not ffmpeg.',
+  '',
+  '| input | files in the package | NDJSON events | Node peak RSS, MiB | Node own CPU s | wall s | encode s | post-encode s |',
+  '|---|---|---|---|---|---|---|---|',
+  ...rows.map((r) => `| ${r.minutes} min | ${r.files} | ${r.events} | **${fmt(r.nodePeakRssMiB, 0)}** | ${fmt(r.nodeOwnCpu, 2)} | ${fmt(r.wall, 1)} | ${fmt(r.encodeSeconds, 1)} | ${fmt(r.postEncodeSeconds, 2)} |`),
+  '',
+].join('\n');
+writeFileSync(join(work, 'results-memory.json'), JSON.stringify({ rows }, null, 2));
+process.stdout.write(`${md}\n`);
+if (!argv.includes('--no-write')) {
+  const file = join(root, 'bench', 'RESULTS.md');
+  const text = readFileSync(file, 'utf8');
+  const begin = '<!-- bench:memory:begin -->';
+  const end = '<!-- bench:memory:end -->';
+  const a = text.indexOf(begin);
+  const b = text.indexOf(end);
+  if (a >= 0 && b > a) {
+    writeFileSync(file, `${text.slice(0, a + begin.length)}\n${md}\n${text.slice(b)}`);
+    log('bench:memory: updated the memory section of bench/RESULTS.md');
+  } else log('bench:memory: bench/RESULTS.md has no memory section markers; not updated');
+}
