@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { open, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 
@@ -91,9 +90,19 @@ export function jobKey(input: InputFingerprint, presetHashValue: string, options
   return sha256(canonicalJson({ input, preset: presetHashValue, options }));
 }
 
-async function hashFile(path: string): Promise<string> {
+/** SHA-256 of a file, read through `buf` (reused by the caller: no garbage per chunk or per file). */
+async function hashFile(path: string, buf: Buffer): Promise<string> {
   const h = createHash('sha256');
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  const handle = await open(path, 'r');
+  try {
+    for (;;) {
+      const { bytesRead } = await handle.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      h.update(buf.subarray(0, bytesRead));
+    }
+  } finally {
+    await handle.close();
+  }
   return h.digest('hex');
 }
 
@@ -131,7 +140,15 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
  */
 export async function describeOutputs(root: string): Promise<ManifestOutput[]> {
   const files = await listFiles(root);
-  return mapLimit(files, HASH_CONCURRENCY, async (f) => ({ path: relative(root, f), size: (await stat(f)).size, sha256: await hashFile(f) }));
+  const buffers = Array.from({ length: HASH_CONCURRENCY }, () => Buffer.allocUnsafe(256 * 1024));
+  return mapLimit(files, HASH_CONCURRENCY, async (f) => {
+    const buf = buffers.pop()!; // at most HASH_CONCURRENCY calls run at once, so one is always free
+    try {
+      return { path: relative(root, f), size: (await stat(f)).size, sha256: await hashFile(f, buf) };
+    } finally {
+      buffers.push(buf);
+    }
+  });
 }
 
 export async function writeManifest(root: string, manifest: Omit<Manifest, 'outputs' | 'manifestVersion' | 'createdAt'>): Promise<Manifest> {
@@ -160,11 +177,12 @@ export async function checkCurrent(root: string, expectedJobKey: string, verifyH
   const m = await readManifest(root);
   if (!m) return { current: false, reason: 'no manifest' };
   if (m.jobKey !== expectedJobKey) return { current: false, reason: 'input, preset or options changed' };
+  const buf = verifyHashes ? Buffer.allocUnsafe(256 * 1024) : Buffer.alloc(0);
   for (const o of m.outputs) {
     try {
       const st = await stat(join(root, o.path));
       if (st.size !== o.size) return { current: false, reason: `${o.path} changed size` };
-      if (verifyHashes && (await hashFile(join(root, o.path))) !== o.sha256) return { current: false, reason: `${o.path} changed content` };
+      if (verifyHashes && (await hashFile(join(root, o.path), buf)) !== o.sha256) return { current: false, reason: `${o.path} changed content` };
     } catch {
       return { current: false, reason: `${o.path} is missing` };
     }

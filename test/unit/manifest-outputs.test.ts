@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeOutputs, MANIFEST_NAME } from '../../src/package/manifest.js';
+import { checkCurrent, describeOutputs, MANIFEST_NAME, writeManifest } from '../../src/package/manifest.js';
 
 // A package of many small files (a long ladder has thousands of segments): every file is listed once,
 // sorted, with its own size and SHA-256, whatever order the bounded hashing finishes them in.
@@ -33,5 +33,17 @@ describe('describeOutputs', () => {
     const outputs = await describeOutputs(root);
     expect(outputs.map((o) => o.path)).toEqual([...expected.keys()].sort());
     for (const o of outputs) expect({ size: o.size, sha256: o.sha256 }).toEqual(expected.get(o.path));
+  });
+
+  it('checkCurrent with verifyHashes finds a file whose content changed but not its size', async () => {
+    await writeManifest(root, {
+      streamkitVersion: '0.0.0', jobKey: 'job', input: { input: '/in.mp4', size: 1, mtimeMs: 1, sample: null },
+      preset: { name: 'p', hash: 'h', resolved: {} }, options: {}, ffmpeg: { path: '/usr/bin/ffmpeg', version: '5.1' }, hardware: 'cpu', encoder: 'libx264',
+    });
+    expect(await checkCurrent(root, 'job', true)).toMatchObject({ current: true });
+    const path = join(root, '720p', 'seg_00003.ts'); // the large file: more than one read of the hashing buffer
+    await writeFile(path, Buffer.alloc(expected.get('720p/seg_00003.ts')!.size, 'x'));
+    expect(await checkCurrent(root, 'job', false)).toMatchObject({ current: true }); // sizes alone cannot tell
+    expect(await checkCurrent(root, 'job', true)).toEqual({ current: false, reason: '720p/seg_00003.ts changed content' });
   });
 });
