@@ -1,13 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { installDir } from './install-dir.js';
-
-let cached: string | null = null;
-
-/** streamkit's own version, from package.json (works from src/, dist/ and the bundled CLI). */
-export function streamkitVersion(): string {
-  if (cached) return cached;
-  const pkg = JSON.parse(readFileSync(join(installDir(), 'package.json'), 'utf8')) as { version: string };
-  cached = pkg.version;
-  return cached;
-}
+// streamkit's own version, from package.json (src/, dist/ and the bundled CLI alike). The launcher's
+// --version fast path imports this module alone.
+export { installedVersion as streamkitVersion } from './install-dir.js';

@@ -1,6 +1,7 @@
-import { open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StreamkitError } from '../errors.js';
+import { reusableFileReader } from './read-file.js';
 import { decodeCheckPieces, type DecodePiece } from './verify.js';
 import { toNumber } from '../media/rational.js';
 import { rungDir, type TranscodePlan } from '../plan.js';
@@ -116,32 +117,6 @@ export async function foldShortTail(root: string, dir: string, target: number): 
   const segments = [...p.segments.slice(0, -2), { uri: prev.uri, duration: prev.duration + last.duration }];
   await writeFile(join(abs, 'index.m3u8'), writeMediaPlaylist({ segments, mapUri: p.mapUri }));
   return true;
-}
-
-/**
- * Reads whole files into one buffer that is reused from file to file (grown when a file is larger).
- * Packaging reads every segment of every rung once; a fresh buffer per segment leaves megabytes of
- * garbage per 1080p segment that the GC frees late, so the Node process's peak memory followed the
- * number and size of segments. The returned view is valid until the next read.
- */
-function reusableFileReader(): (file: string) => Promise<Buffer> {
-  let buf = Buffer.alloc(0);
-  return async (file) => {
-    const handle = await open(file, 'r');
-    try {
-      const size = (await handle.stat()).size;
-      if (size > buf.length) buf = Buffer.allocUnsafe(Math.max(size, Math.ceil(buf.length * 1.25)));
-      let done = 0;
-      while (done < size) {
-        const { bytesRead } = await handle.read(buf, done, size - done, done);
-        if (bytesRead === 0) break;
-        done += bytesRead;
-      }
-      return buf.subarray(0, done);
-    } finally {
-      await handle.close();
-    }
-  };
 }
 
 export async function measureRendition(root: string, dir: string, kind: 'video' | 'audio'): Promise<MeasuredRendition> {

@@ -116,39 +116,29 @@ async function listFiles(root: string, dir = root): Promise<string[]> {
   return out.sort();
 }
 
-/** Files hashed at once: libuv's default thread pool reads 4 files at a time anyway. */
+/** Files hashed at once (libuv's default thread pool reads 4 at a time anyway), and each one's read buffer. */
 const HASH_CONCURRENCY = 4;
-
-/** `fn` over `items`, at most `limit` at a time, results in the order of `items`. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
+const HASH_BUFFER_BYTES = 256 * 1024;
 
 /**
- * Describe every file in a finished package folder (sizes and SHA-256). A few files at a time, not
- * all at once: a two-hour ladder has thousands of segments, and a read stream open on each would
- * hold thousands of descriptors and 64 KiB buffers, so memory would grow with the input's length.
+ * Describe every file in a finished package folder (sizes and SHA-256). A few files at a time, each
+ * reader with its own reused buffer: a two-hour ladder has thousands of segments, and a read stream
+ * on each at once held thousands of descriptors and buffers, so memory grew with the input's length.
  */
 export async function describeOutputs(root: string): Promise<ManifestOutput[]> {
   const files = await listFiles(root);
-  const buffers = Array.from({ length: HASH_CONCURRENCY }, () => Buffer.allocUnsafe(256 * 1024));
-  return mapLimit(files, HASH_CONCURRENCY, async (f) => {
-    const buf = buffers.pop()!; // at most HASH_CONCURRENCY calls run at once, so one is always free
-    try {
-      return { path: relative(root, f), size: (await stat(f)).size, sha256: await hashFile(f, buf) };
-    } finally {
-      buffers.push(buf);
+  const out = new Array<ManifestOutput>(files.length);
+  let next = 0;
+  const reader = async (): Promise<void> => {
+    const buf = Buffer.allocUnsafe(HASH_BUFFER_BYTES);
+    while (next < files.length) {
+      const i = next++;
+      const f = files[i]!;
+      out[i] = { path: relative(root, f), size: (await stat(f)).size, sha256: await hashFile(f, buf) };
     }
-  });
+  };
+  await Promise.all(Array.from({ length: Math.min(HASH_CONCURRENCY, files.length) }, reader));
+  return out;
 }
 
 export async function writeManifest(root: string, manifest: Omit<Manifest, 'outputs' | 'manifestVersion' | 'createdAt'>): Promise<Manifest> {
@@ -177,7 +167,7 @@ export async function checkCurrent(root: string, expectedJobKey: string, verifyH
   const m = await readManifest(root);
   if (!m) return { current: false, reason: 'no manifest' };
   if (m.jobKey !== expectedJobKey) return { current: false, reason: 'input, preset or options changed' };
-  const buf = verifyHashes ? Buffer.allocUnsafe(256 * 1024) : Buffer.alloc(0);
+  const buf = Buffer.allocUnsafe(verifyHashes ? HASH_BUFFER_BYTES : 0);
   for (const o of m.outputs) {
     try {
       const st = await stat(join(root, o.path));

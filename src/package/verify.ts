@@ -1,8 +1,9 @@
-import { open, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { dirname, extname, join } from 'node:path';
 import { FfmpegError, StreamkitError } from '../errors.js';
 import { buildDecodeCheckArgs } from '../ffmpeg/command.js';
 import { runFfmpeg } from '../ffmpeg/run.js';
+import { readFileRange } from './read-file.js';
 
 /**
  * Did the whole input make it through? ffmpeg exits 0 on an input cut short (a download that
@@ -90,24 +91,6 @@ export function decodeCheckPieces(renditions: readonly CheckedRendition[], gopFr
   return pieces;
 }
 
-/** Read just the range (not the whole segment: a 1080p segment is megabytes, a GOP's tail much less). */
-async function readRange(root: string, r: ByteRange): Promise<Buffer> {
-  const handle = await open(join(root, r.file), 'r');
-  try {
-    const end = r.end ?? (await handle.stat()).size;
-    const buf = Buffer.alloc(Math.max(0, end - r.start));
-    let done = 0;
-    while (done < buf.length) {
-      const { bytesRead } = await handle.read(buf, done, buf.length - done, r.start + done);
-      if (bytesRead === 0) break;
-      done += bytesRead;
-    }
-    return buf.subarray(0, done);
-  } finally {
-    await handle.close();
-  }
-}
-
 /**
  * Never trust ffmpeg's exit code alone: decode the given pieces in one ffmpeg process. A piece that
  * is a whole file is read in place; any other is written to a scratch file beside its first part
@@ -127,7 +110,8 @@ export async function decodeCheck(ffmpeg: string, root: string, pieces: readonly
       const ext = extname(p.parts[p.parts.length - 1]!.file) === '.ts' ? '.ts' : '.mp4';
       const file = join(root, dirname(firstPart), `.verify-${i}${ext}`);
       scratch.push(file);
-      await writeFile(file, Buffer.concat(await Promise.all(p.parts.map((r) => readRange(root, r)))));
+      // just the ranges, not the whole segments: a 1080p segment is megabytes, a GOP's tail much less
+      await writeFile(file, Buffer.concat(await Promise.all(p.parts.map((r) => readFileRange(join(root, r.file), r.start, r.end)))));
       inputs.push({ file, frames: p.frames });
     }
     if (inputs.length === 0) return;
