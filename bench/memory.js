@@ -9,11 +9,12 @@
 //   npm run bench:memory -- --minutes 1,60 --no-write
 //
 // Results: bench/work/results-memory.json; the memory section of bench/RESULTS.md is replaced.
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { lowresInput } from './lib/inputs.js';
 import { timedRun } from './lib/measure.js';
+import { writeResultsSection } from './lib/results.js';
 import { fmt } from './lib/stats.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -34,25 +35,9 @@ if (!existsSync(join(root, 'dist', 'cli', 'main.js'))) {
 }
 const log = (s) => process.stderr.write(`${s}\n`);
 
-/** A 320x180 25 fps clip with a tone, made once (through a temporary name) and reused. */
-function input(min) {
-  const file = join(work, 'inputs', `lowres-180p25-${min}min.mp4`);
-  if (existsSync(file)) return file;
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = file.replace(/\.mp4$/, '.partial.mp4');
-  log(`bench:memory: making a ${min} min 320x180 input -> ${file}`);
-  const r = spawnSync('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y',
-    '-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-    '-t', String(min * 60), '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '23', '-g', '50', '-pix_fmt', 'yuv420p',
-    '-c:a', 'aac', '-b:a', '64k', '-movflags', '+faststart', tmp], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`ffmpeg failed making ${file}: ${r.stderr}`);
-  renameSync(tmp, file);
-  return file;
-}
-
 const rows = [];
 for (const min of minutes) {
-  const file = input(min);
+  const file = lowresInput(work, min);
   const out = join(work, 'memory', `${min}min`);
   rmSync(out, { recursive: true, force: true });
   mkdirSync(dirname(out), { recursive: true });
@@ -89,14 +74,5 @@ const md = [
 writeFileSync(join(work, 'results-memory.json'), JSON.stringify({ rows }, null, 2));
 process.stdout.write(`${md}\n`);
 if (!argv.includes('--no-write')) {
-  const file = join(root, 'bench', 'RESULTS.md');
-  const text = readFileSync(file, 'utf8');
-  const begin = '<!-- bench:memory:begin -->';
-  const end = '<!-- bench:memory:end -->';
-  const a = text.indexOf(begin);
-  const b = text.indexOf(end);
-  if (a >= 0 && b > a) {
-    writeFileSync(file, `${text.slice(0, a + begin.length)}\n${md}\n${text.slice(b)}`);
-    log('bench:memory: updated the memory section of bench/RESULTS.md');
-  } else log('bench:memory: bench/RESULTS.md has no memory section markers; not updated');
+  log(writeResultsSection(join(root, 'bench', 'RESULTS.md'), 'memory', md) ? 'bench:memory: updated the memory section of bench/RESULTS.md' : 'bench:memory: bench/RESULTS.md has no memory section markers; not updated');
 }

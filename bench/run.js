@@ -17,6 +17,7 @@ import { expertCommand, naiveCommands, parseCommand } from './lib/commands.js';
 import { generatedInput, sharedMediaDir, sintelInput } from './lib/inputs.js';
 import { cpuTimer, timedRun } from './lib/measure.js';
 import { measureQuality, playlistComplete, videoStats } from './lib/quality.js';
+import { writeResultsSection } from './lib/results.js';
 import { fmt, fmtSummary, median, mib, shellQuote, summary } from './lib/stats.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -349,19 +350,6 @@ function markdown(result) {
   return L.join('\n');
 }
 
-function writeSection(md) {
-  const file = join(root, 'bench', 'RESULTS.md');
-  const begin = `<!-- bench:${mode}:begin -->`;
-  const end = `<!-- bench:${mode}:end -->`;
-  if (!existsSync(file)) return false;
-  const text = readFileSync(file, 'utf8');
-  const a = text.indexOf(begin);
-  const b = text.indexOf(end);
-  if (a < 0 || b < a) return false;
-  writeFileSync(file, `${text.slice(0, a + begin.length)}\n${md}\n${text.slice(b)}`);
-  return true;
-}
-
 // ------------------------------------------------------------------------------------------------- main
 const started = Date.now();
 const result = { mode, reps, machine: machine(), loadStart: loadavg(), startup: null, cases: [], skipped: [], failed: [] };
@@ -397,7 +385,7 @@ writeFileSync(join(work, `results-${mode}.json`), JSON.stringify(result, null, 2
 writeFileSync(join(work, `results-${mode}.md`), md);
 process.stdout.write(`${md}\n`);
 if (!flag('--no-write') && only === undefined) {
-  log(writeSection(md) ? `bench: updated the ${mode} section of ${relative(process.cwd(), join(root, 'bench', 'RESULTS.md'))}` : 'bench: bench/RESULTS.md has no section markers for this mode; not updated');
+  log(writeResultsSection(join(root, 'bench', 'RESULTS.md'), mode, md) ? `bench: updated the ${mode} section of ${relative(process.cwd(), join(root, 'bench', 'RESULTS.md'))}` : 'bench: bench/RESULTS.md has no section markers for this mode; not updated');
 }
 log(`bench: done in ${result.minutes} min; raw data in ${relative(process.cwd(), join(work, `results-${mode}.json`))}`);
 if (result.failed.length > 0) {

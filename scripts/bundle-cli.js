@@ -2,7 +2,7 @@
 // Bundles the built CLI (dist/cli/main.js and everything it imports) into dist/bundle/, so that
 // `streamkit` starts by reading a handful of files instead of resolving ~250 modules one by one:
 // on Node 20 that is most of the start-up time (0.45 s before a preset is even looked at, against
-// 0.2 s bundled; measured in docs/benchmark.md). Run after `tsc` by `npm run build`.
+// 0.2 s bundled; see README, Development). Run after `tsc` by `npm run build`.
 //
 // bin/streamkit.js uses the bundle only when it is at least as new as dist/cli/main.js, and falls
 // back to the unbundled dist/ otherwise, so a bare `tsc` never leaves a stale CLI behind. Without

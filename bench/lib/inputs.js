@@ -9,7 +9,7 @@ function ffmpeg(args, what) {
 }
 
 /** Write through a temporary name so an interrupted build is never mistaken for a finished input. */
-function build(file, args, what) {
+export function build(file, args, what) {
   if (existsSync(file)) return file;
   mkdirSync(dirname(file), { recursive: true });
   const tmp = file.replace(/\.mp4$/, '.partial.mp4');
@@ -50,4 +50,12 @@ export function sintelInput(workDir, mediaDir, from, seconds) {
   const src = join(mediaDir, 'sintel-trailer-720p.mp4');
   const file = join(workDir, 'inputs', `sintel-1080p24-${from}+${seconds}s.mp4`);
   return build(file, ['-ss', String(from), '-i', `file:${src}`, '-t', String(seconds), '-vf', 'scale=1920:1080:flags=lanczos', '-map', '0:v:0', '-map', '0:a:0', ...mezzanine], `the Sintel trailer ${from}-${from + seconds} s upscaled to 1080p`);
+}
+
+/** A 320x180 25 fps clip with a tone, for bench/memory.js: cheap to encode, any length. */
+export function lowresInput(workDir, minutes) {
+  const file = join(workDir, 'inputs', `lowres-180p25-${minutes}min.mp4`);
+  return build(file, ['-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
+    '-t', String(minutes * 60), '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '23', '-g', '50', '-pix_fmt', 'yuv420p',
+    '-c:a', 'aac', '-b:a', '64k', '-movflags', '+faststart'], `a ${minutes} min 320x180 clip`);
 }
