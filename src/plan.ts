@@ -57,6 +57,8 @@ export interface TranscodePlan {
   files: FileTarget[];
   /** the folder ffmpeg writes into (the staging folder during a transcode) */
   workDir: string;
+  /** slice threads for each CPU scaler (libswscale's `threads`, ffmpeg >= 5.0); absent or 1: unthreaded */
+  scaleThreads?: number;
   /** set when hardware is nvenc: where decoding and scaling happen */
   nvenc?: NvencPipeline;
 }

@@ -1,4 +1,5 @@
 import { mkdir, rm } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { basename, extname, join, resolve } from 'node:path';
 import { encoderProfiles, encoderTunes, isEncoderName, type EncoderName } from './encoder/profiles.js';
 import { chooseNvencPipeline, retrialNvenc } from './encoder/nvenc-pipeline.js';
@@ -6,7 +7,7 @@ import { nvencUnavailable, selectHardware, type HardwareChoice, type HardwareReq
 import { FfmpegError, PresetError, StreamkitError } from './errors.js';
 import type { EventSink, TranscodeEvent } from './events.js';
 import { probeCapabilities, type Capabilities } from './ffmpeg/capabilities.js';
-import { buildTranscodeArgs } from './ffmpeg/command.js';
+import { buildTranscodeArgs, scaleThreadsFor } from './ffmpeg/command.js';
 import { locateFfmpeg, locateFfprobe, type LocatedBinary } from './ffmpeg/locate.js';
 import { progressEta, progressPercent } from './ffmpeg/progress.js';
 import { ffmpegCommandPrefix, runFfmpeg } from './ffmpeg/run.js';
@@ -219,6 +220,7 @@ export async function planTranscode(options: PlanOptions, workDir?: string): Pro
     hls,
     files,
     workDir: workDir ?? output,
+    scaleThreads: scaleThreadsFor(toolchain.caps, availableParallelism()),
   };
   if (plan.hardware === 'nvenc') {
     // NVENC works (one-frame trial): now the preset's settings and this input, for real, all rungs at once

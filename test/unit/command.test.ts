@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { EncoderName } from '../../src/encoder/profiles.js';
-import { buildDecodeCheckArgs, buildTranscodeArgs, videoFilterGraph } from '../../src/ffmpeg/command.js';
+import { buildDecodeCheckArgs, buildTranscodeArgs, scaleThreadsFor, videoFilterGraph } from '../../src/ffmpeg/command.js';
 import type { Ladder, LadderRung } from '../../src/media/ladder.js';
 import { inputUrl, type MediaInfo } from '../../src/media/probe.js';
 import { rational } from '../../src/media/rational.js';
@@ -189,6 +189,27 @@ describe('videoFilterGraph', () => {
     const p = plan({ width: 720, height: 576, sar: [64, 45], rungs: [rung('576p', 1024, 576, 2_000_000), rung('360p', 640, 360, 800_000)] });
     const { graph } = videoFilterGraph(p);
     expect(graph.split(';').slice(0, 2)).toEqual(['[0:0]fps=25,split=2[s0][s1]', '[s0]scale=1024:576,setsar=1[v0]']);
+  });
+
+  it('threads every scaler, the pixel format conversion included, when the plan says so', () => {
+    const threaded = { ...plan({ pixelFormat: 'yuv422p10le' }), scaleThreads: 2 };
+    expect(videoFilterGraph(threaded).graph.split(';')).toEqual([
+      // an explicit scaler for the conversion: the one ffmpeg would insert is unthreaded
+      '[0:0]fps=25,scale=threads=2,format=yuv420p,split=3[s0][s1][s2]',
+      '[s0]setsar=1[v0]',
+      '[s1]scale=1280:720:threads=2,setsar=1[v1]',
+      '[s2]scale=640:360:threads=2,setsar=1[v2]',
+    ]);
+    expect(videoFilterGraph({ ...plan(), scaleThreads: 1 }).graph).toBe(videoFilterGraph(plan()).graph);
+  });
+
+  it('scaleThreadsFor: one slice thread per core up to 8, none before ffmpeg 5.0 (no `threads` option)', () => {
+    const v = (major: number | null, minor: number | null = 0) => ({ version: { raw: 'x', major, minor, configuration: [] } });
+    expect(scaleThreadsFor(v(5, 1), 2)).toBe(2);
+    expect(scaleThreadsFor(v(7, 1), 64)).toBe(8);
+    expect(scaleThreadsFor(v(4, 4), 16)).toBe(1);
+    expect(scaleThreadsFor(v(null, null), 4)).toBe(4);
+    expect(scaleThreadsFor(v(6, 0), 1)).toBe(1);
   });
 
   it('maps each rung output exactly once', () => {
