@@ -256,11 +256,17 @@ export function buildFileCheckArgs(files: readonly string[], seconds = 1): strin
  * fatal. The in-loop deblocking filter is skipped (`-skip_loop_filter all`): it cannot fail, only
  * smooths pixels nobody looks at here, and is about an eighth of the check's time (H.264 and HEVC;
  * decoders without the option ignore it). Every bitstream error is still found.
+ * The demuxer is named for the pieces streamkit cuts (`.ts`: mpegts; `.mp4`/`.m4s`: mov), not
+ * guessed: a piece of a few TS packets (a small keyframe) scores too low in ffmpeg's MPEG-TS probe,
+ * is taken for an MPEG program stream and "could not find codec parameters".
  */
 export function buildDecodeCheckArgs(inputs: readonly (string | { file: string; frames: number | null })[]): string[] {
   const list = inputs.map((i) => (typeof i === 'string' ? { file: i, frames: null } : i));
   const args = ['-loglevel', 'error', '-xerror', '-protocol_whitelist', 'file'];
-  for (const i of list) args.push('-skip_loop_filter', 'all', '-i', `file:${i.file}`);
+  for (const i of list) {
+    const format = /\.ts$/i.test(i.file) ? 'mpegts' : /\.(mp4|m4s)$/i.test(i.file) ? 'mov' : null;
+    args.push('-skip_loop_filter', 'all', ...(format ? ['-f', format] : []), '-i', `file:${i.file}`);
+  }
   list.forEach((i, n) => args.push('-map', `${n}`, ...(i.frames ? ['-frames:v', String(i.frames)] : []), '-f', 'null', '-'));
   return args;
 }

@@ -323,6 +323,6 @@ export async function packageHls(plan: TranscodePlan): Promise<HlsPackage> {
     })),
     segmentCount: videos[0]?.segments.length ?? 0,
     duration: videos[0]?.duration ?? 0,
-    decodePieces: decodeCheckPieces([...videos, ...audios], plan.ladder.gopFrames, plan.ladder.gopFrames / fps),
+    decodePieces: decodeCheckPieces([...videos, ...audios]),
   };
 }

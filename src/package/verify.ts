@@ -43,26 +43,30 @@ export interface CheckedRendition {
   dir: string;
   mapUri: string | null;
   tsInitLength: number | null;
-  segments: readonly { uri: string; duration: number; firstPts: number | null; keyframes: readonly { offset: number; pts: number }[] }[];
+  segments: readonly { uri: string; bytes: number; duration: number; firstPts: number | null; keyframes: readonly { offset: number; length: number; pts: number }[] }[];
 }
 
 const whole = (file: string): ByteRange => ({ file, start: 0, end: null });
 
 /**
  * What to decode to prove the package plays from its first frame to its last, without decoding it
- * all: per video rendition the first GOP of the first segment and the last GOP of the last segment;
- * per audio rendition its first and last segments. Every segment was already read and parsed while
- * packaging (keyframe positions, sizes, durations); decoding these ends checks what parsing cannot.
+ * all: per video rendition the first keyframe of the first segment and the last GOP of the last
+ * segment; per audio rendition its first and last segments. Every segment was already read and
+ * parsed while packaging (keyframe positions, sizes, durations, the codec from the parameter sets);
+ * decoding these ends checks what parsing cannot. The first keyframe proves the stream opens and its
+ * parameter sets decode; the last GOP is decoded from a random access point, as a player that seeks
+ * there would, through the final frame, so it also proves every frame after a keyframe decodes
+ * without what came before it (closed GOPs). The rest of the first GOP would add nothing the last
+ * one does not check, at about half the check's time (bench/RESULTS.md).
  *
- * MPEG-TS: the first GOP is the bytes up to the second keyframe's first packet; the last GOP is the
- * segment's PAT/PMT followed by the bytes from its last keyframe's first packet (an I-frame playlist
- * entry with its map). When that last GOP is shorter than half a GOP (a source that ends a frame
- * or two past a GOP boundary), the one before it is decoded too: ffmpeg cannot even open a
- * transport stream that holds a single video frame ("could not find codec parameters").
- * fMP4 segments are single fragments, so they are decoded whole, with the init segment; the first
- * one stops after one GOP's frames.
+ * MPEG-TS: the first keyframe is the bytes up to the next video frame (PAT and PMT included); the
+ * last GOP is the segment's PAT/PMT followed by the bytes from its last keyframe's first packet (an
+ * I-frame playlist entry with its map), however short (a film that ends one frame past a GOP
+ * boundary ends in a lone IDR of a few packets: buildDecodeCheckArgs names the demuxer, so such a
+ * piece is not mistaken for another format). fMP4 segments are single fragments, so they are
+ * decoded whole, with the init segment; the first one stops after its first frame.
  */
-export function decodeCheckPieces(renditions: readonly CheckedRendition[], gopFrames: number, gopSeconds: number): DecodePiece[] {
+export function decodeCheckPieces(renditions: readonly CheckedRendition[]): DecodePiece[] {
   const pieces: DecodePiece[] = [];
   for (const r of renditions) {
     const at = (uri: string): string => `${r.dir}/${uri}`;
@@ -71,19 +75,17 @@ export function decodeCheckPieces(renditions: readonly CheckedRendition[], gopFr
     if (!first || !last) continue;
     if (r.kind === 'audio' || r.mapUri) {
       const init = r.mapUri ? [whole(at(r.mapUri))] : [];
-      pieces.push({ what: `${r.dir}: ${first.uri}`, parts: [...init, whole(at(first.uri))], frames: r.kind === 'video' ? gopFrames : null });
+      pieces.push({ what: `${r.dir}: ${first.uri}`, parts: [...init, whole(at(first.uri))], frames: r.kind === 'video' ? 1 : null });
       if (last !== first) pieces.push({ what: `${r.dir}: ${last.uri}`, parts: [...init, whole(at(last.uri))], frames: null });
       continue;
     }
-    const firstGop = first.keyframes.length >= 2 ? { file: at(first.uri), start: 0, end: first.keyframes[1]!.offset } : whole(at(first.uri));
-    pieces.push({ what: `${r.dir}: first GOP of ${first.uri}`, parts: [firstGop], frames: null });
-    let k = last.keyframes.length - 1;
-    const end = last.firstPts === null ? null : last.firstPts + last.duration;
-    if (k >= 1 && end !== null && end - last.keyframes[k]!.pts < gopSeconds / 2) k--;
-    const lastKey = last.keyframes[k];
-    if (k >= 1 && lastKey && r.tsInitLength && lastKey.offset > r.tsInitLength) {
+    const firstKey = first.keyframes[0];
+    const firstCut = firstKey !== undefined && firstKey.offset + firstKey.length < first.bytes;
+    pieces.push({ what: `${r.dir}: first keyframe of ${first.uri}`, parts: [firstCut ? { file: at(first.uri), start: 0, end: firstKey.offset + firstKey.length } : whole(at(first.uri))], frames: null });
+    const lastKey = last.keyframes[last.keyframes.length - 1];
+    if (lastKey && r.tsInitLength && lastKey.offset > r.tsInitLength) {
       pieces.push({ what: `${r.dir}: last GOP of ${last.uri}`, parts: [{ file: at(last.uri), start: 0, end: r.tsInitLength }, { file: at(last.uri), start: lastKey.offset, end: null }], frames: null });
-    } else if (last !== first || last.keyframes.length >= 2) {
+    } else if (last !== first || firstCut) {
       // the last segment is a single GOP, or its end cannot be cut out: all of it
       pieces.push({ what: `${r.dir}: ${last.uri}`, parts: [whole(at(last.uri))], frames: null });
     }

@@ -2,44 +2,41 @@ import { describe, expect, it } from 'vitest';
 import { buildDecodeCheckArgs } from '../../src/ffmpeg/command.js';
 import { decodeCheckPieces, type CheckedRendition } from '../../src/package/verify.js';
 
-/** A 6 s segment starting at 0 s with a keyframe every 2 s at the given byte offsets. */
-const seg = (uri: string, ...offsets: number[]): CheckedRendition['segments'][number] => ({ uri, duration: 6, firstPts: 0, keyframes: offsets.map((offset, i) => ({ offset, pts: 2 * i })) });
+/** A 6 s segment of 30,000 bytes starting at 0 s with a keyframe every 2 s at the given byte offsets, each keyframe 1,000 bytes. */
+const seg = (uri: string, ...offsets: number[]): CheckedRendition['segments'][number] => ({ uri, bytes: 30_000, duration: 6, firstPts: 0, keyframes: offsets.map((offset, i) => ({ offset, length: 1000, pts: 2 * i })) });
 const ts = (segments: CheckedRendition['segments']): CheckedRendition => ({ kind: 'video', dir: '720p', mapUri: null, tsInitLength: 376, segments });
 
 describe('decodeCheckPieces', () => {
-  it('one TS segment with several GOPs: its first GOP and its last GOP', () => {
-    expect(decodeCheckPieces([ts([seg('s0.ts', 376, 9000, 20000)])], 48, 2).map((p) => p.parts)).toEqual([
-      [{ file: '720p/s0.ts', start: 0, end: 9000 }],
+  it('one TS segment with several GOPs: its first keyframe (with the PAT/PMT before it) and its last GOP', () => {
+    expect(decodeCheckPieces([ts([seg('s0.ts', 376, 9000, 20000)])]).map((p) => p.parts)).toEqual([
+      [{ file: '720p/s0.ts', start: 0, end: 1376 }],
       [{ file: '720p/s0.ts', start: 0, end: 376 }, { file: '720p/s0.ts', start: 20000, end: null }],
     ]);
   });
 
-  it('one TS segment of one GOP: decoded once, whole', () => {
-    expect(decodeCheckPieces([ts([seg('s0.ts', 376)])], 48, 2).map((p) => p.parts)).toEqual([[{ file: '720p/s0.ts', start: 0, end: null }]]);
+  it('one TS segment of one GOP: its first keyframe, then all of it for its end', () => {
+    expect(decodeCheckPieces([ts([seg('s0.ts', 376)])]).map((p) => p.parts)).toEqual([[{ file: '720p/s0.ts', start: 0, end: 1376 }], [{ file: '720p/s0.ts', start: 0, end: null }]]);
+  });
+
+  it('a first segment that is one keyframe and nothing else is decoded whole', () => {
+    const lone = { uri: 's0.ts', bytes: 1376, duration: 0.04, firstPts: 0, keyframes: [{ offset: 376, length: 1000, pts: 0 }] };
+    expect(decodeCheckPieces([ts([lone])]).map((p) => p.parts)).toEqual([[{ file: '720p/s0.ts', start: 0, end: null }]]);
   });
 
   it('a last TS segment of one GOP is decoded whole', () => {
-    const pieces = decodeCheckPieces([ts([seg('s0.ts', 376, 9000), seg('s1.ts', 376), seg('s2.ts', 376)])], 48, 2);
-    expect(pieces.map((p) => p.parts)).toEqual([[{ file: '720p/s0.ts', start: 0, end: 9000 }], [{ file: '720p/s2.ts', start: 0, end: null }]]);
+    const pieces = decodeCheckPieces([ts([seg('s0.ts', 376, 9000), seg('s1.ts', 376), seg('s2.ts', 376)])]);
+    expect(pieces.map((p) => p.parts)).toEqual([[{ file: '720p/s0.ts', start: 0, end: 1376 }], [{ file: '720p/s2.ts', start: 0, end: null }]]);
   });
 
-  it('a last GOP of a frame or two (a source just past a GOP boundary) is decoded with the GOP before it', () => {
-    const last = { uri: 's1.ts', duration: 4.04, firstPts: 6, keyframes: [{ offset: 376, pts: 6 }, { offset: 9000, pts: 8 }, { offset: 17000, pts: 10 }] };
-    const pieces = decodeCheckPieces([ts([seg('s0.ts', 376, 9000, 20000), last])], 48, 2);
-    expect(pieces[1]!.parts).toEqual([{ file: '720p/s1.ts', start: 0, end: 376 }, { file: '720p/s1.ts', start: 9000, end: null }]);
-  });
-
-  it('one TS segment of two GOPs, the second a single frame: the whole segment is decoded for its end', () => {
-    const only = { uri: 's0.ts', duration: 2.04, firstPts: 0, keyframes: [{ offset: 376, pts: 0 }, { offset: 9000, pts: 2 }] };
-    expect(decodeCheckPieces([ts([only])], 48, 2).map((p) => p.parts)).toEqual([
-      [{ file: '720p/s0.ts', start: 0, end: 9000 }],
-      [{ file: '720p/s0.ts', start: 0, end: null }],
-    ]);
+  it('a last GOP of a single frame (a source just past a GOP boundary) is that frame with the PAT/PMT', () => {
+    const last = { uri: 's1.ts', bytes: 17_500, duration: 4.04, firstPts: 6, keyframes: [{ offset: 376, length: 1000, pts: 6 }, { offset: 9000, length: 1000, pts: 8 }, { offset: 17000, length: 500, pts: 10 }] };
+    const pieces = decodeCheckPieces([ts([seg('s0.ts', 376, 9000, 20000), last])]);
+    expect(pieces[1]!.parts).toEqual([{ file: '720p/s1.ts', start: 0, end: 376 }, { file: '720p/s1.ts', start: 17000, end: null }]);
   });
 
   it('audio renditions: first and last segments, whole, no frame limit', () => {
     const audio: CheckedRendition = { kind: 'audio', dir: 'audio-1', mapUri: null, tsInitLength: 376, segments: [seg('a0.ts'), seg('a1.ts')] };
-    expect(decodeCheckPieces([audio], 48, 2)).toEqual([
+    expect(decodeCheckPieces([audio])).toEqual([
       { what: 'audio-1: a0.ts', parts: [{ file: 'audio-1/a0.ts', start: 0, end: null }], frames: null },
       { what: 'audio-1: a1.ts', parts: [{ file: 'audio-1/a1.ts', start: 0, end: null }], frames: null },
     ]);
@@ -47,9 +44,12 @@ describe('decodeCheckPieces', () => {
 });
 
 describe('buildDecodeCheckArgs with frame limits', () => {
-  it('limits only the inputs that have one', () => {
-    expect(buildDecodeCheckArgs([{ file: '/p/a.mp4', frames: 48 }, { file: '/p/b.ts', frames: null }]).slice(5)).toEqual([
-      '-skip_loop_filter', 'all', '-i', 'file:/p/a.mp4', '-skip_loop_filter', 'all', '-i', 'file:/p/b.ts', '-map', '0', '-frames:v', '48', '-f', 'null', '-', '-map', '1', '-f', 'null', '-',
+  it('limits only the inputs that have one, and names each piece\'s demuxer', () => {
+    expect(buildDecodeCheckArgs([{ file: '/p/a.mp4', frames: 1 }, { file: '/p/b.ts', frames: null }, { file: '/p/c.flv', frames: null }]).slice(5)).toEqual([
+      '-skip_loop_filter', 'all', '-f', 'mov', '-i', 'file:/p/a.mp4',
+      '-skip_loop_filter', 'all', '-f', 'mpegts', '-i', 'file:/p/b.ts',
+      '-skip_loop_filter', 'all', '-i', 'file:/p/c.flv',
+      '-map', '0', '-frames:v', '1', '-f', 'null', '-', '-map', '1', '-f', 'null', '-', '-map', '2', '-f', 'null', '-',
     ]);
   });
 });
