@@ -14,22 +14,32 @@ import { gpuInputOptions, gpuVideoFilterGraph } from './gpu-graph.js';
  * One process per job: the source is decoded once; the frame rate is fixed once (constant frame
  * rate out of any input); the pixel format is converted once, before the split, at the source size;
  * every rung is then scaled straight from that frame; audio is encoded once per rendition, not once
- * per rung. Every scaler (and the pixel format conversion) runs on `plan.scaleThreads` slice threads:
- * ffmpeg 5.1 runs the whole filter graph on its main thread, which also hands every frame to every
- * encoder, so until the encoders' lookaheads are full that one thread is what the others wait for.
- * Sliced scaling is bit-exact with unthreaded scaling (bench/RESULTS.md).
+ * per rung. On machines with many cores every scaler (and the pixel format conversion) runs on
+ * `plan.scaleThreads` slice threads (scaleThreadsFor): ffmpeg 5.1 runs the whole filter graph on its
+ * main thread, which also hands every frame to every encoder. Sliced scaling is bit-exact with
+ * unthreaded scaling.
  *
  * Scaling each rung from the next larger rung instead (a cascade) was measured and dropped: with
  * libx264 the twice-scaled rungs came out up to 0.5 dB PSNR lower against the source than rungs
  * scaled once, and cost the encoder more CPU than the cascade saved in the scalers (bench/RESULTS.md).
  */
 
+/** Below this many cores the scalers stay unthreaded (see scaleThreadsFor). */
+export const SCALE_THREADS_MIN_CPUS = 8;
+
 /**
- * Slice threads per scaler: one per core, at most 8 (beyond that the main thread's other work
- * dominates); 1 (unthreaded) before ffmpeg 5.0, whose libswscale has no `threads` option.
+ * Slice threads per scaler. On a small machine the encoders keep every core busy once their
+ * lookaheads are full, and extra scaler threads only compete with them: on 2 cores, threaded
+ * scalers cost 3-5% more time over whole jobs (16 paired runs, bench/RESULTS.md), although they
+ * shorten the first seconds, when ffmpeg 5.1's main thread (filter graph plus feeding every encoder)
+ * is what the encoders wait for. That thread's share grows with the core count, so from
+ * SCALE_THREADS_MIN_CPUS cores on, every scaler gets one slice thread per core, at most 8 (a
+ * judgment, not measured: no such machine was available). Unthreaded before ffmpeg 5.0, whose
+ * libswscale has no `threads` option.
  */
 export function scaleThreadsFor(caps: Pick<Capabilities, 'version'>, cpus: number): number {
-  return versionAtLeast(caps, 5, 0) ? Math.max(1, Math.min(8, Math.floor(cpus))) : 1;
+  if (!versionAtLeast(caps, 5, 0) || cpus < SCALE_THREADS_MIN_CPUS) return 1;
+  return Math.min(8, Math.floor(cpus));
 }
 
 export function videoFilterGraph(plan: TranscodePlan): { graph: string; outputs: string[] } {

@@ -203,13 +203,14 @@ describe('videoFilterGraph', () => {
     expect(videoFilterGraph({ ...plan(), scaleThreads: 1 }).graph).toBe(videoFilterGraph(plan()).graph);
   });
 
-  it('scaleThreadsFor: one slice thread per core up to 8, none before ffmpeg 5.0 (no `threads` option)', () => {
+  it('scaleThreadsFor: unthreaded on small machines and before ffmpeg 5.0; one thread per core up to 8 from 8 cores', () => {
     const v = (major: number | null, minor: number | null = 0) => ({ version: { raw: 'x', major, minor, configuration: [] } });
-    expect(scaleThreadsFor(v(5, 1), 2)).toBe(2);
+    expect(scaleThreadsFor(v(5, 1), 2)).toBe(1);
+    expect(scaleThreadsFor(v(5, 1), 7)).toBe(1);
+    expect(scaleThreadsFor(v(5, 1), 8)).toBe(8);
     expect(scaleThreadsFor(v(7, 1), 64)).toBe(8);
     expect(scaleThreadsFor(v(4, 4), 16)).toBe(1);
-    expect(scaleThreadsFor(v(null, null), 4)).toBe(4);
-    expect(scaleThreadsFor(v(6, 0), 1)).toBe(1);
+    expect(scaleThreadsFor(v(null, null), 12)).toBe(8);
   });
 
   it('maps each rung output exactly once', () => {
