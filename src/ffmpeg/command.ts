@@ -30,7 +30,7 @@ export const SCALE_THREADS_MIN_CPUS = 8;
 /**
  * Slice threads per scaler. On a small machine the encoders keep every core busy once their
  * lookaheads are full, and extra scaler threads only compete with them: on 2 cores, threaded
- * scalers cost 3-5% more time over whole jobs (16 paired runs, bench/RESULTS.md), although they
+ * scalers cost 3-5% more time over whole jobs (8 alternated pairs, bench/RESULTS.md), although they
  * shorten the first seconds, when ffmpeg 5.1's main thread (filter graph plus feeding every encoder)
  * is what the encoders wait for. That thread's share grows with the core count, so from
  * SCALE_THREADS_MIN_CPUS cores on, every scaler gets one slice thread per core, at most 8 (a
