@@ -25,7 +25,7 @@ import { gpuInputOptions, gpuVideoFilterGraph } from './gpu-graph.js';
  */
 
 /** Below this many cores the scalers stay unthreaded (see scaleThreadsFor). */
-export const SCALE_THREADS_MIN_CPUS = 8;
+const SCALE_THREADS_MIN_CPUS = 8;
 
 /**
  * Slice threads per scaler. On a small machine the encoders keep every core busy once their
@@ -48,7 +48,7 @@ export function videoFilterGraph(plan: TranscodePlan): { graph: string; outputs:
   const pixelFormat = encoderProfiles[plan.encoder].pixelFormat;
   const outputs = rungs.map((_, i) => `v${i}`);
   const v = media.video;
-  const threads = plan.scaleThreads !== undefined && plan.scaleThreads > 1 ? `threads=${plan.scaleThreads}` : null;
+  const threads = (plan.scaleThreads ?? 1) > 1 ? `threads=${plan.scaleThreads}` : null;
   const head: string[] = [`fps=${formatRational(ladder.frameRate)}`];
   // without an explicit scaler, ffmpeg inserts an unthreaded one for the conversion
   if (v.pixelFormat !== pixelFormat) head.push(...(threads ? [`scale=${threads}`] : []), `format=${pixelFormat}`);
@@ -266,15 +266,14 @@ export function buildFileCheckArgs(files: readonly string[], seconds = 1): strin
  * fatal. The in-loop deblocking filter is skipped (`-skip_loop_filter all`): it cannot fail, only
  * smooths pixels nobody looks at here, and is about an eighth of the check's time (H.264 and HEVC;
  * decoders without the option ignore it). Every bitstream error is still found.
- * The demuxer is named for the pieces streamkit cuts (`.ts`: mpegts; `.mp4`/`.m4s`: mov), not
- * guessed: a piece of a few TS packets (a small keyframe) scores too low in ffmpeg's MPEG-TS probe,
+ * The demuxer is named for the pieces streamkit cuts (`.ts`: mpegts; `.mp4`: mov), not guessed: a piece of a few TS packets (a small keyframe) scores too low in ffmpeg's MPEG-TS probe,
  * is taken for an MPEG program stream and "could not find codec parameters".
  */
 export function buildDecodeCheckArgs(inputs: readonly (string | { file: string; frames: number | null })[]): string[] {
   const list = inputs.map((i) => (typeof i === 'string' ? { file: i, frames: null } : i));
   const args = ['-loglevel', 'error', '-xerror', '-protocol_whitelist', 'file'];
   for (const i of list) {
-    const format = /\.ts$/i.test(i.file) ? 'mpegts' : /\.(mp4|m4s)$/i.test(i.file) ? 'mov' : null;
+    const format = /\.ts$/i.test(i.file) ? 'mpegts' : /\.mp4$/i.test(i.file) ? 'mov' : null;
     args.push('-skip_loop_filter', 'all', ...(format ? ['-f', format] : []), '-i', `file:${i.file}`);
   }
   list.forEach((i, n) => args.push('-map', `${n}`, ...(i.frames ? ['-frames:v', String(i.frames)] : []), '-f', 'null', '-'));

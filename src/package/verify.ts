@@ -43,7 +43,7 @@ export interface CheckedRendition {
   dir: string;
   mapUri: string | null;
   tsInitLength: number | null;
-  segments: readonly { uri: string; bytes: number; duration: number; firstPts: number | null; keyframes: readonly { offset: number; length: number; pts: number }[] }[];
+  segments: readonly { uri: string; bytes: number; keyframes: readonly { offset: number; length: number }[] }[];
 }
 
 const whole = (file: string): ByteRange => ({ file, start: 0, end: null });

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { buildDecodeCheckArgs } from '../../src/ffmpeg/command.js';
 import { decodeCheckPieces, type CheckedRendition } from '../../src/package/verify.js';
 
-/** A 6 s segment of 30,000 bytes starting at 0 s with a keyframe every 2 s at the given byte offsets, each keyframe 1,000 bytes. */
-const seg = (uri: string, ...offsets: number[]): CheckedRendition['segments'][number] => ({ uri, bytes: 30_000, duration: 6, firstPts: 0, keyframes: offsets.map((offset, i) => ({ offset, length: 1000, pts: 2 * i })) });
+/** A segment of 30,000 bytes with keyframes at the given byte offsets, each keyframe 1,000 bytes. */
+const seg = (uri: string, ...offsets: number[]): CheckedRendition['segments'][number] => ({ uri, bytes: 30_000, keyframes: offsets.map((offset) => ({ offset, length: 1000 })) });
 const ts = (segments: CheckedRendition['segments']): CheckedRendition => ({ kind: 'video', dir: '720p', mapUri: null, tsInitLength: 376, segments });
 
 describe('decodeCheckPieces', () => {
@@ -19,7 +19,7 @@ describe('decodeCheckPieces', () => {
   });
 
   it('a first segment that is one keyframe and nothing else is decoded whole', () => {
-    const lone = { uri: 's0.ts', bytes: 1376, duration: 0.04, firstPts: 0, keyframes: [{ offset: 376, length: 1000, pts: 0 }] };
+    const lone = { uri: 's0.ts', bytes: 1376, keyframes: [{ offset: 376, length: 1000 }] };
     expect(decodeCheckPieces([ts([lone])]).map((p) => p.parts)).toEqual([[{ file: '720p/s0.ts', start: 0, end: null }]]);
   });
 
@@ -29,7 +29,7 @@ describe('decodeCheckPieces', () => {
   });
 
   it('a last GOP of a single frame (a source just past a GOP boundary) is that frame with the PAT/PMT', () => {
-    const last = { uri: 's1.ts', bytes: 17_500, duration: 4.04, firstPts: 6, keyframes: [{ offset: 376, length: 1000, pts: 6 }, { offset: 9000, length: 1000, pts: 8 }, { offset: 17000, length: 500, pts: 10 }] };
+    const last = { uri: 's1.ts', bytes: 17_500, keyframes: [{ offset: 376, length: 1000 }, { offset: 9000, length: 1000 }, { offset: 17000, length: 500 }] };
     const pieces = decodeCheckPieces([ts([seg('s0.ts', 376, 9000, 20000), last])]);
     expect(pieces[1]!.parts).toEqual([{ file: '720p/s1.ts', start: 0, end: 376 }, { file: '720p/s1.ts', start: 17000, end: null }]);
   });
