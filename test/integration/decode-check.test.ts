@@ -60,21 +60,31 @@ describe.skipIf(!haveFfmpeg)('decode check of a package', () => {
   });
 
   for (const which of ['first', 'last'] as const) {
-    it(`MPEG-TS: damage in the ${which} checked keyframe fails the check with VERIFY_FAILED, and leaves no scratch file`, async () => {
-      const copy = join(dir, `damaged-${which}`);
-      await cp(h264, copy, { recursive: true });
-      const video = await measureRendition(copy, '180p', 'video');
-      const seg = which === 'first' ? video.segments[0]! : video.segments[video.segments.length - 1]!;
-      const key = which === 'first' ? seg.keyframes[0]! : seg.keyframes[seg.keyframes.length - 1]!;
-      const file = join(copy, '180p', seg.uri);
-      // inside the keyframe's slice data (past the access unit delimiter, SPS, PPS and x264's SEI)
-      expect(key.length).toBeGreaterThan(16 * 188);
-      await writeFile(file, damageTs(await readFile(file), key.offset + 8 * 188, 4));
-      const pieces = decodeCheckPieces([video]);
-      await expect(decodeCheck(FFMPEG, copy, pieces)).rejects.toMatchObject({ code: 'VERIFY_FAILED' });
-      const { readdir } = await import('node:fs/promises');
-      expect((await readdir(join(copy, '180p'))).filter((f) => f.startsWith('.verify-'))).toEqual([]);
-    });
+    for (const processes of [1, 2]) {
+      it(`MPEG-TS: damage in the ${which} checked keyframe fails the check with VERIFY_FAILED naming that piece (${processes} ffmpeg process${processes > 1 ? 'es' : ''}), and leaves no scratch file`, async () => {
+        const copy = join(dir, `damaged-${which}-${processes}`);
+        await cp(h264, copy, { recursive: true });
+        const video = await measureRendition(copy, '180p', 'video');
+        const audio = await measureRendition(copy, 'audio-1', 'audio');
+        const seg = which === 'first' ? video.segments[0]! : video.segments[video.segments.length - 1]!;
+        const key = which === 'first' ? seg.keyframes[0]! : seg.keyframes[seg.keyframes.length - 1]!;
+        const file = join(copy, '180p', seg.uri);
+        // inside the keyframe's slice data (past the access unit delimiter, SPS, PPS and x264's SEI)
+        expect(key.length).toBeGreaterThan(16 * 188);
+        await writeFile(file, damageTs(await readFile(file), key.offset + 8 * 188, 4));
+        const pieces = decodeCheckPieces([video, audio]);
+        const damaged = pieces[which === 'first' ? 0 : 1]!.what;
+        expect(damaged).toContain(`${which === 'first' ? 'first keyframe' : 'last GOP'} of ${seg.uri}`);
+        const failure = await decodeCheck(FFMPEG, copy, pieces, undefined, processes).then(
+          () => null,
+          (error: unknown) => error as { code?: string; details?: { checked?: string[] } },
+        );
+        expect(failure?.code).toBe('VERIFY_FAILED');
+        expect(failure?.details?.checked).toContain(damaged);
+        const { readdir } = await import('node:fs/promises');
+        expect((await readdir(join(copy, '180p'))).filter((f) => f.startsWith('.verify-'))).toEqual([]);
+      });
+    }
   }
 
   it('fMP4: whole first and last segments with the init segment; the first stops after one frame', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildDecodeCheckArgs } from '../../src/ffmpeg/command.js';
-import { decodeCheckPieces, type CheckedRendition } from '../../src/package/verify.js';
+import { balanceGroups, decodeCheckPieces, decodeCheckProcesses, type CheckedRendition } from '../../src/package/verify.js';
 
 /** A segment of 30,000 bytes with keyframes at the given byte offsets, each keyframe 1,000 bytes. */
 const seg = (uri: string, ...offsets: number[]): CheckedRendition['segments'][number] => ({ uri, bytes: 30_000, keyframes: offsets.map((offset) => ({ offset, length: 1000 })) });
@@ -51,5 +51,35 @@ describe('buildDecodeCheckArgs with frame limits', () => {
       '-skip_loop_filter', 'all', '-i', 'file:/p/c.flv',
       '-map', '0', '-frames:v', '1', '-f', 'null', '-', '-map', '1', '-f', 'null', '-', '-map', '2', '-f', 'null', '-',
     ]);
+  });
+});
+
+describe('sharing the decode check among processes', () => {
+  it('one process per core, at least 1 and at most 4', () => {
+    expect([0, 1, 2, 3, 4, 16].map(decodeCheckProcesses)).toEqual([1, 1, 2, 3, 4, 4]);
+  });
+
+  it('heaviest first into the lightest group: a 4-rung package splits into two groups of about equal bytes', () => {
+    // weights of the real 4-rung 1080p check: last GOPs 2.5 MB, 1.4 MB, 630 kB, 108 kB; first keyframes; audio ends
+    const items = [243, 2517, 92, 1416, 38, 630, 9, 108, 106, 37].map((kb, i) => ({ name: `in${i}`, kb }));
+    const groups = balanceGroups(items, (i) => i.kb, 2);
+    expect(groups.map((g) => g.map((i) => i.name))).toEqual([
+      ['in1', 'in4', 'in6', 'in9'],
+      ['in0', 'in2', 'in3', 'in5', 'in7', 'in8'],
+    ]);
+    const loads = groups.map((g) => g.reduce((sum, i) => sum + i.kb, 0));
+    expect(Math.max(...loads) - Math.min(...loads)).toBeLessThan(10);
+  });
+
+  it('keeps every item once, in its order within each group, and leaves out empty groups', () => {
+    const items = [5, 1, 4, 1, 3];
+    const groups = balanceGroups(items, (w) => w, 8);
+    expect(groups).toHaveLength(5);
+    expect(groups.flat().sort()).toEqual([...items].sort());
+    expect(balanceGroups(items, (w) => w, 1)).toEqual([items]);
+    expect(balanceGroups([], (w: number) => w, 2)).toEqual([]);
+    for (const g of balanceGroups(['a', 'bb', 'ccc', 'dddd', 'e'], (s) => s.length, 2)) {
+      expect(g).toEqual([...g].sort());
+    }
   });
 });
