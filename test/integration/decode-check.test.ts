@@ -87,6 +87,15 @@ describe.skipIf(!haveFfmpeg)('decode check of a package', () => {
     }
   }
 
+  it('an interruption reaches every process with its reason (INTERRUPTED), and leaves no scratch file', async () => {
+    const video = await measureRendition(h264, '180p', 'video');
+    const audio = await measureRendition(h264, 'audio-1', 'audio');
+    const pieces = decodeCheckPieces([video, audio]);
+    await expect(decodeCheck(FFMPEG, h264, pieces, AbortSignal.abort('SIGINT'), 2)).rejects.toMatchObject({ code: 'INTERRUPTED', details: { signal: 'SIGINT' } });
+    const { readdir } = await import('node:fs/promises');
+    expect((await readdir(join(h264, '180p'))).filter((f) => f.startsWith('.verify-'))).toEqual([]);
+  });
+
   it('fMP4: whole first and last segments with the init segment; the first stops after one frame', async () => {
     const video = await measureRendition(hevc, '180p', 'video');
     expect(video.mapUri).toBe('init.mp4');
