@@ -97,8 +97,8 @@ export function decodeCheckPieces(renditions: readonly CheckedRendition[]): Deco
 /**
  * How many ffmpeg processes the decode check runs side by side: one per core, at most 4. One
  * process decodes its inputs one after another on its main thread (each decoder frame-threaded), so
- * it kept about 1.3 of 2 cores busy; two processes took the 4-rung 1080p check from 0.82 to 0.71 s
- * (bench/RESULTS.md).
+ * it kept about 1.3 of 2 cores busy. Two processes took the check of the benchmark's 4-rung 1080p
+ * package from 0.91 to 0.79 s, and of its 6-rung one from 0.96 to 0.81 s (bench/RESULTS.md).
  */
 export function decodeCheckProcesses(cpus: number): number {
   return Math.max(1, Math.min(4, Math.floor(cpus)));
