@@ -269,8 +269,7 @@ export function buildFileCheckArgs(files: readonly string[], seconds = 1): strin
  * The demuxer is named for the pieces streamkit cuts (`.ts`: mpegts; `.mp4`: mov), not guessed: a piece of a few TS packets (a small keyframe) scores too low in ffmpeg's MPEG-TS probe,
  * is taken for an MPEG program stream and "could not find codec parameters".
  */
-export function buildDecodeCheckArgs(inputs: readonly (string | { file: string; frames: number | null })[]): string[] {
-  const list = inputs.map((i) => (typeof i === 'string' ? { file: i, frames: null } : i));
+export function buildDecodeCheckArgs(list: readonly { file: string; frames: number | null }[]): string[] {
   const args = ['-loglevel', 'error', '-xerror', '-protocol_whitelist', 'file'];
   for (const i of list) {
     const format = /\.ts$/i.test(i.file) ? 'mpegts' : /\.mp4$/i.test(i.file) ? 'mov' : null;

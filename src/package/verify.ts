@@ -168,29 +168,22 @@ export async function decodeCheck(
     }
     if (inputs.length === 0) return;
     const groups = balanceGroups(inputs, (i) => i.weight, processes);
-    // one controller for all the processes: the caller's abort, or the first failure, stops them all
-    // (the caller's reason is passed on: it is what the interruption error tells the user)
-    const controller = new AbortController();
-    const interrupt = (): void => controller.abort(signal?.reason);
-    const stop = (): void => controller.abort(signal?.aborted ? signal.reason : 'another part of the decode check failed');
-    if (signal?.aborted) interrupt();
-    signal?.addEventListener('abort', interrupt, { once: true });
+    // the caller's abort (its reason is what the interruption error tells the user) or the first
+    // failure stops every process
+    const failed = new AbortController();
+    const stop = signal ? AbortSignal.any([signal, failed.signal]) : failed.signal;
     let failure: unknown = null;
-    try {
-      await Promise.all(
-        groups.map(async (group) => {
-          try {
-            await decodeGroup(ffmpeg, group, controller.signal);
-          } catch (error) {
-            // the first failure is the real one; the others are the processes it stopped
-            if (failure === null) failure = error;
-            stop();
-          }
-        }),
-      );
-    } finally {
-      signal?.removeEventListener('abort', interrupt);
-    }
+    await Promise.all(
+      groups.map(async (group) => {
+        try {
+          await decodeGroup(ffmpeg, group, stop);
+        } catch (error) {
+          // the first failure is the real one; the others are the processes it stopped
+          if (failure === null) failure = error;
+          failed.abort('another part of the decode check failed');
+        }
+      }),
+    );
     if (failure !== null) throw failure;
   } finally {
     await Promise.all(scratch.map((f) => rm(f, { force: true })));

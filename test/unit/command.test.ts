@@ -338,7 +338,7 @@ describe('encoder arguments keep keyframes aligned (fixed GOP, no scene cuts, cl
 
 describe('buildDecodeCheckArgs', () => {
   it('decodes every file as a file: URL into the null muxer, errors fatal', () => {
-    const argv = buildDecodeCheckArgs(['/a/1.ts', '/a/2.ts']);
+    const argv = buildDecodeCheckArgs([{ file: '/a/1.ts', frames: null }, { file: '/a/2.ts', frames: null }]);
     expect(argv).toContain('-xerror');
     expect(valueOf(argv, '-protocol_whitelist')).toBe('file');
     expect(argv.filter((_, i) => argv[i - 1] === '-i')).toEqual(['file:/a/1.ts', 'file:/a/2.ts']);
