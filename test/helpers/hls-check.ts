@@ -2,6 +2,7 @@
  * Independent checks of a finished HLS package, against ffprobe and the bytes on disk rather than
  * against what streamkit says about itself. Used by every integration test that makes a package.
  */
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -366,6 +367,18 @@ async function checkPackageIn(root: string, opts: CheckOptions, scratch: string)
   // ---- the whole package decodes, every stream of every variant
   const { stderr } = await run(FFMPEG, ['-hide_banner', '-nostdin', '-v', 'error', '-i', join(root, 'master.m3u8'), '-map', '0', '-f', 'null', '-']);
   expect(stderr.trim(), 'ffmpeg decodes master.m3u8 without errors').toBe('');
+
+  // ---- the manifest (when there is one) lists every file with its real size and SHA-256: hashed here
+  // again from the bytes on disk, since packaging reuses hashes it took while ffmpeg was encoding
+  if (existsSync(join(root, 'streamkit.json'))) {
+    const manifest = JSON.parse(await readFile(join(root, 'streamkit.json'), 'utf8')) as { outputs: { path: string; size: number; sha256: string }[] };
+    const files = (await readdir(root, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name).slice(root.length + 1));
+    expect(manifest.outputs.map((o) => o.path).sort(), 'the manifest lists every file').toEqual(files.filter((f) => f !== 'streamkit.json').sort());
+    for (const o of manifest.outputs) {
+      const body = await readFile(join(root, o.path));
+      expect({ path: o.path, size: o.size, sha256: o.sha256 }).toEqual({ path: o.path, size: body.length, sha256: createHash('sha256').update(body).digest('hex') });
+    }
+  }
 
   // ---- nothing left over
   const leftovers = (await readdir(root, { recursive: true })).filter((f) => /(^|\/)\.verify-|\.tmp$/.test(String(f)));
