@@ -16,7 +16,9 @@ import { buildLadder } from './media/ladder.js';
 import { probeMedia, type MediaInfo } from './media/probe.js';
 import { formatRational, toNumber } from './media/rational.js';
 import { checkDestination, createStaging } from './package/atomic.js';
-import { packageHls, type HlsPackage } from './package/hls.js';
+import { hlsRenditions, packageHls, type HlsPackage } from './package/hls.js';
+import type { SegmentFactsCache } from './package/segment-facts.js';
+import { watchSegments, type SegmentWatcher } from './package/segment-watcher.js';
 import { requireFileMuxers, requireFlvSupport, selectFileTargets, verifyFiles, type WrittenFile } from './package/progressive.js';
 import { checkNotTruncated, decodeCheck } from './package/verify.js';
 import { fingerprintInput, jobKey, presetHash, writeManifest } from './package/manifest.js';
@@ -340,23 +342,34 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
         },
       });
     };
+    // finished segments are measured and hashed while ffmpeg encodes the rest (segment-watcher.ts)
+    const facts: SegmentFactsCache = new Map();
+    const watch = (): SegmentWatcher | null => (plan.hls ? watchSegments(plan.workDir, hlsRenditions(plan), facts) : null);
+    let watcher = watch();
     let encoded: Awaited<ReturnType<typeof runFfmpeg>>;
     try {
-      encoded = await encode(argv);
-    } catch (error) {
-      if (!mayRetryOnCpu({ request: options.hw ?? 'auto', hardware: plan.hardware, error, framesEncoded, aborted: signal?.aborted ?? false })) throw error;
-      const again = await retrialNvenc(toolchain.caps, plan, signal);
-      if (again.ok) throw error;
-      const why = `NVENC failed at the start of the encode, and a new trial failed too: ${again.summary}`;
-      const cpu = await cpuInstead(toolchain.caps, planned.preset, plan, why);
-      plan = cpu.plan;
-      emit({ type: 'warning', message: `${why}; encoding on the CPU instead.` });
-      emit({ type: 'fallback', from: 'nvenc', hardware: 'cpu', encoder: cpu.hardware.encoder, hardwareReason: cpu.hardware.reason });
-      for (const dir of outputDirs) {
-        await rm(join(plan.workDir, dir), { recursive: true, force: true });
-        await mkdir(join(plan.workDir, dir), { recursive: true });
+      try {
+        encoded = await encode(argv);
+      } catch (error) {
+        if (!mayRetryOnCpu({ request: options.hw ?? 'auto', hardware: plan.hardware, error, framesEncoded, aborted: signal?.aborted ?? false })) throw error;
+        const again = await retrialNvenc(toolchain.caps, plan, signal);
+        if (again.ok) throw error;
+        const why = `NVENC failed at the start of the encode, and a new trial failed too: ${again.summary}`;
+        const cpu = await cpuInstead(toolchain.caps, planned.preset, plan, why);
+        plan = cpu.plan;
+        emit({ type: 'warning', message: `${why}; encoding on the CPU instead.` });
+        emit({ type: 'fallback', from: 'nvenc', hardware: 'cpu', encoder: cpu.hardware.encoder, hardwareReason: cpu.hardware.reason });
+        await watcher?.stop();
+        facts.clear();
+        for (const dir of outputDirs) {
+          await rm(join(plan.workDir, dir), { recursive: true, force: true });
+          await mkdir(join(plan.workDir, dir), { recursive: true });
+        }
+        watcher = watch();
+        encoded = await encode(buildTranscodeArgs(plan));
       }
-      encoded = await encode(buildTranscodeArgs(plan));
+    } finally {
+      await watcher?.stop();
     }
     if (warnings > MAX_FFMPEG_WARNINGS) emit({ type: 'warning', source: 'ffmpeg', message: `(${warnings - MAX_FFMPEG_WARNINGS} more warning lines not shown)` });
     // the container's duration covers every stream: compare only when every stream that could make
@@ -367,7 +380,7 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
     emit({ type: 'stage', stage: 'encode', status: 'done' });
     const postStart = performance.now();
     emit({ type: 'stage', stage: 'package', status: 'start' });
-    const pkg = plan.hls ? await packageHls(plan) : null;
+    const pkg = plan.hls ? await packageHls(plan, facts) : null;
     if (pkg) checkNotTruncated(options.input, plan.media.video.duration, pkg.duration, 'packaged');
     emit({ type: 'stage', stage: 'package', status: 'done' });
     emit({ type: 'stage', stage: 'verify', status: 'start' });
@@ -392,7 +405,7 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
       ffmpeg: { path: toolchain.ffmpeg.path, version: toolchain.caps.version.raw },
       hardware: plan.hardware,
       encoder: plan.encoder,
-    });
+    }, facts);
     emit({ type: 'stage', stage: 'commit', status: 'start' });
     await staging.commit({ replace: options.force ?? false });
     emit({ type: 'stage', stage: 'commit', status: 'done' });

@@ -4,7 +4,7 @@ import type { LadderRung } from '../media/ladder.js';
 import { protocolOptions } from '../media/probe.js';
 import { formatRational } from '../media/rational.js';
 import { formatBitrate } from '../preset/units.js';
-import { filePath, rungDir, segmentExtension, type TranscodePlan } from '../plan.js';
+import { filePath, FMP4_INIT_NAME, rungDir, SEGMENT_PATTERN, segmentExtension, type TranscodePlan } from '../plan.js';
 import { versionAtLeast, type Capabilities } from './capabilities.js';
 import { gpuInputOptions, gpuVideoFilterGraph } from './gpu-graph.js';
 
@@ -93,9 +93,11 @@ function hlsMuxer(plan: TranscodePlan, dir: string): { options: [string, string]
       ['hls_playlist_type', 'vod'],
       ['hls_list_size', '0'],
       ['hls_segment_type', hls.container === 'ts' ? 'mpegts' : 'fmp4'],
-      ...(hls.container === 'fmp4' ? [['hls_fmp4_init_filename', 'init.mp4'] as [string, string]] : []),
-      ['hls_flags', 'independent_segments'],
-      ['hls_segment_filename', join(dir, `seg_%05d.${ext}`)],
+      ...(hls.container === 'fmp4' ? [['hls_fmp4_init_filename', FMP4_INIT_NAME] as [string, string]] : []),
+      // temp_file: each segment is written as NAME.tmp and renamed when complete, so a segment file
+      // that exists is finished (package/segment-watcher.ts measures them during the encode)
+      ['hls_flags', 'independent_segments+temp_file'],
+      ['hls_segment_filename', join(dir, `${SEGMENT_PATTERN}.${ext}`)],
     ],
     file: join(dir, 'index.m3u8'),
   };

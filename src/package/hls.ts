@@ -6,7 +6,9 @@ import { decodeCheckPieces, type DecodePiece } from './verify.js';
 import { toNumber } from '../media/rational.js';
 import { rungDir, type TranscodePlan } from '../plan.js';
 import { iterateBoxes } from './bitstream/mp4.js';
-import { inspectFmp4Init, inspectFmp4Segment, inspectTsSegment, type Fmp4Init, type KeyframeRange } from './inspect.js';
+import { inspectFmp4Init, type KeyframeRange } from './inspect.js';
+import { segmentFacts, sha256Hex, stillTrue, type InitSegment, type SegmentFacts, type SegmentFactsCache } from './segment-facts.js';
+import type { WatchedRendition } from './segment-watcher.js';
 import {
   parseMediaPlaylist,
   writeIFramePlaylist,
@@ -119,39 +121,52 @@ export async function foldShortTail(root: string, dir: string, target: number): 
   return true;
 }
 
-export async function measureRendition(root: string, dir: string, kind: 'video' | 'audio'): Promise<MeasuredRendition> {
+/**
+ * Read, inspect and hash every segment of a rendition, from ffmpeg's playlist. Segments whose
+ * `facts` are still true of the file (see segment-facts.ts) are not read again; the others are
+ * read once, and their facts added to `facts`.
+ */
+export async function measureRendition(root: string, dir: string, kind: 'video' | 'audio', facts: SegmentFactsCache = new Map()): Promise<MeasuredRendition> {
   const abs = join(root, dir);
   const p = await readPlaylist(abs);
-  let init: Fmp4Init | null = null;
-  if (p.mapUri) init = inspectFmp4Init(await readFile(join(abs, p.mapUri)));
-  let codecs: string[] = init ? init.codecs : [];
+  let init: InitSegment | null = null;
+  if (p.mapUri) {
+    const buf = await readFile(join(abs, p.mapUri));
+    init = { init: inspectFmp4Init(buf), sha256: sha256Hex(buf) };
+  }
+  let codecs: string[] = init ? init.init.codecs : [];
   let tsInitLength: number | null = null;
   const segments: MeasuredSegment[] = [];
   const readSegment = reusableFileReader();
   for (const s of p.segments) {
     const file = join(abs, s.uri);
-    let buf: Buffer;
-    try {
-      buf = await readSegment(file);
-    } catch {
-      fail(`Segment ${dir}/${s.uri} listed in the playlist is missing.`, { file });
-    }
-    if (buf.length === 0) fail(`Segment ${dir}/${s.uri} is empty.`, { file });
-    let inspection;
-    try {
-      if (init) {
-        inspection = inspectFmp4Segment(buf, init);
-      } else {
-        const ts = inspectTsSegment(buf);
-        tsInitLength ??= ts.initLength;
-        if (codecs.length === 0 && ts.codecs.length > 0) codecs = ts.codecs;
-        inspection = ts;
+    const key = join(dir, s.uri);
+    const cached = facts.get(key);
+    let known: SegmentFacts;
+    if (cached && (await stillTrue(cached, file, init))) {
+      known = cached;
+    } else {
+      let read;
+      try {
+        read = await readSegment(file);
+      } catch {
+        fail(`Segment ${dir}/${s.uri} listed in the playlist is missing.`, { file });
       }
-    } catch (error) {
-      fail(`Segment ${dir}/${s.uri} is malformed: ${(error as Error).message}`, { file });
+      if (read.buf.length === 0) fail(`Segment ${dir}/${s.uri} is empty.`, { file });
+      try {
+        known = segmentFacts(read, init);
+      } catch (error) {
+        fail(`Segment ${dir}/${s.uri} is malformed: ${(error as Error).message}`, { file });
+      }
+      facts.set(key, known);
+    }
+    const inspection = known.inspection;
+    if ('initLength' in inspection) {
+      tsInitLength ??= inspection.initLength;
+      if (codecs.length === 0 && inspection.codecs.length > 0) codecs = inspection.codecs;
     }
     if (kind === 'video' && inspection.videoFrames === 0) fail(`Segment ${dir}/${s.uri} has no video frames.`, { file });
-    segments.push({ ...s, bytes: buf.length, startsWithKeyframe: inspection.startsWithKeyframe, firstPts: inspection.firstPts, keyframes: inspection.keyframes });
+    segments.push({ ...s, bytes: known.size, startsWithKeyframe: inspection.startsWithKeyframe, firstPts: inspection.firstPts, keyframes: inspection.keyframes });
   }
   if (codecs.length === 0) fail(`Could not read the codec configuration of ${dir}.`, { dir });
   const totalBytes = segments.reduce((a, s) => a + s.bytes, 0);
@@ -231,16 +246,26 @@ export interface HlsPackage {
   decodePieces: DecodePiece[];
 }
 
-/** Measure, check, and write every playlist into plan.workDir. */
-export async function packageHls(plan: TranscodePlan): Promise<HlsPackage> {
+/** The HLS rendition folders of a plan (video rungs, then audio renditions) and their segment container. */
+export function hlsRenditions(plan: TranscodePlan): WatchedRendition[] {
+  if (!plan.hls) return [];
+  const container = plan.hls.container;
+  return [...plan.ladder.rungs.map((r) => rungDir(r.name)), ...plan.audioRenditions.map((a) => a.dir)].map((dir) => ({ dir, container }));
+}
+
+/**
+ * Measure, check, and write every playlist into plan.workDir. `facts`: what is already known of the
+ * segments (segment-watcher.ts); it is completed here, and the manifest takes its checksums.
+ */
+export async function packageHls(plan: TranscodePlan, facts: SegmentFactsCache = new Map()): Promise<HlsPackage> {
   const root = plan.workDir;
   // fold tiny trailing segments first (the same decision in every rung: their boundaries are equal)
   const target = Math.max(1, Math.round(plan.hls?.segmentSeconds ?? 1));
-  for (const dir of [...plan.ladder.rungs.map((r) => rungDir(r.name)), ...plan.audioRenditions.map((a) => a.dir)]) await foldShortTail(root, dir, target);
+  for (const { dir } of hlsRenditions(plan)) await foldShortTail(root, dir, target);
   const videos: MeasuredRendition[] = [];
-  for (const rung of plan.ladder.rungs) videos.push(await measureRendition(root, rungDir(rung.name), 'video'));
+  for (const rung of plan.ladder.rungs) videos.push(await measureRendition(root, rungDir(rung.name), 'video', facts));
   const audios: MeasuredRendition[] = [];
-  for (const a of plan.audioRenditions) audios.push(await measureRendition(root, a.dir, 'audio'));
+  for (const a of plan.audioRenditions) audios.push(await measureRendition(root, a.dir, 'audio', facts));
   const fps = toNumber(plan.ladder.frameRate);
   checkAlignment(videos, 1 / fps);
 

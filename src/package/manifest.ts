@@ -120,12 +120,21 @@ async function listFiles(root: string, dir = root): Promise<string[]> {
 const HASH_CONCURRENCY = 4;
 const HASH_BUFFER_BYTES = 256 * 1024;
 
+/** A file's SHA-256 computed earlier, valid while the file keeps that size and mtime (package/segment-facts.ts). */
+export interface KnownHash {
+  size: number;
+  mtimeMs: number;
+  sha256: string;
+}
+
 /**
- * Describe every file in a finished package folder (sizes and SHA-256). A few files at a time, each
- * reader with its own reused buffer: a two-hour ladder has thousands of segments, and a read stream
- * on each at once held thousands of descriptors and buffers, so memory grew with the input's length.
+ * Describe every file in a finished package folder (sizes and SHA-256). Files in `known` (by path
+ * relative to `root`) that still have the recorded size and mtime are not read again: packaging
+ * hashed every segment when it read it. The rest are read a few files at a time, each reader with
+ * its own reused buffer: a two-hour ladder has thousands of segments, and a read stream on each at
+ * once held thousands of descriptors and buffers, so memory grew with the input's length.
  */
-export async function describeOutputs(root: string): Promise<ManifestOutput[]> {
+export async function describeOutputs(root: string, known: ReadonlyMap<string, KnownHash> = new Map()): Promise<ManifestOutput[]> {
   const files = await listFiles(root);
   const out = new Array<ManifestOutput>(files.length);
   let next = 0;
@@ -134,15 +143,18 @@ export async function describeOutputs(root: string): Promise<ManifestOutput[]> {
     while (next < files.length) {
       const i = next++;
       const f = files[i]!;
-      out[i] = { path: relative(root, f), size: (await stat(f)).size, sha256: await hashFile(f, buf) };
+      const path = relative(root, f);
+      const st = await stat(f);
+      const k = known.get(path);
+      out[i] = { path, size: st.size, sha256: k && k.size === st.size && k.mtimeMs === st.mtimeMs ? k.sha256 : await hashFile(f, buf) };
     }
   };
   await Promise.all(Array.from({ length: Math.min(HASH_CONCURRENCY, files.length) }, reader));
   return out;
 }
 
-export async function writeManifest(root: string, manifest: Omit<Manifest, 'outputs' | 'manifestVersion' | 'createdAt'>): Promise<Manifest> {
-  const full: Manifest = { manifestVersion: MANIFEST_VERSION, createdAt: new Date().toISOString(), ...manifest, outputs: await describeOutputs(root) };
+export async function writeManifest(root: string, manifest: Omit<Manifest, 'outputs' | 'manifestVersion' | 'createdAt'>, known?: ReadonlyMap<string, KnownHash>): Promise<Manifest> {
+  const full: Manifest = { manifestVersion: MANIFEST_VERSION, createdAt: new Date().toISOString(), ...manifest, outputs: await describeOutputs(root, known) };
   await writeFile(join(root, MANIFEST_NAME), `${JSON.stringify(full, null, 2)}\n`);
   return full;
 }

@@ -23,20 +23,27 @@ export async function readFileRange(path: string, start: number, end: number | n
   }
 }
 
+/** A file's bytes as read, with the size and modification time it had then (see segment-facts.ts). */
+export interface FileRead {
+  buf: Buffer;
+  mtimeMs: number;
+}
+
 /**
  * Reads whole files into one buffer that is reused from file to file (grown when a file is larger).
  * Packaging reads every segment of every rung once; a fresh buffer per segment leaves megabytes of
  * garbage per 1080p segment that the GC frees late, so the Node process's peak memory followed the
- * number and size of segments. The returned view is valid until the next read.
+ * number and size of segments. The returned view is valid until the next read. It holds the bytes
+ * the file had when it was opened: a writer appending meanwhile is not followed.
  */
-export function reusableFileReader(): (path: string) => Promise<Buffer> {
+export function reusableFileReader(): (path: string) => Promise<FileRead> {
   let buf = Buffer.alloc(0);
   return async (path) => {
     const handle = await open(path, 'r');
     try {
-      const size = (await handle.stat()).size;
-      if (size > buf.length) buf = Buffer.allocUnsafe(Math.max(size, Math.ceil(buf.length * 1.25)));
-      return buf.subarray(0, await readFully(handle, buf, size, 0));
+      const st = await handle.stat();
+      if (st.size > buf.length) buf = Buffer.allocUnsafe(Math.max(st.size, Math.ceil(buf.length * 1.25)));
+      return { buf: buf.subarray(0, await readFully(handle, buf, st.size, 0)), mtimeMs: st.mtimeMs };
     } finally {
       await handle.close();
     }

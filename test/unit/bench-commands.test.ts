@@ -4,7 +4,7 @@ import { expertCommand, naiveCommands, parseCommand } from '../../bench/lib/comm
 // The shape of `streamkit transcode --dry-run --json` commands (h264, 3 rungs, one audio rendition).
 const OUT = '/w/out';
 function hls(dir: string): string[] {
-  return ['-map_metadata', '-1', '-map_chapters', '-1', '-f', 'hls', '-hls_time', '5.979167', '-hls_playlist_type', 'vod', '-hls_list_size', '0', '-hls_segment_type', 'mpegts', '-hls_flags', 'independent_segments', '-hls_segment_filename', `${OUT}/${dir}/seg_%05d.ts`, `${OUT}/${dir}/index.m3u8`];
+  return ['-map_metadata', '-1', '-map_chapters', '-1', '-f', 'hls', '-hls_time', '5.979167', '-hls_playlist_type', 'vod', '-hls_list_size', '0', '-hls_segment_type', 'mpegts', '-hls_flags', 'independent_segments+temp_file', '-hls_segment_filename', `${OUT}/${dir}/seg_%05d.ts`, `${OUT}/${dir}/index.m3u8`];
 }
 const x264 = (b: string): string[] => ['-c:v', 'libx264', '-preset', 'medium', '-b:v', b, '-maxrate', '1k', '-bufsize', '2k', '-g', '48', '-keyint_min', '48', '-sc_threshold', '0', '-x264-params', 'open-gop=0'];
 const command = [

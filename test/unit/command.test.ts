@@ -254,7 +254,7 @@ describe('outputs: one HLS output per rung and per audio rendition', () => {
       expect(valueOf(o, '-hls_time')).toBe('5.999999');
       expect(valueOf(o, '-hls_playlist_type')).toBe('vod');
       expect(valueOf(o, '-hls_segment_type')).toBe('mpegts');
-      expect(valueOf(o, '-hls_flags')).toBe('independent_segments');
+      expect(valueOf(o, '-hls_flags')).toBe('independent_segments+temp_file');
       expect(valueOf(o, '-hls_segment_filename')).toMatch(/\/seg_%05d\.ts$/);
       expect(o).not.toContain('-hls_fmp4_init_filename');
     }

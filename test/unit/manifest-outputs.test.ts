@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -33,6 +33,18 @@ describe('describeOutputs', () => {
     const outputs = await describeOutputs(root);
     expect(outputs.map((o) => o.path)).toEqual([...expected.keys()].sort());
     for (const o of outputs) expect({ size: o.size, sha256: o.sha256 }).toEqual(expected.get(o.path));
+  });
+
+  it('takes the SHA-256 of a file from `known` only while the file has the recorded size and mtime', async () => {
+    const path = '1080p/seg_00007.ts';
+    const st = await stat(join(root, path));
+    const known = new Map([[path, { size: st.size, mtimeMs: st.mtimeMs, sha256: 'hashed-while-encoding' }]]);
+    const find = async (): Promise<string | undefined> => (await describeOutputs(root, known)).find((o) => o.path === path)?.sha256;
+    expect(await find()).toBe('hashed-while-encoding'); // not read again
+    known.set(path, { size: st.size, mtimeMs: st.mtimeMs - 1000, sha256: 'hashed-while-encoding' });
+    expect(await find()).toBe(expected.get(path)!.sha256); // touched since: read again
+    known.set(path, { size: st.size + 1, mtimeMs: st.mtimeMs, sha256: 'hashed-while-encoding' });
+    expect(await find()).toBe(expected.get(path)!.sha256); // another size: read again
   });
 
   it('checkCurrent with verifyHashes finds a file whose content changed but not its size', async () => {

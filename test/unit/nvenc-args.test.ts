@@ -129,7 +129,7 @@ function makePlan(over: { video?: Partial<VideoInfo>; hardware?: 'cpu' | 'nvenc'
   };
 }
 
-const hls = (dir: string): string[] => ['-f', 'hls', '-hls_time', '3.999999', '-hls_playlist_type', 'vod', '-hls_list_size', '0', '-hls_segment_type', 'mpegts', '-hls_flags', 'independent_segments', '-hls_segment_filename', `${dir}/seg_%05d.ts`, `${dir}/index.m3u8`] // relative: ffmpeg runs in the staging folder;
+const hls = (dir: string): string[] => ['-f', 'hls', '-hls_time', '3.999999', '-hls_playlist_type', 'vod', '-hls_list_size', '0', '-hls_segment_type', 'mpegts', '-hls_flags', 'independent_segments+temp_file', '-hls_segment_filename', `${dir}/seg_%05d.ts`, `${dir}/index.m3u8`] // relative: ffmpeg runs in the staging folder;
 const meta = ['-map_metadata', '-1', '-map_chapters', '-1'];
 const nv = (b: string, m: string, s: string): string[] => ['-c:v', 'h264_nvenc', '-preset', 'p5', '-tune', 'hq', '-profile:v', 'high', '-rc', 'vbr', '-b:v', b, '-maxrate', m, '-bufsize', s, '-g', '60', '-forced-idr', '1', '-no-scenecut', '1'];
 

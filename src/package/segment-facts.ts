@@ -1,0 +1,52 @@
+import { createHash } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import { inspectFmp4Segment, inspectTsSegment, type Fmp4Init, type SegmentInspection, type TsInspection } from './inspect.js';
+import type { FileRead } from './read-file.js';
+
+/**
+ * What packaging learned about one segment file while it had the bytes in memory: the bitstream
+ * inspection (for the playlists and checks), the SHA-256 (for the manifest), and the size and
+ * modification time the file had when it was read. The last two say later whether the file is still
+ * the one that was read: segments are written once, by appending, so a file that changed since has
+ * another size or another mtime, and is read again. One read of each segment serves both the
+ * playlists and the manifest, and segments read while ffmpeg was still encoding (segment-watcher.ts)
+ * are not read again after it.
+ */
+export interface SegmentFacts {
+  size: number;
+  mtimeMs: number;
+  sha256: string;
+  inspection: SegmentInspection | TsInspection;
+  /** fMP4: SHA-256 of the init segment the inspection was made with (its track ids and timescales); TS: null */
+  initSha256: string | null;
+}
+
+/** Facts by file path relative to the package root (`720p/seg_00003.ts`). */
+export type SegmentFactsCache = Map<string, SegmentFacts>;
+
+/** An fMP4 init segment as parsed, and the hash that ties inspections to it. */
+export interface InitSegment {
+  init: Fmp4Init;
+  sha256: string;
+}
+
+export function sha256Hex(buf: Buffer): string {
+  return createHash('sha256').update(buf).digest('hex');
+}
+
+/** Inspect a segment read by a FileRead (throws on a malformed segment) and describe it. */
+export function segmentFacts(read: FileRead, init: InitSegment | null): SegmentFacts {
+  const inspection = init ? inspectFmp4Segment(read.buf, init.init) : inspectTsSegment(read.buf);
+  return { size: read.buf.length, mtimeMs: read.mtimeMs, sha256: sha256Hex(read.buf), inspection, initSha256: init?.sha256 ?? null };
+}
+
+/** Are `facts` still true of the file at `path`, to be read with `init`? */
+export async function stillTrue(facts: SegmentFacts, path: string, init: InitSegment | null): Promise<boolean> {
+  if (facts.initSha256 !== (init?.sha256 ?? null)) return false;
+  try {
+    const st = await stat(path);
+    return st.size === facts.size && st.mtimeMs === facts.mtimeMs;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,98 @@
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { FMP4_INIT_NAME, segmentFileName } from '../plan.js';
+import { inspectFmp4Init } from './inspect.js';
+import { reusableFileReader, type FileRead } from './read-file.js';
+import { segmentFacts, sha256Hex, type InitSegment, type SegmentFactsCache } from './segment-facts.js';
+
+/** One HLS rendition folder ffmpeg is writing, relative to the package root. */
+export interface WatchedRendition {
+  dir: string;
+  container: 'ts' | 'fmp4';
+}
+
+export interface SegmentWatcher {
+  /** Stop watching; resolves once no read is in flight any more. */
+  stop(): Promise<void>;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Measure HLS segments while ffmpeg is still encoding, so that packaging after the encode reads only
+ * the last segments. ffmpeg's HLS muxer, with `hls_flags temp_file` (ffmpeg/command.ts), writes each
+ * segment as NAME.tmp and renames it to NAME once it is complete, so a segment file that exists is
+ * finished: it is read then, while still in the page cache, inspected and hashed into `facts`, one
+ * segment after another per rendition. Every `intervalMs` each rendition is looked at; a segment
+ * that cannot be read or inspected is left for packaging, which reports what is wrong with it.
+ * Nothing here is trusted blindly: packaging uses an entry only when the file still has the size and
+ * mtime it had when read (segment-facts.ts), so a wrong guess costs a second read, never a wrong
+ * playlist or checksum.
+ */
+export function watchSegments(root: string, renditions: readonly WatchedRendition[], facts: SegmentFactsCache, intervalMs = 1000): SegmentWatcher {
+  const read = reusableFileReader();
+  const state = renditions.map((r) => ({ ...r, next: 0, init: null as InitSegment | null }));
+  let stopped = false;
+  let timer: NodeJS.Timeout | null = null;
+  let inFlight: Promise<void> = Promise.resolve();
+
+  const loadInit = async (dir: string): Promise<InitSegment | null> => {
+    try {
+      const buf = await readFile(join(root, dir, FMP4_INIT_NAME));
+      return { init: inspectFmp4Init(buf), sha256: sha256Hex(buf) };
+    } catch {
+      return null;
+    }
+  };
+
+  const look = async (): Promise<void> => {
+    for (const r of state) {
+      // the init segment is written before the first media segment: wait for that one to exist
+      if (r.container === 'fmp4' && !r.init) {
+        if (!(await exists(join(root, r.dir, segmentFileName(r.container, 0))))) continue;
+        r.init = await loadInit(r.dir);
+        if (!r.init) continue;
+      }
+      while (!stopped) {
+        const name = join(r.dir, segmentFileName(r.container, r.next));
+        let got: FileRead | undefined;
+        try {
+          got = await read(join(root, name));
+          facts.set(name, segmentFacts(got, r.init));
+        } catch {
+          // not there yet (the usual case), or not readable as a segment: packaging reads it again
+          if (got === undefined) break;
+        }
+        r.next++;
+      }
+      if (stopped) return;
+    }
+  };
+
+  const schedule = (): void => {
+    timer = setTimeout(() => {
+      inFlight = look()
+        .catch(() => undefined)
+        .finally(() => {
+          if (!stopped) schedule();
+        });
+    }, intervalMs);
+    timer.unref();
+  };
+  schedule();
+
+  return {
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await inFlight;
+    },
+  };
+}

@@ -1,0 +1,130 @@
+/**
+ * Segments measured while ffmpeg encodes (package/segment-watcher.ts) and the facts packaging keeps
+ * about them (package/segment-facts.ts). The segments are real ones written by ffmpeg's HLS muxer
+ * with streamkit's flags; the tests then play the muxer's part (NAME.tmp, renamed when complete) so
+ * that every step can be observed.
+ */
+import { createHash } from 'node:crypto';
+import { copyFile, mkdir, mkdtemp, readFile, rename, rm, utimes } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { measureRendition } from '../../src/package/hls.js';
+import { inspectFmp4Init, inspectFmp4Segment, inspectTsSegment } from '../../src/package/inspect.js';
+import type { SegmentFactsCache } from '../../src/package/segment-facts.js';
+import { watchSegments } from '../../src/package/segment-watcher.js';
+import { ffmpeg, haveFfmpeg } from '../helpers/media.js';
+
+const sha = (buf: Buffer): string => createHash('sha256').update(buf).digest('hex');
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Wait until `cond` holds (the watcher looks every 10 ms here); fail after 10 s. */
+async function until(cond: () => boolean, what: string): Promise<void> {
+  for (let waited = 0; !cond(); waited += 10) {
+    if (waited > 10_000) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+describe.skipIf(!haveFfmpeg)('segments measured during the encode', () => {
+  let dir = '';
+  let ts = '';
+  let fmp4 = '';
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'streamkit-watch-'));
+    ts = join(dir, 'made-ts');
+    fmp4 = join(dir, 'made-fmp4');
+    for (const [out, type, ext] of [[ts, 'mpegts', 'ts'], [fmp4, 'fmp4', 'm4s']] as const) {
+      await mkdir(out);
+      // 3 s, a keyframe every second, 1 s segments: seg_00000 to seg_00002
+      await ffmpeg([
+        '-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=160x90:rate=25', '-t', '3',
+        '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '25', '-sc_threshold', '0',
+        '-f', 'hls', '-hls_time', '1', '-hls_playlist_type', 'vod', '-hls_segment_type', type,
+        ...(type === 'fmp4' ? ['-hls_fmp4_init_filename', 'init.mp4'] : []),
+        '-hls_flags', 'independent_segments+temp_file', '-hls_segment_filename', join(out, `seg_%05d.${ext}`), join(out, 'index.m3u8'),
+      ]);
+    }
+  }, 60_000);
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('MPEG-TS: a segment is measured once it has its final name, not while it is NAME.tmp', async () => {
+    const root = await mkdtemp(join(dir, 'watch-ts-'));
+    await mkdir(join(root, 'v'));
+    const facts: SegmentFactsCache = new Map();
+    const watcher = watchSegments(root, [{ dir: 'v', container: 'ts' }], facts, 10);
+    try {
+      await copyFile(join(ts, 'seg_00000.ts'), join(root, 'v', 'seg_00000.ts.tmp'));
+      await sleep(100);
+      expect([...facts.keys()]).toEqual([]);
+      await rename(join(root, 'v', 'seg_00000.ts.tmp'), join(root, 'v', 'seg_00000.ts'));
+      await until(() => facts.has('v/seg_00000.ts'), 'seg_00000');
+      await copyFile(join(ts, 'seg_00001.ts'), join(root, 'v', 'seg_00001.ts'));
+      await copyFile(join(ts, 'seg_00002.ts'), join(root, 'v', 'seg_00002.ts'));
+      await until(() => facts.size === 3, 'all three segments');
+    } finally {
+      await watcher.stop();
+    }
+    expect([...facts.keys()]).toEqual(['v/seg_00000.ts', 'v/seg_00001.ts', 'v/seg_00002.ts']);
+    for (const [name, f] of facts) {
+      const body = await readFile(join(root, name));
+      expect({ size: f.size, sha256: f.sha256, initSha256: f.initSha256 }).toEqual({ size: body.length, sha256: sha(body), initSha256: null });
+      expect(f.inspection).toEqual(inspectTsSegment(body));
+      expect(f.inspection.keyframes).toHaveLength(1);
+    }
+  });
+
+  it('fMP4: segments are inspected with the init segment, and the facts name that init by its hash', async () => {
+    const root = await mkdtemp(join(dir, 'watch-fmp4-'));
+    await mkdir(join(root, 'v'));
+    const facts: SegmentFactsCache = new Map();
+    const watcher = watchSegments(root, [{ dir: 'v', container: 'fmp4' }], facts, 10);
+    try {
+      await copyFile(join(fmp4, 'init.mp4'), join(root, 'v', 'init.mp4'));
+      for (const n of [0, 1, 2]) await copyFile(join(fmp4, `seg_0000${n}.m4s`), join(root, 'v', `seg_0000${n}.m4s`));
+      await until(() => facts.size === 3, 'all three segments');
+    } finally {
+      await watcher.stop();
+    }
+    const initBody = await readFile(join(root, 'v', 'init.mp4'));
+    for (const [name, f] of facts) {
+      const body = await readFile(join(root, name));
+      expect({ size: f.size, sha256: f.sha256, initSha256: f.initSha256 }).toEqual({ size: body.length, sha256: sha(body), initSha256: sha(initBody) });
+      expect(f.inspection).toEqual(inspectFmp4Segment(body, inspectFmp4Init(initBody)));
+    }
+  });
+
+  it('packaging reuses facts while the file is unchanged, reads it again once it changed, and completes the facts', async () => {
+    const root = await mkdtemp(join(dir, 'measure-'));
+    await mkdir(join(root, 'v'));
+    for (const f of ['index.m3u8', 'seg_00000.ts', 'seg_00001.ts', 'seg_00002.ts']) await copyFile(join(ts, f), join(root, 'v', f));
+    const facts: SegmentFactsCache = new Map();
+    const first = await measureRendition(root, 'v', 'video', facts);
+    expect([...facts.keys()].sort()).toEqual(['v/seg_00000.ts', 'v/seg_00001.ts', 'v/seg_00002.ts']);
+    for (const [name, f] of facts) expect(f.sha256).toBe(sha(await readFile(join(root, name))));
+
+    // a planted difference shows whether the facts or the file were used
+    const real = facts.get('v/seg_00001.ts')!;
+    facts.set('v/seg_00001.ts', { ...real, inspection: { ...real.inspection, firstPts: 99 } });
+    expect((await measureRendition(root, 'v', 'video', facts)).segments[1]!.firstPts).toBe(99);
+
+    await utimes(join(root, 'v', 'seg_00001.ts'), new Date(), new Date(Date.now() + 5_000));
+    const again = await measureRendition(root, 'v', 'video', facts);
+    expect(again.segments[1]!.firstPts).toBe(first.segments[1]!.firstPts);
+    expect(facts.get('v/seg_00001.ts')!.inspection.firstPts).toBe(first.segments[1]!.firstPts);
+  });
+
+  it('fMP4 facts made with another init segment are not used', async () => {
+    const root = await mkdtemp(join(dir, 'measure-fmp4-'));
+    await mkdir(join(root, 'v'));
+    for (const f of ['index.m3u8', 'init.mp4', 'seg_00000.m4s', 'seg_00001.m4s', 'seg_00002.m4s']) await copyFile(join(fmp4, f), join(root, 'v', f));
+    const facts: SegmentFactsCache = new Map();
+    const first = await measureRendition(root, 'v', 'video', facts);
+    const real = facts.get('v/seg_00000.m4s')!;
+    facts.set('v/seg_00000.m4s', { ...real, initSha256: 'another init', inspection: { ...real.inspection, firstPts: 99 } });
+    expect((await measureRendition(root, 'v', 'video', facts)).segments[0]!.firstPts).toBe(first.segments[0]!.firstPts);
+  });
+});
