@@ -89,12 +89,14 @@ export function segmentExtension(container: 'ts' | 'fmp4'): string {
   return container === 'ts' ? 'ts' : 'm4s';
 }
 
+const SEGMENT_PREFIX = 'seg_';
+
 /** The HLS muxer's segment file name pattern (ffmpeg's `%05d`: at least five digits). */
-export const SEGMENT_PATTERN = 'seg_%05d';
+export const SEGMENT_PATTERN = `${SEGMENT_PREFIX}%05d`;
 
 /** The file name ffmpeg gives segment `index` (from 0) of a rendition: SEGMENT_PATTERN expanded. */
 export function segmentFileName(container: 'ts' | 'fmp4', index: number): string {
-  return `seg_${String(index).padStart(5, '0')}.${segmentExtension(container)}`;
+  return `${SEGMENT_PREFIX}${String(index).padStart(5, '0')}.${segmentExtension(container)}`;
 }
 
 /** The fMP4 init segment of every rendition (hls_fmp4_init_filename). */
