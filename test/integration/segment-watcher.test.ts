@@ -5,11 +5,12 @@
  * that every step can be observed.
  */
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, mkdtemp, readFile, rename, rm, utimes } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { measureRendition } from '../../src/package/hls.js';
+import { SEGMENT_PATTERN, segmentFileName } from '../../src/plan.js';
 import { inspectFmp4Init, inspectFmp4Segment, inspectTsSegment } from '../../src/package/inspect.js';
 import type { SegmentFactsCache } from '../../src/package/segment-facts.js';
 import { watchSegments } from '../../src/package/segment-watcher.js';
@@ -43,12 +44,17 @@ describe.skipIf(!haveFfmpeg)('segments measured during the encode', () => {
         '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '25', '-sc_threshold', '0',
         '-f', 'hls', '-hls_time', '1', '-hls_playlist_type', 'vod', '-hls_segment_type', type,
         ...(type === 'fmp4' ? ['-hls_fmp4_init_filename', 'init.mp4'] : []),
-        '-hls_flags', 'independent_segments+temp_file', '-hls_segment_filename', join(out, `seg_%05d.${ext}`), join(out, 'index.m3u8'),
+        '-hls_flags', 'independent_segments+temp_file', '-hls_segment_filename', join(out, `${SEGMENT_PATTERN}.${ext}`), join(out, 'index.m3u8'),
       ]);
     }
   }, 60_000);
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
+  });
+
+  it('the names the watcher looks for are the names ffmpeg expands the segment pattern to', async () => {
+    expect((await readdir(ts)).filter((f) => f !== 'index.m3u8').sort()).toEqual([0, 1, 2].map((i) => segmentFileName('ts', i)));
+    expect((await readdir(fmp4)).filter((f) => f.startsWith('seg')).sort()).toEqual([0, 1, 2].map((i) => segmentFileName('fmp4', i)));
   });
 
   it('MPEG-TS: a segment is measured once it has its final name, not while it is NAME.tmp', async () => {
