@@ -143,7 +143,7 @@ export async function measureRendition(root: string, dir: string, kind: 'video' 
     const key = join(dir, s.uri);
     const cached = facts.get(key);
     let known: SegmentFacts;
-    if (cached && (await stillTrue(cached, file, init))) {
+    if (cached && stillTrue(cached, file, init)) {
       known = cached;
     } else {
       let read;
