@@ -6,8 +6,8 @@ import { decodeCheckPieces, type DecodePiece } from './verify.js';
 import { toNumber } from '../media/rational.js';
 import { rungDir, type TranscodePlan } from '../plan.js';
 import { iterateBoxes } from './bitstream/mp4.js';
-import { inspectFmp4Init, type KeyframeRange } from './inspect.js';
-import { segmentFacts, sha256Hex, stillTrue, type InitSegment, type SegmentFacts, type SegmentFactsCache } from './segment-facts.js';
+import type { KeyframeRange } from './inspect.js';
+import { initSegment, segmentFacts, stillTrue, type InitSegment, type SegmentFacts, type SegmentFactsCache } from './segment-facts.js';
 import type { WatchedRendition } from './segment-watcher.js';
 import {
   parseMediaPlaylist,
@@ -129,11 +129,7 @@ export async function foldShortTail(root: string, dir: string, target: number): 
 export async function measureRendition(root: string, dir: string, kind: 'video' | 'audio', facts: SegmentFactsCache = new Map()): Promise<MeasuredRendition> {
   const abs = join(root, dir);
   const p = await readPlaylist(abs);
-  let init: InitSegment | null = null;
-  if (p.mapUri) {
-    const buf = await readFile(join(abs, p.mapUri));
-    init = { init: inspectFmp4Init(buf), sha256: sha256Hex(buf) };
-  }
+  const init: InitSegment | null = p.mapUri ? initSegment(await readFile(join(abs, p.mapUri))) : null;
   let codecs: string[] = init ? init.init.codecs : [];
   let tsInitLength: number | null = null;
   const segments: MeasuredSegment[] = [];

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
-import { inspectFmp4Segment, inspectTsSegment, type Fmp4Init, type SegmentInspection, type TsInspection } from './inspect.js';
+import { inspectFmp4Init, inspectFmp4Segment, inspectTsSegment, type Fmp4Init, type SegmentInspection, type TsInspection } from './inspect.js';
+import { sha256 } from './manifest.js';
 import type { FileRead } from './read-file.js';
 
 /**
@@ -31,14 +31,15 @@ export interface InitSegment {
   sha256: string;
 }
 
-export function sha256Hex(buf: Buffer): string {
-  return createHash('sha256').update(buf).digest('hex');
+/** Parse an fMP4 init segment (throws when malformed) and hash it. */
+export function initSegment(buf: Buffer): InitSegment {
+  return { init: inspectFmp4Init(buf), sha256: sha256(buf) };
 }
 
 /** Inspect a segment read by a FileRead (throws on a malformed segment) and describe it. */
 export function segmentFacts(read: FileRead, init: InitSegment | null): SegmentFacts {
   const inspection = init ? inspectFmp4Segment(read.buf, init.init) : inspectTsSegment(read.buf);
-  return { size: read.buf.length, mtimeMs: read.mtimeMs, sha256: sha256Hex(read.buf), inspection, initSha256: init?.sha256 ?? null };
+  return { size: read.buf.length, mtimeMs: read.mtimeMs, sha256: sha256(read.buf), inspection, initSha256: init?.sha256 ?? null };
 }
 
 /**

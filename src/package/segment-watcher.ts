@@ -2,9 +2,8 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FMP4_INIT_NAME, segmentFileName } from '../plan.js';
-import { inspectFmp4Init } from './inspect.js';
 import { reusableFileReader } from './read-file.js';
-import { segmentFacts, sha256Hex, type InitSegment, type SegmentFactsCache } from './segment-facts.js';
+import { initSegment, segmentFacts, type InitSegment, type SegmentFactsCache } from './segment-facts.js';
 
 /** One HLS rendition folder ffmpeg is writing, relative to the package root. */
 export interface WatchedRendition {
@@ -37,8 +36,7 @@ export function watchSegments(root: string, renditions: readonly WatchedRenditio
 
   const loadInit = async (dir: string): Promise<InitSegment | null> => {
     try {
-      const buf = await readFile(join(root, dir, FMP4_INIT_NAME));
-      return { init: inspectFmp4Init(buf), sha256: sha256Hex(buf) };
+      return initSegment(await readFile(join(root, dir, FMP4_INIT_NAME)));
     } catch {
       return null;
     }
