@@ -268,8 +268,9 @@ export function buildFileCheckArgs(files: readonly string[], seconds = 1): strin
  * fatal. The in-loop deblocking filter is skipped (`-skip_loop_filter all`): it cannot fail, only
  * smooths pixels nobody looks at here, and is about an eighth of the check's time (H.264 and HEVC;
  * decoders without the option ignore it). Every bitstream error is still found.
- * The demuxer is named for the pieces streamkit cuts (`.ts`: mpegts; `.mp4`: mov), not guessed: a piece of a few TS packets (a small keyframe) scores too low in ffmpeg's MPEG-TS probe,
- * is taken for an MPEG program stream and "could not find codec parameters".
+ * The demuxer is named for the pieces streamkit cuts (`.ts`: mpegts; `.mp4`: mov), not guessed: a
+ * piece of a few TS packets (a small keyframe) scores too low in ffmpeg's MPEG-TS probe, is taken
+ * for an MPEG program stream and "could not find codec parameters".
  */
 export function buildDecodeCheckArgs(list: readonly { file: string; frames: number | null }[]): string[] {
   const args = ['-loglevel', 'error', '-xerror', '-protocol_whitelist', 'file'];

@@ -52,28 +52,36 @@ describe.skipIf(!haveFfmpeg)('segments measured during the encode', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  /** A watcher (looking every 10 ms) on rendition folder `v` of a fresh root, while `play` writes into it as ffmpeg would. */
+  async function watching(container: 'ts' | 'fmp4', play: (v: string, facts: SegmentFactsCache) => Promise<void>): Promise<{ root: string; facts: SegmentFactsCache }> {
+    const root = await mkdtemp(join(dir, `watch-${container}-`));
+    await mkdir(join(root, 'v'));
+    const facts: SegmentFactsCache = new Map();
+    const watcher = watchSegments(root, [{ dir: 'v', container }], facts, 10);
+    try {
+      await play(join(root, 'v'), facts);
+    } finally {
+      await watcher.stop();
+    }
+    return { root, facts };
+  }
+
   it('the names the watcher looks for are the names ffmpeg expands the segment pattern to', async () => {
     expect((await readdir(ts)).filter((f) => f !== 'index.m3u8').sort()).toEqual([0, 1, 2].map((i) => segmentFileName('ts', i)));
     expect((await readdir(fmp4)).filter((f) => f.startsWith('seg')).sort()).toEqual([0, 1, 2].map((i) => segmentFileName('fmp4', i)));
   });
 
   it('MPEG-TS: a segment is measured once it has its final name, not while it is NAME.tmp', async () => {
-    const root = await mkdtemp(join(dir, 'watch-ts-'));
-    await mkdir(join(root, 'v'));
-    const facts: SegmentFactsCache = new Map();
-    const watcher = watchSegments(root, [{ dir: 'v', container: 'ts' }], facts, 10);
-    try {
-      await copyFile(join(ts, 'seg_00000.ts'), join(root, 'v', 'seg_00000.ts.tmp'));
+    const { root, facts } = await watching('ts', async (v, facts) => {
+      await copyFile(join(ts, 'seg_00000.ts'), join(v, 'seg_00000.ts.tmp'));
       await sleep(100);
       expect([...facts.keys()]).toEqual([]);
-      await rename(join(root, 'v', 'seg_00000.ts.tmp'), join(root, 'v', 'seg_00000.ts'));
+      await rename(join(v, 'seg_00000.ts.tmp'), join(v, 'seg_00000.ts'));
       await until(() => facts.has('v/seg_00000.ts'), 'seg_00000');
-      await copyFile(join(ts, 'seg_00001.ts'), join(root, 'v', 'seg_00001.ts'));
-      await copyFile(join(ts, 'seg_00002.ts'), join(root, 'v', 'seg_00002.ts'));
+      await copyFile(join(ts, 'seg_00001.ts'), join(v, 'seg_00001.ts'));
+      await copyFile(join(ts, 'seg_00002.ts'), join(v, 'seg_00002.ts'));
       await until(() => facts.size === 3, 'all three segments');
-    } finally {
-      await watcher.stop();
-    }
+    });
     expect([...facts.keys()]).toEqual(['v/seg_00000.ts', 'v/seg_00001.ts', 'v/seg_00002.ts']);
     for (const [name, f] of facts) {
       const body = await readFile(join(root, name));
@@ -84,17 +92,11 @@ describe.skipIf(!haveFfmpeg)('segments measured during the encode', () => {
   });
 
   it('fMP4: segments are inspected with the init segment, and the facts name that init by its hash', async () => {
-    const root = await mkdtemp(join(dir, 'watch-fmp4-'));
-    await mkdir(join(root, 'v'));
-    const facts: SegmentFactsCache = new Map();
-    const watcher = watchSegments(root, [{ dir: 'v', container: 'fmp4' }], facts, 10);
-    try {
-      await copyFile(join(fmp4, 'init.mp4'), join(root, 'v', 'init.mp4'));
-      for (const n of [0, 1, 2]) await copyFile(join(fmp4, `seg_0000${n}.m4s`), join(root, 'v', `seg_0000${n}.m4s`));
+    const { root, facts } = await watching('fmp4', async (v, facts) => {
+      await copyFile(join(fmp4, 'init.mp4'), join(v, 'init.mp4'));
+      for (const n of [0, 1, 2]) await copyFile(join(fmp4, `seg_0000${n}.m4s`), join(v, `seg_0000${n}.m4s`));
       await until(() => facts.size === 3, 'all three segments');
-    } finally {
-      await watcher.stop();
-    }
+    });
     const initBody = await readFile(join(root, 'v', 'init.mp4'));
     for (const [name, f] of facts) {
       const body = await readFile(join(root, name));
