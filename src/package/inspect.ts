@@ -36,11 +36,12 @@ import {
   parseTsPackets,
   type PesUnit,
   type PmtStream,
-  pesPrefix,
+  pesBytes,
   readFirstPsiSection,
   scanAccessUnitStart,
   STREAM_TYPE,
   TS_CLOCK_HZ,
+  type TsPackets,
 } from './bitstream/ts.js';
 import {
   aacCodecString,
@@ -106,8 +107,12 @@ const ANNEXB_STREAM_TYPES: ReadonlyMap<number, AnnexBCodec> = new Map([
   [STREAM_TYPE.HEVC, 'hevc'],
 ]);
 
-/** How many leading PES payload bytes to look at first when searching for the first slice NAL. */
-const PES_PREFIX_BYTES = 4096;
+/**
+ * How many bytes of a video PES to look at for its first slice NAL, in turn: 1, that is the first
+ * packet's payload alone, a view that needs no copy, where a P or B frame's first slice starts; 4 KiB,
+ * past a keyframe's parameter sets and SEI; the whole PES.
+ */
+const VIDEO_PES_LOOKS = [1, 4096, Infinity] as const;
 
 /**
  * Inspects one MPEG-TS segment (a whole number of 188-byte packets).
@@ -132,7 +137,7 @@ export function inspectTsSegment(buf: Buffer): TsInspection {
   const video = pmt.streams.find((s) => s.kind === 'video');
   const audio = pmt.streams.filter((s) => s.kind === 'audio');
   const pids = new Set(pmt.streams.filter((s) => s.kind !== 'other').map((s) => s.pid));
-  const units = collectPesUnits(buf, packets, pids);
+  const units = collectPesUnits(packets, pids);
 
   const codecs: string[] = [];
   const keyframes: KeyframeRange[] = [];
@@ -147,7 +152,7 @@ export function inspectTsSegment(buf: Buffer): TsInspection {
     videoFrames = videoUnits.length;
     if (videoUnits.length === 0) startsWithKeyframe = false;
     videoUnits.forEach((unit, i) => {
-      const au = analyzeVideoPes(unit, annexB);
+      const au = analyzeVideoPes(buf, packets, unit, annexB);
       if (i === 0) {
         startsWithKeyframe = au.isKeyframe;
         firstPts = au.pts === undefined ? null : au.pts / TS_CLOCK_HZ;
@@ -166,11 +171,11 @@ export function inspectTsSegment(buf: Buffer): TsInspection {
 
   for (const stream of audio) {
     const audioUnits = units.get(stream.pid) ?? [];
-    const codec = audioTsCodec(stream, audioUnits);
+    const codec = audioTsCodec(buf, packets, stream, audioUnits);
     if (codec !== undefined && !codecs.includes(codec)) codecs.push(codec);
     if (!video && firstPts === null) {
       const first = audioUnits[0];
-      const pts = first ? parsePesHeader(pesPrefix(first, 32)).pts : undefined;
+      const pts = first ? parsePesHeader(pesBytes(buf, packets, first, 32)).pts : undefined;
       if (pts !== undefined) firstPts = pts / TS_CLOCK_HZ;
     }
   }
@@ -185,25 +190,26 @@ interface VideoPesInfo {
 }
 
 /** Keyframe = random_access_indicator on the PES start packet, or an IDR/IRAP first slice. */
-function analyzeVideoPes(unit: PesUnit, codec: AnnexBCodec | undefined): VideoPesInfo {
-  let data = pesPrefix(unit, PES_PREFIX_BYTES);
-  const header = parsePesHeader(data);
+function analyzeVideoPes(buf: Buffer, packets: TsPackets, unit: PesUnit, codec: AnnexBCodec | undefined): VideoPesInfo {
   const info: VideoPesInfo = { isKeyframe: unit.randomAccess };
-  if (header.pts !== undefined) info.pts = header.pts;
-  if (!codec) return info;
-  let au = scanAccessUnitStart(data.subarray(header.payloadOffset), codec);
-  if (au.firstVclType === undefined && data.length < totalLength(unit)) {
-    data = Buffer.concat(unit.payloads);
-    au = scanAccessUnitStart(data.subarray(header.payloadOffset), codec);
+  for (const want of VIDEO_PES_LOOKS) {
+    const data = pesBytes(buf, packets, unit, want);
+    // fewer bytes than asked for: that is the whole PES
+    const whole = data.length < want;
+    if (!whole && data.length < 9 + (data[8] ?? 0)) continue; // the PES header is not all there yet
+    const header = parsePesHeader(data);
+    if (header.pts !== undefined) info.pts = header.pts;
+    if (!codec) return info;
+    // parameter sets before the first slice are complete (the next start code ends them); without
+    // a slice, the last one may be cut off by the end of `data`: look further
+    const au = scanAccessUnitStart(data.subarray(header.payloadOffset), codec);
+    if (au.firstVclType === undefined && !whole) continue;
+    if (au.firstVclType !== undefined && isRandomAccessNal(codec, au.firstVclType)) info.isKeyframe = true;
+    const sps = au.sps[0];
+    if (sps) info.codec = codec === 'h264' ? avcCodecStringFromSps(sps) : hevcCodecStringFromSps(sps);
+    return info;
   }
-  if (au.firstVclType !== undefined && isRandomAccessNal(codec, au.firstVclType)) info.isKeyframe = true;
-  const sps = au.sps[0];
-  if (sps) info.codec = codec === 'h264' ? avcCodecStringFromSps(sps) : hevcCodecStringFromSps(sps);
-  return info;
-}
-
-function totalLength(unit: PesUnit): number {
-  return unit.payloads.reduce((n, p) => n + p.length, 0);
+  return info; // not reached: the last look takes the whole PES
 }
 
 /** CODECS for stream types that need no bitstream parsing. */
@@ -221,10 +227,10 @@ function staticTsCodec(stream: PmtStream): string | undefined {
   }
 }
 
-function audioTsCodec(stream: PmtStream, units: readonly PesUnit[]): string | undefined {
+function audioTsCodec(buf: Buffer, packets: TsPackets, stream: PmtStream, units: readonly PesUnit[]): string | undefined {
   if (stream.streamType !== STREAM_TYPE.AAC_ADTS) return staticTsCodec(stream);
   for (const unit of units) {
-    const data = pesPrefix(unit, 64);
+    const data = pesBytes(buf, packets, unit, 64);
     const header = parsePesHeader(data);
     const es = data.subarray(header.payloadOffset);
     const sync = findAdtsSync(es);

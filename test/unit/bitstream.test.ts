@@ -14,6 +14,7 @@ import {
 } from '../../src/package/bitstream/mp4.js';
 import {
   collectPesUnits,
+  pesBytes,
   parseAdtsHeader,
   parsePat,
   parsePesHeader,
@@ -308,11 +309,12 @@ describe('inspectFmp4Segment (synthetic)', () => {
 // ------------------------------------------------------------------------------------------------
 // Synthetic MPEG-TS
 
-function tsPackets(pid: number, payload: Buffer, opts: { rai?: boolean; cc?: { n: number } } = {}): Buffer[] {
+/** firstChunk: payload bytes in the first packet (176 at most, the rest is adaptation-field stuffing) */
+function tsPackets(pid: number, payload: Buffer, opts: { rai?: boolean; cc?: { n: number }; firstChunk?: number } = {}): Buffer[] {
   const packets: Buffer[] = [];
   const cc = opts.cc ?? { n: 0 };
   for (let off = 0, first = true; off < payload.length || first; first = false) {
-    const chunk = payload.subarray(off, off + 176);
+    const chunk = payload.subarray(off, off + (first ? (opts.firstChunk ?? 176) : 176));
     off += chunk.length;
     const p = Buffer.alloc(188, 0xff);
     p[0] = 0x47;
@@ -385,17 +387,29 @@ describe('MPEG-TS', () => {
   });
 
   it('parses packets, PAT, PMT and PES units', () => {
-    const { buf } = segment();
+    const { buf, videoStarts } = segment();
     const packets = parseTsPackets(buf);
+    expect(packets.count).toBe(buf.length / 188);
     const patSection = readFirstPsiSection(buf, packets, 0);
     expect(parsePat(patSection!.data)).toEqual([{ programNumber: 1, pmtPid: 0x1000 }]);
     const pmtSection = readFirstPsiSection(buf, packets, 0x1000);
     const pmtParsed = parsePmt(pmtSection!.data);
     expect(pmtParsed.pcrPid).toBe(0x100);
     expect(pmtParsed.streams.map((s) => [s.streamType, s.pid, s.kind])).toEqual([[0x1b, 0x100, 'video'], [0x0f, 0x101, 'audio']]);
-    const units = collectPesUnits(buf, packets, new Set([0x100]));
-    expect(units.get(0x100)?.map((u) => u.randomAccess)).toEqual([true, false, false, false]);
-    expect(units.get(0x100)?.[0]?.payloads.length).toBe(3); // ~490 bytes in 176-byte chunks
+    const units = collectPesUnits(packets, new Set([0x100, 0x101]));
+    const video = units.get(0x100)!;
+    expect(video.map((u) => u.randomAccess)).toEqual([true, false, false, false]);
+    expect(video.map((u) => u.offset)).toEqual(videoStarts);
+    expect(units.get(0x101)?.map((u) => u.randomAccess)).toEqual([true, true]);
+    // the IDR PES spans 3 packets (~490 bytes in 176-byte chunks) and the P frame's PES follows an
+    // audio PES: each PES's bytes are its own packets' payloads, whole and in order
+    const idrPes = pes(0xe0, 900000, idrAu);
+    expect(pesBytes(buf, packets, video[0]!)).toEqual(idrPes);
+    expect(pesBytes(buf, packets, video[1]!)).toEqual(pes(0xe0, 903000, pAu));
+    expect(pesBytes(buf, packets, units.get(0x101)![1]!)).toEqual(pes(0xc0, 902000, adts));
+    // a prefix: whole packets until at least minBytes are there
+    expect(pesBytes(buf, packets, video[0]!, 10)).toEqual(idrPes.subarray(0, 176));
+    expect(pesBytes(buf, packets, video[0]!, 177)).toEqual(idrPes.subarray(0, 352));
   });
 
   it('parses ADTS headers', () => {
@@ -420,5 +434,26 @@ describe('MPEG-TS', () => {
       { offset: videoStarts[0], length: videoStarts[1]! - videoStarts[0]!, pts: 10 },
       { offset: videoStarts[2], length: videoStarts[3]! - videoStarts[2]!, pts: 906000 / 90000 },
     ]);
+  });
+
+  it('finds the first slice and the SPS wherever they lie in a video PES', () => {
+    // An IDR access unit without random_access_indicator (only its slice type makes it a keyframe),
+    // whose PES header is split between its first two packets (5 bytes in the first), and whose SEI
+    // pushes the SPS across the end of the first 4 KiB looked at (whole packets: 5 + 24 * 176 bytes):
+    // the header, the slice and the whole SPS must still be found.
+    const bigSei = Buffer.concat([hexBuf('00000001 06 05 ff'), Buffer.alloc(4188, 0x55), hexBuf('80')]);
+    const au = Buffer.concat([hexBuf('00000001 09f0'), bigSei, hexBuf('00000001'), sps, hexBuf('00000001 68ee3c80 00000001 65888400ff')]);
+    const idr = pes(0xe0, 900000, au);
+    const lookEnd = 5 + 24 * 176;
+    expect(idr.indexOf(sps)).toBeLessThan(lookEnd);
+    expect(idr.indexOf(sps) + sps.length).toBeGreaterThan(lookEnd);
+    const vcc = { n: 0 };
+    const parts = [tsPackets(0, pat), tsPackets(0x1000, pmt), tsPackets(0x100, idr, { cc: vcc, firstChunk: 5 }), tsPackets(0x100, pes(0xe0, 903000, pAu), { cc: vcc })];
+    const buf = Buffer.concat(parts.flat());
+    const r = inspectTsSegment(buf);
+    expect(r.codecs).toEqual(['avc1.64001f']);
+    expect(r.videoFrames).toBe(2);
+    expect(r.startsWithKeyframe).toBe(true);
+    expect(r.keyframes).toEqual([{ offset: 2 * 188, length: (2 + parts[2]!.length) * 188 - 2 * 188, pts: 10 }]);
   });
 });

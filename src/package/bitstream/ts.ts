@@ -36,81 +36,70 @@ export function streamKind(streamType: number): 'video' | 'audio' | 'other' {
   return 'other';
 }
 
-export interface TsPacket {
-  /** byte offset of the packet in the buffer */
-  offset: number;
-  pid: number;
-  payloadUnitStart: boolean;
-  transportError: boolean;
-  continuityCounter: number;
-  /** adaptation_field_control bit 1 */
-  hasAdaptationField: boolean;
-  /** adaptation_field_control bit 0 */
-  hasPayload: boolean;
-  discontinuity: boolean;
-  randomAccess: boolean;
-  /** PCR base (90 kHz) when present */
-  pcrBase?: number;
-  /** payload byte range in the buffer (empty when there is none) */
-  payloadStart: number;
-  payloadEnd: number;
+/** payload_unit_start_indicator (bit in TsPackets.flags) */
+export const TS_PUSI = 1;
+/** random_access_indicator of the adaptation field (bit in TsPackets.flags) */
+export const TS_RANDOM_ACCESS = 2;
+
+/**
+ * The packets of a TS buffer as a table: packet i starts at byte i * 188. Typed arrays instead of
+ * one object (and one payload view) per packet: a 6 s 1080p segment has ~30,000 packets, and objects
+ * that live through a whole segment's inspection made V8 grow its young generation to its maximum
+ * (32 MiB of Node's resident memory) and cost more time than the parsing itself.
+ */
+export interface TsPackets {
+  readonly count: number;
+  readonly pid: Uint16Array;
+  /** TS_PUSI | TS_RANDOM_ACCESS */
+  readonly flags: Uint8Array;
+  /** where the payload begins inside the packet: 4..187, or 188 when the packet carries none */
+  readonly payloadStart: Uint8Array;
 }
 
-/** Parses the header and adaptation field of the packet at `offset`. */
-export function parseTsPacket(buf: Buffer, offset: number): TsPacket {
-  if (offset + TS_PACKET_SIZE > buf.length) {
-    throw new Error(`truncated TS packet at offset ${offset}: ${buf.length - offset} of ${TS_PACKET_SIZE} bytes`);
-  }
-  if (buf[offset] !== TS_SYNC_BYTE) {
-    throw new Error(`TS sync byte 0x47 missing at offset ${offset} (found 0x${(buf[offset] as number).toString(16)})`);
-  }
-  const b1 = buf[offset + 1] as number;
-  const b3 = buf[offset + 3] as number;
-  const afc = (b3 >> 4) & 3;
-  const packet: TsPacket = {
-    offset,
-    pid: ((b1 & 0x1f) << 8) | (buf[offset + 2] as number),
-    payloadUnitStart: (b1 & 0x40) !== 0,
-    transportError: (b1 & 0x80) !== 0,
-    continuityCounter: b3 & 0x0f,
-    hasAdaptationField: (afc & 2) !== 0,
-    hasPayload: (afc & 1) !== 0,
-    discontinuity: false,
-    randomAccess: false,
-    payloadStart: offset + TS_PACKET_SIZE,
-    payloadEnd: offset + TS_PACKET_SIZE,
-  };
-  let p = offset + 4;
-  if (packet.hasAdaptationField) {
-    const afLength = buf[p] as number;
-    if (afLength > 183) throw new Error(`TS packet at offset ${offset} has adaptation_field_length ${afLength} > 183`);
-    if (afLength > 0) {
-      const f = buf[p + 1] as number;
-      packet.discontinuity = (f & 0x80) !== 0;
-      packet.randomAccess = (f & 0x40) !== 0;
-      if (f & 0x10 && afLength >= 7) {
-        packet.pcrBase = (buf.readUInt32BE(p + 2) * 2) + ((buf[p + 6] as number) >> 7);
-      }
-    }
-    p += 1 + afLength;
-  }
-  if (packet.hasPayload && p < offset + TS_PACKET_SIZE) packet.payloadStart = p;
-  return packet;
-}
-
-/** Parses every packet; the buffer must be a whole number of 188-byte packets starting with 0x47. */
-export function parseTsPackets(buf: Buffer): TsPacket[] {
+/**
+ * Parses the header and adaptation-field flags of every packet; the buffer must be a whole number of
+ * 188-byte packets, each starting with 0x47.
+ */
+export function parseTsPackets(buf: Buffer): TsPackets {
   if (buf.length % TS_PACKET_SIZE !== 0) {
     throw new Error(`TS data length ${buf.length} is not a multiple of ${TS_PACKET_SIZE}`);
   }
-  const packets: TsPacket[] = [];
-  for (let off = 0; off < buf.length; off += TS_PACKET_SIZE) packets.push(parseTsPacket(buf, off));
-  return packets;
+  const count = buf.length / TS_PACKET_SIZE;
+  const table = new ArrayBuffer(count * 4);
+  const pid = new Uint16Array(table, 0, count);
+  const flags = new Uint8Array(table, count * 2, count);
+  const payloadStart = new Uint8Array(table, count * 3, count);
+  for (let i = 0, off = 0; i < count; i++, off += TS_PACKET_SIZE) {
+    if (buf[off] !== TS_SYNC_BYTE) {
+      throw new Error(`TS sync byte 0x47 missing at offset ${off} (found 0x${(buf[off] as number).toString(16)})`);
+    }
+    const b1 = buf[off + 1] as number;
+    const b3 = buf[off + 3] as number;
+    pid[i] = ((b1 & 0x1f) << 8) | (buf[off + 2] as number);
+    let f = b1 & 0x40 ? TS_PUSI : 0;
+    let p = 4;
+    if (b3 & 0x20) {
+      // adaptation_field_control bit 1: an adaptation field follows the header
+      const afLength = buf[off + 4] as number;
+      if (afLength > 183) throw new Error(`TS packet at offset ${off} has adaptation_field_length ${afLength} > 183`);
+      if (afLength > 0 && (buf[off + 5] as number) & 0x40) f |= TS_RANDOM_ACCESS;
+      p += 1 + afLength;
+    }
+    flags[i] = f;
+    // adaptation_field_control bit 0: the packet carries a payload
+    payloadStart[i] = b3 & 0x10 && p < TS_PACKET_SIZE ? p : TS_PACKET_SIZE;
+  }
+  return { count, pid, flags, payloadStart };
 }
 
-/** Payload bytes of a packet (a view). */
-export function packetPayload(buf: Buffer, p: TsPacket): Buffer {
-  return buf.subarray(p.payloadStart, p.payloadEnd);
+/** Payload bytes of packet `i` (a view; empty when it carries none). */
+export function packetPayload(buf: Buffer, packets: TsPackets, i: number): Buffer {
+  const off = i * TS_PACKET_SIZE;
+  return buf.subarray(off + (packets.payloadStart[i] as number), off + TS_PACKET_SIZE);
+}
+
+function hasPayload(packets: TsPackets, i: number): boolean {
+  return (packets.payloadStart[i] as number) < TS_PACKET_SIZE;
 }
 
 export interface PsiSection {
@@ -127,15 +116,14 @@ export interface PsiSection {
  * Reassembles the first complete PSI section on `pid` (starting in a payload_unit_start packet).
  * Returns undefined when none starts in the data or the last one is incomplete.
  */
-export function readFirstPsiSection(buf: Buffer, packets: readonly TsPacket[], pid: number): PsiSection | undefined {
-  for (let i = 0; i < packets.length; i++) {
-    const first = packets[i] as TsPacket;
-    if (first.pid !== pid || !first.payloadUnitStart || first.payloadStart >= first.payloadEnd) continue;
-    const payload = packetPayload(buf, first);
+export function readFirstPsiSection(buf: Buffer, packets: TsPackets, pid: number): PsiSection | undefined {
+  for (let i = 0; i < packets.count; i++) {
+    if (packets.pid[i] !== pid || !((packets.flags[i] as number) & TS_PUSI) || !hasPayload(packets, i)) continue;
+    const payload = packetPayload(buf, packets, i);
     const pointer = payload[0] as number;
     const chunks: Buffer[] = [payload.subarray(1 + pointer)];
     let have = (chunks[0] as Buffer).length;
-    let endOffset = first.offset + TS_PACKET_SIZE;
+    let endOffset = (i + 1) * TS_PACKET_SIZE;
     let total = -1;
     let j = i + 1;
     for (;;) {
@@ -145,19 +133,18 @@ export function readFirstPsiSection(buf: Buffer, packets: readonly TsPacket[], p
       }
       if (total >= 0 && have >= total) break;
       // need more bytes: continue with the next packet of this PID
-      while (j < packets.length && (packets[j] as TsPacket).pid !== pid) j++;
-      const next = packets[j];
-      if (!next) return undefined;
-      j++;
-      const more = packetPayload(buf, next);
-      const chunk = next.payloadUnitStart ? more.subarray(1) : more;
+      while (j < packets.count && packets.pid[j] !== pid) j++;
+      if (j >= packets.count) return undefined;
+      const more = packetPayload(buf, packets, j);
+      const chunk = (packets.flags[j] as number) & TS_PUSI ? more.subarray(1) : more;
       chunks.push(chunk);
       have += chunk.length;
-      endOffset = next.offset + TS_PACKET_SIZE;
+      endOffset = (j + 1) * TS_PACKET_SIZE;
+      j++;
     }
     const data = Buffer.concat(chunks).subarray(0, total);
     if ((data[0] as number) === 0xff) continue; // stuffing
-    return { tableId: data[0] as number, data, firstPacketOffset: first.offset, endOffset };
+    return { tableId: data[0] as number, data, firstPacketOffset: i * TS_PACKET_SIZE, endOffset };
   }
   return undefined;
 }
@@ -223,48 +210,64 @@ function checkLongSection(section: Buffer, tableId: number, name: string): void 
 
 export interface PesUnit {
   pid: number;
-  /** index into the packet list of the packet where the PES starts */
+  /** index of the packet where the PES starts */
   packetIndex: number;
-  /** byte offset of that packet */
+  /** index just past the PES's last packet: the next PES start on its PID, or the packet count */
+  endIndex: number;
+  /** byte offset of the packet where the PES starts */
   offset: number;
   /** random_access_indicator of that packet */
   randomAccess: boolean;
-  /** payload views of all packets of this PES, in order */
-  payloads: Buffer[];
 }
 
 /**
- * Groups payloads per PES for the given PIDs. Packets before the first payload_unit_start on a PID
- * (the tail of a PES begun in an earlier segment) are ignored.
+ * Finds the PES units of the given PIDs, in order, per PID. Packets before the first
+ * payload_unit_start on a PID (the tail of a PES begun in an earlier segment) are ignored.
  */
-export function collectPesUnits(buf: Buffer, packets: readonly TsPacket[], pids: ReadonlySet<number>): Map<number, PesUnit[]> {
+export function collectPesUnits(packets: TsPackets, pids: ReadonlySet<number>): Map<number, PesUnit[]> {
   const units = new Map<number, PesUnit[]>();
   const current = new Map<number, PesUnit>();
-  for (const pid of pids) units.set(pid, []);
-  packets.forEach((p, index) => {
-    if (!pids.has(p.pid) || p.payloadStart >= p.payloadEnd) return;
-    const payload = packetPayload(buf, p);
-    if (p.payloadUnitStart) {
-      const unit: PesUnit = { pid: p.pid, packetIndex: index, offset: p.offset, randomAccess: p.randomAccess, payloads: [payload] };
-      units.get(p.pid)?.push(unit);
-      current.set(p.pid, unit);
-    } else {
-      current.get(p.pid)?.payloads.push(payload);
-    }
-  });
+  const wanted = new Uint8Array(0x2000);
+  for (const pid of pids) {
+    units.set(pid, []);
+    wanted[pid & 0x1fff] = 1;
+  }
+  for (let i = 0; i < packets.count; i++) {
+    const pid = packets.pid[i] as number;
+    if (!wanted[pid] || !((packets.flags[i] as number) & TS_PUSI) || !hasPayload(packets, i)) continue;
+    const previous = current.get(pid);
+    if (previous) previous.endIndex = i;
+    const unit: PesUnit = { pid, packetIndex: i, endIndex: packets.count, offset: i * TS_PACKET_SIZE, randomAccess: ((packets.flags[i] as number) & TS_RANDOM_ACCESS) !== 0 };
+    units.get(pid)?.push(unit);
+    current.set(pid, unit);
+  }
   return units;
 }
 
-/** Concatenates the first payloads of a PES until at least `minBytes` are available (or all). */
-export function pesPrefix(unit: PesUnit, minBytes: number): Buffer {
-  const parts: Buffer[] = [];
+/**
+ * The bytes of a PES: its packets' payloads joined, up to at least `minBytes` when it has that many
+ * (the whole PES by default). A view into `buf` when one packet holds them, a copy otherwise.
+ */
+export function pesBytes(buf: Buffer, packets: TsPackets, unit: PesUnit, minBytes = Infinity): Buffer {
   let n = 0;
-  for (const p of unit.payloads) {
-    parts.push(p);
-    n += p.length;
-    if (n >= minBytes) break;
+  let first = -1;
+  let last = -1;
+  for (let i = unit.packetIndex; i < unit.endIndex && n < minBytes; i++) {
+    if (packets.pid[i] !== unit.pid || !hasPayload(packets, i)) continue;
+    n += TS_PACKET_SIZE - (packets.payloadStart[i] as number);
+    if (first < 0) first = i;
+    last = i;
   }
-  return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
+  if (first < 0) return buf.subarray(0, 0);
+  if (first === last) return packetPayload(buf, packets, first);
+  const out = Buffer.allocUnsafe(n);
+  let w = 0;
+  for (let i = first; i <= last; i++) {
+    if (packets.pid[i] !== unit.pid || !hasPayload(packets, i)) continue;
+    const off = i * TS_PACKET_SIZE;
+    w += buf.copy(out, w, off + (packets.payloadStart[i] as number), off + TS_PACKET_SIZE);
+  }
+  return out;
 }
 
 export interface PesHeader {
