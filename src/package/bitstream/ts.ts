@@ -210,12 +210,10 @@ function checkLongSection(section: Buffer, tableId: number, name: string): void 
 
 export interface PesUnit {
   pid: number;
-  /** index of the packet where the PES starts */
-  packetIndex: number;
-  /** index just past the PES's last packet: the next PES start on its PID, or the packet count */
-  endIndex: number;
   /** byte offset of the packet where the PES starts */
   offset: number;
+  /** byte offset just past the PES's last packet: the next PES start on its PID, or the end */
+  endOffset: number;
   /** random_access_indicator of that packet */
   randomAccess: boolean;
 }
@@ -236,8 +234,9 @@ export function collectPesUnits(packets: TsPackets, pids: ReadonlySet<number>): 
     const pid = packets.pid[i] as number;
     if (!wanted[pid] || !((packets.flags[i] as number) & TS_PUSI) || !hasPayload(packets, i)) continue;
     const previous = current.get(pid);
-    if (previous) previous.endIndex = i;
-    const unit: PesUnit = { pid, packetIndex: i, endIndex: packets.count, offset: i * TS_PACKET_SIZE, randomAccess: ((packets.flags[i] as number) & TS_RANDOM_ACCESS) !== 0 };
+    const offset = i * TS_PACKET_SIZE;
+    if (previous) previous.endOffset = offset;
+    const unit: PesUnit = { pid, offset, endOffset: packets.count * TS_PACKET_SIZE, randomAccess: ((packets.flags[i] as number) & TS_RANDOM_ACCESS) !== 0 };
     units.get(pid)?.push(unit);
     current.set(pid, unit);
   }
@@ -252,7 +251,8 @@ export function pesBytes(buf: Buffer, packets: TsPackets, unit: PesUnit, minByte
   let n = 0;
   let first = -1;
   let last = -1;
-  for (let i = unit.packetIndex; i < unit.endIndex && n < minBytes; i++) {
+  const end = unit.endOffset / TS_PACKET_SIZE;
+  for (let i = unit.offset / TS_PACKET_SIZE; i < end && n < minBytes; i++) {
     if (packets.pid[i] !== unit.pid || !hasPayload(packets, i)) continue;
     n += TS_PACKET_SIZE - (packets.payloadStart[i] as number);
     if (first < 0) first = i;
