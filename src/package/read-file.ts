@@ -1,3 +1,4 @@
+import { fstatSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 
 /** Read up to `length` bytes at `position` into the start of `buf`; fewer only at the end of the file. */
@@ -41,7 +42,9 @@ export function reusableFileReader(): (path: string) => Promise<FileRead> {
   return async (path) => {
     const handle = await open(path, 'r');
     try {
-      const st = await handle.stat();
+      // one system call on the open descriptor: the asynchronous stat cost ~110 us more CPU per
+      // file (thread-pool hand-off), and every segment of a package comes through here
+      const st = fstatSync(handle.fd);
       if (st.size > buf.length) buf = Buffer.allocUnsafe(Math.max(st.size, Math.ceil(buf.length * 1.25)));
       return { buf: buf.subarray(0, await readFully(handle, buf, st.size, 0)), mtimeMs: st.mtimeMs };
     } finally {
