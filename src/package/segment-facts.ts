@@ -9,9 +9,9 @@ import type { FileRead } from './read-file.js';
  * modification time the file had when it was read. The last two say later whether the file is still
  * the one that was read: ffmpeg renames each segment into place complete and never touches it again,
  * and the one later change (a short tail folded into the segment before it) makes the file longer,
- * so a file that changed since has another size or another mtime, and is read again. One read of each segment serves both the
- * playlists and the manifest, and segments read while ffmpeg was still encoding (segment-watcher.ts)
- * are not read again after it.
+ * so a file that changed since has another size or another mtime, and is read again. One read of
+ * each segment serves both the playlists and the manifest, and segments read while ffmpeg was still
+ * encoding (segment-watcher.ts) are not read again after it.
  */
 export interface SegmentFacts {
   size: number;
