@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { expertCommand, naiveCommands, parseCommand } from './lib/commands.js';
+import { cpuFloor, expertCommand, floorCommands, naiveCommands, parseCommand } from './lib/commands.js';
 import { generatedInput, sharedMediaDir, sintelInput } from './lib/inputs.js';
 import { cpuTimer, timedRun } from './lib/measure.js';
 import { measureQuality, playlistComplete, videoStats } from './lib/quality.js';
@@ -190,6 +190,7 @@ async function runCase(c, input) {
   const expert = expertCommand(parsed, rungs, plan.output, dirs.expert, { audio: 'per-rung' });
   const expertOnce = expertCommand(parsed, rungs, plan.output, dirs.expertAudioOnce, { audio: 'once' });
   const naive = naiveCommands(parsed, rungs, plan.output, dirs.naive);
+  const floor = floorCommands(parsed, rungs);
   const skArgv = streamkitArgv(input.file, c.preset, dirs.streamkit, ['--force']);
 
   const caseReps = c.reps ?? reps;
@@ -205,11 +206,16 @@ async function runCase(c, input) {
     expert: shellQuote(expert.argv),
     expertAudioOnce: c.expertAudioOnce ? shellQuote(expertOnce.argv) : null,
     naive: naive.map((x) => shellQuote(x.argv)),
+    floorDecode: shellQuote(floor.decode),
+    floorGraph: shellQuote(floor.graph),
+    floorAudio: floor.audio ? shellQuote(floor.audio) : null,
+    floorAudioCopy: floor.audioCopy ? shellQuote(floor.audioCopy) : null,
   };
   mkdirSync(caseDir, { recursive: true });
   writeFileSync(join(caseDir, 'commands.txt'), Object.entries(commands).filter(([, v]) => v).map(([k, v]) => `# ${k}\n${[v].flat().join('\n')}\n`).join('\n'));
 
   const runs = Object.fromEntries(contenders.map((x) => [x.id, []]));
+  const floorRuns = [];
   for (let rep = 0; rep < caseReps; rep++) {
     // rotate the order every repetition so that drifting background load hits every contender alike
     const order = contenders.map((_, i) => contenders[(i + rep) % contenders.length]);
@@ -219,6 +225,11 @@ async function runCase(c, input) {
       r.load1 = load;
       runs[x.id].push(r);
       log(`bench: ${c.id} rep ${rep + 1}/${caseReps} ${x.id.padEnd(15)} wall ${fmt(r.wall)} s  cpu ${fmt(r.cpu)} s${r.nodeHwmKiB ? `  node ${mib(r.nodeHwmKiB)} MiB` : ''}  (load ${fmt(load, 1)})`);
+    }
+    if (contenders.some((x) => x.id === 'expert')) {
+      const parts = await runFloorParts(floor);
+      floorRuns.push(parts);
+      log(`bench: ${c.id} rep ${rep + 1}/${caseReps} floor parts: decode ${fmt(parts.decode)} s, graph ${fmt(parts.graph)} s, audio ${parts.audio === null ? '-' : `${fmt(parts.audio)} (copied ${fmt(parts.audioCopy)})`} s cpu`);
     }
   }
 
@@ -240,7 +251,7 @@ async function runCase(c, input) {
   }
   if (!flag('--keep')) for (const id of Object.keys(dirs)) if (id !== 'streamkit') rmSync(dirs[id], { recursive: true, force: true });
 
-  return { id: c.id, headline: !!c.headline, reps: caseReps, preset: c.preset, input: input.label, inputSeconds: input.seconds, encoder: plan.encoder, frameRate: plan.frameRate, rungs, contenders: contenders.map(({ id, label }) => ({ id, label })), runs, outputs, quality, commands };
+  return { id: c.id, headline: !!c.headline, reps: caseReps, preset: c.preset, input: input.label, inputSeconds: input.seconds, encoder: plan.encoder, frameRate: plan.frameRate, rungs, contenders: contenders.map(({ id, label }) => ({ id, label })), runs, floorRuns, outputs, quality, commands };
 }
 
 async function runStreamkit(argvSk, outDir, rungs) {
@@ -260,6 +271,17 @@ async function runStreamkit(argvSk, outDir, rungs) {
   };
   for (const rung of rungs) if (!playlistComplete(join(outDir, rung.name, 'index.m3u8'))) throw new Error(`streamkit output ${rung.name} incomplete`);
   return { wall: r.wall, cpu: r.cpu, user: r.user, sys: r.sys, ffmpegMaxRssKiB: r.treeMaxRssKiB, nodeHwmKiB: r.childHwmKiB, nodeCpu: r.childOwnCpu, stages, encodeSeconds: done.encodeSeconds, postEncodeSeconds: done.postEncodeSeconds, elapsedSeconds: done.elapsedSeconds };
+}
+
+/** CPU seconds of each floor part (floorCommands), one run each; they write nothing. */
+async function runFloorParts(floor) {
+  const cpu = async (a) => {
+    if (!a) return null;
+    const r = await timedRun(a);
+    if (r.code !== 0) throw new Error(`ffmpeg failed (exit ${r.code}): ${shellQuote(a)}\n${r.stderr.slice(-3000)}`);
+    return r.cpu;
+  };
+  return { decode: await cpu(floor.decode), graph: await cpu(floor.graph), audio: await cpu(floor.audio), audioCopy: await cpu(floor.audioCopy) };
 }
 
 async function runFfmpegSet(argvs, base, outDirs, rungs) {
@@ -307,6 +329,8 @@ function caseMarkdown(res) {
   const loads = Object.values(res.runs).flat().map((r) => r.load1);
   L.push(`streamkit, inside its wall time: before ffmpeg starts (Node start-up, preset, ffprobe) ${fmtSummary(S((r) => r.stages.beforeEncode))} s; encode ${fmtSummary(S((r) => r.encodeSeconds))} s; post-encode ${fmtSummary(S((r) => r.postEncodeSeconds))} s = **${fmtSummary(S((r) => (100 * r.postEncodeSeconds) / r.encodeSeconds), 1)} % of encode** (packaging: reading every segment, playlists ${fmtSummary(S((r) => r.stages.package))} s; decode check of the first keyframe and last GOP of every rendition ${fmtSummary(S((r) => r.stages.verify))} s). Node process: own CPU ${fmtSummary(S((r) => r.nodeCpu ?? NaN))} s, peak RSS **${mib(Math.max(...sk.map((r) => r.nodeHwmKiB ?? 0)))} MiB** (VmHWM, largest of ${sk.length} run${sk.length > 1 ? 's' : ''}). Load average (1 min) at run starts: ${fmt(Math.min(...loads), 1)}–${fmt(Math.max(...loads), 1)}.`);
   L.push('');
+  const floorLine = floorMarkdown(res);
+  if (floorLine) L.push(floorLine, '');
   const frames = res.outputs.streamkit[0]?.frames;
   if (res.quality) {
     L.push(`Quality of the last repetition's output against the source (reference: the source scaled to the rung with lanczos); video bitrate from the video packets only; ${frames} frames per rung.`);
@@ -321,6 +345,24 @@ function caseMarkdown(res) {
     L.push('');
   }
   return L.join('\n');
+}
+
+/**
+ * The lowest CPU ratio any command could reach with the encoders every contender runs (cpuFloor), per
+ * repetition against that repetition's expert (and naive) run; null when the case had no expert.
+ */
+function floorMarkdown(res) {
+  const fr = res.floorRuns ?? [];
+  const ex = res.runs.expert;
+  if (fr.length === 0 || !ex) return null;
+  const floors = fr.map((p, i) => cpuFloor({ expertCpu: ex[i].cpu, decodeCpu: p.decode, graphCpu: p.graph, audioCpu: p.audio, audioCopyCpu: p.audioCopy, expertAudioEncodes: res.rungs.length }));
+  const S = (xs) => fmtSummary(summary(xs));
+  const vsExpert = floors.map((f, i) => f.seconds / ex[i].cpu);
+  const share = floors.map((f, i) => (100 * f.avoidable) / ex[i].cpu);
+  const naive = res.runs.naive;
+  const vsNaive = naive ? floors.map((f, i) => f.seconds / naive[i].cpu) : null;
+  const audio = fr.every((p) => p.audio !== null) ? `; encoding the audio once ${S(fr.map((p) => p.audio - p.audioCopy))} s (the run's CPU less that of copying the same stream)` : '';
+  return `**How low any command with these encoders can go** (CPU). Measured on their own in each repetition, into null outputs: decoding the source ${S(fr.map((p) => p.decode))} s; decoding plus the expert's fps, split and scalers ${S(fr.map((p) => p.graph))} s${audio}. Counting all of that graph but one decode, and every audio encode but one, as avoidable (generously: the rungs do need their scalers), at most ${S(floors.map((f) => f.avoidable))} s = **${fmtSummary(summary(share), 1)} % of the expert's CPU** can be saved by a better graph or process layout; the rest is the encoders, which every contender runs with the same flags on the same frames. Lowest CPU ratio reachable against the expert: **${S(vsExpert)}**${vsNaive ? `; against the naive script: **${S(vsNaive)}**` : ''} (per repetition, median (min–max)).`;
 }
 
 function evalRate(r) {

@@ -129,3 +129,40 @@ export function naiveCommands(parsed, rungs, fromDir, toDir) {
     return { argv: [parsed.ffmpeg, '-nostats', ...reroot(args, fromDir, toDir)], dir: outputDir(o.path, fromDir, toDir) };
   });
 }
+
+/**
+ * The parts of the expert command that any command feeding these encoders the same frames could
+ * leave out, measured on their own so the benchmark can say how low streamkit ÷ expert can go at all.
+ * Each writes to ffmpeg's null muxer (frames are handed over, not copied or encoded):
+ * - decode: the source video decoded once, nothing else: every contender has to do this;
+ * - graph: decode plus the expert's whole graph (fps, split, one scaler per rung);
+ * - audio: the audio rendition encoded once (the expert's per-rung outputs encode it N times);
+ * - audioCopy: the same audio stream read and copied, not encoded: its CPU taken from audio's is
+ *   the encode alone, without ffmpeg's start-up and the demuxing every process has anyway.
+ * The inputs and codec options are the expert's own, so the sums line up with its CPU time.
+ */
+export function floorCommands(parsed, rungs) {
+  const head = [parsed.ffmpeg, '-nostats', ...parsed.inputPart];
+  const graph = [...head, '-filter_complex', expertGraph(parsed, rungs)];
+  rungs.forEach((_, i) => graph.push('-map', `[v${i}]`, '-f', 'null', '-'));
+  const audioOpts = audioCodecOptions(parsed);
+  return {
+    decode: [...head, '-map', parsed.source, '-f', 'null', '-'],
+    graph,
+    audio: audioOpts.length > 0 ? [...head, ...audioOpts, '-f', 'null', '-'] : null,
+    audioCopy: audioOpts.length > 0 ? [...head, '-map', audioOpts[audioOpts.indexOf('-map') + 1], '-c:a', 'copy', '-f', 'null', '-'] : null,
+  };
+}
+
+/**
+ * The lowest CPU any single command with these encoders and frames could take, from the expert's
+ * measured CPU: everything but one decode and one audio encode of the graph and audio parts is
+ * counted as avoidable (generously: the scalers cannot really be left out, the rungs need them).
+ * Returns seconds; expertAudioEncodes is how many times the expert encodes the audio (N per rung);
+ * audioCpu and audioCopyCpu are the two audio runs of floorCommands (null without audio).
+ */
+export function cpuFloor({ expertCpu, decodeCpu, graphCpu, audioCpu, audioCopyCpu, expertAudioEncodes }) {
+  const audioEncode = Math.max(0, (audioCpu ?? 0) - (audioCopyCpu ?? 0));
+  const avoidable = Math.max(0, graphCpu - decodeCpu) + Math.max(0, expertAudioEncodes - 1) * audioEncode;
+  return { seconds: expertCpu - avoidable, avoidable };
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { expertCommand, naiveCommands, parseCommand } from '../../bench/lib/commands.js';
+import { cpuFloor, expertCommand, expertGraph, floorCommands, naiveCommands, parseCommand } from '../../bench/lib/commands.js';
 
 // The shape of `streamkit transcode --dry-run --json` commands (h264, 3 rungs, one audio rendition).
 const OUT = '/w/out';
@@ -69,6 +69,32 @@ describe('benchmark contenders derived from the streamkit command', () => {
     expect(argv).toContain('720p/seg_%05d.ts');
     expect(dirs).toEqual(['/w/expert/1080p', '/w/expert/720p', '/w/expert/360p']);
     expect(naiveCommands(p, rungs, OUT, '/w/naive').map((r) => r.dir)).toEqual(['/w/naive/1080p', '/w/naive/720p', '/w/naive/360p']);
+  });
+
+  it('floor: decode alone, the expert graph into null outputs, the audio encoded once; nothing written', () => {
+    const f = floorCommands(parsed, rungs);
+    expect(f.decode.slice(-5)).toEqual(['-map', '0:0', '-f', 'null', '-']);
+    expect(f.decode).not.toContain('-filter_complex');
+    expect(f.graph[f.graph.indexOf('-filter_complex') + 1]).toBe(expertGraph(parsed, rungs));
+    expect(f.graph.filter((a) => a === 'null')).toHaveLength(3);
+    expect(f.graph.filter((a) => /^\[v\d\]$/.test(a))).toEqual(['[v0]', '[v1]', '[v2]']);
+    expect(f.audio).toEqual([...f.decode.slice(0, f.decode.indexOf('-map')), '-map', '0:a:0', '-c:a', 'aac', '-b:a', '128k', '-ac', '2', '-ar', '48000', '-f', 'null', '-']);
+    expect(f.audioCopy!.slice(f.audioCopy!.indexOf('-map'))).toEqual(['-map', '0:a:0', '-c:a', 'copy', '-f', 'null', '-']);
+    for (const a of [f.decode, f.graph, f.audio!, f.audioCopy!]) {
+      expect(a).toContain('file:/w/in.mp4');
+      expect(a.some((x) => x.includes('libx264') || x.endsWith('.m3u8'))).toBe(false);
+    }
+    expect(floorCommands({ ...parsed, audioOutputs: [] }, rungs)).toMatchObject({ audio: null, audioCopy: null });
+  });
+
+  it('floor: only the graph beyond one decode and the audio encodes beyond one count as avoidable', () => {
+    // audio encode = 0.3 s with it, 0.1 s copying the same stream (start-up, demuxing)
+    const f = cpuFloor({ expertCpu: 60, decodeCpu: 2, graphCpu: 3.5, audioCpu: 0.3, audioCopyCpu: 0.1, expertAudioEncodes: 4 });
+    expect(f.avoidable).toBeCloseTo(1.5 + 3 * 0.2, 9);
+    expect(f.seconds).toBeCloseTo(60 - 2.1, 9);
+    expect(cpuFloor({ expertCpu: 60, decodeCpu: 2, graphCpu: 3.5, audioCpu: null, audioCopyCpu: null, expertAudioEncodes: 0 }).avoidable).toBe(1.5);
+    // parts measured cheaper than what they contain (noise) save nothing, they do not add
+    expect(cpuFloor({ expertCpu: 60, decodeCpu: 2.1, graphCpu: 2, audioCpu: 0.1, audioCopyCpu: 0.12, expertAudioEncodes: 4 })).toEqual({ seconds: 60, avoidable: 0 });
   });
 
   it('refuses commands it does not understand', () => {
