@@ -361,7 +361,7 @@ function floorMarkdown(res) {
   const share = floors.map((f, i) => (100 * f.avoidable) / ex[i].cpu);
   const naive = res.runs.naive;
   const vsNaive = naive ? floors.map((f, i) => f.seconds / naive[i].cpu) : null;
-  const audio = fr.every((p) => p.audio !== null) ? `; encoding the audio once ${S(fr.map((p) => p.audio - p.audioCopy))} s (the run's CPU less that of copying the same stream)` : '';
+  const audio = fr.every((p) => p.audio !== null) ? `; encoding the audio once ${S(fr.map((p) => Math.max(0, p.audio - p.audioCopy)))} s (the run's CPU less that of copying the same stream)` : '';
   return `**How low any command with these encoders can go** (CPU). Measured on their own in each repetition, into null outputs: decoding the source ${S(fr.map((p) => p.decode))} s; decoding plus the expert's fps, split and scalers ${S(fr.map((p) => p.graph))} s${audio}. Counting all of that graph but one decode, and every audio encode but one, as avoidable (generously: the rungs do need their scalers), at most ${S(floors.map((f) => f.avoidable))} s = **${fmtSummary(summary(share), 1)} % of the expert's CPU** can be saved by a better graph or process layout; the rest is the encoders, which every contender runs with the same flags on the same frames. Lowest CPU ratio reachable against the expert: **${S(vsExpert)}**${vsNaive ? `; against the naive script: **${S(vsNaive)}**` : ''} (per repetition, median (min–max)).`;
 }
 
