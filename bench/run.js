@@ -273,14 +273,16 @@ async function runStreamkit(argvSk, outDir, rungs) {
   return { wall: r.wall, cpu: r.cpu, user: r.user, sys: r.sys, ffmpegMaxRssKiB: r.treeMaxRssKiB, nodeHwmKiB: r.childHwmKiB, nodeCpu: r.childOwnCpu, stages, encodeSeconds: done.encodeSeconds, postEncodeSeconds: done.postEncodeSeconds, elapsedSeconds: done.elapsedSeconds };
 }
 
+/** timedRun of one ffmpeg command that must succeed. */
+async function timedFfmpeg(argvF, options) {
+  const r = await timedRun(argvF, options);
+  if (r.code !== 0) throw new Error(`ffmpeg failed (exit ${r.code}): ${shellQuote(argvF)}\n${r.stderr.slice(-3000)}`);
+  return r;
+}
+
 /** CPU seconds of each floor part (floorCommands), one run each; they write nothing. */
 async function runFloorParts(floor) {
-  const cpu = async (a) => {
-    if (!a) return null;
-    const r = await timedRun(a);
-    if (r.code !== 0) throw new Error(`ffmpeg failed (exit ${r.code}): ${shellQuote(a)}\n${r.stderr.slice(-3000)}`);
-    return r.cpu;
-  };
+  const cpu = async (a) => (a ? (await timedFfmpeg(a)).cpu : null);
   return { decode: await cpu(floor.decode), graph: await cpu(floor.graph), audio: await cpu(floor.audio), audioCopy: await cpu(floor.audioCopy) };
 }
 
@@ -289,8 +291,7 @@ async function runFfmpegSet(argvs, base, outDirs, rungs) {
   const total = { wall: 0, cpu: 0, user: 0, sys: 0, ffmpegMaxRssKiB: 0, processes: argvs.length };
   for (const a of argvs) {
     // in the output folder, as streamkit runs its ffmpeg: the HLS paths in the commands are relative to it
-    const r = await timedRun(a, { cwd: base });
-    if (r.code !== 0) throw new Error(`ffmpeg failed (exit ${r.code}): ${shellQuote(a)}\n${r.stderr.slice(-3000)}`);
+    const r = await timedFfmpeg(a, { cwd: base });
     total.wall += r.wall;
     total.cpu += r.cpu;
     total.user += r.user;
@@ -361,7 +362,7 @@ function floorMarkdown(res) {
   const share = floors.map((f, i) => (100 * f.avoidable) / ex[i].cpu);
   const naive = res.runs.naive;
   const vsNaive = naive ? floors.map((f, i) => f.seconds / naive[i].cpu) : null;
-  const audio = fr.every((p) => p.audio !== null) ? `; encoding the audio once ${S(fr.map((p) => Math.max(0, p.audio - p.audioCopy)))} s (the run's CPU less that of copying the same stream)` : '';
+  const audio = fr.every((p) => p.audio !== null) ? `; encoding the audio once ${S(floors.map((f) => f.audioEncode))} s (the run's CPU less that of copying the same stream)` : '';
   return `**How low any command with these encoders can go** (CPU). Measured on their own in each repetition, into null outputs: decoding the source ${S(fr.map((p) => p.decode))} s; decoding plus the expert's fps, split and scalers ${S(fr.map((p) => p.graph))} s${audio}. Counting all of that graph but one decode, and every audio encode but one, as avoidable (generously: the rungs do need their scalers), at most ${S(floors.map((f) => f.avoidable))} s = **${fmtSummary(summary(share), 1)} % of the expert's CPU** can be saved by a better graph or process layout; the rest is the encoders, which every contender runs with the same flags on the same frames. Lowest CPU ratio reachable against the expert: **${S(vsExpert)}**${vsNaive ? `; against the naive script: **${S(vsNaive)}**` : ''} (per repetition, median (min–max)).`;
 }
 

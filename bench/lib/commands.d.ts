@@ -22,4 +22,4 @@ export function expertGraph(parsed: ParsedCommand, rungs: readonly RungSize[]): 
 export function expertCommand(parsed: ParsedCommand, rungs: readonly RungSize[], fromDir: string, toDir: string, options?: { audio?: 'per-rung' | 'once' }): { argv: string[]; dirs: string[] };
 export function naiveCommands(parsed: ParsedCommand, rungs: readonly RungSize[], fromDir: string, toDir: string): { argv: string[]; dir: string }[];
 export function floorCommands(parsed: ParsedCommand, rungs: readonly RungSize[]): { decode: string[]; graph: string[]; audio: string[] | null; audioCopy: string[] | null };
-export function cpuFloor(m: { expertCpu: number; decodeCpu: number; graphCpu: number; audioCpu: number | null; audioCopyCpu: number | null; expertAudioEncodes: number }): { seconds: number; avoidable: number };
+export function cpuFloor(m: { expertCpu: number; decodeCpu: number; graphCpu: number; audioCpu: number | null; audioCopyCpu: number | null; expertAudioEncodes: number }): { seconds: number; avoidable: number; audioEncode: number };

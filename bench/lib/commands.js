@@ -150,7 +150,7 @@ export function floorCommands(parsed, rungs) {
     decode: [...head, '-map', parsed.source, '-f', 'null', '-'],
     graph,
     audio: audioOpts.length > 0 ? [...head, ...audioOpts, '-f', 'null', '-'] : null,
-    audioCopy: audioOpts.length > 0 ? [...head, '-map', audioOpts[audioOpts.indexOf('-map') + 1], '-c:a', 'copy', '-f', 'null', '-'] : null,
+    audioCopy: audioOpts.length > 0 ? [...head, '-map', parsed.audioOutputs[0].map, '-c:a', 'copy', '-f', 'null', '-'] : null,
   };
 }
 
@@ -158,11 +158,12 @@ export function floorCommands(parsed, rungs) {
  * The lowest CPU any single command with these encoders and frames could take, from the expert's
  * measured CPU: everything but one decode and one audio encode of the graph and audio parts is
  * counted as avoidable (generously: the scalers cannot really be left out, the rungs need them).
- * Returns seconds; expertAudioEncodes is how many times the expert encodes the audio (N per rung);
- * audioCpu and audioCopyCpu are the two audio runs of floorCommands (null without audio).
+ * expertAudioEncodes is how many times the expert encodes the audio (N per rung); audioCpu and
+ * audioCopyCpu are the two audio runs of floorCommands (null without audio). Returns seconds: the
+ * floor, the avoidable part, and one audio encode as counted (never below 0).
  */
 export function cpuFloor({ expertCpu, decodeCpu, graphCpu, audioCpu, audioCopyCpu, expertAudioEncodes }) {
   const audioEncode = Math.max(0, (audioCpu ?? 0) - (audioCopyCpu ?? 0));
   const avoidable = Math.max(0, graphCpu - decodeCpu) + Math.max(0, expertAudioEncodes - 1) * audioEncode;
-  return { seconds: expertCpu - avoidable, avoidable };
+  return { seconds: expertCpu - avoidable, avoidable, audioEncode };
 }

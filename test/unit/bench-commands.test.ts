@@ -92,9 +92,10 @@ describe('benchmark contenders derived from the streamkit command', () => {
     const f = cpuFloor({ expertCpu: 60, decodeCpu: 2, graphCpu: 3.5, audioCpu: 0.3, audioCopyCpu: 0.1, expertAudioEncodes: 4 });
     expect(f.avoidable).toBeCloseTo(1.5 + 3 * 0.2, 9);
     expect(f.seconds).toBeCloseTo(60 - 2.1, 9);
+    expect(f.audioEncode).toBeCloseTo(0.2, 9);
     expect(cpuFloor({ expertCpu: 60, decodeCpu: 2, graphCpu: 3.5, audioCpu: null, audioCopyCpu: null, expertAudioEncodes: 0 }).avoidable).toBe(1.5);
     // parts measured cheaper than what they contain (noise) save nothing, they do not add
-    expect(cpuFloor({ expertCpu: 60, decodeCpu: 2.1, graphCpu: 2, audioCpu: 0.1, audioCopyCpu: 0.12, expertAudioEncodes: 4 })).toEqual({ seconds: 60, avoidable: 0 });
+    expect(cpuFloor({ expertCpu: 60, decodeCpu: 2.1, graphCpu: 2, audioCpu: 0.1, audioCopyCpu: 0.12, expertAudioEncodes: 4 })).toEqual({ seconds: 60, avoidable: 0, audioEncode: 0 });
   });
 
   it('refuses commands it does not understand', () => {
