@@ -59,6 +59,8 @@ export type TranscodeEvent =
       audio: HlsPackage['audio'];
       /** progressive MP4/FLV files */
       files: WrittenFile[];
+      /** A/V sync measured on the HLS renditions (package/av-sync.ts); null without HLS */
+      avSync: HlsPackage['sync'] | null;
       sizeBytes: number;
       elapsedSeconds: number;
       encodeSeconds: number;

@@ -53,6 +53,10 @@ export interface TranscodePlan {
     /** the nominal segment duration: a whole number of GOPs */
     segmentSeconds: number;
   } | null;
+  /** the one timeline every segmented rendition shares (see package/av-sync.ts) */
+  timeline: Timeline;
+  /** how this ffmpeg spells the per-output frame timing option (capabilities.ts fpsModeOption) */
+  fpsModeOption: '-fps_mode' | '-vsync';
   /** progressive files (MP4, FLV) written from the same encodes as the HLS renditions */
   files: FileTarget[];
   /** the folder ffmpeg writes into (the staging folder during a transcode) */
@@ -61,6 +65,28 @@ export interface TranscodePlan {
   scaleThreads?: number;
   /** set when hardware is nvenc: where decoding and scaling happen */
   nvenc?: NvencPipeline;
+}
+
+/**
+ * Every HLS rendition is written by its own muxer, and each muxer would shift its own timestamps to
+ * start at zero: the video muxer by the encoder's B-frame delay (its first DTS is negative), the audio
+ * muxer by the AAC encoder's priming. The renditions would then disagree about when a source instant
+ * is shown (62 ms on H.264 with two B-frames at 24 fps). Instead every segmented output gets the same
+ * offset, larger than any such delay, so no muxer shifts anything and one source instant has one PTS
+ * in every rendition.
+ */
+export interface Timeline {
+  /** seconds added to every timestamp of every HLS rendition (ffmpeg's output_ts_offset) */
+  offset: number;
+  /** the input's first timestamp, seconds (ffprobe's format start_time): ffmpeg moves it to zero */
+  inputStart: number;
+  /**
+   * seconds from the input's start (which ffmpeg moves to zero) to its video stream's start: the
+   * constant-frame-rate grid starts there, so a video that starts after its audio keeps its place
+   */
+  videoStart: number;
+  /** samples of encoder delay at the start of every audio rendition (AAC: 1024), before its first source sample */
+  audioPrimingSamples: number;
 }
 
 export type FileKind = 'mp4' | 'flv';
@@ -101,3 +127,18 @@ export function segmentFileName(container: 'ts' | 'fmp4', index: number): string
 
 /** The fMP4 init segment of every rendition (hls_fmp4_init_filename). */
 export const FMP4_INIT_NAME = 'init.mp4';
+
+/** The most frames any supported encoder reorders before its first frame (H.264 and HEVC allow 16 B-frames). */
+const MAX_REORDER_FRAMES = 16;
+/** ffmpeg's native AAC encoder: 1024 samples of priming (its initial_padding) before the first source sample. */
+export const AAC_PRIMING_SAMPLES = 1024;
+
+/**
+ * The shared timeline of a package at `fps`: an offset that covers the longest reordering delay any
+ * encoder may give (and the AAC priming, far shorter), in whole seconds, at least 1 s.
+ */
+export function timelineFor(fps: number, audio: boolean, media: Pick<MediaInfo, 'startTime' | 'video'>): Timeline {
+  const inputStart = media.startTime ?? media.video.startTime ?? 0;
+  const videoStart = Math.max(0, Math.round(((media.video.startTime ?? inputStart) - inputStart) * 1e6) / 1e6);
+  return { offset: Math.max(1, Math.ceil((MAX_REORDER_FRAMES + 1) / fps)), inputStart, videoStart, audioPrimingSamples: audio ? AAC_PRIMING_SAMPLES : 0 };
+}

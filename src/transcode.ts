@@ -6,7 +6,7 @@ import { chooseNvencPipeline, retrialNvenc } from './encoder/nvenc-pipeline.js';
 import { nvencUnavailable, selectHardware, type HardwareChoice, type HardwareRequest } from './encoder/select.js';
 import { FfmpegError, PresetError, StreamkitError } from './errors.js';
 import type { EventSink, TranscodeEvent } from './events.js';
-import { probeCapabilities, type Capabilities } from './ffmpeg/capabilities.js';
+import { fpsModeOption, probeCapabilities, type Capabilities } from './ffmpeg/capabilities.js';
 import { buildTranscodeArgs, scaleThreadsFor } from './ffmpeg/command.js';
 import { locateFfmpeg, locateFfprobe, type LocatedBinary } from './ffmpeg/locate.js';
 import { progressEta, progressPercent } from './ffmpeg/progress.js';
@@ -23,7 +23,7 @@ import { requireFileMuxers, requireFlvSupport, selectFileTargets, verifyFiles, t
 import { checkNotTruncated, decodeCheck } from './package/verify.js';
 import { fingerprintInput, jobKey, presetHash, writeManifest } from './package/manifest.js';
 import { streamkitVersion } from './version.js';
-import { rungDir, type AudioRendition, type TranscodePlan } from './plan.js';
+import { rungDir, timelineFor, type AudioRendition, type TranscodePlan } from './plan.js';
 import { loadPreset, type ResolvedPreset } from './preset/load.js';
 import type { Preset } from './preset/schema.js';
 
@@ -220,6 +220,8 @@ export async function planTranscode(options: PlanOptions, workDir?: string): Pro
     audio: p.audio === false ? null : p.audio,
     audioRenditions: renditions,
     hls,
+    timeline: timelineFor(fps, renditions.length > 0 && p.audio !== false, media),
+    fpsModeOption: fpsModeOption(toolchain.caps),
     files,
     workDir: workDir ?? output,
     scaleThreads: scaleThreadsFor(toolchain.caps, availableParallelism()),
@@ -405,6 +407,7 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
       ffmpeg: { path: toolchain.ffmpeg.path, version: toolchain.caps.version.raw },
       hardware: plan.hardware,
       encoder: plan.encoder,
+      ...(pkg ? { avSync: pkg.sync } : {}),
     }, facts);
     emit({ type: 'stage', stage: 'commit', status: 'start' });
     await staging.commit({ replace: options.force ?? false });
@@ -413,7 +416,7 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
     const elapsedSeconds = (performance.now() - started) / 1000;
     const master = pkg ? resolve(dest, 'master.m3u8') : null;
     const sizeBytes = (pkg?.rungs ?? []).reduce((a, r) => a + r.sizeBytes, 0) + (pkg?.audio ?? []).reduce((a, r) => a + r.sizeBytes, 0) + files.reduce((a, f) => a + f.sizeBytes, 0);
-    emit({ type: 'done', output: dest, master, rungs: pkg?.rungs ?? [], audio: pkg?.audio ?? [], files, sizeBytes, elapsedSeconds, encodeSeconds, postEncodeSeconds });
+    emit({ type: 'done', output: dest, master, rungs: pkg?.rungs ?? [], audio: pkg?.audio ?? [], files, avSync: pkg?.sync ?? null, sizeBytes, elapsedSeconds, encodeSeconds, postEncodeSeconds });
     return { output: dest, master, package: pkg && master ? { ...pkg, master } : null, files, elapsedSeconds };
   } catch (error) {
     await staging.discard();

@@ -155,3 +155,8 @@ export function versionAtLeast(caps: Pick<Capabilities, 'version'>, major: numbe
   if (v.major === null) return true;
   return v.major > major || (v.major === major && (v.minor ?? 0) >= minor);
 }
+
+/** The option that sets how frames are timed at an output: `-fps_mode` from ffmpeg 5.1, `-vsync` before. */
+export function fpsModeOption(caps: Pick<Capabilities, 'version'>): '-fps_mode' | '-vsync' {
+  return versionAtLeast(caps, 5, 1) ? '-fps_mode' : '-vsync';
+}

@@ -2,10 +2,10 @@ import { join } from 'node:path';
 import { encoderProfiles, type RungEncodeSettings } from '../encoder/profiles.js';
 import type { LadderRung } from '../media/ladder.js';
 import { protocolOptions } from '../media/probe.js';
-import { formatRational } from '../media/rational.js';
 import { formatBitrate } from '../preset/units.js';
 import { filePath, FMP4_INIT_NAME, rungDir, SEGMENT_PATTERN, segmentExtension, type TranscodePlan } from '../plan.js';
 import { versionAtLeast, type Capabilities } from './capabilities.js';
+import { encoderTimeBaseArgs, fpsFilter } from './fps-filter.js';
 import { gpuInputOptions, gpuVideoFilterGraph } from './gpu-graph.js';
 
 /**
@@ -49,7 +49,7 @@ export function videoFilterGraph(plan: TranscodePlan): { graph: string; outputs:
   const outputs = rungs.map((_, i) => `v${i}`);
   const v = media.video;
   const threads = (plan.scaleThreads ?? 1) > 1 ? `threads=${plan.scaleThreads}` : null;
-  const head: string[] = [`fps=${formatRational(ladder.frameRate)}`];
+  const head: string[] = [fpsFilter(plan)];
   // without an explicit scaler, ffmpeg inserts an unthreaded one for the conversion
   if (v.pixelFormat !== pixelFormat) head.push(...(threads ? [`scale=${threads}`] : []), `format=${pixelFormat}`);
   const sameAsSource = (r: LadderRung): boolean => r.width === v.displayWidth && r.height === v.displayHeight && v.sar.num === v.sar.den;
@@ -98,6 +98,12 @@ function hlsMuxer(plan: TranscodePlan, dir: string): { options: [string, string]
       // that exists is finished (package/segment-watcher.ts measures them during the encode)
       ['hls_flags', 'independent_segments+temp_file'],
       ['hls_segment_filename', join(dir, `${SEGMENT_PATTERN}.${ext}`)],
+      // one timeline for every rendition: nothing starts negative, so no muxer shifts its own (plan.ts Timeline)
+      ['output_ts_offset', String(plan.timeline.offset)],
+      // fMP4: the timeline goes into the decode times (tfdt), never into an edit list that players
+      // such as hls.js ignore: no shifting (avoid_negative_ts), tfdt from each fragment's first DTS
+      // (frag_discont), no edit list (use_editlist)
+      ...(hls.container === 'fmp4' ? [['hls_segment_options', 'avoid_negative_ts=disabled:movflags=+frag_discont:use_editlist=0'] as [string, string]] : []),
     ],
     file: join(dir, 'index.m3u8'),
   };
@@ -180,6 +186,8 @@ export function buildTranscodeArgs(plan: TranscodePlan): string[] {
   const { args, outputs } = inputAndGraphArgs(plan);
   plan.ladder.rungs.forEach((rung, i) => {
     args.push('-map', `[${outputs[i]}]`, '-c:v', profile.name, ...profile.args(encodeSettingsFor(plan, rung)));
+    // frames keep the times the fps filter gave them (fps-filter.ts); the default for HLS would re-time them from zero
+    args.push(plan.fpsModeOption, 'passthrough', ...encoderTimeBaseArgs(plan, 'v'));
     args.push('-map_metadata', '-1', '-map_chapters', '-1');
     if (plan.hls) args.push(...hlsOutputArgs(plan, rungDir(rung.name)));
   });
@@ -223,7 +231,7 @@ export function buildTeeTranscodeArgs(plan: TranscodePlan): string[] {
     );
     if (a.language) args.push(`-metadata:s:a:${j}`, `language=${a.language}`);
   });
-  args.push('-flags', '+global_header', '-map_metadata', '-1', '-map_chapters', '-1');
+  args.push('-flags', '+global_header', plan.fpsModeOption, 'passthrough', ...encoderTimeBaseArgs(plan, 'v'), '-map_metadata', '-1', '-map_chapters', '-1');
   const slaves: string[] = [];
   const abort: [string, string] = ['onfail', 'abort'];
   // a tee slave does not inherit the 0.7 s mux delay ffmpeg gives its outputs; without it the

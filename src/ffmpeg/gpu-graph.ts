@@ -1,5 +1,5 @@
+import { fpsFilter } from './fps-filter.js';
 import type { VideoInfo } from '../media/probe.js';
-import { formatRational } from '../media/rational.js';
 import type { NvencPipeline, TranscodePlan } from '../plan.js';
 import { versionAtLeast, type Capabilities } from './capabilities.js';
 
@@ -95,14 +95,14 @@ export function gpuScaleFilter(scaler: GpuScaler, width: number, height: number,
 }
 
 /** The filter graph for modes gpu and upload (mode cpu uses command.ts videoFilterGraph unchanged). */
-export function gpuVideoFilterGraph(plan: Pick<TranscodePlan, 'ladder' | 'media'>, pipeline: Pick<NvencPipeline, 'mode' | 'scaler'>): { graph: string; outputs: string[] } {
+export function gpuVideoFilterGraph(plan: Pick<TranscodePlan, 'ladder' | 'media' | 'timeline'>, pipeline: Pick<NvencPipeline, 'mode' | 'scaler'>): { graph: string; outputs: string[] } {
   const { ladder, media } = plan;
   const scaler = pipeline.scaler;
   if (pipeline.mode === 'cpu' || !scaler) throw new Error(`gpuVideoFilterGraph: mode ${pipeline.mode} with scaler ${String(scaler)} has no GPU graph`);
   const rungs = ladder.rungs;
   const outputs = rungs.map((_, i) => `v${i}`);
   const v = media.video;
-  const head: string[] = [`fps=${formatRational(ladder.frameRate)}`];
+  const head: string[] = [fpsFilter(plan)];
   if (pipeline.mode === 'upload') {
     // hwupload_cuda takes yuv420p and nv12 as they are; anything else is made 8-bit 4:2:0 on the CPU first
     if (!eightBit420.has(v.pixelFormat)) head.push('format=nv12');

@@ -16,6 +16,8 @@ export interface MediaInfo {
   formatName: string;
   /** seconds; null when the container does not say (raw elementary streams) */
   duration: number | null;
+  /** the input's first timestamp in seconds (ffprobe format start_time): ffmpeg moves it to zero; null when unknown */
+  startTime?: number | null;
   sizeBytes: number | null;
   video: VideoInfo;
   audio: AudioInfo[];
@@ -37,6 +39,8 @@ export interface VideoInfo {
   displayHeight: number;
   /** seconds of the video stream itself (container stream duration, or Matroska's DURATION tag); null when unknown */
   duration?: number | null;
+  /** the stream's first timestamp in seconds (ffprobe start_time); null when unknown (raw streams) */
+  startTime?: number | null;
   /** the nominal frame rate (r_frame_rate), exact */
   frameRate: Rational;
   /** true when the average rate differs from the nominal one (variable frame rate) */
@@ -52,6 +56,13 @@ export interface AudioInfo {
   sampleRate: number;
   language: string | null;
   title: string | null;
+  /** the stream's first timestamp in seconds (ffprobe start_time); null when unknown */
+  startTime?: number | null;
+  /**
+   * when the first decoded sample plays, in seconds: start_time plus what the decoder drops at the
+   * start (AAC priming marked in the container, Opus pre-skip); null when it could not be decoded
+   */
+  firstSampleTime?: number | null;
 }
 
 /** Demuxers that open other files or URLs named inside the input: refused for local inputs. */
@@ -167,7 +178,7 @@ async function checkLocalFile(input: string): Promise<number> {
 }
 
 type ProbeJson = {
-  format?: { format_name?: string; duration?: string; size?: string };
+  format?: { format_name?: string; duration?: string; size?: string; start_time?: string };
   streams?: Array<{
     index: number;
     codec_type?: string;
@@ -182,11 +193,29 @@ type ProbeJson = {
     channels?: number;
     sample_rate?: string;
     duration?: string;
+    start_time?: string;
     disposition?: { attached_pic?: number };
     tags?: Record<string, string>;
     side_data_list?: Array<{ rotation?: number }>;
   }>;
 };
+
+/**
+ * The presentation time of the first frame the decoder returns for the selected stream (decoding a
+ * few packets of that stream only): later than the stream's start_time where the decoder skips
+ * samples at the start. Null when nothing decodes there.
+ */
+async function firstFrameTime(options: ProbeOptions, selection: readonly string[], url: string): Promise<number | null> {
+  const args = ['-v', 'error', ...selection, '-show_frames', '-read_intervals', '%+#3', '-show_entries', 'frame=pts_time', '-of', 'csv=p=0', '-i', url];
+  const r = await runCapture(options.ffprobe, args, { timeoutMs: 60_000, ...(options.signal ? { signal: options.signal } : {}) });
+  const first = r.exitCode === 0 ? r.stdout.split('\n').map((l) => l.trim()).find((l) => l !== '' && l !== 'N/A') : undefined;
+  return first === undefined ? null : startTimeOf(first.split(',')[0]);
+}
+
+function startTimeOf(value: string | undefined): number | null {
+  const t = Number(value);
+  return value !== undefined && Number.isFinite(t) ? t : null;
+}
 
 function normaliseRotation(deg: number): 0 | 90 | 180 | 270 {
   const r = ((Math.round(deg / 90) * 90) % 360 + 360) % 360;
@@ -311,13 +340,18 @@ export async function probeMedia(input: string, options: ProbeOptions): Promise<
       sampleRate: Number(s.sample_rate ?? 48000),
       language: s.tags?.['language'] && s.tags['language'] !== 'und' ? s.tags['language'] : null,
       title: s.tags?.['title'] ?? null,
+      startTime: startTimeOf(s.start_time),
     }));
+  await Promise.all(audio.map(async (a) => {
+    a.firstSampleTime = await firstFrameTime(options, [...protocolOptions(remote), ...inputOptions, '-select_streams', String(a.index)], url);
+  }));
   return {
     input,
     url,
     remote,
     formatName,
     duration: Number.isFinite(durationRaw) && durationRaw > 0 ? durationRaw : null,
+    startTime: isRaw ? null : startTimeOf(json.format.start_time),
     sizeBytes,
     video: {
       index: v.index,
@@ -329,6 +363,7 @@ export async function probeMedia(input: string, options: ProbeOptions): Promise<
       displayWidth,
       displayHeight,
       duration: isRaw ? null : videoDuration,
+      startTime: isRaw ? null : startTimeOf(v.start_time),
       frameRate,
       variableFrameRate,
       pixelFormat,

@@ -4,6 +4,7 @@ import { StreamkitError } from '../errors.js';
 import { reusableFileReader } from './read-file.js';
 import { decodeCheckPieces, type DecodePiece } from './verify.js';
 import { toNumber } from '../media/rational.js';
+import type { AudioInfo } from '../media/probe.js';
 import { rungDir, type TranscodePlan } from '../plan.js';
 import { iterateBoxes } from './bitstream/mp4.js';
 import type { KeyframeRange } from './inspect.js';
@@ -20,6 +21,7 @@ import {
   type MediaSegment,
   type VariantStream,
 } from './playlist.js';
+import { checkAvSync, type SyncReport } from './av-sync.js';
 
 /**
  * HLS packaging after encoding: ffmpeg wrote segments and its own playlists; streamkit reads every
@@ -240,6 +242,13 @@ export interface HlsPackage {
   duration: number;
   /** what the decode check should decode (verify.ts decodeCheckPieces), from the measured segments */
   decodePieces: DecodePiece[];
+  /** where each rendition starts against the source's start times (av-sync.ts) */
+  sync: SyncReport;
+}
+
+/** Where a source audio stream's first decoded sample plays (probe.ts firstSampleTime), else its start time. */
+function firstSampleOf(a: AudioInfo | undefined): number | null {
+  return a?.firstSampleTime ?? a?.startTime ?? null;
 }
 
 /** The HLS rendition folders of a plan (video rungs, then audio renditions) and their segment container. */
@@ -264,6 +273,16 @@ export async function packageHls(plan: TranscodePlan, facts: SegmentFactsCache =
   for (const a of plan.audioRenditions) audios.push(await measureRendition(root, a.dir, 'audio', facts));
   const fps = toNumber(plan.ladder.frameRate);
   checkAlignment(videos, 1 / fps);
+  const sync = checkAvSync({
+    timeline: plan.timeline,
+    videos: videos.map((r) => ({ dir: r.dir, firstPts: r.segments[0]?.firstPts ?? null })),
+    audios: audios.map((r, i) => ({
+      dir: r.dir,
+      firstPts: r.segments[0]?.firstPts ?? null,
+      sampleRate: plan.audio?.sampleRate ?? 48000,
+      sourceStart: firstSampleOf(plan.media.audio[plan.audioRenditions[i]!.sourceOrder]),
+    })),
+  });
 
   for (const r of [...videos, ...audios]) {
     await writeFile(join(root, r.dir, 'index.m3u8'), writeMediaPlaylist({ segments: r.segments, mapUri: r.mapUri }));
@@ -345,5 +364,6 @@ export async function packageHls(plan: TranscodePlan, facts: SegmentFactsCache =
     segmentCount: videos[0]?.segments.length ?? 0,
     duration: videos[0]?.duration ?? 0,
     decodePieces: decodeCheckPieces([...videos, ...audios]),
+    sync,
   };
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { open, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
+import type { SyncReport } from './av-sync.js';
 
 /**
  * streamkit.json: written into every finished package. It says what made the package (input
@@ -40,6 +41,8 @@ export interface Manifest {
   ffmpeg: { path: string; version: string };
   hardware: string;
   encoder: string;
+  /** where each HLS rendition starts against the source's start times (package/av-sync.ts); absent without HLS */
+  avSync?: SyncReport;
   outputs: ManifestOutput[];
 }
 

@@ -1,5 +1,4 @@
 import { FfmpegError, InterruptedError, StreamkitError } from '../errors.js';
-import { versionAtLeast } from '../ffmpeg/capabilities.js';
 import type { ProgressSnapshot } from '../ffmpeg/progress.js';
 import { runCapture, runFfmpeg } from '../ffmpeg/run.js';
 import { formatRational } from '../media/rational.js';
@@ -150,16 +149,15 @@ export async function planPush(options: PushOptions): Promise<PlannedPush> {
   if (plan.ladder.rungs.length > 1) notes.push(`publishing the top rung only (${plan.ladder.rungs[0]!.name}); a live stream is one rendition, the ingest builds the ladder`);
   if (plan.audio && plan.media.audio.length === 0) notes.push('the input has no audio: publishing silence as the AAC track');
   if (plan.audio && plan.media.audio.length > 1) notes.push('publishing the first audio stream only (RTMP carries one)');
-  const fpsModeOption = versionAtLeast(toolchain.caps, 5, 1) ? '-fps_mode' : '-vsync';
   const durationSeconds = options.durationSeconds ?? null;
-  const argv = buildPushArgs(plan, { target, loop: options.loop ?? false, startSeconds: 0, durationSeconds, fpsModeOption });
+  const argv = buildPushArgs(plan, { target, loop: options.loop ?? false, startSeconds: 0, durationSeconds, fpsModeOption: plan.fpsModeOption });
   return {
     plan,
     target,
     toolchain,
     preset,
     hardware: { hardware: planned.hardware.hardware, encoder: planned.hardware.encoder },
-    fpsModeOption,
+    fpsModeOption: plan.fpsModeOption,
     argv,
     redactedArgv: argv.map(redact),
     redact,

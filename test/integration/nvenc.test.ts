@@ -81,7 +81,7 @@ describe.skipIf(nvencListed.length === 0)('NVENC arguments accepted by this ffmp
     it(`the ${scaler} graph's options are accepted (software frames then fail only at format negotiation)`, async () => {
       const preset = parsePresetObject({ video: { codec: 'h264', encoder: { cpu: { name: 'libx264' } }, rateControl: { mode: 'vbr' }, rungs: [{ height: 180, bitrate: '300k' }, { height: 144, bitrate: '200k' }] } });
       const video = { index: 0, codec: 'h264', width: 320, height: 180, sar: rational(1, 1), rotation: 0 as const, displayWidth: 320, displayHeight: 180, frameRate: rational(30, 1), variableFrameRate: false, pixelFormat: 'yuv420p', bitDepth: 8 };
-      const { graph, outputs } = gpuVideoFilterGraph({ media: { video } as never, ladder: buildLadder(preset, { video }) }, { mode: 'gpu', scaler: scaler as GpuScaler });
+      const { graph, outputs } = gpuVideoFilterGraph({ media: { video } as never, ladder: buildLadder(preset, { video }), timeline: { offset: 1, inputStart: 0, videoStart: 0, audioPrimingSamples: 0 } }, { mode: 'gpu', scaler: scaler as GpuScaler });
       const r = await ffmpegFails(['-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=30', '-t', '0.2', '-filter_complex', graph, ...outputs.flatMap((o) => ['-map', `[${o}]`, '-f', 'null', '-'])]);
       expect(r.ok).toBe(false);
       expect(r.stderr).not.toMatch(optionErrors);

@@ -96,6 +96,8 @@ function plan(o: PlanOptions = {}): TranscodePlan {
     audio: preset.audio === false ? null : preset.audio,
     audioRenditions,
     hls: { container: o.container ?? (codec === 'h264' ? 'ts' : 'fmp4'), hlsTime: 5.999999, segmentSeconds: 6 },
+    timeline: { offset: 1, inputStart: 0, videoStart: 0, audioPrimingSamples: 1024 },
+    fpsModeOption: '-fps_mode',
     workDir: o.workDir ?? '/out/pkg',
     files: [],
   };
@@ -278,6 +280,28 @@ describe('outputs: one HLS output per rung and per audio rendition', () => {
     expect(valueOf(outs[3]!, '-hls_segment_filename')).toBe('audio-1/seg_%05d.ts');
     // the only pattern is the segment number
     for (const o of outs) expect(valueOf(o, '-hls_segment_filename')!.match(/%/g)).toHaveLength(1);
+  });
+
+  it('one timeline: every rendition gets the same output_ts_offset; fMP4 keeps it in tfdt, not in an edit list', () => {
+    for (const o of outputs(buildTranscodeArgs(plan()))) {
+      expect(valueOf(o, '-output_ts_offset')).toBe('1');
+      expect(o).not.toContain('-hls_segment_options');
+    }
+    for (const o of outputs(buildTranscodeArgs(plan({ encoder: 'libx265' })))) {
+      expect(valueOf(o, '-output_ts_offset')).toBe('1');
+      expect(valueOf(o, '-hls_segment_options')).toBe('avoid_negative_ts=disabled:movflags=+frag_discont:use_editlist=0');
+    }
+  });
+
+  it('with progressive files (tee): every HLS slave gets the offset, the MP4/FLV files keep their own timeline', () => {
+    const p = plan();
+    const argv = buildTranscodeArgs({ ...p, files: [{ kind: 'mp4', rung: '1080p', rungIndex: 0, audio: [0], path: 'mp4/1080p.mp4' }] });
+    const slaves = argv[argv.length - 1]!.split('|');
+    const hls = slaves.filter((x) => x.includes('f=hls'));
+    expect(hls).toHaveLength(p.ladder.rungs.length + p.audioRenditions.length);
+    for (const x of hls) expect(x).toContain('output_ts_offset=1');
+    expect(slaves.filter((x) => x.includes('f=mp4'))).toHaveLength(1);
+    for (const x of slaves.filter((y) => y.includes('f=mp4'))) expect(x).not.toContain('output_ts_offset');
   });
 
   it('metadata and chapters are not copied', () => {

@@ -123,14 +123,17 @@ function makePlan(over: { video?: Partial<VideoInfo>; hardware?: 'cpu' | 'nvenc'
     audio: over.audio && preset.audio !== false ? preset.audio : null,
     audioRenditions: over.audio ? [{ sourceOrder: 0, dir: 'audio-1', name: 'Main', language: null, channels: 2, default: true }] : [],
     hls: { container: 'ts', hlsTime: 3.999999, segmentSeconds: 4 },
+    timeline: { offset: 1, inputStart: 0, videoStart: 0, audioPrimingSamples: 1024 },
+    fpsModeOption: '-fps_mode',
     workDir: '/out',
     files: [],
     ...(over.nvenc ? { nvenc: over.nvenc } : {}),
   };
 }
 
-const hls = (dir: string): string[] => ['-f', 'hls', '-hls_time', '3.999999', '-hls_playlist_type', 'vod', '-hls_list_size', '0', '-hls_segment_type', 'mpegts', '-hls_flags', 'independent_segments+temp_file', '-hls_segment_filename', `${dir}/seg_%05d.ts`, `${dir}/index.m3u8`] // relative: ffmpeg runs in the staging folder;
+const hls = (dir: string): string[] => ['-f', 'hls', '-hls_time', '3.999999', '-hls_playlist_type', 'vod', '-hls_list_size', '0', '-hls_segment_type', 'mpegts', '-hls_flags', 'independent_segments+temp_file', '-hls_segment_filename', `${dir}/seg_%05d.ts`, '-output_ts_offset', '1', `${dir}/index.m3u8`] // relative: ffmpeg runs in the staging folder;
 const meta = ['-map_metadata', '-1', '-map_chapters', '-1'];
+const vmeta = ['-fps_mode', 'passthrough', ...meta]; // video outputs keep the fps filter's timing
 const nv = (b: string, m: string, s: string): string[] => ['-c:v', 'h264_nvenc', '-preset', 'p5', '-tune', 'hq', '-profile:v', 'high', '-rc', 'vbr', '-b:v', b, '-maxrate', m, '-bufsize', s, '-g', '60', '-forced-idr', '1', '-no-scenecut', '1'];
 
 describe('transcode argv', () => {
@@ -138,9 +141,9 @@ describe('transcode argv', () => {
     expect(buildTranscodeArgs(makePlan())).toEqual([
       '-loglevel', 'warning', '-y', '-protocol_whitelist', 'file', '-i', 'file:/src/in.mp4',
       '-filter_complex', '[0:0]fps=30,split=3[s0][s1][s2];[s0]setsar=1[v0];[s1]scale=854:480,setsar=1[v1];[s2]scale=640:360,setsar=1[v2]',
-      '-map', '[v0]', '-c:v', 'libx264', '-preset', 'veryfast', '-b:v', '3000k', '-maxrate', '4500k', '-bufsize', '9000k', '-g', '60', '-keyint_min', '60', '-sc_threshold', '0', '-x264-params', 'open-gop=0', ...meta, ...hls('720p'),
-      '-map', '[v1]', '-c:v', 'libx264', '-preset', 'veryfast', '-b:v', '1500k', '-maxrate', '2250k', '-bufsize', '4500k', '-g', '60', '-keyint_min', '60', '-sc_threshold', '0', '-x264-params', 'open-gop=0', ...meta, ...hls('480p'),
-      '-map', '[v2]', '-c:v', 'libx264', '-preset', 'veryfast', '-b:v', '800k', '-maxrate', '1200k', '-bufsize', '2400k', '-g', '60', '-keyint_min', '60', '-sc_threshold', '0', '-x264-params', 'open-gop=0', ...meta, ...hls('360p'),
+      '-map', '[v0]', '-c:v', 'libx264', '-preset', 'veryfast', '-b:v', '3000k', '-maxrate', '4500k', '-bufsize', '9000k', '-g', '60', '-keyint_min', '60', '-sc_threshold', '0', '-x264-params', 'open-gop=0', ...vmeta, ...hls('720p'),
+      '-map', '[v1]', '-c:v', 'libx264', '-preset', 'veryfast', '-b:v', '1500k', '-maxrate', '2250k', '-bufsize', '4500k', '-g', '60', '-keyint_min', '60', '-sc_threshold', '0', '-x264-params', 'open-gop=0', ...vmeta, ...hls('480p'),
+      '-map', '[v2]', '-c:v', 'libx264', '-preset', 'veryfast', '-b:v', '800k', '-maxrate', '1200k', '-bufsize', '2400k', '-g', '60', '-keyint_min', '60', '-sc_threshold', '0', '-x264-params', 'open-gop=0', ...vmeta, ...hls('360p'),
     ]);
   });
 
@@ -153,9 +156,9 @@ describe('transcode argv', () => {
       '[0:0]fps=30,scale_cuda=w=1280:h=720:interp_algo=bicubic:format=nv12:passthrough=0,setsar=1,split=2[v0][c0];' +
         '[c0]scale_cuda=w=854:h=480:interp_algo=bicubic,setsar=1,split=2[v1][c1];' +
         '[c1]scale_cuda=w=640:h=360:interp_algo=bicubic,setsar=1[v2]',
-      '-map', '[v0]', ...nv('3000k', '4500k', '9000k'), '-b_ref_mode', 'middle', ...meta, ...hls('720p'),
-      '-map', '[v1]', ...nv('1500k', '2250k', '4500k'), '-b_ref_mode', 'middle', ...meta, ...hls('480p'),
-      '-map', '[v2]', ...nv('800k', '1200k', '2400k'), '-b_ref_mode', 'middle', ...meta, ...hls('360p'),
+      '-map', '[v0]', ...nv('3000k', '4500k', '9000k'), '-b_ref_mode', 'middle', ...vmeta, ...hls('720p'),
+      '-map', '[v1]', ...nv('1500k', '2250k', '4500k'), '-b_ref_mode', 'middle', ...vmeta, ...hls('480p'),
+      '-map', '[v2]', ...nv('800k', '1200k', '2400k'), '-b_ref_mode', 'middle', ...vmeta, ...hls('360p'),
     ]);
   });
 
