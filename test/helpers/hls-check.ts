@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { expect } from 'vitest';
 import { parseAttributes, parseMasterPlaylist, type ParsedMaster } from '../../src/package/playlist.js';
-import { FFMPEG, ffprobeJson, run } from './media.js';
+import { ffprobeJson, run } from './media.js';
+import { FFMPEG } from './requirements.js';
 
 export interface CheckOptions {
   /** expected FRAME-RATE of every variant */

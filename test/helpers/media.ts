@@ -1,24 +1,15 @@
 /**
- * Test helpers: run the system ffmpeg/ffprobe (argv arrays, no shell), synthesize tiny inputs, and
- * write fast test presets that `extends` the built-ins. Tests may start processes directly; the
- * product goes through src/ffmpeg/run.ts.
+ * Run the located ffmpeg/ffprobe (argv arrays, no shell) and synthesize tiny inputs. Tests may start
+ * processes directly; the product goes through src/ffmpeg/run.ts.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { FFMPEG, FFPROBE } from './requirements.js';
 
 const execFileP = promisify(execFile);
 
-export const FFMPEG = '/usr/bin/ffmpeg';
-export const FFPROBE = '/usr/bin/ffprobe';
-export const haveFfmpeg = existsSync(FFMPEG) && existsSync(FFPROBE);
-export const REPO = join(import.meta.dirname, '..', '..');
-export const CLI = join(REPO, 'bin', 'streamkit.js');
-
-export async function run(file: string, args: readonly string[], options: { encoding?: 'buffer' } = {}): Promise<{ stdout: string; stderr: string }> {
-  const r = await execFileP(file, [...args], { maxBuffer: 256 * 1024 * 1024, encoding: options.encoding === 'buffer' ? 'latin1' : 'utf8' });
+export async function run(file: string, args: readonly string[], options: { encoding?: 'buffer'; cwd?: string } = {}): Promise<{ stdout: string; stderr: string }> {
+  const r = await execFileP(file, [...args], { maxBuffer: 256 * 1024 * 1024, encoding: options.encoding === 'buffer' ? 'latin1' : 'utf8', ...(options.cwd ? { cwd: options.cwd } : {}) });
   return { stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 
@@ -28,23 +19,24 @@ export async function runBuffer(file: string, args: readonly string[]): Promise<
 }
 
 /** ffmpeg with -y and errors only; rejects with stderr on failure. */
-export async function ffmpeg(args: readonly string[]): Promise<void> {
-  await run(FFMPEG, ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', ...args]);
+export async function ffmpeg(args: readonly string[], options: { cwd?: string } = {}): Promise<void> {
+  await run(FFMPEG, ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', ...args], options);
 }
 
+/** ffprobe `-of json` with errors only, parsed. */
 export async function ffprobeJson<T>(args: readonly string[]): Promise<T> {
   const { stdout } = await run(FFPROBE, ['-v', 'error', '-of', 'json', ...args]);
   return JSON.parse(stdout) as T;
 }
 
-/** The node CLI, as a user runs it: `node bin/streamkit.js ...argv`. Never rejects; returns the exit code. */
-export async function cli(argv: readonly string[], options: { cwd?: string } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...argv], { cwd: options.cwd ?? REPO, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, CI: '1', NO_COLOR: '1' } }, (error, stdout, stderr) => {
-      const code = error ? (typeof (error as { code?: unknown }).code === 'number' ? (error as { code: number }).code : 1) : 0;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-    });
-  });
+export interface ProbeSummary {
+  format?: Record<string, string>;
+  streams?: Record<string, unknown>[];
+}
+
+/** One file's format and streams (`-show_entries`), by default duration, format name and each stream's type, codec and size. */
+export function probeFile(file: string, entries = 'format=duration,format_name:stream=codec_type,codec_name,width,height'): Promise<ProbeSummary> {
+  return ffprobeJson<ProbeSummary>(['-show_entries', entries, file]);
 }
 
 export interface SourceSpec {
@@ -84,47 +76,12 @@ export async function makeSource(out: string, spec: SourceSpec = {}): Promise<st
   return out;
 }
 
-export type Codec = 'h264' | 'hevc' | 'av1';
-
-export interface FastPresetSpec {
-  codec: Codec;
-  /** rung heights, tallest first (keep them <= the source) */
-  rungs?: number[];
-  segmentDuration?: number;
-  keyframeInterval?: number;
-  maxFrameRate?: number;
-  /** extra YAML lines appended to the preset */
-  extraYaml?: string;
-  /** encoder options (allowlisted per encoder) */
-  options?: Record<string, string | number>;
-}
-
-const fastEncoder: Record<Codec, string> = {
-  h264: '{ name: libx264, preset: ultrafast',
-  hevc: '{ name: libx265, preset: ultrafast',
-  av1: '{ name: libsvtav1, preset: 12',
-};
-
-/** A preset file that extends the built-in ladder of `codec` with the fastest speed and small rungs. */
-export async function writeFastPreset(dir: string, name: string, spec: FastPresetSpec): Promise<string> {
-  const rungs = spec.rungs ?? [180, 120];
-  const bitrate = (h: number): string => `${Math.round((h * h * 16) / 9 / 180)}k`;
-  const options = spec.options ? `, options: { ${Object.entries(spec.options).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join(', ')} }` : '';
-  const yaml = [
-    `extends: ${spec.codec}-ladder`,
-    `name: ${name}`,
-    'video:',
-    '  encoder:',
-    `    cpu: ${fastEncoder[spec.codec]}${options} }`,
-    `  keyframeInterval: ${spec.keyframeInterval ?? 1}`,
-    ...(spec.maxFrameRate ? [`  maxFrameRate: ${spec.maxFrameRate}`] : []),
-    '  rungs:',
-    ...rungs.map((h) => `    - { name: ${h}p, height: ${h}, bitrate: ${bitrate(h)} }`),
-    'packaging:',
-    `  hls: { segmentDuration: ${spec.segmentDuration ?? 2} }`,
-    spec.extraYaml ?? '',
-  ].join('\n');
-  const file = join(dir, `${name}.yaml`);
-  await writeFile(file, yaml);
+/** A small real clip for the CLI tests: 320x180 testsrc2 + a sine, H.264 (1 s GOP) / AAC in MP4. */
+export async function makeClip(file: string, seconds = 2, extra: readonly string[] = []): Promise<string> {
+  await ffmpeg([
+    '-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=30',
+    '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
+    '-t', String(seconds), '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '30', '-c:a', 'aac', '-shortest', ...extra, file,
+  ]);
   return file;
 }

@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseMasterPlaylist } from '../../src/package/playlist.js';
-import { CLI, cli, FFMPEG, haveFfmpeg, makeSource, REPO, writeFastPreset } from '../helpers/media.js';
+import { BIN, cli, cliEnv, FFMPEG, FFPROBE, makeSource, need, REPO, unmet, writeFastPreset } from '../helpers/index.js';
 
-describe.skipIf(!haveFfmpeg)('atomic output (CLI)', () => {
+describe.skipIf(unmet(need.ffmpeg))('atomic output (CLI)', () => {
   let dir = '';
   let source = '';
   let good = '';
@@ -92,7 +92,7 @@ describe.skipIf(!haveFfmpeg)('atomic output (CLI)', () => {
     // the built-in preset at its real speed (x264 medium), so there is time to interrupt
     const long = await makeSource(join(dir, 'long.mp4'), { duration: 30, size: '320x180' });
     const output = join(dir, 'out-interrupted');
-    const child = spawn(process.execPath, [CLI, 'transcode', long, '--preset', 'h264-ladder', '--output', output, '--hw', 'cpu', '--json'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'transcode', long, '--preset', 'h264-ladder', '--output', output, '--hw', 'cpu', '--json'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let sent = false;
     child.stdout.setEncoding('utf8');
@@ -119,7 +119,8 @@ describe.skipIf(!haveFfmpeg)('atomic output (CLI)', () => {
   it('relative paths everywhere (input, preset, output, --ffmpeg), although ffmpeg runs inside the staging folder', async () => {
     await mkdir(join(dir, 'tools'));
     await symlink(FFMPEG, join(dir, 'tools', 'ffmpeg'));
-    const r = await cli(['transcode', 'clip.mp4', '--preset', './good.yaml', '--output', 'rel/pkg', '--ffmpeg', './tools/ffmpeg', '--hw', 'cpu'], { cwd: dir });
+    // no ffprobe beside ./tools/ffmpeg: name the located one, wherever it was found
+    const r = await cli(['transcode', 'clip.mp4', '--preset', './good.yaml', '--output', 'rel/pkg', '--ffmpeg', './tools/ffmpeg', '--hw', 'cpu'], { cwd: dir, env: cliEnv({ STREAMKIT_FFPROBE: FFPROBE }) });
     expect(r.code, r.stderr).toBe(0);
     expect(existsSync(join(dir, 'rel', 'pkg', '120p', 'index.m3u8'))).toBe(true);
     expect(await staging(join(dir, 'rel'))).toEqual([]);

@@ -7,8 +7,7 @@ import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BatchEvent } from '../../src/batch/events.js';
@@ -16,14 +15,11 @@ import { runBatch } from '../../src/batch/runner.js';
 import { checkCurrent, fingerprintInput, jobKey, presetHash, readManifest } from '../../src/package/manifest.js';
 import { loadPreset } from '../../src/preset/load.js';
 import { jobOptions } from '../../src/transcode.js';
+import { assertBuilt, BIN, FFMPEG, FFPROBE, need, REPO, skipNoted, unmet } from '../helpers/index.js';
 
 const execFileP = promisify(execFile);
-const FFMPEG = '/usr/bin/ffmpeg';
-const FFPROBE = '/usr/bin/ffprobe';
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const BIN = join(ROOT, 'bin', 'streamkit.js');
-const haveFfmpeg = existsSync(FFMPEG) && existsSync(FFPROBE);
-const haveDist = existsSync(join(ROOT, 'dist', 'cli', 'main.js'));
+// one verdict for both blocks: a missing ffmpeg is reported once (a skip locally, a failure under CI)
+const noFfmpeg = unmet(need.ffmpeg);
 
 // a small ladder (two rungs) after h264-ladder, fast to encode
 const PRESET = `name: batch-test
@@ -120,7 +116,7 @@ async function processesMentioning(needle: string): Promise<string[]> {
   return found;
 }
 
-describe.skipIf(!haveFfmpeg || !haveDist)('streamkit batch (real ffmpeg, real CLI)', () => {
+describe.skipIf(noFfmpeg)('streamkit batch (real ffmpeg, real CLI)', () => {
   let root = '';
   let presetFile = '';
   let pHash = '';
@@ -142,6 +138,7 @@ describe.skipIf(!haveFfmpeg || !haveDist)('streamkit batch (real ffmpeg, real CL
   };
 
   beforeAll(async () => {
+    assertBuilt();
     root = await mkdtemp(join(tmpdir(), 'streamkit-batch-'));
     presetFile = join(root, 'batch-test.yaml');
     await writeFile(presetFile, PRESET);
@@ -365,15 +362,16 @@ async function waitFor<T>(fn: () => Promise<T | null>, seconds: number): Promise
 
 const haveSetpriv = process.platform === 'linux' && ['/usr/bin/setpriv', '/bin/setpriv'].some((p) => existsSync(p));
 
-describe.skipIf(!haveFfmpeg || !haveDist || !haveSetpriv)('ffmpeg started by streamkit dies with it (setpriv --pdeathsig)', () => {
+describe.skipIf(noFfmpeg || skipNoted(!haveSetpriv && 'batch: setpriv (util-linux) is not installed, or this is not Linux: no --pdeathsig to test'))('ffmpeg started by streamkit dies with it (setpriv --pdeathsig)', () => {
   it('SIGKILL of the node process takes its ffmpeg down too', async () => {
+    assertBuilt();
     // a ten-minute real-time encode: it would outlive the test by far if it were orphaned
-    const script = `import { runFfmpeg } from ${JSON.stringify(join(ROOT, 'dist', 'ffmpeg', 'run.js'))};
+    const script = `import { runFfmpeg } from ${JSON.stringify(join(REPO, 'dist', 'ffmpeg', 'run.js'))};
 await runFfmpeg(${JSON.stringify(FFMPEG)}, ['-re', '-f', 'lavfi', '-i', 'testsrc2=size=64x64:rate=5', '-t', '600', '-f', 'null', '-']);`;
     const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore' });
     const exited = new Promise((r) => child.on('exit', r));
     try {
-      const ffmpegPid = await waitFor(async () => (await childrenNamed(child.pid!, 'ffmpeg'))[0] ?? null, 20);
+      const ffmpegPid = await waitFor(async () => (await childrenNamed(child.pid!, basename(FFMPEG).slice(0, 15)))[0] ?? null, 20);
       expect(ffmpegPid).not.toBeNull();
       child.kill('SIGKILL');
       await exited;

@@ -9,9 +9,9 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, cliEnv, collect, ffmpeg, haveFfmpeg, parseEvents, processesMentioning, stagingLeft, startCli, tempDir, writeFastPreset } from './cli-helpers.js';
+import { assertBuilt, cliEnv, collect, ffmpeg, need, parseEvents, processesMentioning, stagingLeft, startCli, tempDir, unmet, writeCliPreset } from '../helpers/index.js';
 
-describe.skipIf(!haveFfmpeg)('cancelling a running transcode', () => {
+describe.skipIf(unmet(need.ffmpeg))('cancelling a running transcode', () => {
   let dir = '';
   let preset = '';
   let env: NodeJS.ProcessEnv = {};
@@ -21,7 +21,7 @@ describe.skipIf(!haveFfmpeg)('cancelling a running transcode', () => {
     dir = await tempDir('cancel');
     env = cliEnv({}, join(dir, '.cache'));
     // long and heavy enough to still be encoding when the signal comes: x264 `medium`, 30 s of 640x360
-    preset = await writeFastPreset(dir, 'medium.yaml', 'medium');
+    preset = await writeCliPreset(dir, 'medium.yaml', 'medium');
     await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', '30', '-c:v', 'libx264', '-preset', 'ultrafast', '-c:a', 'aac', '-shortest', join(dir, 'long.mp4')]);
   });
   afterAll(async () => {

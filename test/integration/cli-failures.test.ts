@@ -7,9 +7,9 @@ import { existsSync } from 'node:fs';
 import { chmod, copyFile, mkdir, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, BIN, cli, cliEnv, ffmpeg, ffprobeJson, haveFfmpeg, makeClip, stagingLeft, tempDir, writeFastPreset, type CliResult } from './cli-helpers.js';
+import { assertBuilt, BIN, cli, cliEnv, ffmpeg, makeClip, need, probeFile, stagingLeft, tempDir, unmet, writeCliPreset, type CliResult } from '../helpers/index.js';
 
-describe.skipIf(!haveFfmpeg)('CLI failures: exit code, message, nothing left behind', () => {
+describe.skipIf(unmet(need.ffmpeg))('CLI failures: exit code, message, nothing left behind', () => {
   let dir = '';
   let preset = '';
   let clip = '';
@@ -19,7 +19,7 @@ describe.skipIf(!haveFfmpeg)('CLI failures: exit code, message, nothing left beh
     assertBuilt();
     dir = await tempDir('fail');
     env = cliEnv({}, join(dir, '.cache'));
-    preset = await writeFastPreset(dir);
+    preset = await writeCliPreset(dir);
     clip = await makeClip(join(dir, 'clip.mp4'), 1);
   });
   afterAll(async () => {
@@ -71,7 +71,7 @@ describe.skipIf(!haveFfmpeg)('CLI failures: exit code, message, nothing left beh
     await copyFile(full, half);
     await truncate(half, Math.floor((await stat(full)).size / 2));
     // ffprobe believes the index: the full duration
-    expect(Number((await ffprobeJson(half)).format?.['duration'])).toBeCloseTo(6, 0);
+    expect(Number((await probeFile(half)).format?.['duration'])).toBeCloseTo(6, 0);
     const r = await transcode('faststart-half.mp4', 'o-fshalf');
     await expectFailure(r, 3, /error: faststart-half\.mp4 ended early: ffmpeg encoded \d+\.\d\d s of the 6\.00 s it announces\. The file is truncated or damaged\./, 'o-fshalf');
   });
@@ -169,7 +169,7 @@ describe.skipIf(!haveFfmpeg)('CLI failures: exit code, message, nothing left beh
         const out = `out ${name} ü`;
         const r = await transcode(name, out);
         expect(r.code, r.stderr).toBe(0);
-        const probed = await ffprobeJson(join(dir, out, '180p', 'index.m3u8'));
+        const probed = await probeFile(join(dir, out, '180p', 'index.m3u8'));
         expect(Number(probed.format?.['duration'])).toBeGreaterThan(0.8);
         expect(existsSync(join(dir, out, 'master.m3u8'))).toBe(true);
         expect(await stagingLeft(dir)).toEqual([]);

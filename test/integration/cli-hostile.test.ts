@@ -14,7 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, cli, cliEnv, ffprobeJson, haveFfmpeg, makeClip, parseEvents, stagingLeft, tempDir, writeFastPreset } from './cli-helpers.js';
+import { assertBuilt, cli, cliEnv, FFMPEG, makeClip, need, parseEvents, probeFile, stagingLeft, tempDir, unmet, writeCliPreset } from '../helpers/index.js';
 
 const run = promisify(execFile);
 
@@ -46,7 +46,7 @@ async function canary(path: string): Promise<{ path: string; wasRead: () => Prom
   };
 }
 
-describe.skipIf(!haveFfmpeg)('hostile input', () => {
+describe.skipIf(unmet(need.ffmpeg))('hostile input', () => {
   let dir = '';
   let preset = '';
   let env: NodeJS.ProcessEnv = {};
@@ -59,10 +59,10 @@ describe.skipIf(!haveFfmpeg)('hostile input', () => {
     assertBuilt();
     dir = await tempDir('hostile');
     env = cliEnv({}, join(dir, '.cache'));
-    preset = await writeFastPreset(dir);
+    preset = await writeCliPreset(dir);
     await makeClip(join(dir, 'clip.mp4'), 1);
     // a clip with another picture size, to tell which file was read
-    await run('/usr/bin/ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=256x144:rate=30', '-t', '1', '-c:v', 'libx264', '-preset', 'ultrafast', join(dir, 'other.mp4')]);
+    await run(FFMPEG, ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=256x144:rate=30', '-t', '1', '-c:v', 'libx264', '-preset', 'ultrafast', join(dir, 'other.mp4')]);
     server = createServer((req, res) => {
       requests.push(req.url ?? '');
       const body = served.get(req.url ?? '');
@@ -102,7 +102,7 @@ describe.skipIf(!haveFfmpeg)('hostile input', () => {
         const r = await transcode(['-o', out, '--', name]);
         expect(r.code, `${name}: ${r.stderr}`).toBe(0);
         // the 320x180 clip, not the 256x144 one: the top rung is 180p at the source's width
-        const probed = await ffprobeJson(join(dir, out, '180p', 'index.m3u8'));
+        const probed = await probeFile(join(dir, out, '180p', 'index.m3u8'));
         expect(probed.streams?.[0]).toMatchObject({ codec_type: 'video', width: 320, height: 180 });
       }
       expect(await stagingLeft(dir)).toEqual([]);
@@ -125,7 +125,7 @@ describe.skipIf(!haveFfmpeg)('hostile input', () => {
       const r = await transcode(['-o', 'o-remote', `${base}/media/clip.mp4`]);
       expect(r.code, r.stderr).toBe(0);
       expect(requests.filter((u) => u === '/media/clip.mp4').length).toBeGreaterThan(0);
-      const probed = await ffprobeJson(join(dir, 'o-remote', '180p', 'index.m3u8'));
+      const probed = await probeFile(join(dir, 'o-remote', '180p', 'index.m3u8'));
       expect(probed.streams?.[0]).toMatchObject({ width: 320, height: 180 });
     });
 

@@ -10,13 +10,13 @@ import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
-import { ANSI_RE, assertBuilt, BIN, cli, cliEnv, ffmpeg, ffprobeJson, haveFfmpeg, makeClip, parseEvents, ROOT, stagingLeft, tempDir, writeFastPreset } from './cli-helpers.js';
+import { ANSI_RE, assertBuilt, BIN, cli, cliEnv, escapeRegExp, ffmpeg, FFMPEG, FFPROBE, located, makeClip, need, parseEvents, probeFile, REPO, skipNoted, stagingLeft, tempDir, unmet, writeCliPreset } from '../helpers/index.js';
 
 const run = promisify(execFile);
 const haveScript = existsSync('/usr/bin/script');
 const TIMESTAMPED = /^\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\] \S/;
 
-describe.skipIf(!haveFfmpeg)('CLI output and commands', () => {
+describe.skipIf(unmet(need.ffmpeg))('CLI output and commands', () => {
   let dir = '';
   let preset = '';
   let env: NodeJS.ProcessEnv = {};
@@ -25,7 +25,7 @@ describe.skipIf(!haveFfmpeg)('CLI output and commands', () => {
     assertBuilt();
     dir = await tempDir('out');
     env = cliEnv({}, join(dir, '.cache'));
-    preset = await writeFastPreset(dir);
+    preset = await writeCliPreset(dir);
     await makeClip(join(dir, 'clip.mp4'), 3);
     // a raw H.264 elementary stream: no container, no duration until the end
     await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=30', '-t', '3', '-c:v', 'libx264', '-preset', 'ultrafast', '-f', 'h264', join(dir, 'raw.h264')]);
@@ -49,10 +49,10 @@ describe.skipIf(!haveFfmpeg)('CLI output and commands', () => {
 
       const start = events.find((e) => e.type === 'start')!;
       expect(start).toMatchObject({ input: 'clip.mp4', output: join(dir, 'o-json'), preset: 'test-ultrafast', hardware: 'cpu', encoder: 'libx264', frameRate: '30' });
-      expect(start['ffmpeg']).toMatchObject({ path: '/usr/bin/ffmpeg' });
+      expect(start['ffmpeg']).toMatchObject({ path: FFMPEG });
       expect((start['ffmpeg'] as { version: string }).version).toMatch(/^\d+\.\d+/);
       expect((start['ladder'] as { name: string }[]).map((r) => r.name)).toEqual(['180p', '144p']);
-      expect((start['command'] as string[])[0]).toBe('/usr/bin/ffmpeg');
+      expect((start['command'] as string[])[0]).toBe(FFMPEG);
 
       const progress = events.filter((e) => e.type === 'progress');
       expect(progress.length).toBeGreaterThan(0);
@@ -120,7 +120,7 @@ describe.skipIf(!haveFfmpeg)('CLI output and commands', () => {
       const events = parseEvents(r.stdout);
       expect(events).toHaveLength(1);
       expect(events[0]).toMatchObject({ type: 'plan', output: join(dir, 'o-plan'), outputExists: false, encoder: 'libx264' });
-      expect((events[0]!['command'] as string[]).slice(0, 1)).toEqual(['/usr/bin/ffmpeg']);
+      expect((events[0]!['command'] as string[]).slice(0, 1)).toEqual([FFMPEG]);
       expect(events[0]!['folders']).toEqual([join(dir, 'o-plan', '180p'), join(dir, 'o-plan', '144p'), join(dir, 'o-plan', 'audio-1')]);
       expect(existsSync(join(dir, 'o-plan'))).toBe(false);
     });
@@ -162,11 +162,11 @@ describe.skipIf(!haveFfmpeg)('CLI output and commands', () => {
       expect(qe.stderr).toMatch(/^error: Input not found/);
       const v = await cli(['--verbose', 'transcode', '--hw', 'cpu', '-p', preset, '-o', 'o-verbose', 'clip.mp4'], { cwd: dir, env });
       expect(v.code, v.stderr).toBe(0);
-      expect(v.stdout).toMatch(/\] command: \/usr\/bin\/ffmpeg -hide_banner -nostdin -nostats -progress pipe:1 .* -i file:/);
+      expect(v.stdout).toMatch(new RegExp(`\\] command: ${escapeRegExp(FFMPEG)} -hide_banner -nostdin -nostats -progress pipe:1 .* -i file:`));
     });
   });
 
-  describe.skipIf(!haveScript)('a terminal (a real pseudo-terminal from script(1))', () => {
+  describe.skipIf(skipNoted(!haveScript && 'cli-output: script(1) is not installed, so there is no pseudo-terminal for the terminal tests (Debian: bsdutils)'))('a terminal (a real pseudo-terminal from script(1))', () => {
     const inPty = (cmd: string, extraEnv: NodeJS.ProcessEnv): Promise<string> =>
       new Promise((res, rej) => {
         // script(1) gives a terminal of no size; a real one has columns and rows
@@ -223,7 +223,7 @@ describe.skipIf(!haveFfmpeg)('CLI output and commands', () => {
       // paste it: bash runs the printed text as is
       await writeFile(join(dir, 'pasted.sh'), r.stdout);
       await run('bash', [join(dir, 'pasted.sh')], { cwd: '/' });
-      const probed = await ffprobeJson(join(dir, out, '180p', 'index.m3u8'));
+      const probed = await probeFile(join(dir, out, '180p', 'index.m3u8'));
       expect(probed.streams?.[0]).toMatchObject({ codec_type: 'video', width: 320, height: 180 });
       expect(Number(probed.format?.['duration'])).toBeCloseTo(3, 0);
       expect(existsSync(join(dir, out, '144p', 'index.m3u8'))).toBe(true);
@@ -286,8 +286,9 @@ describe.skipIf(!haveFfmpeg)('CLI output and commands', () => {
     it('reports the real toolchain and exits 0', async () => {
       const r = await cli(['doctor'], { cwd: dir, env });
       expect(r.code, r.stderr).toBe(0);
-      expect(r.stdout).toMatch(/^ffmpeg: +\/usr\/bin\/ffmpeg \(found on PATH\), version \d/m);
-      expect(r.stdout).toMatch(/^ffprobe: \/usr\/bin\/ffprobe \(found on PATH\), version \d/m);
+      // the CLI inherits PATH and STREAMKIT_FFMPEG/FFPROBE (cliEnv): it finds what the tests located, for the same reason
+      expect(r.stdout).toMatch(new RegExp(`^ffmpeg: +${escapeRegExp(FFMPEG)} \\(${escapeRegExp(located!.ffmpeg.reason)}\\), version \\d`, 'm'));
+      expect(r.stdout).toMatch(new RegExp(`^ffprobe: ${escapeRegExp(FFPROBE)} \\(${escapeRegExp(located!.ffprobe.reason)}\\), version \\d`, 'm'));
       expect(r.stdout).toMatch(/^h264 +encoders: .*libx264/m);
       expect(r.stdout).toMatch(/^h264_nvenc +(works|listed but unusable|not available)/m);
       expect(r.stdout).toMatch(/^status: usable$/m);
@@ -346,7 +347,7 @@ describe.skipIf(!haveFfmpeg)('CLI output and commands', () => {
     });
 
     it('--version prints the package version', async () => {
-      const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+      const version = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
       const r = await cli(['--version'], { cwd: dir, env });
       expect(r.code).toBe(0);
       expect(r.stdout).toBe(`${version}\n`);

@@ -8,10 +8,9 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkPackage } from '../helpers/hls-check.js';
-import { cli, ffmpeg, haveFfmpeg, makeSource, writeFastPreset, type Codec } from '../helpers/media.js';
+import { checkPackage, cli, ffmpeg, makeSource, need, unmet, writeFastPreset, type Codec } from '../helpers/index.js';
 
-describe.skipIf(!haveFfmpeg)('containers and codecs in (CLI)', () => {
+describe.skipIf(unmet(need.ffmpeg))('containers and codecs in (CLI)', () => {
   let dir = '';
   const presets: Partial<Record<Codec, string>> = {};
 

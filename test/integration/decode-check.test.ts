@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { measureRendition } from '../../src/package/hls.js';
 import { decodeCheck, decodeCheckPieces } from '../../src/package/verify.js';
 import { transcode } from '../../src/transcode.js';
-import { FFMPEG, FFPROBE, haveFfmpeg, makeSource, writeFastPreset } from '../helpers/media.js';
+import { FFMPEG, FFPROBE, makeSource, need, unmet, writeFastPreset } from '../helpers/index.js';
 
 /** Overwrite the payload (not the 4-byte headers, so the demuxer stays in sync) of `packets` TS packets from `offset`. */
 function damageTs(buf: Buffer, offset: number, packets: number): Buffer {
@@ -22,7 +22,7 @@ function damageTs(buf: Buffer, offset: number, packets: number): Buffer {
   return out;
 }
 
-describe.skipIf(!haveFfmpeg)('decode check of a package', () => {
+describe.skipIf(unmet(need.ffmpeg))('decode check of a package', () => {
   let dir = '';
   let h264 = '';
   let hevc = '';

@@ -11,11 +11,9 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { probeCapabilities, versionAtLeast } from '../../src/ffmpeg/capabilities.js';
+import { FFMPEG, FFPROBE, need, unmet } from '../helpers/index.js';
 
 const run = promisify(execFile);
-const FFMPEG = '/usr/bin/ffmpeg';
-const FFPROBE = '/usr/bin/ffprobe';
-const haveFfmpeg = existsSync(FFMPEG) && existsSync(FFPROBE);
 
 interface CliRun {
   code: number;
@@ -65,7 +63,7 @@ async function frameHashes(input: string, extra: string[] = []): Promise<string[
   return stdout.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(',').pop()!.trim());
 }
 
-describe.skipIf(!haveFfmpeg)('HLS + MP4 + FLV from one transcode', () => {
+describe.skipIf(unmet(need.ffmpeg))('HLS + MP4 + FLV from one transcode', () => {
   let root = '';
   let src = '';
   let combo = '';

@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { videoFilterGraph } from '../../src/ffmpeg/command.js';
 import { planTranscode } from '../../src/transcode.js';
-import { FFMPEG, FFPROBE, ffmpeg, haveFfmpeg, makeSource, writeFastPreset } from '../helpers/media.js';
+import { ffmpeg, FFMPEG, FFPROBE, makeSource, need, unmet, writeFastPreset } from '../helpers/index.js';
 
-describe.skipIf(!haveFfmpeg)('CPU filter graph', () => {
+describe.skipIf(unmet(need.ffmpeg))('CPU filter graph', () => {
   let dir = '';
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'streamkit-graph-'));

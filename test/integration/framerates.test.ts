@@ -7,10 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveToolchain, transcode, type Toolchain } from '../../src/transcode.js';
-import { checkPackage, type CheckedPackage } from '../helpers/hls-check.js';
-import { FFMPEG, FFPROBE, ffprobeJson, haveFfmpeg, makeSource, writeFastPreset } from '../helpers/media.js';
+import { checkPackage, type CheckedPackage, FFMPEG, FFPROBE, ffprobeJson, makeSource, need, unmet, writeFastPreset } from '../helpers/index.js';
 
-describe.skipIf(!haveFfmpeg)('frame rates', () => {
+describe.skipIf(unmet(need.ffmpeg))('frame rates', () => {
   let dir = '';
   let toolchain: Toolchain;
 

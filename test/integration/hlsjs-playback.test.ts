@@ -1,11 +1,10 @@
 /**
  * Real playback: each package is served over HTTP from 127.0.0.1 and played by hls.js in Chromium
- * (Debian's /usr/bin/chromium through playwright-core). For every level the page forces
+ * (Debian's chromium, found on PATH or at /usr/bin/chromium, through playwright-core). For every level the page forces
  * `hls.currentLevel = i` and requires LEVEL_SWITCHED, frames advancing at that level's size and
  * no fatal error. H.264 (MPEG-TS) always; HEVC and AV1 when this Chromium can decode them
  * (MediaSource.isTypeSupported with the package's own CODECS), skipped with a message otherwise.
  */
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,14 +14,9 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseMasterPlaylist } from '../../src/package/playlist.js';
 import { resolveToolchain, transcode, type Toolchain } from '../../src/transcode.js';
-import { FFMPEG, FFPROBE, haveFfmpeg, makeSource, REPO, writeFastPreset, type Codec } from '../helpers/media.js';
+import { CHROMIUM, FFMPEG, FFPROBE, HLS_JS, makeSource, need, unmet, writeFastPreset, type Codec } from '../helpers/index.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const HLS_JS = join(REPO, 'node_modules', 'hls.js', 'dist', 'hls.min.js');
-const available = existsSync(CHROMIUM) && existsSync(HLS_JS) && haveFfmpeg;
-if (!available) {
-  console.warn(`hlsjs-playback: skipped: ${!existsSync(CHROMIUM) ? `${CHROMIUM} is not installed (apt-get install chromium)` : !existsSync(HLS_JS) ? 'hls.js is not installed (npm install)' : 'no ffmpeg'}`);
-}
+const unavailable = unmet(need.ffmpeg, need.chromium, need.hlsJs);
 
 const types: Record<string, string> = {
   '.m3u8': 'application/vnd.apple.mpegurl',
@@ -83,7 +77,7 @@ interface PlayResult {
   switched: number[];
 }
 
-describe.skipIf(!available)('hls.js in Chromium plays every level', () => {
+describe.skipIf(unavailable)('hls.js in Chromium plays every level', () => {
   let dir = '';
   let source = '';
   let toolchain: Toolchain;
@@ -129,7 +123,7 @@ describe.skipIf(!available)('hls.js in Chromium plays every level', () => {
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
     context = await chromium.launchPersistentContext(join(dir, 'chromium-profile'), {
-      executablePath: CHROMIUM,
+      executablePath: CHROMIUM!,
       headless: true,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
     });

@@ -15,10 +15,9 @@ import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
+import { FFMPEG, haveFfmpeg, need, skipNoted, unmet } from '../helpers/index.js';
 
 const run = promisify(execFile);
-const FFMPEG = '/usr/bin/ffmpeg';
-const haveFfmpeg = existsSync(FFMPEG) && existsSync('/usr/bin/ffprobe');
 
 /** ffmpeg's own answer: stderr of a one-frame h264_nvenc encode, log prefixes removed. */
 async function ffmpegOwnTrial(encoder: string): Promise<{ ok: boolean; lines: string[] }> {
@@ -55,7 +54,7 @@ async function cli(argv: string[]): Promise<{ code: number; out: string; err: st
   return { code, out: out.text, err: err.text, events };
 }
 
-describe.skipIf(!haveFfmpeg || nvencWorks)(nvencWorks ? 'hardware fallback (skipped: NVENC works on this machine)' : 'hardware choice on a machine without a working NVENC', () => {
+describe.skipIf(unmet(need.ffmpeg) || skipNoted(nvencWorks && 'hw-select: NVENC works on this machine, so there is no fallback to test (nvenc.test.ts covers it)'))(nvencWorks ? 'hardware fallback (skipped: NVENC works on this machine)' : 'hardware choice on a machine without a working NVENC', () => {
   let root = '';
   let input = '';
 

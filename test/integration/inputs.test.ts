@@ -8,10 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveToolchain, transcode, type Toolchain } from '../../src/transcode.js';
-import { checkPackage } from '../helpers/hls-check.js';
-import { FFMPEG, FFPROBE, ffmpeg, ffprobeJson, haveFfmpeg, makeSource, writeFastPreset } from '../helpers/media.js';
+import { checkPackage, ffmpeg, FFMPEG, FFPROBE, ffprobeJson, makeSource, need, unmet, writeFastPreset } from '../helpers/index.js';
 
-describe.skipIf(!haveFfmpeg)('inputs of different shapes', () => {
+describe.skipIf(unmet(need.ffmpeg))('inputs of different shapes', () => {
   let dir = '';
   let toolchain: Toolchain;
   let h264 = '';

@@ -1,20 +1,17 @@
 /**
- * Generates tiny real HLS output with the system ffmpeg and checks the inspection results
+ * Generates tiny real HLS output with the located ffmpeg and checks the inspection results
  * against ffprobe.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inspectFmp4Init, inspectFmp4Segment, inspectTsSegment } from '../../src/package/inspect.js';
+import { FFMPEG, FFPROBE, need, unmet } from '../helpers/index.js';
 
 const run = promisify(execFile);
-const FFMPEG = '/usr/bin/ffmpeg';
-const FFPROBE = '/usr/bin/ffprobe';
-const haveFfmpeg = existsSync(FFMPEG) && existsSync(FFPROBE);
 
 const VIDEO_IN = ['-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=30'];
 const AUDIO_IN = ['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000'];
@@ -60,7 +57,7 @@ async function probeVideoFrames(file: string): Promise<{ key_frame: number; pts_
 const H264_PROFILES: Record<string, number> = { Baseline: 66, 'Constrained Baseline': 66, Main: 77, High: 100 };
 const hex2 = (n: number): string => n.toString(16).padStart(2, '0');
 
-describe.skipIf(!haveFfmpeg)('segment inspection on real ffmpeg output', () => {
+describe.skipIf(unmet(need.ffmpeg))('segment inspection on real ffmpeg output', () => {
   let root = '';
   const dir = (name: string): string => join(root, name);
   const read = (name: string, file: string): Promise<Buffer> => readFile(join(dir(name), file));

@@ -3,7 +3,6 @@
  * on a loopback port with a config written into a temp folder, recording what it receives.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -12,15 +11,9 @@ import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
+import { FFMPEG, FFPROBE, need, NGINX, RTMP_MODULE, unmet } from '../helpers/index.js';
 
 const run = promisify(execFile);
-const FFMPEG = '/usr/bin/ffmpeg';
-const FFPROBE = '/usr/bin/ffprobe';
-const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
-const RTMP_MODULE = '/usr/lib/nginx/modules/ngx_rtmp_module.so';
-const haveFfmpeg = existsSync(FFMPEG) && existsSync(FFPROBE);
-const haveNginx = NGINX !== undefined && existsSync(RTMP_MODULE);
-if (!haveNginx) console.warn('push tests skipped: nginx with the RTMP module is not installed (apt-get install nginx libnginx-mod-rtmp)');
 
 const KEY = 'sk_live_7f3a9c2e51d84b6f';
 
@@ -158,7 +151,7 @@ async function recording(file: string): Promise<Recording> {
   };
 }
 
-describe.skipIf(!haveFfmpeg || !haveNginx)('streamkit push to nginx-rtmp', () => {
+describe.skipIf(unmet(need.ffmpeg, need.nginxRtmp))('streamkit push to nginx-rtmp', () => {
   let root = '';
   let src = '';
   let nginx: Nginx | null = null;

@@ -10,7 +10,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { createServer, createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { Queue, type Job } from 'bullmq';
@@ -18,16 +18,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkCurrent, readManifest } from '../../src/package/manifest.js';
 import { parseMasterPlaylist, parseMediaPlaylist } from '../../src/package/playlist.js';
 import type { QueueJobData, QueueJobProgress, QueueJobResult } from '../../src/queue/job.js';
+import { assertBuilt, BIN, FFMPEG, FFPROBE, need, REDIS, unmet } from '../helpers/index.js';
 
 const run = promisify(execFile);
-const FFMPEG = '/usr/bin/ffmpeg';
-const FFPROBE = '/usr/bin/ffprobe';
-const REDIS = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((p) => existsSync(p));
-const BIN = resolve('bin/streamkit.js');
-const built = existsSync(resolve('dist/cli/main.js'));
-const ready = existsSync(FFMPEG) && existsSync(FFPROBE) && REDIS !== undefined;
-if (!ready) console.warn('queue.test: skipped (needs /usr/bin/ffmpeg, ffprobe and redis-server; `apt-get install ffmpeg redis-server`)');
-if (ready && !built) throw new Error('queue.test runs the built CLI: run `npx tsc -p tsconfig.json` (or `npm test`) first');
+const unavailable = unmet(need.ffmpeg, need.redis);
+// the workers are the built CLI: a missing build fails the file, it is never a reason to skip
+if (!unavailable) assertBuilt();
 
 /** Short locks so a killed worker's job is taken over within seconds. */
 const FAST = ['--lock-duration', '3', '--stalled-interval', '1'];
@@ -137,7 +133,7 @@ async function expectValidPackage(data: QueueJobData): Promise<void> {
   expect(JSON.parse(stdout).streams[0]).toMatchObject({ codec_name: 'h264', width: 160, height: 90 });
 }
 
-describe.skipIf(!ready)('streamkit queue + worker on a real Redis', () => {
+describe.skipIf(unavailable)('streamkit queue + worker on a real Redis', () => {
   let root = '';
   let port = 0;
   let redisUrl = '';

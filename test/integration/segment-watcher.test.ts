@@ -14,7 +14,7 @@ import { SEGMENT_PATTERN, segmentFileName } from '../../src/plan.js';
 import { inspectFmp4Init, inspectFmp4Segment, inspectTsSegment, type TsInspection } from '../../src/package/inspect.js';
 import type { SegmentFactsCache } from '../../src/package/segment-facts.js';
 import { watchSegments } from '../../src/package/segment-watcher.js';
-import { ffmpeg, haveFfmpeg } from '../helpers/media.js';
+import { ffmpeg, need, unmet } from '../helpers/index.js';
 
 const sha = (buf: Buffer): string => createHash('sha256').update(buf).digest('hex');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -27,7 +27,7 @@ async function until(cond: () => boolean, what: string): Promise<void> {
   }
 }
 
-describe.skipIf(!haveFfmpeg)('segments measured during the encode', () => {
+describe.skipIf(unmet(need.ffmpeg))('segments measured during the encode', () => {
   let dir = '';
   let ts = '';
   let fmp4 = '';

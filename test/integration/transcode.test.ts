@@ -10,10 +10,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TranscodeEvent } from '../../src/events.js';
 import { resolveToolchain, transcode, type Toolchain } from '../../src/transcode.js';
-import { checkPackage } from '../helpers/hls-check.js';
-import { FFMPEG, FFPROBE, haveFfmpeg, makeSource, writeFastPreset } from '../helpers/media.js';
+import { checkPackage, FFMPEG, FFPROBE, makeSource, need, unmet, writeFastPreset } from '../helpers/index.js';
 
-describe.skipIf(!haveFfmpeg)('transcode() on a 320x180 clip with audio', () => {
+describe.skipIf(unmet(need.ffmpeg))('transcode() on a 320x180 clip with audio', () => {
   let dir = '';
   let source = '';
   let toolchain: Toolchain;

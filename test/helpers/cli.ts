@@ -1,0 +1,102 @@
+/**
+ * Run the BUILT command line (`node bin/streamkit.js`, i.e. dist/ from `npm run build`) as a real
+ * process, parse what it prints, and look for what a run may have left behind.
+ */
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { REPO } from './requirements.js';
+
+export const BIN = join(REPO, 'bin', 'streamkit.js');
+
+/** The CLI tests run dist/: fail loudly (not skip) when it was never built. */
+export function assertBuilt(): void {
+  if (!existsSync(join(REPO, 'dist', 'cli', 'main.js'))) {
+    throw new Error('dist/ is missing: run `npm run build` (or `npm test`, which builds first) before the CLI tests');
+  }
+}
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CliOptions {
+  /** default: the repository */
+  cwd?: string;
+  /** default: cliEnv() */
+  env?: NodeJS.ProcessEnv;
+  uid?: number;
+  gid?: number;
+}
+
+/**
+ * A private cache per run, no CI variable inherited, no colour forcing: the tests choose.
+ * STREAMKIT_FFMPEG / STREAMKIT_FFPROBE and PATH are passed on, so the CLI finds the same ffmpeg as
+ * the tests did (requirements.ts `located`).
+ */
+export function cliEnv(extra: NodeJS.ProcessEnv = {}, cacheDir?: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const k of ['CI', 'NO_COLOR', 'FORCE_COLOR']) delete env[k];
+  if (cacheDir) env['XDG_CACHE_HOME'] = cacheDir;
+  return { ...env, ...extra };
+}
+
+/** Spawn the CLI; stdout/stderr are pipes (so stdout is not a TTY: plain mode unless --json/--quiet). */
+export function startCli(args: readonly string[], options: CliOptions = {}): ChildProcess {
+  const spawnOptions: SpawnOptions = { cwd: options.cwd ?? REPO, env: options.env ?? cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] };
+  if (options.uid !== undefined) spawnOptions.uid = options.uid;
+  if (options.gid !== undefined) spawnOptions.gid = options.gid;
+  return spawn(process.execPath, [BIN, ...args], spawnOptions);
+}
+
+export function collect(child: ChildProcess): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+  child.stderr?.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  return new Promise((res, rej) => {
+    child.on('error', rej);
+    child.on('close', (code, signal) => res({ code, signal, stdout, stderr }));
+  });
+}
+
+/** The CLI as a user runs it: `node bin/streamkit.js ...args`. Never rejects; `code` is the exit code. */
+export function cli(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
+  return collect(startCli(args, options));
+}
+
+/** NDJSON stdout -> events; throws on any line that is not a JSON object (stdout must hold nothing else). */
+export function parseEvents(stdout: string): Array<Record<string, unknown> & { type: string }> {
+  return stdout
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => {
+      const v = JSON.parse(l) as unknown;
+      if (typeof v !== 'object' || v === null || Array.isArray(v) || typeof (v as { type?: unknown }).type !== 'string') {
+        throw new Error(`not an event: ${l}`);
+      }
+      return v as Record<string, unknown> & { type: string };
+    });
+}
+
+export function tempDir(prefix: string): Promise<string> {
+  return mkdtemp(join(tmpdir(), `streamkit-${prefix}-`));
+}
+
+/** Staging folders (`.streamkit-tmp-*`) left in a folder. */
+export async function stagingLeft(dir: string): Promise<string[]> {
+  return (await readdir(dir)).filter((n) => n.startsWith('.streamkit-tmp-'));
+}
+
+// eslint-disable-next-line no-control-regex
+export const ANSI_RE = /\u001b\[[0-9;?]*[A-Za-z]|\u001b\][^\u0007]*\u0007/;
+
+/** `text` as a literal inside a RegExp (a located ffmpeg path may hold `.` or `+`). */
+export function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}

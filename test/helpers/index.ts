@@ -1,0 +1,19 @@
+/**
+ * The test helpers, one entry: `import { ... } from '../helpers/index.js'`.
+ *
+ * - requirements.ts: the located ffmpeg/ffprobe (the product's own locator), the servers and browser,
+ *   and `unmet()` / `skipNoted()`: skip with a message locally, fail under CI (docs/testing.md)
+ * - media.ts: run ffmpeg/ffprobe (argv arrays), synthesize clips
+ * - presets.ts: fast test presets
+ * - cli.ts: the built CLI as a process, its events, what it left behind
+ * - processes.ts: processes still running or holding files
+ * - hls-check.ts: the independent check of a finished package
+ *
+ * Each name is exported by one module only.
+ */
+export * from './requirements.js';
+export * from './media.js';
+export * from './presets.js';
+export * from './cli.js';
+export * from './processes.js';
+export * from './hls-check.js';
