@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { transcode } from '../../src/transcode.js';
-import { FFMPEG, ffmpeg, haveFfmpeg, run } from '../helpers/media.js';
+import { FFMPEG, ffmpeg, need, run, unmet } from '../helpers/index.js';
 
 /** A white frame and a 1 kHz beep every 2 s, both from t = 0; 24 fps (B-frames shift H.264 by 2 frames). */
 async function makeFlashBeep(out: string, extra: string[] = []): Promise<string> {
@@ -53,7 +53,7 @@ async function renditionStream(pkg: string, dir: string, out: string): Promise<s
   return out;
 }
 
-describe.skipIf(!haveFfmpeg)('A/V sync: one timeline for every rendition', () => {
+describe.skipIf(unmet(need.ffmpeg))('A/V sync: one timeline for every rendition', () => {
   let dir: string;
   let flash: string;
   let late: string;
