@@ -14,7 +14,8 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cpuFloor, expertCommand, floorCommands, naiveCommands, parseCommand, type FloorCommands } from './lib/commands.js';
+import { encoderProfiles, planTranscode } from 'streamkit';
+import { benchLadder, cpuFloor, expertCommand, floorCommands, missingEncoderFlags, naiveCommands, type FloorCommands } from './lib/commands.js';
 import { generatedInput, sharedMediaDir, sintelInput } from './lib/inputs.js';
 import { cpuTimer, timedRun, type CpuTimer, type TimedRunOptions } from './lib/measure.js';
 import { measureQuality, playlistComplete, videoStats, type Quality } from './lib/quality.js';
@@ -203,22 +204,6 @@ function streamkitArgv(input: string, preset: string, out: string, extra: string
   return [process.execPath, cli, 'transcode', input, '--preset', presetRef(preset), '--output', out, '--json', ...extra];
 }
 
-interface DryRunPlan {
-  command: string[];
-  ladder: { name: string; width: number; height: number; bitrate: number }[];
-  output: string;
-  encoder: string;
-  frameRate: string;
-}
-
-function dryRunPlan(input: string, preset: string, out: string): DryRunPlan {
-  const r = spawnSync(process.execPath, streamkitArgv(input, preset, out, ['--dry-run']).slice(1), { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`streamkit --dry-run failed: ${r.stdout}${r.stderr}`);
-  const plan = ndjson(r.stdout).find((e) => e.type === 'plan') as unknown as DryRunPlan | undefined;
-  if (!plan) throw new Error(`no plan event in: ${r.stdout}`);
-  return plan;
-}
-
 /** streamkit's NDJSON events, as much of them as the bench reads. */
 interface StreamkitEvent {
   type: string;
@@ -335,13 +320,18 @@ interface Contender {
 async function runCase(c: BenchCase, input: Input): Promise<CaseResult> {
   const caseDir = join(modeDir, c.id);
   const dirs: Record<ContenderId, string> = { streamkit: join(caseDir, 'streamkit'), expert: join(caseDir, 'expert'), expertAudioOnce: join(caseDir, 'expert-audio-once'), naive: join(caseDir, 'naive') };
-  const plan = dryRunPlan(input.file, c.preset, dirs.streamkit);
-  const parsed = parseCommand(plan.command);
-  const rungs: RungInfo[] = plan.ladder.map((r) => ({ name: r.name, width: r.width, height: r.height, bitrate: r.bitrate }));
-  const expert = expertCommand(parsed, rungs, plan.output, dirs.expert, { audio: 'per-rung' });
-  const expertOnce = expertCommand(parsed, rungs, plan.output, dirs.expertAudioOnce, { audio: 'once' });
-  const naive = naiveCommands(parsed, rungs, plan.output, dirs.naive);
-  const floor = floorCommands(parsed, rungs);
+  // streamkit's plan for this job, from the build (what `transcode` runs, without running it): the
+  // hand-written contenders are written from its facts, not from its ffmpeg argv
+  const planned = await planTranscode({ input: input.file, preset: presetRef(c.preset), output: dirs.streamkit });
+  const { plan } = planned;
+  const ladder = benchLadder(plan, encoderProfiles[plan.encoder], { ffmpeg: planned.toolchain.ffmpeg.path, input: input.file });
+  const unlike = missingEncoderFlags(planned.argv, ladder);
+  if (unlike.length > 0) throw new Error(`streamkit's ffmpeg command does not carry the encoder flags the contenders use for ${unlike.join(', ')}: the comparison would not be like for like`);
+  const rungs: RungInfo[] = ladder.rungs.map((r) => ({ name: r.name, width: r.width, height: r.height, bitrate: r.bitrate }));
+  const expert = expertCommand(ladder, dirs.expert, { audio: 'per-rung' });
+  const expertOnce = expertCommand(ladder, dirs.expertAudioOnce, { audio: 'once' });
+  const naive = naiveCommands(ladder, dirs.naive);
+  const floor = floorCommands(ladder);
   const skArgv = streamkitArgv(input.file, c.preset, dirs.streamkit, ['--force']);
 
   const caseReps = c.reps ?? reps;
@@ -358,7 +348,8 @@ async function runCase(c: BenchCase, input: Input): Promise<CaseResult> {
   ].filter((x) => !c.contenders || c.contenders.includes(x.id));
   const commands: CaseResult['commands'] = {
     streamkit: shellQuote(skArgv.map((a, i) => (i === 0 ? 'node' : a))),
-    streamkitFfmpeg: shellQuote(plan.command),
+    // streamkit runs it with its progress options (-progress pipe:1 ...) in its staging folder
+    streamkitFfmpeg: shellQuote([planned.toolchain.ffmpeg.path, ...planned.argv]),
     expert: shellQuote(expert.argv),
     expertAudioOnce: c.expertAudioOnce ? shellQuote(expertOnce.argv) : null,
     naive: naive.map((x) => shellQuote(x.argv)),
@@ -402,13 +393,13 @@ async function runCase(c: BenchCase, input: Input): Promise<CaseResult> {
   if (doQuality && !c.noQuality && contenders.some((x) => x.id === 'expert')) {
     const measure = (id: 'streamkit' | 'expert'): Quality[] => {
       log(`bench: ${c.id} quality of ${id} (psnr, ssim per rung)`);
-      return measureQuality(input.file, plan.frameRate, rungs.map((r) => ({ width: r.width, height: r.height, playlist: join(dirs[id], r.name, 'index.m3u8') })));
+      return measureQuality(input.file, ladder.fps, rungs.map((r) => ({ width: r.width, height: r.height, playlist: join(dirs[id], r.name, 'index.m3u8') })));
     };
     quality = { streamkit: measure('streamkit'), expert: measure('expert') };
   }
   if (!flag('--keep')) for (const [id, dir] of Object.entries(dirs)) if (id !== 'streamkit') rmSync(dir, { recursive: true, force: true });
 
-  return { id: c.id, headline: !!c.headline, reps: caseReps, preset: c.preset, input: input.label, inputSeconds: input.seconds, encoder: plan.encoder, frameRate: plan.frameRate, rungs, contenders: contenders.map(({ id, label }) => ({ id, label })), runs, floorRuns, outputs, quality, commands };
+  return { id: c.id, headline: !!c.headline, reps: caseReps, preset: c.preset, input: input.label, inputSeconds: input.seconds, encoder: plan.encoder, frameRate: ladder.fps, rungs, contenders: contenders.map(({ id, label }) => ({ id, label })), runs, floorRuns, outputs, quality, commands };
 }
 
 async function runStreamkit(argvSk: string[], outDir: string, rungs: readonly RungInfo[]): Promise<StreamkitRun> {
