@@ -20,7 +20,7 @@ import { generatedInput, sharedMediaDir, sintelInput } from './lib/inputs.js';
 import { cpuTimer, timedRun, type CpuTimer, type TimedRunOptions } from './lib/measure.js';
 import { measureQuality, playlistComplete, videoStats, type Quality } from './lib/quality.js';
 import { writeResultsSection } from './lib/results.js';
-import { fmt, fmtSummary, mib, shellQuote, summary, type Summary } from './lib/stats.js';
+import { fmt, fmtSummary, median, mib, shellQuote, summary, type Summary } from './lib/stats.js';
 
 const HELP = `streamkit benchmark: streamkit's ladder (the real CLI) against the best hand-written single ffmpeg
 command and against the naive one-process-per-rung script, same input, same encoder flags.
@@ -75,6 +75,10 @@ interface BenchCase {
   noQuality?: boolean;
   /** repetitions, whatever --reps says */
   reps?: number;
+  /** repetitions unless --reps says otherwise (default: the mode's) */
+  defaultReps?: number;
+  /** a target for streamkit ÷ expert in wall time (median of the per-repetition ratios), reported with the case */
+  wallTarget?: { max: number; what: string };
 }
 
 /** [kind, start s, length s] */
@@ -100,9 +104,15 @@ const CONFIGS: Record<Mode, ModeConfig> = {
   },
   full: {
     reps: 3,
-    inputs: { gen: ['generated', 0, 8], sintel: ['sintel', 12, 12], sintelShort: ['sintel', 12, 6], sintelAll: ['sintel', 0, 53] },
+    inputs: { gen: ['generated', 0, 8], gen10: ['generated', 0, 10], sintel: ['sintel', 12, 12], sintelShort: ['sintel', 12, 6], sintelAll: ['sintel', 0, 53] },
     cases: [
       { id: 'gen-h264-4rung', input: 'gen', preset: 'h264-4rung.yaml', expertAudioOnce: true, headline: true },
+      // issue 18's measurement: streamkit against the hand-written expert alone, in alternated pairs
+      // (two contenders, the order swapped every repetition), wall time, x264 veryfast, 10 s of 1080p
+      {
+        id: 'gen10-h264-4rung-veryfast', input: 'gen10', preset: 'quick-h264-4rung.yaml', contenders: ['streamkit', 'expert'], noQuality: true, defaultReps: 6, headline: true,
+        wallTarget: { max: 1.0, what: 'issue 18: a 10 s 1080p clip, 4-rung x264 veryfast ladder, streamkit ÷ hand-written expert in wall time, alternated pairs' },
+      },
       { id: 'sintel-h264-4rung', input: 'sintel', preset: 'h264-4rung.yaml', expertAudioOnce: true, headline: true },
       { id: 'sintel-h264-ladder', input: 'sintel', preset: 'h264-ladder' },
       { id: 'sintel-hevc-ladder', input: 'sintelShort', preset: 'hevc-ladder' },
@@ -115,8 +125,21 @@ const CONFIGS: Record<Mode, ModeConfig> = {
 };
 const CONFIG = CONFIGS[mode];
 
-const reps = Number(value('--reps') ?? CONFIG.reps);
+const repsOption = value('--reps');
+const repsFlag = repsOption === undefined ? undefined : Number(repsOption);
+if (repsFlag !== undefined && !(Number.isInteger(repsFlag) && repsFlag > 0)) {
+  console.error(`bench: --reps takes a positive whole number, got ${repsOption}`);
+  process.exit(2);
+}
+const reps = repsFlag ?? CONFIG.reps;
 const only = value('--only')?.split(',');
+for (const id of only ?? []) {
+  if (CONFIG.cases.some((c) => c.id === id)) continue;
+  const other: Mode = mode === 'quick' ? 'full' : 'quick';
+  const hint = CONFIGS[other].cases.some((c) => c.id === id) ? ` (a ${other}-mode case: ${other === 'quick' ? 'add' : 'drop'} --quick)` : '';
+  console.error(`bench: no ${mode}-mode case ${id}${hint}; ${mode}-mode cases: ${CONFIG.cases.map((c) => c.id).join(', ')}`);
+  process.exit(2);
+}
 const cases = CONFIG.cases.filter((c) => !only || only.includes(c.id));
 const doQuality = !flag('--no-quality');
 
@@ -309,6 +332,28 @@ interface CaseResult {
   outputs: Partial<Record<ContenderId, { rung: string; frames: number; bytes: number }[]>>;
   quality: { streamkit: Quality[]; expert: Quality[] } | null;
   commands: Record<string, string | string[] | null>;
+  wallTarget: WallTargetResult | null;
+}
+
+interface WallTargetResult {
+  what: string;
+  max: number;
+  /** streamkit ÷ expert, wall, one per repetition (pair) */
+  perPair: number[];
+  /** median of perPair: what the target is judged on */
+  median: number;
+  /** median streamkit wall ÷ median expert wall, as in the table */
+  ratioOfMedians: number;
+  met: boolean;
+}
+
+/** streamkit ÷ expert in wall time, pair by pair (repetition i of each), against the case's target. */
+function wallTargetResult(target: { max: number; what: string }, runs: CaseResult['runs']): WallTargetResult | null {
+  const ex = runs.expert;
+  if (!ex || ex.length === 0) return null;
+  const perPair = runs.streamkit.map((r, i) => r.wall / ex[i]!.wall);
+  const med = median(perPair);
+  return { ...target, perPair, median: med, ratioOfMedians: median(runs.streamkit.map((r) => r.wall)) / median(ex.map((r) => r.wall)), met: med <= target.max };
 }
 
 interface Contender {
@@ -334,7 +379,7 @@ async function runCase(c: BenchCase, input: Input): Promise<CaseResult> {
   const floor = floorCommands(ladder);
   const skArgv = streamkitArgv(input.file, c.preset, dirs.streamkit, ['--force']);
 
-  const caseReps = c.reps ?? reps;
+  const caseReps = c.reps ?? repsFlag ?? c.defaultReps ?? CONFIG.reps;
   const streamkitRuns: StreamkitRun[] = [];
   const contenders: Contender[] = [
     { id: 'streamkit' as const, label: 'streamkit (CLI)', run: async () => {
@@ -399,7 +444,7 @@ async function runCase(c: BenchCase, input: Input): Promise<CaseResult> {
   }
   if (!flag('--keep')) for (const [id, dir] of Object.entries(dirs)) if (id !== 'streamkit') rmSync(dir, { recursive: true, force: true });
 
-  return { id: c.id, headline: !!c.headline, reps: caseReps, preset: c.preset, input: input.label, inputSeconds: input.seconds, encoder: plan.encoder, frameRate: ladder.fps, rungs, contenders: contenders.map(({ id, label }) => ({ id, label })), runs, floorRuns, outputs, quality, commands };
+  return { id: c.id, headline: !!c.headline, reps: caseReps, preset: c.preset, input: input.label, inputSeconds: input.seconds, encoder: plan.encoder, frameRate: ladder.fps, rungs, contenders: contenders.map(({ id, label }) => ({ id, label })), runs, floorRuns, outputs, quality, commands, wallTarget: c.wallTarget ? wallTargetResult(c.wallTarget, runs) : null };
 }
 
 async function runStreamkit(argvSk: string[], outDir: string, rungs: readonly RungInfo[]): Promise<StreamkitRun> {
@@ -474,6 +519,12 @@ function caseMarkdown(res: CaseResult): string {
     L.push(`| ${x.label} | ${fmtSummary(w)} | ${fmtSummary(c)} | ${ratio('wall', w)} | ${ratio('cpu', c)} | ${mib(Math.max(...rs.map((r) => r.ffmpegMaxRssKiB ?? 0)))} |`);
   }
   L.push('');
+  const t = res.wallTarget;
+  if (t) {
+    const n = t.perPair.length;
+    L.push(`**Target** (${t.what}): streamkit ÷ expert, wall ≤ ${fmt(t.max)}. Measured: **${fmt(t.median)}**, the median of ${n} per-pair ratio${n > 1 ? 's' : ''}${n > 1 ? ` (${fmt(Math.min(...t.perPair))}–${fmt(Math.max(...t.perPair))})` : ''}; ratio of the medians ${fmt(t.ratioOfMedians)}: **${t.met ? 'met' : 'not met'}**${n < 4 ? ` (only ${n} pair${n > 1 ? 's' : ''}: too few to tell a few % from noise)` : ''}.`);
+    L.push('');
+  }
   const S = (f: (r: StreamkitRun) => number): Summary => summary(sk.map(f));
   const loads = Object.values(res.runs).flat().map((r) => r.load1 ?? NaN);
   L.push(`streamkit, inside its wall time: before ffmpeg starts (Node start-up, preset, ffprobe) ${fmtSummary(S((r) => r.stages.beforeEncode))} s; encode ${fmtSummary(S((r) => r.encodeSeconds))} s; post-encode ${fmtSummary(S((r) => r.postEncodeSeconds))} s = **${fmtSummary(S((r) => (100 * r.postEncodeSeconds) / r.encodeSeconds), 1)} % of encode** (packaging: reading every segment, playlists ${fmtSummary(S((r) => r.stages.package))} s; decode check of the first keyframe and last GOP of every rendition ${fmtSummary(S((r) => r.stages.verify))} s). Node process: own CPU ${fmtSummary(S((r) => r.nodeCpu ?? NaN))} s, peak RSS **${mib(Math.max(...sk.map((r) => r.nodeHwmKiB ?? 0)))} MiB** (VmHWM, largest of ${sk.length} run${sk.length > 1 ? 's' : ''}). Load average (1 min) at run starts: ${fmt(Math.min(...loads), 1)}–${fmt(Math.max(...loads), 1)}.`);
