@@ -8,12 +8,28 @@ import { readFileSync } from 'node:fs';
 
 const REF_FLAGS = 'lanczos+accurate_rnd+full_chroma_int';
 
+export interface QualityRung {
+  width: number;
+  height: number;
+  /** the rung's HLS playlist */
+  playlist: string;
+}
+
+export interface Quality {
+  /** dB, average of Y, U and V */
+  psnr: number;
+  psnrY: number;
+  /** all planes */
+  ssim: number;
+  ssimY: number;
+}
+
 /**
- * rungs: [{ width, height, playlist }]; returns [{ psnr, psnrY, ssim, ssimY }] in the same order.
- * One ffmpeg process decodes the source once and every rung's HLS playlist.
+ * Each rung against the source, in the same order. One ffmpeg process decodes the source once and
+ * every rung's HLS playlist. fps: the frame rate the rungs were made at (an ffmpeg rate, "24" or "30000/1001").
  */
-export function measureQuality(source, fps, rungs) {
-  const args = ['-hide_banner', '-nostdin', '-loglevel', 'info', '-nostats', '-i', source];
+export function measureQuality(source: string, fps: string, rungs: readonly QualityRung[]): Quality[] {
+  const args: string[] = ['-hide_banner', '-nostdin', '-loglevel', 'info', '-nostats', '-i', source];
   for (const r of rungs) args.push('-i', r.playlist);
   const n = rungs.length;
   const parts = [`[0:v:0]fps=${fps},setpts=PTS-STARTPTS,split=${n}${rungs.map((_, i) => `[src${i}]`).join('')}`];
@@ -34,11 +50,11 @@ export function measureQuality(source, fps, rungs) {
   psnr.sort((a, b) => a.k - b.k);
   ssim.sort((a, b) => a.k - b.k);
   if (psnr.length !== n || ssim.length !== n) throw new Error(`quality: expected ${n} psnr/ssim results, got ${psnr.length}/${ssim.length}: ${r.stderr.slice(-2000)}`);
-  return rungs.map((_, i) => ({ psnr: psnr[i].avg, psnrY: psnr[i].y, ssim: ssim[i].all, ssimY: ssim[i].y }));
+  return rungs.map((_, i) => ({ psnr: psnr[i]!.avg, psnrY: psnr[i]!.y, ssim: ssim[i]!.all, ssimY: ssim[i]!.y }));
 }
 
 /** Video frames and video bytes (packet payload, no container or audio) of a playlist, by ffprobe (no decoding). */
-export function videoStats(playlist) {
+export function videoStats(playlist: string): { frames: number; bytes: number } {
   const r = spawnSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=size', '-of', 'csv=p=0', playlist], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   if (r.status !== 0) throw new Error(`ffprobe failed on ${playlist}: ${r.stderr}`);
   const sizes = r.stdout.trim().split('\n').filter(Boolean).map((l) => Number(l.split(',')[0]));
@@ -46,7 +62,7 @@ export function videoStats(playlist) {
 }
 
 /** A finished HLS playlist: exists and ends with EXT-X-ENDLIST. */
-export function playlistComplete(playlist) {
+export function playlistComplete(playlist: string): boolean {
   try {
     return readFileSync(playlist, 'utf8').includes('#EXT-X-ENDLIST');
   } catch {

@@ -8,6 +8,7 @@
 //   npm run bench:memory                  1, 10 and 40 minutes (about 5 minutes on 2 cores)
 //   npm run bench:memory -- --minutes 1,60 --no-write
 //
+// TypeScript, compiled with the rest of bench/ into dist-bench/ by `npm run bench:memory`.
 // Results: bench/work/results-memory.json; the memory section of bench/RESULTS.md is replaced.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -17,10 +18,11 @@ import { timedRun } from './lib/measure.js';
 import { writeResultsSection } from './lib/results.js';
 import { fmt } from './lib/stats.js';
 
+// compiled to dist-bench/memory.js: the repository root is one level up, as it is from bench/memory.ts
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const work = join(root, 'bench', 'work');
 const argv = process.argv.slice(2);
-const value = (name) => {
+const value = (name: string): string | undefined => {
   const i = argv.indexOf(name);
   return i >= 0 ? argv[i + 1] : undefined;
 };
@@ -33,9 +35,22 @@ if (!existsSync(join(root, 'dist', 'cli', 'main.js'))) {
   console.error('bench:memory: dist/ is missing; run `npm install` (or `npm run build`) first.');
   process.exit(2);
 }
-const log = (s) => process.stderr.write(`${s}\n`);
+const log = (s: string): void => {
+  process.stderr.write(`${s}\n`);
+};
 
-const rows = [];
+interface Row {
+  minutes: number;
+  files: number;
+  events: number;
+  nodePeakRssMiB: number | null;
+  nodeOwnCpu: number | null;
+  wall: number;
+  encodeSeconds: number | null;
+  postEncodeSeconds: number | null;
+}
+
+const rows: Row[] = [];
 for (const min of minutes) {
   const file = lowresInput(work, min);
   const out = join(work, 'memory', `${min}min`);
@@ -44,10 +59,10 @@ for (const min of minutes) {
   log(`bench:memory: streamkit on ${min} min ...`);
   const r = await timedRun([process.execPath, join(root, 'bin', 'streamkit.js'), 'transcode', file, '--preset', join(root, 'bench', 'presets', 'memory-lowres.yaml'), '--output', out, '--json', '--force'], { sampleChildRss: true });
   if (r.code !== 0) throw new Error(`streamkit exited ${r.code} on ${file}: ${r.stderr.slice(-2000)}`);
-  const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; encodeSeconds?: number; postEncodeSeconds?: number });
   const done = events.find((e) => e.type === 'done');
-  const manifest = JSON.parse(readFileSync(join(out, 'streamkit.json'), 'utf8'));
-  rows.push({
+  const manifest = JSON.parse(readFileSync(join(out, 'streamkit.json'), 'utf8')) as { outputs: unknown[] };
+  const row: Row = {
     minutes: min,
     files: manifest.outputs.length,
     events: events.length,
@@ -56,8 +71,9 @@ for (const min of minutes) {
     wall: r.wall,
     encodeSeconds: done?.encodeSeconds ?? null,
     postEncodeSeconds: done?.postEncodeSeconds ?? null,
-  });
-  log(`bench:memory: ${min} min: ${manifest.outputs.length} files, Node peak RSS ${fmt(rows[rows.length - 1].nodePeakRssMiB, 0)} MiB, wall ${fmt(r.wall, 1)} s`);
+  };
+  rows.push(row);
+  log(`bench:memory: ${min} min: ${manifest.outputs.length} files, Node peak RSS ${fmt(row.nodePeakRssMiB, 0)} MiB, wall ${fmt(r.wall, 1)} s`);
   rmSync(out, { recursive: true, force: true });
 }
 

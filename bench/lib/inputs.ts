@@ -3,13 +3,13 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 
-function ffmpeg(args, what) {
+function ffmpeg(args: readonly string[], what: string): void {
   const r = spawnSync('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', ...args], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
   if (r.status !== 0) throw new Error(`ffmpeg failed while ${what}: ${r.stderr}`);
 }
 
 /** Write through a temporary name so an interrupted build is never mistaken for a finished input. */
-export function build(file, args, what) {
+export function build(file: string, args: readonly string[], what: string): string {
   if (existsSync(file)) return file;
   mkdirSync(dirname(file), { recursive: true });
   const tmp = file.replace(/\.mp4$/, '.partial.mp4');
@@ -27,7 +27,7 @@ const mezzanine = ['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '18', '-pix
  * motion everywhere) with temporal film-grain-like noise on top, plus a two-tone stereo signal.
  * testsrc2 compresses to almost nothing and would flatter any encoder setting.
  */
-export function generatedInput(workDir, seconds) {
+export function generatedInput(workDir: string, seconds: number): string {
   const file = join(workDir, 'inputs', `generated-1080p24-v2-${seconds}s.mp4`);
   // zoom speed independent of the length, so short (quick) and long clips are the same kind of content;
   // about 20 Mb/s at CRF 18, in the range of real 1080p mezzanine files
@@ -37,8 +37,8 @@ export function generatedInput(workDir, seconds) {
 }
 
 /** ../shared/media (beside the checkout; worktrees sit one level deeper), or STREAMKIT_BENCH_MEDIA. */
-export function sharedMediaDir(repoRoot) {
-  const candidates = [process.env.STREAMKIT_BENCH_MEDIA, resolve(repoRoot, '..', 'shared', 'media'), resolve(repoRoot, '..', '..', 'shared', 'media')].filter(Boolean);
+export function sharedMediaDir(repoRoot: string): string | null {
+  const candidates = [process.env.STREAMKIT_BENCH_MEDIA, resolve(repoRoot, '..', 'shared', 'media'), resolve(repoRoot, '..', '..', 'shared', 'media')].filter((d): d is string => !!d);
   return candidates.find((d) => existsSync(join(d, 'sintel-trailer-720p.mp4'))) ?? null;
 }
 
@@ -46,14 +46,14 @@ export function sharedMediaDir(repoRoot) {
  * The Sintel trailer (1280x720, 24 fps, animated film) upscaled once to 1920x1080 with lanczos: a fair
  * 1080p workload with real film content. Starts at `from` s to skip the black opening titles.
  */
-export function sintelInput(workDir, mediaDir, from, seconds) {
+export function sintelInput(workDir: string, mediaDir: string, from: number, seconds: number): string {
   const src = join(mediaDir, 'sintel-trailer-720p.mp4');
   const file = join(workDir, 'inputs', `sintel-1080p24-${from}+${seconds}s.mp4`);
   return build(file, ['-ss', String(from), '-i', `file:${src}`, '-t', String(seconds), '-vf', 'scale=1920:1080:flags=lanczos', '-map', '0:v:0', '-map', '0:a:0', ...mezzanine], `the Sintel trailer ${from}-${from + seconds} s upscaled to 1080p`);
 }
 
-/** A 320x180 25 fps clip with a tone, for bench/memory.js: cheap to encode, any length. */
-export function lowresInput(workDir, minutes) {
+/** A 320x180 25 fps clip with a tone, for bench/memory.ts: cheap to encode, any length. */
+export function lowresInput(workDir: string, minutes: number): string {
   const file = join(workDir, 'inputs', `lowres-180p25-${minutes}min.mp4`);
   return build(file, ['-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
     '-t', String(minutes * 60), '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '23', '-g', '50', '-pix_fmt', 'yuv420p',

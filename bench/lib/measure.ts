@@ -8,38 +8,47 @@ import { join } from 'node:path';
 
 const GNU_TIME = '/usr/bin/time';
 
-let timeTool = null;
+export type CpuTimer = 'gnu-time' | 'bash-times';
+
+let timeTool: CpuTimer | null = null;
 
 /**
  * How CPU time is measured. GNU time (apt package `time`) reports the rusage of everything its child
  * waited for, i.e. streamkit's Node process plus every ffmpeg/ffprobe it ran, and the largest RSS among
  * them. Without it, bash's `times` builtin gives the same user/sys sums (no RSS).
  */
-export function cpuTimer() {
+export function cpuTimer(): CpuTimer {
   if (timeTool) return timeTool;
   const r = spawnSync(GNU_TIME, ['-f', '%e %U %S %M', 'true'], { encoding: 'utf8' });
   timeTool = r.status === 0 && /^[\d.]+ [\d.]+ [\d.]+ \d+/m.test(r.stderr) ? 'gnu-time' : 'bash-times';
   return timeTool;
 }
 
-function parseGnuTime(text) {
+interface Times {
+  user: number;
+  sys: number;
+  treeMaxRssKiB: number | null;
+}
+
+function parseGnuTime(text: string): Times {
   // "Command exited with non-zero status N" may precede the numbers
   const line = text.trim().split('\n').pop() ?? '';
   const [e, u, s, m] = line.split(' ').map(Number);
-  if (![e, u, s, m].every(Number.isFinite)) throw new Error(`cannot parse GNU time output: ${JSON.stringify(text)}`);
+  if (e === undefined || u === undefined || s === undefined || m === undefined || ![e, u, s, m].every(Number.isFinite)) throw new Error(`cannot parse GNU time output: ${JSON.stringify(text)}`);
   return { user: u, sys: s, treeMaxRssKiB: m };
 }
 
-function parseBashTimes(text) {
+function parseBashTimes(text: string): Times {
   // two lines: the shell's own times, then its children's: "0m1.234s 0m0.056s"
   const lines = text.trim().split('\n');
   const child = lines[lines.length - 1] ?? '';
   const secs = [...child.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
-  if (secs.length !== 2) throw new Error(`cannot parse bash times output: ${JSON.stringify(text)}`);
-  return { user: secs[0], sys: secs[1], treeMaxRssKiB: null };
+  const [user, sys] = secs;
+  if (secs.length !== 2 || user === undefined || sys === undefined) throw new Error(`cannot parse bash times output: ${JSON.stringify(text)}`);
+  return { user, sys, treeMaxRssKiB: null };
 }
 
-function readProc(path) {
+function readProc(path: string): string | null {
   try {
     return readFileSync(path, 'utf8');
   } catch {
@@ -53,7 +62,7 @@ const CLK_TCK = 100; // Linux USER_HZ
  * The wrapper's direct child (the streamkit Node process): its peak resident set (VmHWM, KiB) and its
  * own CPU seconds (utime + stime, without its children), or null once it has exited.
  */
-function sampleChild(wrapperPid) {
+function sampleChild(wrapperPid: number): { hwmKiB: number; cpu: number } | null {
   const kids = readProc(`/proc/${wrapperPid}/task/${wrapperPid}/children`);
   if (!kids) return null;
   const pid = kids.trim().split(/\s+/).filter(Boolean)[0];
@@ -67,13 +76,40 @@ function sampleChild(wrapperPid) {
   return { hwmKiB: Number(m[1]), cpu: (Number(f[11]) + Number(f[12])) / CLK_TCK };
 }
 
+export interface TimedRunOptions {
+  cwd?: string;
+  env?: Record<string, string>;
+  /** sample the direct child's VmHWM and own CPU from /proc while it runs */
+  sampleChildRss?: boolean;
+  sampleMs?: number;
+}
+
+export interface TimedRun {
+  /** seconds */
+  wall: number;
+  user: number;
+  sys: number;
+  /** user + sys of the whole process tree, seconds */
+  cpu: number;
+  /** largest RSS in the tree (GNU time only), KiB */
+  treeMaxRssKiB: number | null;
+  /** the direct child's peak RSS (VmHWM), KiB: with sampleChildRss only */
+  childHwmKiB: number | null;
+  /** the direct child's own CPU seconds (without its children): with sampleChildRss only */
+  childOwnCpu: number | null;
+  startedAtMs: number;
+  endedAtMs: number;
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
 /**
- * Run argv[0] with argv[1..] and measure it. Returns { wall, user, sys, cpu, treeMaxRssKiB,
- * childHwmKiB, childOwnCpu, code, stdout, stderr } (the child* values only with sampleChildRss;
- * sampled every sampleMs, so they miss at most the child's last sampleMs). stdout is kept (streamkit's NDJSON events are small);
- * stderr is kept to the last 64 KiB for error messages.
+ * Run argv[0] with argv[1..] and measure it (see TimedRun; the child* values only with
+ * sampleChildRss; sampled every sampleMs, so they miss at most the child's last sampleMs). stdout is
+ * kept (streamkit's NDJSON events are small); stderr is kept to the last 64 KiB for error messages.
  */
-export function timedRun(argv, { cwd, env, sampleChildRss = false, sampleMs = 50 } = {}) {
+export function timedRun(argv: readonly string[], { cwd, env, sampleChildRss = false, sampleMs = 50 }: TimedRunOptions = {}): Promise<TimedRun> {
   const dir = mkdtempSync(join(tmpdir(), 'streamkit-bench-'));
   const timesFile = join(dir, 'times');
   const tool = cpuTimer();
@@ -83,22 +119,22 @@ export function timedRun(argv, { cwd, env, sampleChildRss = false, sampleMs = 50
   return new Promise((resolvePromise, reject) => {
     const started = process.hrtime.bigint();
     const startedAtMs = Date.now();
-    const child = spawn(wrapped[0], wrapped.slice(1), {
+    const child = spawn(wrapped[0]!, wrapped.slice(1), {
       cwd,
       env: { ...process.env, ...env, BENCH_TIMES_FILE: timesFile },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c) => {
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => {
       stderr += c;
       if (stderr.length > 65536) stderr = stderr.slice(-65536);
     });
-    let hwm = null;
-    let ownCpu = null;
-    const sample = () => {
-      const v = sampleChild(child.pid);
+    let hwm: number | null = null;
+    let ownCpu: number | null = null;
+    const sample = (): void => {
+      const v = child.pid === undefined ? null : sampleChild(child.pid);
       if (v === null) return;
       hwm = Math.max(hwm ?? 0, v.hwmKiB);
       ownCpu = Math.max(ownCpu ?? 0, v.cpu);
@@ -112,13 +148,13 @@ export function timedRun(argv, { cwd, env, sampleChildRss = false, sampleMs = 50
     child.on('close', (code) => {
       const wall = Number(process.hrtime.bigint() - started) / 1e9;
       if (timer) clearInterval(timer);
-      let t;
+      let t: Times;
       try {
         const text = readFileSync(timesFile, 'utf8');
         t = tool === 'gnu-time' ? parseGnuTime(text) : parseBashTimes(text);
       } catch (e) {
         rmSync(dir, { recursive: true, force: true });
-        reject(new Error(`${argv.join(' ')}: no CPU times (${e.message}); exit ${code}; stderr: ${stderr.slice(-2000)}`));
+        reject(new Error(`${argv.join(' ')}: no CPU times (${e instanceof Error ? e.message : String(e)}); exit ${code}; stderr: ${stderr.slice(-2000)}`));
         return;
       }
       rmSync(dir, { recursive: true, force: true });

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 
 /** Returns false, writing nothing, when the file or its markers are missing. */
-export function writeResultsSection(file, name, md) {
+export function writeResultsSection(file: string, name: string, md: string): boolean {
   const begin = `<!-- bench:${name}:begin -->`;
   const end = `<!-- bench:${name}:end -->`;
   if (!existsSync(file)) return false;
