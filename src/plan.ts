@@ -44,6 +44,8 @@ export interface TranscodePlan {
   tune: string | undefined;
   encoderOptions: Record<string, string | number | boolean>;
   ladder: Ladder;
+  /** what the plan changed or left out, in words: the ladder's fitting to the source, file targets dropped */
+  notes: string[];
   audio: AudioSpec | null;
   audioRenditions: AudioRendition[];
   hls: {
@@ -59,8 +61,6 @@ export interface TranscodePlan {
   fpsModeOption: '-fps_mode' | '-vsync';
   /** progressive files (MP4, FLV) written from the same encodes as the HLS renditions */
   files: FileTarget[];
-  /** the folder ffmpeg writes into (the staging folder during a transcode) */
-  workDir: string;
   /** slice threads for each CPU scaler (libswscale's `threads`, ffmpeg >= 5.0); absent or 1: unthreaded */
   scaleThreads?: number;
   /** set when hardware is nvenc: where decoding and scaling happen */
@@ -101,6 +101,15 @@ export interface FileTarget {
   audio: number[];
   /** path relative to the package folder: mp4/<rung>.mp4, flv/<rung>.flv */
   path: string;
+}
+
+/**
+ * The folders inside the package that ffmpeg writes into and does not create itself (its HLS, MP4
+ * and FLV muxers do not): one per rung and audio rendition for HLS, one per progressive file kind.
+ */
+export function outputFolders(plan: Pick<TranscodePlan, 'hls' | 'ladder' | 'audioRenditions' | 'files'>): string[] {
+  const hls = plan.hls ? [...plan.ladder.rungs.map((r) => rungDir(r.name)), ...plan.audioRenditions.map((a) => a.dir)] : [];
+  return [...hls, ...new Set(plan.files.map((f) => f.kind))];
 }
 
 export function filePath(kind: FileKind, rung: string): string {

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { shellQuote } from '../ffmpeg/shell-quote.js';
 import { describeMedia } from '../media/probe.js';
 import { formatRational } from '../media/rational.js';
-import { rungDir } from '../plan.js';
+import { outputFolders } from '../plan.js';
 import type { PlannedTranscode } from '../transcode.js';
 import type { CommandContext } from './context.js';
 import { kbps } from './format.js';
@@ -20,12 +20,11 @@ export function printDryRun(ctx: CommandContext, planned: PlannedTranscode, inpu
   const command = [resolve(planned.toolchain.ffmpeg.path), '-hide_banner', '-nostdin', ...planned.argv];
   // ffmpeg's muxers do not create folders: the pasted command needs them first
   const folders = [
-    ...(plan.hls ? [...plan.ladder.rungs.map((r) => join(planned.output, rungDir(r.name))), ...plan.audioRenditions.map((a) => join(planned.output, a.dir))] : []),
-    ...[...new Set(plan.files.map((f) => f.kind))].map((k) => join(planned.output, k)),
+    ...outputFolders(plan).map((dir) => join(planned.output, dir)),
   ];
   const exists = existsSync(planned.output);
   if (ctx.mode === 'json') {
-    ctx.reporter.event({ type: 'plan', input, output: planned.output, outputExists: exists, preset: planned.preset.name, encoder: planned.hardware.encoder, hardware: planned.hardware.hardware, hardwareReason: planned.hardware.reason, frameRate: formatRational(plan.ladder.frameRate), gopFrames: plan.ladder.gopFrames, ladder: plan.ladder.rungs, audio: plan.audioRenditions, notes: plan.ladder.notes, folders, command });
+    ctx.reporter.event({ type: 'plan', input, output: planned.output, outputExists: exists, preset: planned.preset.name, encoder: planned.hardware.encoder, hardware: planned.hardware.hardware, hardwareReason: planned.hardware.reason, frameRate: formatRational(plan.ladder.frameRate), gopFrames: plan.ladder.gopFrames, ladder: plan.ladder.rungs, audio: plan.audioRenditions, notes: plan.notes, folders, command });
     return;
   }
   const w = (line: string): void => void io.out.write(`${line}\n`);
@@ -33,7 +32,7 @@ export function printDryRun(ctx: CommandContext, planned: PlannedTranscode, inpu
   w(`# preset ${planned.preset.name}: ${planned.hardware.encoder} on ${planned.hardware.hardware} (${planned.hardware.reason}), ${formatRational(plan.ladder.frameRate)} fps, keyframe every ${plan.ladder.gopFrames} frames`);
   for (const r of plan.ladder.rungs) w(`#   ${r.name.padEnd(8)} ${`${r.width}x${r.height}`.padEnd(10)} ${kbps(r.bitrate)} (max ${kbps(r.maxrate)})${r.fromSource ? '  [source height]' : ''}`);
   for (const a of plan.audioRenditions) w(`#   ${a.dir.padEnd(8)} aac ${a.channels} ch "${a.name}"${a.language ? ` [${a.language}]` : ''}`);
-  for (const n of plan.ladder.notes) w(`# note: ${n}`);
+  for (const n of plan.notes) w(`# note: ${n}`);
   w(`# output: ${planned.output}`);
   w('# streamkit itself encodes into a staging folder beside the output and moves it into place when');
   w('# complete; this command writes into the output folder directly (overwriting files there, -y),');

@@ -234,7 +234,6 @@ export interface PackagedRung {
 }
 
 export interface HlsPackage {
-  master: string;
   rungs: PackagedRung[];
   audio: { dir: string; name: string; codecs: string[]; peakBitrate: number; averageBitrate: number; sizeBytes: number }[];
   segmentCount: number;
@@ -259,11 +258,11 @@ export function hlsRenditions(plan: TranscodePlan): WatchedRendition[] {
 }
 
 /**
- * Measure, check, and write every playlist into plan.workDir. `facts`: what is already known of the
- * segments (segment-watcher.ts); it is completed here, and the manifest takes its checksums.
+ * Measure, check, and write every playlist (master.m3u8 and each rendition's) into `root`. `facts`:
+ * what is already known of the segments (segment-watcher.ts); it is completed here, and the manifest
+ * takes its checksums.
  */
-export async function packageHls(plan: TranscodePlan, facts: SegmentFactsCache = new Map()): Promise<HlsPackage> {
-  const root = plan.workDir;
+export async function packageHls(plan: TranscodePlan, root: string, facts: SegmentFactsCache = new Map()): Promise<HlsPackage> {
   // fold tiny trailing segments first (the same decision in every rung: their boundaries are equal)
   const target = Math.max(1, Math.round(plan.hls?.segmentSeconds ?? 1));
   for (const { dir } of hlsRenditions(plan)) await foldShortTail(root, dir, target);
@@ -351,7 +350,6 @@ export async function packageHls(plan: TranscodePlan, facts: SegmentFactsCache =
   const master = writeMasterPlaylist({ version, variants, iframes: iframeStreams, audio: audioMedia });
   await writeFile(join(root, 'master.m3u8'), master);
   return {
-    master: join(root, 'master.m3u8'),
     rungs,
     audio: audios.map((a, i) => ({
       dir: a.dir,

@@ -145,7 +145,7 @@ export async function planPush(options: PushOptions): Promise<PlannedPush> {
       });
     }
   }
-  const notes = [...plan.ladder.notes.filter((n) => !/^(mp4|flv):/.test(n))];
+  const notes = [...plan.notes.filter((n) => !/^(mp4|flv):/.test(n))];
   if (plan.ladder.rungs.length > 1) notes.push(`publishing the top rung only (${plan.ladder.rungs[0]!.name}); a live stream is one rendition, the ingest builds the ladder`);
   if (plan.audio && plan.media.audio.length === 0) notes.push('the input has no audio: publishing silence as the AAC track');
   if (plan.audio && plan.media.audio.length > 1) notes.push('publishing the first audio stream only (RTMP carries one)');

@@ -208,10 +208,10 @@ describe.skipIf(noFfmpeg || skipNoted(!nvencWorks && `nvenc: NVENC ladder tests:
     expect(candidates.map((c) => c.mode)).toContain('cpu');
     for (const c of candidates) {
       const workDir = join(root, `mode-${c.mode}`);
-      const plan = { ...planned.plan, workDir, nvenc: { ...planned.plan.nvenc!, mode: c.mode, scaler: c.scaler } };
+      const plan = { ...planned.plan, nvenc: { ...planned.plan.nvenc!, mode: c.mode, scaler: c.scaler } };
       for (const d of [...plan.ladder.rungs.map((r) => rungDir(r.name)), ...plan.audioRenditions.map((a) => a.dir)]) await mkdir(join(workDir, d), { recursive: true });
-      await runFfmpeg(FFMPEG, buildTranscodeArgs(plan), { what: `encoding in mode ${c.mode}` });
-      const pkg = await packageHls(plan);
+      await runFfmpeg(FFMPEG, buildTranscodeArgs(plan), { what: `encoding in mode ${c.mode}`, cwd: workDir });
+      const pkg = await packageHls(plan, workDir);
       expect(pkg.rungs.map((r) => r.name)).toEqual(['360p', '270p', '180p']);
       await decodeCheck(FFMPEG, workDir, pkg.decodePieces);
     }

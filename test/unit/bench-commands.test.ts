@@ -184,12 +184,12 @@ describe('benchmark contenders against a real plan of the benchmark\'s presets',
     const encoder = choice.name as EncoderName;
     const container = preset.packaging.hls?.container ?? (preset.video.codec === 'h264' ? 'ts' : 'fmp4');
     return {
-      media, preset, presetName: name, hardware: 'cpu', encoder, speed: choice.preset, tune: choice.tune, encoderOptions: {}, ladder,
+      media, preset, presetName: name, hardware: 'cpu', encoder, speed: choice.preset, tune: choice.tune, encoderOptions: {}, ladder, notes: [],
       audio: preset.audio === false ? null : preset.audio,
       audioRenditions: [{ sourceOrder: 0, dir: 'audio-1', name: 'Main', language: null, channels: 2, default: true }],
       hls: { container, hlsTime: 5.979167, segmentSeconds: 6 },
       timeline: { offset: 1, inputStart: 0, videoStart: 0, audioPrimingSamples: 1024 }, fpsModeOption: '-fps_mode',
-      files: [], workDir: '/w/streamkit',
+      files: [],
     };
   }
 

@@ -18,7 +18,6 @@ interface PlanOptions {
   container?: 'ts' | 'fmp4';
   rungs?: LadderRung[];
   audio?: number;
-  workDir?: string;
   pixelFormat?: string;
   sar?: [number, number];
   width?: number;
@@ -93,12 +92,12 @@ function plan(o: PlanOptions = {}): TranscodePlan {
     tune: undefined,
     encoderOptions: {},
     ladder,
+    notes: [],
     audio: preset.audio === false ? null : preset.audio,
     audioRenditions,
     hls: { container: o.container ?? (codec === 'h264' ? 'ts' : 'fmp4'), hlsTime: 5.999999, segmentSeconds: 6 },
     timeline: { offset: 1, inputStart: 0, videoStart: 0, audioPrimingSamples: 1024 },
     fpsModeOption: '-fps_mode',
-    workDir: o.workDir ?? '/out/pkg',
     files: [],
   };
 }
@@ -273,7 +272,8 @@ describe('outputs: one HLS output per rung and per audio rendition', () => {
   });
 
   it('a % in the output folder never reaches the segment pattern (hlsenc would substitute %d and keep %% as is)', () => {
-    const argv = buildTranscodeArgs(plan({ workDir: '/tmp/100% done/pkg%d' }));
+    // the plan has no output folder at all: ffmpeg runs inside it (pipeline/encode.ts), so the argv names only rung folders
+    const argv = buildTranscodeArgs(plan());
     expect(argv.join(' ')).not.toContain('/tmp/100%');
     const outs = outputs(argv);
     expect(valueOf(outs[0]!, '-hls_segment_filename')).toBe('1080p/seg_%05d.ts');

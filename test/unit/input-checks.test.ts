@@ -4,7 +4,7 @@ import { PresetError, StreamkitError } from '../../src/errors.js';
 import { inputUrl, localDemuxerWhitelist, protocolOptions } from '../../src/media/probe.js';
 import { loadPreset, parsePresetObject } from '../../src/preset/load.js';
 import type { Preset } from '../../src/preset/schema.js';
-import { checkPresetEncoders, checkPresetForEncoder } from '../../src/transcode.js';
+import { checkPresetEncoders, checkPresetForEncoder } from '../../src/encoder/preset-check.js';
 import { checkNotTruncated } from '../../src/package/verify.js';
 
 function preset(cpu: Record<string, unknown>, nvenc?: Record<string, unknown>): Preset {

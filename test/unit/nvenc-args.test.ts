@@ -15,7 +15,7 @@ import type { MediaInfo, VideoInfo } from '../../src/media/probe.js';
 import { rational } from '../../src/media/rational.js';
 import type { NvencPipeline, TranscodePlan } from '../../src/plan.js';
 import { parsePresetObject } from '../../src/preset/load.js';
-import { mayRetryOnCpu } from '../../src/transcode.js';
+import { mayRetryOnCpu } from '../../src/pipeline/encode.js';
 import { FfmpegError, StreamkitError } from '../../src/errors.js';
 
 const base: RungEncodeSettings = { mode: 'vbr', bitrate: 3_000_000, maxrate: 4_500_000, bufsize: 9_000_000, crf: 23, gopFrames: 60, speed: 'p5', tune: 'hq', options: {} };
@@ -120,12 +120,12 @@ function makePlan(over: { video?: Partial<VideoInfo>; hardware?: 'cpu' | 'nvenc'
     tune: hardware === 'cpu' ? undefined : 'hq',
     encoderOptions: {},
     ladder: buildLadder(preset, media),
+    notes: [],
     audio: over.audio && preset.audio !== false ? preset.audio : null,
     audioRenditions: over.audio ? [{ sourceOrder: 0, dir: 'audio-1', name: 'Main', language: null, channels: 2, default: true }] : [],
     hls: { container: 'ts', hlsTime: 3.999999, segmentSeconds: 4 },
     timeline: { offset: 1, inputStart: 0, videoStart: 0, audioPrimingSamples: 1024 },
     fpsModeOption: '-fps_mode',
-    workDir: '/out',
     files: [],
     ...(over.nvenc ? { nvenc: over.nvenc } : {}),
   };

@@ -1,0 +1,113 @@
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { HardwareRequest } from '../encoder/select.js';
+import { FfmpegError } from '../errors.js';
+import { buildTranscodeArgs } from '../ffmpeg/command.js';
+import { progressEta, progressPercent } from '../ffmpeg/progress.js';
+import { runFfmpeg } from '../ffmpeg/run.js';
+import { hlsRenditions } from '../package/hls.js';
+import type { SegmentFactsCache } from '../package/segment-facts.js';
+import { watchSegments, type SegmentWatcher } from '../package/segment-watcher.js';
+import { checkNotTruncated } from '../package/verify.js';
+import { outputFolders, type TranscodePlan } from '../plan.js';
+import type { HardwareKind } from '../preset/schema.js';
+import type { JobContext } from './context.js';
+import { fallBackToCpu, type PlannedHardware } from './hardware.js';
+import type { Source } from './probe.js';
+
+/** ffmpeg's own warnings (damaged input, encoder complaints) are shown, not interpreted; a few are enough. */
+const MAX_FFMPEG_WARNINGS = 5;
+
+/** What the encode left in the staging folder, and what is already known about it. */
+export interface Encoded extends PlannedHardware {
+  /** segments measured and hashed while ffmpeg was still encoding (segment-watcher.ts) */
+  facts: SegmentFactsCache;
+  encodeSeconds: number;
+}
+
+/**
+ * A failed encode is retried on the CPU only under `--hw auto`, only when NVENC was encoding, only
+ * when ffmpeg failed before a single frame was encoded (sessions taken by another process between
+ * the trial and the encode, say), never after an interruption. The caller then asks a fresh trial:
+ * if NVENC works again, the failure was something else and is reported as it is.
+ */
+export function mayRetryOnCpu(x: { request: HardwareRequest; hardware: HardwareKind; error: unknown; framesEncoded: number | null; aborted: boolean }): boolean {
+  return x.request === 'auto' && x.hardware === 'nvenc' && x.error instanceof FfmpegError && (x.framesEncoded ?? 0) === 0 && !x.aborted;
+}
+
+/** The folders ffmpeg writes into, created empty (again, after a failed start). */
+async function freshFolders(ctx: JobContext, plan: TranscodePlan): Promise<void> {
+  for (const dir of outputFolders(plan)) {
+    await rm(join(ctx.workDir, dir), { recursive: true, force: true });
+    await mkdir(join(ctx.workDir, dir), { recursive: true });
+  }
+}
+
+/** One ffmpeg run of the whole plan, with progress events, while finished segments are measured. */
+async function runEncode(ctx: JobContext, plan: TranscodePlan, ffmpeg: string, facts: SegmentFactsCache, counters: { frames: number | null; warnings: number }): Promise<Awaited<ReturnType<typeof runFfmpeg>>> {
+  const duration = plan.media.duration;
+  const watcher: SegmentWatcher | null = plan.hls ? watchSegments(ctx.workDir, hlsRenditions(plan), facts) : null;
+  counters.frames = null;
+  try {
+    return await runFfmpeg(ffmpeg, buildTranscodeArgs(plan), {
+      what: 'encoding the ladder',
+      // the argv's output paths are relative to the staging folder (see ffmpeg/command.ts hlsMuxer)
+      cwd: ctx.workDir,
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+      onStderrLine: (line) => {
+        counters.warnings++;
+        if (counters.warnings <= MAX_FFMPEG_WARNINGS) ctx.emit({ type: 'warning', source: 'ffmpeg', message: line.trim() });
+      },
+      onProgress: (s) => {
+        counters.frames = s.frame ?? counters.frames;
+        ctx.emit({
+          type: 'progress',
+          percent: progressPercent(s, duration),
+          outTimeSeconds: s.outTimeSeconds,
+          durationSeconds: duration,
+          fps: s.fps,
+          speed: s.speed,
+          etaSeconds: progressEta(s, duration),
+          frame: s.frame,
+          dupFrames: s.dupFrames,
+          dropFrames: s.dropFrames,
+        });
+      },
+    });
+  } finally {
+    await watcher?.stop();
+  }
+}
+
+/**
+ * Stage 4: encode the whole ladder in one ffmpeg process into the staging folder. Under `--hw auto`,
+ * an NVENC encode that fails before its first frame is run again on the CPU (mayRetryOnCpu).
+ */
+export async function encode(ctx: JobContext, source: Source, planned: PlannedHardware): Promise<Encoded> {
+  const started = performance.now();
+  const ffmpeg = source.toolchain.ffmpeg.path;
+  let { plan, hardware } = planned;
+  const facts: SegmentFactsCache = new Map();
+  const counters = { frames: null as number | null, warnings: 0 };
+  await freshFolders(ctx, plan);
+  let encoded: Awaited<ReturnType<typeof runEncode>>;
+  try {
+    encoded = await runEncode(ctx, plan, ffmpeg, facts, counters);
+  } catch (error) {
+    if (!mayRetryOnCpu({ request: source.request, hardware: plan.hardware, error, framesEncoded: counters.frames, aborted: ctx.signal?.aborted ?? false })) throw error;
+    const cpu = await fallBackToCpu(source, plan, ctx.signal);
+    if (!cpu) throw error;
+    ({ plan, hardware } = cpu);
+    ctx.emit({ type: 'warning', message: `${cpu.why}; encoding on the CPU instead.` });
+    ctx.emit({ type: 'fallback', from: 'nvenc', hardware: 'cpu', encoder: hardware.encoder, hardwareReason: hardware.reason });
+    facts.clear();
+    await freshFolders(ctx, plan);
+    encoded = await runEncode(ctx, plan, ffmpeg, facts, counters);
+  }
+  if (counters.warnings > MAX_FFMPEG_WARNINGS) ctx.emit({ type: 'warning', source: 'ffmpeg', message: `(${counters.warnings - MAX_FFMPEG_WARNINGS} more warning lines not shown)` });
+  // the container's duration covers every stream: compare only when every stream that could make
+  // it longer was encoded too (video, and all audio)
+  const allAudio = plan.audioRenditions.length === plan.media.audio.length;
+  checkNotTruncated(ctx.input, allAudio ? plan.media.duration : null, encoded.last?.outTimeSeconds ?? null, 'encoded');
+  return { plan, hardware, facts, encodeSeconds: (performance.now() - started) / 1000 };
+}

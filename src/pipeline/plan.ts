@@ -1,0 +1,85 @@
+import type { CheckedHardware } from '../encoder/preset-check.js';
+import { fpsModeOption, type Capabilities } from '../ffmpeg/capabilities.js';
+import { scaleThreadsFor } from '../ffmpeg/command.js';
+import { buildLadder } from '../media/ladder.js';
+import { languageName, languageTag } from '../media/language.js';
+import type { MediaInfo } from '../media/probe.js';
+import { toNumber } from '../media/rational.js';
+import { requireFileMuxers, requireFlvSupport, selectFileTargets } from '../package/progressive.js';
+import { timelineFor, type AudioRendition, type NvencPipeline, type TranscodePlan } from '../plan.js';
+import type { ResolvedPreset } from '../preset/load.js';
+import type { Preset } from '../preset/schema.js';
+
+/** What a plan is made of: nothing else, and nothing is read or run while making it. */
+export interface PlanInput {
+  preset: ResolvedPreset;
+  media: MediaInfo;
+  caps: Capabilities;
+  hardware: CheckedHardware;
+  /** where decoding and scaling happen when hardware is nvenc (encoder/nvenc-pipeline.ts) */
+  nvenc?: NvencPipeline | undefined;
+  /** cores on this machine (scaler threads) */
+  cpus: number;
+}
+
+/** One audio rendition per source audio stream the preset takes, named from its title or language. */
+export function audioRenditions(media: MediaInfo, preset: Preset): AudioRendition[] {
+  if (preset.audio === false) return [];
+  const spec = preset.audio;
+  const streams = spec.streams === 'first' ? media.audio.slice(0, 1) : media.audio;
+  const names = new Map<string, number>();
+  return streams.map((a, i) => {
+    const language = languageTag(a.language);
+    let name = a.title ?? (language ? languageName(language) : streams.length > 1 ? `Audio ${i + 1}` : 'Main');
+    const seen = names.get(name) ?? 0;
+    names.set(name, seen + 1);
+    if (seen > 0) name = `${name} ${seen + 1}`;
+    return { sourceOrder: media.audio.indexOf(a), dir: `audio-${i + 1}`, name, language, channels: Math.min(a.channels, spec.channels), default: i === 0 };
+  });
+}
+
+/**
+ * Stage 3: the plan, a pure value built once from the preset, the probed source, the ffmpeg's
+ * capabilities and the hardware choice. Everything later (argv, packaging, checks) reads it; nothing
+ * changes it. Throws when the preset asks for an output this ffmpeg cannot write.
+ */
+export function buildPlan(input: PlanInput): TranscodePlan {
+  const { preset: resolved, media, caps, hardware } = input;
+  const p = resolved.preset;
+  const ladder = buildLadder(p, media);
+  const fps = toNumber(ladder.frameRate);
+  let hls: TranscodePlan['hls'] = null;
+  if (p.packaging.hls) {
+    const gopsPerSegment = Math.round(p.packaging.hls.segmentDuration / p.video.keyframeInterval);
+    const segmentSeconds = (gopsPerSegment * ladder.gopFrames) / fps;
+    // ffmpeg cuts at the first keyframe at or after n x hls_time (cumulative): flooring to whole
+    // microseconds keeps every cut exactly on the n-th segment's first keyframe, however long the input
+    hls = { container: p.packaging.hls.container ?? (p.video.codec === 'h264' ? 'ts' : 'fmp4'), hlsTime: Math.floor(segmentSeconds * 1e6) / 1e6, segmentSeconds };
+  }
+  const renditions = audioRenditions(media, p);
+  const { files, notes: fileNotes } = selectFileTargets(p, ladder, renditions);
+  if (files.some((f) => f.kind === 'flv')) requireFlvSupport(caps, p.video.codec, 'FLV files');
+  requireFileMuxers(caps, files);
+  const choice = p.video.encoder[hardware.hardware]!;
+  return {
+    media,
+    preset: p,
+    presetName: resolved.name,
+    hardware: hardware.hardware,
+    encoder: hardware.encoder,
+    speed: choice.preset,
+    tune: choice.tune,
+    encoderOptions: Object.fromEntries(Object.entries(choice.options ?? {}).map(([k, v]) => [k.replace(/^-/, ''), v])),
+    ladder,
+    notes: [...ladder.notes, ...fileNotes],
+    audio: p.audio === false ? null : p.audio,
+    audioRenditions: renditions,
+    hls,
+    timeline: timelineFor(fps, renditions.length > 0, media),
+    fpsModeOption: fpsModeOption(caps),
+    files,
+    scaleThreads: scaleThreadsFor(caps, input.cpus),
+    ...(hardware.hardware === 'nvenc' && input.nvenc ? { nvenc: input.nvenc } : {}),
+  };
+}
+

@@ -1,0 +1,45 @@
+import { checkedHardware, type CheckedHardware } from '../encoder/preset-check.js';
+import { selectHardware, type HardwareRequest } from '../encoder/select.js';
+import { probeMedia, type MediaInfo } from '../media/probe.js';
+import { loadPreset, type ResolvedPreset } from '../preset/load.js';
+import { resolveToolchain, type Toolchain } from './toolchain.js';
+
+/** What a job starts from: the options that decide what it produces. */
+export interface SourceOptions {
+  input: string;
+  /** built-in name, file path, or an already resolved preset */
+  preset: string | ResolvedPreset;
+  ffmpeg?: string | undefined;
+  ffprobe?: string | undefined;
+  /** frame rate of raw elementary-stream inputs */
+  frameRate?: string | undefined;
+  hw?: HardwareRequest | undefined;
+  signal?: AbortSignal | undefined;
+  toolchain?: Toolchain | undefined;
+}
+
+/** Stages 1 and 2 done: the tools, the preset, the probed source and the encoder chosen for it. */
+export interface Source {
+  preset: ResolvedPreset;
+  toolchain: Toolchain;
+  media: MediaInfo;
+  request: HardwareRequest;
+  /** the first choice of encoder (NVENC may still fall back to the CPU once tried on this input) */
+  hardware: CheckedHardware;
+}
+
+/**
+ * Stage 2: load the preset, find the tools, probe the input and choose the encoder. ffprobe runs while
+ * the encoder is chosen (an NVENC trial encode is another process); the errors keep their order:
+ * preset and encoder problems are reported before input problems.
+ */
+export async function probeSource(options: SourceOptions): Promise<Source> {
+  const preset = typeof options.preset === 'string' ? await loadPreset(options.preset) : options.preset;
+  const toolchain = options.toolchain ?? (await resolveToolchain(options));
+  const request = options.hw ?? 'auto';
+  const probing = probeMedia(options.input, { ffprobe: toolchain.ffprobe.path, frameRate: options.frameRate, ...(options.signal ? { signal: options.signal } : {}) });
+  probing.catch(() => undefined);
+  const hardware = checkedHardware(preset, await selectHardware(toolchain.caps, preset.preset, request));
+  const media = await probing;
+  return { preset, toolchain, media, request, hardware };
+}
