@@ -7,7 +7,7 @@ import { checkCurrent, fingerprintInput, jobKey, MANIFEST_NAME, presetHash, read
 import { exists } from '../package/atomic.js';
 import { parsePresetObject } from '../preset/load.js';
 import { jobOptions, resolveToolchain, transcode, type Toolchain } from '../transcode.js';
-import { formatError } from '../cli/reporter.js';
+import { formatError } from '../format/error-text.js';
 import { openQueue, redactRedisUrl, redisConnection, type QueueTarget } from './connection.js';
 import { parseJobData, type QueueJobData, type QueueJobProgress, type QueueJobResult } from './job.js';
 import { cleanStaleStaging } from './stale.js';
