@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { rm, stat } from 'node:fs/promises';
-import { dirname, resolve, sep } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { HardwareRequest } from '../encoder/select.js';
 import { ExitCode, isStreamkitError, StreamkitError } from '../errors.js';
 import { staleStagingFor } from '../package/atomic.js';
@@ -11,7 +11,7 @@ import type { BatchEvent, BatchEventSink, BatchJobResult, BatchSummary, JobError
 import { expandInputs } from './inputs.js';
 import { loadJobsFile, type JobSpec } from './jobs-file.js';
 import { acquireLock, cleanLockLeftovers } from './lock.js';
-import { DEFAULT_OUTPUT_TEMPLATE, expandTemplate, templateVars, validateTemplate } from './template.js';
+import { DEFAULT_OUTPUT_TEMPLATE, outputFor, validateTemplate } from '../job/template.js';
 
 /**
  * The batch runner: many inputs -> many packages, idempotent (a destination whose streamkit.json
@@ -28,7 +28,7 @@ export interface BatchOptions {
   jobs?: readonly JobSpec[] | undefined;
   /** preset for inputs and for jobs without their own */
   preset?: string | undefined;
-  /** output template (see template.ts); default `{dir}/{stem}-{preset}` */
+  /** output template (see job/template.ts); default `{dir}/{stem}-{preset}` */
   output?: string | undefined;
   /** jobs at once; default defaultConcurrency() */
   concurrency?: number | undefined;
@@ -124,13 +124,8 @@ export async function planBatch(options: BatchOptions): Promise<BatchPlan> {
     const expanded = await expandInputs([spec.input], dir);
     empty.push(...expanded.empty);
     for (const { input, base } of expanded.inputs) {
-      const output = resolve(templateDir, expandTemplate(template, templateVars(input, preset.name, base)));
-      if (!/^https?:\/\//i.test(input) && (input === output || input.startsWith(output + sep))) {
-        throw new StreamkitError('USAGE', `The output ${output} for ${input} would replace the input itself.`, {
-          hint: `Use an output template that names a new folder, such as ${DEFAULT_OUTPUT_TEMPLATE}.`,
-          details: { input, output },
-        });
-      }
+      // a URL's {dir} is the current folder
+      const output = outputFor({ template, input, presetName: preset.name, base, relativeTo: templateDir, urlDir: process.cwd() });
       const job: BatchJob = {
         id: 0,
         input,

@@ -2,7 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import type { BatchEvent, BatchSummary } from '../batch/events.js';
 import { appendStepSummary, displayPath, seconds, speedText, summaryTable, writeBatchReport } from '../batch/report.js';
 import { defaultConcurrency, planBatch, runBatch, type BatchOptions } from '../batch/runner.js';
-import { DEFAULT_OUTPUT_TEMPLATE } from '../batch/template.js';
+import { DEFAULT_OUTPUT_TEMPLATE, TEMPLATE_PLACEHOLDERS } from '../job/template.js';
 import { InterruptedError, StreamkitError } from '../errors.js';
 import { checkCurrent, fingerprintInput, jobKey } from '../package/manifest.js';
 import { jobOptions } from '../transcode.js';
@@ -255,7 +255,7 @@ export function registerBatch(program: Command, io: CliIo, run: Run): void {
     .description('transcode many inputs (files, folders, globs or a jobs file); packages that are already current are skipped')
     .argument('[inputs...]', 'media files, folders (searched recursively for media files) and quoted globs ("media/**/*.mp4")')
     .option('-p, --preset <name|file>', 'preset for every input (and for jobs-file entries without one)')
-    .option('-o, --output <template>', `package folder template; placeholders {dir} {stem} {name} {ext} {preset} {reldir} (default: ${DEFAULT_OUTPUT_TEMPLATE})`)
+    .option('-o, --output <template>', `package folder template; placeholders ${TEMPLATE_PLACEHOLDERS.map((p) => `{${p}}`).join(' ')} (default: ${DEFAULT_OUTPUT_TEMPLATE})`)
     .option('--jobs <file>', 'YAML/JSON list of jobs: { input, preset?, output?, overrides?: { frameRate?, hw? } }')
     .option('-j, --concurrency <n>', `jobs at once (default: half the cores, at least 1; here ${defaultConcurrency()})`, intArg(1))
     .option('-f, --force', 'redo every job, even current ones (an old package is replaced only once the new one is complete)')

@@ -1,10 +1,11 @@
-import { basename, dirname, extname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { JobsOptions } from 'bullmq';
 import { StreamkitError } from '../errors.js';
 import type { HardwareRequest } from '../encoder/select.js';
 import { canonicalJson, fingerprintInput, jobKey, presetHash, sha256, type InputFingerprint } from '../package/manifest.js';
 import { loadPreset, parsePresetObject } from '../preset/load.js';
 import { jobOptions } from '../transcode.js';
+import { DEFAULT_OUTPUT_TEMPLATE, isUrl, outputFor } from '../job/template.js';
 
 /**
  * What a queue job carries. Everything a worker needs is inside: absolute input path (on storage
@@ -51,48 +52,13 @@ export interface QueueJobProgress {
   worker: { host: string; pid: number };
 }
 
-export const TEMPLATE_FIELDS = ['dir', 'stem', 'preset'] as const;
-export const DEFAULT_OUTPUT_TEMPLATE = '{dir}/{stem}-{preset}';
-
-export function isUrl(input: string): boolean {
-  return /^https?:\/\//i.test(input);
-}
-
 /**
- * Expand an output template for one input: `{dir}` the input's folder (not for URLs), `{stem}` its
- * name without extension, `{preset}` the preset name. A relative result is made absolute against
- * `cwd`: workers run elsewhere, so the job carries absolute paths only.
+ * The package folder for one input: the output template engine of `batch -o` (job/template.ts),
+ * made absolute against `cwd` (workers run elsewhere, so jobs carry absolute paths only). A URL has
+ * no folder: a template using `{dir}` is refused for it.
  */
 export function expandOutputTemplate(template: string, input: string, presetName: string, cwd = process.cwd()): string {
-  let dir: string | null = null;
-  let stem: string;
-  if (isUrl(input)) {
-    const path = new URL(input).pathname;
-    stem = basename(path, extname(path)) || 'stream';
-  } else {
-    const abs = resolve(cwd, input);
-    dir = dirname(abs);
-    stem = basename(abs, extname(abs)) || 'output';
-  }
-  const out = template.replace(/\{([^{}]*)\}/g, (_m, field: string) => {
-    switch (field) {
-      case 'dir':
-        if (dir === null) {
-          throw new StreamkitError('USAGE', `The output template "${template}" uses {dir}, but ${input} is a URL and has no folder.`, {
-            hint: 'Give URL inputs a template on shared storage, e.g. --output /srv/media/out/{stem}-{preset}.',
-          });
-        }
-        return dir;
-      case 'stem':
-        return stem;
-      case 'preset':
-        return presetName;
-      default:
-        throw new StreamkitError('USAGE', `Unknown field {${field}} in the output template "${template}".`, { hint: `Known fields: ${TEMPLATE_FIELDS.map((f) => `{${f}}`).join(', ')}.` });
-    }
-  });
-  if (/[{}]/.test(out)) throw new StreamkitError('USAGE', `Unbalanced braces in the output template "${template}".`, { hint: 'Example: --output {dir}/{stem}-{preset}' });
-  return resolve(cwd, out);
+  return outputFor({ template, input: isUrl(input) ? input : resolve(cwd, input), presetName, relativeTo: cwd, urlDir: null });
 }
 
 /**

@@ -14,7 +14,7 @@ import { acquireLock, cleanLockLeftovers, currentOwner, isStaleOwner, lockPathFo
 import { summaryMarkdown, summaryTable } from '../../src/batch/report.js';
 import { defaultConcurrency, planBatch } from '../../src/batch/runner.js';
 import type { BatchSummary } from '../../src/batch/events.js';
-import { DEFAULT_OUTPUT_TEMPLATE, expandTemplate, templateVars, validateTemplate } from '../../src/batch/template.js';
+import { DEFAULT_OUTPUT_TEMPLATE, expandTemplate, templateVars, validateTemplate } from '../../src/job/template.js';
 import { StreamkitError } from '../../src/errors.js';
 
 async function deadPid(): Promise<number> {

@@ -31,7 +31,9 @@ describe('output templates', () => {
 
   it('refuses {dir} for URLs, unknown fields and stray braces', () => {
     expect(usage(() => expandOutputTemplate('{dir}/{stem}', 'https://cdn.example.com/a.mp4', 'p')).message).toMatch(/uses \{dir\}, but .* is a URL/);
-    expect(usage(() => expandOutputTemplate('/out/{name}', '/in/a.mp4', 'p')).message).toMatch(/Unknown field \{name\}/);
+    // {name} is a placeholder now (the batch engine's); an unknown one is still refused
+    expect(expandOutputTemplate('/out/{name}', '/in/a.mp4', 'p')).toBe('/out/a.mp4');
+    expect(usage(() => expandOutputTemplate('/out/{basename}', '/in/a.mp4', 'p')).message).toMatch(/Unknown placeholder \{basename\}/);
     expect(usage(() => expandOutputTemplate('/out/{stem', '/in/a.mp4', 'p')).code).toBe('USAGE');
   });
 });
