@@ -2,11 +2,13 @@ import { availableParallelism } from 'node:os';
 import { rm, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { HardwareRequest } from '../encoder/select.js';
-import { ExitCode, isStreamkitError, StreamkitError } from '../errors.js';
+import { isStreamkitError, StreamkitError } from '../errors.js';
 import { staleStagingFor } from '../package/atomic.js';
-import { checkCurrent, fingerprintInput, jobKey, presetHash, readManifest, type Manifest } from '../package/manifest.js';
+import { checkCurrent, presetHash, readManifest, type Manifest } from '../package/manifest.js';
+import { jobIdentity } from '../job/identity.js';
+import { isRetryable } from '../job/retry.js';
 import { loadPreset, type ResolvedPreset } from '../preset/load.js';
-import { jobOptions, resolveToolchain, transcode, type Toolchain } from '../transcode.js';
+import { resolveToolchain, transcode, type Toolchain } from '../transcode.js';
 import type { BatchEvent, BatchEventSink, BatchJobResult, BatchSummary, JobError } from './events.js';
 import { expandInputs } from './inputs.js';
 import { loadJobsFile, type JobSpec } from './jobs-file.js';
@@ -36,7 +38,7 @@ export interface BatchOptions {
   force?: boolean | undefined;
   /** stop at the first failed job (running jobs are cancelled, their staging removed) */
   failFast?: boolean | undefined;
-  /** retry a failed job this many times (failures of the input, preset or options are not retried) */
+  /** retry a failed job this many times, at once (job/retry.ts says which failures are retried) */
   retries?: number | undefined;
   /** defaults for every job (jobs-file overrides win) */
   frameRate?: string | undefined;
@@ -159,12 +161,6 @@ function toJobError(error: unknown): JobError {
   return { code: 'INTERNAL', message: (error as Error)?.message ?? String(error) };
 }
 
-/** Failures that the same job would meet again (input, preset, options, unavailable encoder) are not retried. */
-function retryable(error: unknown): boolean {
-  if (isStreamkitError(error)) return error.exitCode === ExitCode.failed && error.code !== 'INTERRUPTED';
-  return true;
-}
-
 /** Staging folders for this destination left by processes that died (kill -9, crash, power loss). */
 async function removeStaleStaging(dest: string): Promise<string[]> {
   const stale = await staleStagingFor(dest);
@@ -243,10 +239,7 @@ export async function runBatch(options: BatchOptions, onEvent: BatchEventSink = 
     };
     let key: string;
     try {
-      const fingerprint = await fingerprintInput(job.input).catch((error: NodeJS.ErrnoException) => {
-        throw new StreamkitError(error.code === 'ENOENT' ? 'INPUT_MISSING' : 'INPUT_UNREADABLE', `Cannot read ${job.input}: ${error.code === 'ENOENT' ? 'it no longer exists' : error.code ?? error.message}.`, { details: { input: job.input }, cause: error });
-      });
-      key = jobKey(fingerprint, job.presetHash, jobOptions({ frameRate: job.frameRate, hw: job.hw }));
+      key = (await jobIdentity(job.input, job.preset.preset, job)).key;
     } catch (error) {
       return failed(error, 0);
     }
@@ -341,7 +334,7 @@ export async function runBatch(options: BatchOptions, onEvent: BatchEventSink = 
           });
         } catch (error) {
           if (controller.signal.aborted) return cancelled(job, { attempts, elapsedSeconds: elapsed() });
-          if (attempts <= retries && retryable(error)) {
+          if (attempts <= retries && isRetryable(error)) {
             emit({ type: 'job-retry', id: job.id, attempt: attempts + 1, error: toJobError(error) });
             // a job that failed after its destination appeared (another tool) replaces nothing new
             replace = replace || (await readManifest(job.output)) !== null;

@@ -4,8 +4,8 @@ import { appendStepSummary, displayPath, seconds, speedText, summaryTable, write
 import { defaultConcurrency, planBatch, runBatch, type BatchOptions } from '../batch/runner.js';
 import { DEFAULT_OUTPUT_TEMPLATE, TEMPLATE_PLACEHOLDERS } from '../job/template.js';
 import { InterruptedError, StreamkitError } from '../errors.js';
-import { checkCurrent, fingerprintInput, jobKey } from '../package/manifest.js';
-import { jobOptions } from '../transcode.js';
+import { jobIdentity } from '../job/identity.js';
+import { checkCurrent } from '../package/manifest.js';
 import type { CliIo, CommandContext, GlobalOptions } from './context.js';
 import { bytes, duration as clock } from './format.js';
 import { chooseMode, formatError, type OutputMode } from './reporter.js';
@@ -232,7 +232,7 @@ async function dryRun(options: BatchOptions, mode: OutputMode, io: CliIo): Promi
   for (const j of plan.jobs) {
     let status: string;
     try {
-      const key = jobKey(await fingerprintInput(j.input), j.presetHash, jobOptions({ frameRate: j.frameRate, hw: j.hw }));
+      const { key } = await jobIdentity(j.input, j.preset.preset, j);
       const c = await checkCurrent(j.output, key);
       status = options.force ? 'would run (--force)' : c.current ? 'current: would skip' : `would run (${c.reason === 'no manifest' ? 'no package yet' : c.reason})`;
     } catch (error) {
@@ -260,7 +260,7 @@ export function registerBatch(program: Command, io: CliIo, run: Run): void {
     .option('-j, --concurrency <n>', `jobs at once (default: half the cores, at least 1; here ${defaultConcurrency()})`, intArg(1))
     .option('-f, --force', 'redo every job, even current ones (an old package is replaced only once the new one is complete)')
     .option('--fail-fast', 'stop at the first failed job (running jobs are cancelled and leave nothing behind)')
-    .option('--retries <n>', 'retry a failed job up to N times (input, preset and usage failures are not retried)', intArg(0), 0)
+    .option('--retries <n>', 'retry a failed job up to N times, at once: failures with exit code 1 or 4 are retried, input, preset and usage failures (2, 3) never', intArg(0), 0)
     .option('--report <file>', 'write the summary as JSON to FILE')
     .option('--framerate <fps>', 'frame rate of raw elementary-stream inputs', frameRateArg)
     .addOption(new Option('--hw <kind>', 'hardware: auto, cpu or nvenc').choices(['auto', 'cpu', 'nvenc']).default('auto'))

@@ -72,7 +72,7 @@ export function registerQueue(program: Command, io: CliIo, run: Run): void {
   )
     .option('--framerate <fps>', 'frame rate of raw .h264/.hevc elementary-stream inputs', frameRateArg)
     .addOption(new Option('--hw <kind>', 'hardware: auto (the worker decides, see `worker --hw`), cpu or nvenc').choices(['auto', 'cpu', 'nvenc']).default('auto'))
-    .option('--attempts <n>', 'tries in all before a job stays failed (input and preset errors are never retried)', positiveInt, DEFAULT_RETRY.attempts)
+    .option('--attempts <n>', 'tries in all before a job stays failed: failures with exit code 1 or 4 are retried, input, preset and usage failures (2, 3) never', positiveInt, DEFAULT_RETRY.attempts)
     .option('--backoff <seconds>', 'wait before the first retry, doubling each time', seconds, DEFAULT_RETRY.backoffMs / 1000)
     .option('-f, --force', 'enqueue again even if the same job already completed or failed, and re-encode even if its package is current')
     .addHelpText('after', `

@@ -3,13 +3,15 @@ import { join } from 'node:path';
 import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import type { HardwareRequest } from '../encoder/select.js';
 import { isStreamkitError, StreamkitError } from '../errors.js';
-import { checkCurrent, fingerprintInput, jobKey, MANIFEST_NAME, presetHash, readManifest } from '../package/manifest.js';
+import { checkCurrent, MANIFEST_NAME, readManifest } from '../package/manifest.js';
+import { jobIdentity } from '../job/identity.js';
+import { isPermanent, isRetryable } from '../job/retry.js';
 import { exists } from '../package/atomic.js';
 import { parsePresetObject } from '../preset/load.js';
-import { jobOptions, resolveToolchain, transcode, type Toolchain } from '../transcode.js';
+import { resolveToolchain, transcode, type Toolchain } from '../transcode.js';
 import { formatError } from '../format/error-text.js';
 import { openQueue, redactRedisUrl, redisConnection, type QueueTarget } from './connection.js';
-import { parseJobData, type QueueJobData, type QueueJobProgress, type QueueJobResult } from './job.js';
+import { parseJobData, QUEUE_INPUT_HINT, type QueueJobData, type QueueJobProgress, type QueueJobResult } from './job.js';
 import { cleanStaleStaging } from './stale.js';
 import { DEFAULT_GRACE_MS, DEFAULT_LOCK_DURATION_MS, DEFAULT_STALLED_INTERVAL_MS } from './defaults.js';
 
@@ -20,9 +22,10 @@ import { DEFAULT_GRACE_MS, DEFAULT_LOCK_DURATION_MS, DEFAULT_STALLED_INTERVAL_MS
  *   same job key, every file at its recorded size) completes at once without encoding.
  * - Atomic: transcode() writes into a staging folder beside the destination and renames it into
  *   place, so a job that is run again after a crash, or by two workers, ends in one whole package.
- * - Failures: input and preset errors (exit codes 2 and 3) fail the job at once (BullMQ
- *   UnrecoverableError); everything else is retried with exponential backoff up to the job's
- *   `attempts`. The reason kept is "CODE: message"; the full error (ffmpeg command, stderr tail)
+ * - Failures: the retry policy of job/retry.ts. Permanent ones (exit codes 2 and 3: input, preset,
+ *   usage, a destination that is not streamkit's) fail the job at once (BullMQ
+ *   UnrecoverableError); the others (exit codes 1 and 4) are retried with exponential backoff up to
+ *   the job's `attempts`. The reason kept is "CODE: message"; the full error (ffmpeg command, stderr tail)
  *   goes to the job's log.
  * - Crash: a worker that dies stops renewing its job lock; after `lockDuration` another worker's
  *   stalled-job check puts the job back and it runs again from scratch.
@@ -63,18 +66,6 @@ export interface WorkerSummary {
 }
 
 export { DEFAULT_GRACE_MS, DEFAULT_LOCK_DURATION_MS, DEFAULT_STALLED_INTERVAL_MS };
-
-/** Exit codes 2 (usage, preset, destination not ours) and 3 (input) do not get better by retrying. */
-export function isPermanent(error: StreamkitError): boolean {
-  return error.exitCode === 2 || error.exitCode === 3;
-}
-
-function inputError(input: string, error: unknown): StreamkitError {
-  const code = (error as NodeJS.ErrnoException).code;
-  return code === 'ENOENT'
-    ? new StreamkitError('INPUT_MISSING', `Input ${input} does not exist on this worker.`, { hint: 'Queue inputs must be on storage every worker mounts at the same path.', details: { input } })
-    : new StreamkitError('INPUT_UNREADABLE', `Cannot read input ${input}: ${code ?? String(error)}.`, { details: { input }, cause: error });
-}
 
 export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> {
   const { target, log } = options;
@@ -123,13 +114,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
         await job.log(note).catch(() => undefined);
       }
 
-      let fingerprint;
-      try {
-        fingerprint = await fingerprintInput(d.input);
-      } catch (error) {
-        throw inputError(d.input, error);
-      }
-      const key = jobKey(fingerprint, presetHash(preset), jobOptions(opts));
+      const { key } = await jobIdentity(d.input, preset, opts, QUEUE_INPUT_HINT);
       const isCurrent = async (): Promise<boolean> => (await checkCurrent(d.output, key)).current;
       const skipped = (reason: string): QueueJobResult => {
         summary.skipped++;
@@ -181,7 +166,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       const why = abortReasons.get(id);
       // while stopping, a failure is most likely the stop itself (Ctrl-C in a terminal reaches
       // ffmpeg directly, as does systemd's default KillMode): hand the job back instead of failing it
-      const stopping = (signal?.aborted && why === 'shutdown') || (shuttingDown && !(isStreamkitError(error) && isPermanent(error)));
+      const stopping = (signal?.aborted && why === 'shutdown') || (shuttingDown && (isRetryable(error) || (isStreamkitError(error) && error.code === 'INTERRUPTED')));
       if (stopping && why !== 'lock-lost' && token) {
         // hand the job back: front of the waiting list, no attempt used up
         await job.moveToWait(token);

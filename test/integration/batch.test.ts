@@ -15,7 +15,7 @@ import type { BatchEvent } from '../../src/batch/events.js';
 import { runBatch } from '../../src/batch/runner.js';
 import { checkCurrent, fingerprintInput, jobKey, presetHash, readManifest } from '../../src/package/manifest.js';
 import { loadPreset } from '../../src/preset/load.js';
-import { jobOptions } from '../../src/transcode.js';
+import { jobOptions } from '../../src/job/identity.js';
 
 const execFileP = promisify(execFile);
 const FFMPEG = '/usr/bin/ffmpeg';

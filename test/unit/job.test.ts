@@ -1,14 +1,20 @@
 /**
  * The job life shared by `streamkit batch` and queue workers (src/job/): the one output template
- * engine.
+ * engine, the one retry policy, the one job key.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planBatch } from '../../src/batch/runner.js';
+import { ExitCode, FfmpegError, PresetError, StreamkitError, type ErrorCode } from '../../src/errors.js';
+import { jobIdentity, jobOptions } from '../../src/job/identity.js';
+import { isPermanent, isRetryable } from '../../src/job/retry.js';
 import { DEFAULT_OUTPUT_TEMPLATE, outputFor, TEMPLATE_PLACEHOLDERS } from '../../src/job/template.js';
+import { fingerprintInput, jobKey, presetHash } from '../../src/package/manifest.js';
+import { loadPreset } from '../../src/preset/load.js';
 import { buildJobs, expandOutputTemplate } from '../../src/queue/job.js';
+import { jobOptions as transcodeJobOptions } from '../../src/transcode.js';
 
 let root = '';
 beforeAll(async () => {
@@ -66,5 +72,80 @@ describe('one output template engine for batch -o and queue add --output', () =>
     expect(outputFor({ template: '{dir}/{stem}-{preset}', input: url, presetName: 'p', relativeTo: '/w', urlDir: '/here' })).toBe('/here/talk-p');
     expect(() => expandOutputTemplate('{dir}/{stem}', url, 'p')).toThrow(/uses \{dir\}, but .* is a URL/);
     expect(expandOutputTemplate('out/{name}', url, 'p', '/w')).toBe('/w/out/talk.mp4');
+  });
+});
+
+describe('one retry policy', () => {
+  // every error code, so that a new one has to be decided here too
+  const retried: Record<ErrorCode, boolean> = {
+    USAGE: false,
+    PRESET_INVALID: false,
+    PRESET_NOT_FOUND: false,
+    INPUT_MISSING: false,
+    INPUT_UNREADABLE: false,
+    INPUT_NOT_MEDIA: false,
+    INPUT_NO_VIDEO: false,
+    INPUT_REFUSED: false,
+    OUTPUT_EXISTS: false,
+    INTERRUPTED: false,
+    OUTPUT_UNWRITABLE: true,
+    FFMPEG_FAILED: true,
+    VERIFY_FAILED: true,
+    PUBLISH_FAILED: true,
+    JOB_FAILED: true,
+    FFMPEG_NOT_FOUND: true,
+    ENCODER_UNAVAILABLE: true,
+    FEATURE_UNAVAILABLE: true,
+  };
+
+  it.each(Object.entries(retried))('%s: retried %s', (code, expected) => {
+    const e = new StreamkitError(code as ErrorCode, 'x');
+    expect(isRetryable(e)).toBe(expected);
+    expect(isPermanent(e)).toBe(!expected);
+    // the rule behind the table: exit codes 1 and 4 are retried, 2, 3 and 130 never
+    expect(isRetryable(e)).toBe(e.exitCode === ExitCode.failed || e.exitCode === ExitCode.unavailable);
+  });
+
+  it('retries ffmpeg failures and errors that are not streamkit errors, never preset errors', () => {
+    expect(isRetryable(new FfmpegError('ffmpeg exited with code 1', { command: ['ffmpeg'], exitCode: 1, stderrTail: [] }))).toBe(true);
+    expect(isRetryable(new PresetError([{ file: 'p.yaml', path: 'video', message: 'x' }]))).toBe(false);
+    expect(isRetryable(new TypeError('x is undefined'))).toBe(true);
+    expect(isRetryable(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }))).toBe(true);
+  });
+});
+
+describe('one job key', () => {
+  it('is fingerprint + preset hash + options, equal to what transcode() writes into the manifest', async () => {
+    const input = join(root, 'media', 'clip.mp4');
+    const preset = (await loadPreset('h264-ladder')).preset;
+    for (const options of [{}, { hw: 'cpu' as const }, { frameRate: '30000/1001', hw: 'nvenc' as const }, { frameRate: undefined, hw: undefined }]) {
+      const id = await jobIdentity(input, preset, options);
+      // transcode.ts still computes it itself: the same parts, the same options object
+      expect(jobOptions(options)).toEqual(transcodeJobOptions(options));
+      expect(id.key).toBe(jobKey(await fingerprintInput(input), presetHash(preset), transcodeJobOptions(options)));
+      expect(id).toMatchObject({ presetHash: presetHash(preset), options: jobOptions(options), fingerprint: { input, size: 13 } });
+    }
+  });
+
+  it('changes with the input, the preset and each option, and not otherwise', async () => {
+    const input = join(root, 'media', 'clip.mp4');
+    const h264 = (await loadPreset('h264-ladder')).preset;
+    const hevc = (await loadPreset('hevc-ladder')).preset;
+    const key = async (i: string, p: unknown, o: { frameRate?: string; hw?: 'auto' | 'cpu' | 'nvenc' }): Promise<string> => (await jobIdentity(i, p, o)).key;
+    const base = await key(input, h264, {});
+    expect(await key(input, h264, { hw: 'auto' })).toBe(base); // the default spelled out
+    expect(await key(input, JSON.parse(JSON.stringify(h264)), {})).toBe(base); // the same preset after a round trip
+    expect(new Set([base, await key(input, hevc, {}), await key(input, h264, { hw: 'cpu' }), await key(input, h264, { frameRate: '25' }), await key(join(root, 'media', 'shows', 's01', 'ep 1.final.mkv'), h264, {})]).size).toBe(5);
+  });
+
+  it('is the same for batch and queue: the queue job carries the key a batch run checks against', async () => {
+    const input = join(root, 'media', 'clip.mp4');
+    const [queued] = await buildJobs([input], { preset: 'h264-ladder', hw: 'cpu', cwd: root });
+    const [planned] = (await planBatch({ inputs: [input], preset: 'h264-ladder', hw: 'cpu', cwd: root })).jobs;
+    expect(queued!.data.jobKey).toBe((await jobIdentity(planned!.input, planned!.preset.preset, planned!)).key);
+  });
+
+  it('turns an input that cannot be read into an input error (exit 3)', async () => {
+    await expect(jobIdentity(join(root, 'gone.mp4'), {}, {}, 'Put it on shared storage.')).rejects.toMatchObject({ code: 'INPUT_MISSING', exitCode: 3, hint: 'Put it on shared storage.' });
   });
 });

@@ -9,8 +9,8 @@ import { queueTarget, redactRedisUrl, redisConnection } from '../../src/queue/co
 import { buildJobs, expandOutputTemplate, parseJobData, queueJobId } from '../../src/queue/job.js';
 import { staleStagingFor } from '../../src/queue/stale.js';
 import { splitReason } from '../../src/queue/status.js';
-import { isPermanent } from '../../src/queue/worker.js';
-import { jobOptions } from '../../src/transcode.js';
+import { isPermanent } from '../../src/job/retry.js';
+import { jobOptions } from '../../src/job/identity.js';
 
 function usage(fn: () => unknown): StreamkitError {
   try {
