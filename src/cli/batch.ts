@@ -4,8 +4,9 @@ import { appendStepSummary, displayPath, seconds, speedText, summaryTable, write
 import { defaultConcurrency, planBatch, runBatch, type BatchOptions } from '../batch/runner.js';
 import { DEFAULT_OUTPUT_TEMPLATE, TEMPLATE_PLACEHOLDERS } from '../job/template.js';
 import { InterruptedError, StreamkitError } from '../errors.js';
+import { packageState } from '../job/current.js';
+import { decideDestination } from '../job/destination.js';
 import { jobIdentity } from '../job/identity.js';
-import { checkCurrent } from '../package/manifest.js';
 import type { CliIo, CommandContext, GlobalOptions } from './context.js';
 import { bytes, duration as clock } from './format.js';
 import { chooseMode, formatError, type OutputMode } from './reporter.js';
@@ -233,8 +234,8 @@ async function dryRun(options: BatchOptions, mode: OutputMode, io: CliIo): Promi
     let status: string;
     try {
       const { key } = await jobIdentity(j.input, j.preset.preset, j);
-      const c = await checkCurrent(j.output, key);
-      status = options.force ? 'would run (--force)' : c.current ? 'current: would skip' : `would run (${c.reason === 'no manifest' ? 'no package yet' : c.reason})`;
+      const d = decideDestination(j.output, await packageState(j.output, key), options.force ?? false);
+      status = d.action === 'skip' ? 'current: would skip' : d.action === 'create' ? 'would run (no package yet)' : d.action === 'replace' ? `would run (${d.why.replace(/^forced \(--force\)/, '--force')})` : `would fail: ${d.error.message}`;
     } catch (error) {
       status = `would fail: ${(error as Error).message}`;
     }

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expandGlob, isGlob, splitGlob } from '../../src/batch/glob.js';
 import { expandInputs } from '../../src/batch/inputs.js';
 import { parseJobs } from '../../src/batch/jobs-file.js';
-import { acquireLock, cleanLockLeftovers, currentOwner, isStaleOwner, lockPathFor, processStartTime, type LockOwner } from '../../src/batch/lock.js';
+import { acquireLock, cleanLockLeftovers, currentOwner, isStaleOwner, lockPathFor, processStartTime, type LockOwner } from '../../src/job/lock.js';
 import { summaryMarkdown, summaryTable } from '../../src/batch/report.js';
 import { defaultConcurrency, planBatch } from '../../src/batch/runner.js';
 import type { BatchSummary } from '../../src/batch/events.js';

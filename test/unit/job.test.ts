@@ -1,6 +1,6 @@
 /**
  * The job life shared by `streamkit batch` and queue workers (src/job/): the one output template
- * engine, the one retry policy, the one job key.
+ * engine, the one retry policy, the one job key, and the destination decision, on real files.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,10 +8,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planBatch } from '../../src/batch/runner.js';
 import { ExitCode, FfmpegError, PresetError, StreamkitError, type ErrorCode } from '../../src/errors.js';
+import { packageState } from '../../src/job/current.js';
+import { decideDestination } from '../../src/job/destination.js';
 import { jobIdentity, jobOptions } from '../../src/job/identity.js';
+import { acquireLock } from '../../src/job/lock.js';
 import { isPermanent, isRetryable } from '../../src/job/retry.js';
+import { runJob } from '../../src/job/run.js';
 import { DEFAULT_OUTPUT_TEMPLATE, outputFor, TEMPLATE_PLACEHOLDERS } from '../../src/job/template.js';
-import { fingerprintInput, jobKey, presetHash } from '../../src/package/manifest.js';
+import { fingerprintInput, jobKey, MANIFEST_NAME, presetHash, writeManifest } from '../../src/package/manifest.js';
 import { loadPreset } from '../../src/preset/load.js';
 import { buildJobs, expandOutputTemplate } from '../../src/queue/job.js';
 import { jobOptions as transcodeJobOptions } from '../../src/transcode.js';
@@ -147,5 +151,69 @@ describe('one job key', () => {
 
   it('turns an input that cannot be read into an input error (exit 3)', async () => {
     await expect(jobIdentity(join(root, 'gone.mp4'), {}, {}, 'Put it on shared storage.')).rejects.toMatchObject({ code: 'INPUT_MISSING', exitCode: 3, hint: 'Put it on shared storage.' });
+  });
+});
+
+describe('destination', () => {
+  const at = (name: string): string => join(root, 'dest', name);
+  let key = '';
+  beforeAll(async () => {
+    key = (await jobIdentity(join(root, 'media', 'clip.mp4'), (await loadPreset('h264-ladder')).preset, {})).key;
+    const pkg = async (name: string, jobKeyValue: string): Promise<void> => {
+      await mkdir(join(at(name), '720p'), { recursive: true });
+      await writeFile(join(at(name), '720p', 'seg.ts'), 'segment');
+      await writeManifest(at(name), {
+        streamkitVersion: '0.0.0', jobKey: jobKeyValue, input: { input: '/in.mp4', size: 1, mtimeMs: 1, sample: null },
+        preset: { name: 'p', hash: 'h', resolved: {} }, options: {}, ffmpeg: { path: '/usr/bin/ffmpeg', version: '7.1' }, hardware: 'cpu', encoder: 'libx264',
+      });
+    };
+    await pkg('current', key);
+    await pkg('other-job', 'another key');
+    await mkdir(at('foreign'), { recursive: true });
+    await writeFile(join(at('foreign'), 'precious.txt'), 'mine');
+    await mkdir(at('broken'), { recursive: true });
+    await writeFile(join(at('broken'), MANIFEST_NAME), '{ "manifestVersion": 1, "outputs": 7 }');
+    await writeFile(at('a-file'), 'x');
+  });
+
+  it('judges what is there', async () => {
+    expect(await packageState(at('absent'), key)).toEqual({ state: 'absent' });
+    expect(await packageState(at('current'), key)).toMatchObject({ state: 'current', manifest: { jobKey: key } });
+    expect(await packageState(at('other-job'), key)).toMatchObject({ state: 'outdated', reason: 'input, preset or options changed' });
+    expect(await packageState(at('foreign'), key)).toEqual({ state: 'foreign', reason: `no ${MANIFEST_NAME}` });
+    expect(await packageState(at('broken'), key)).toMatchObject({ state: 'foreign', reason: expect.stringContaining('not a streamkit manifest') });
+    expect(await packageState(at('a-file'), key)).toEqual({ state: 'foreign', reason: 'it is a file, not a folder' });
+    expect(await packageState(join(at('a-file'), 'below'), key)).toEqual({ state: 'absent' }); // nothing can be there
+  });
+
+  it('decides skip / create / replace / refuse', async () => {
+    const decide = async (name: string, force: boolean): Promise<string> => {
+      const d = decideDestination(at(name), await packageState(at(name), key), force);
+      return d.action === 'refuse' ? `refuse ${d.error.code}` : d.action;
+    };
+    expect(await Promise.all(['absent', 'current', 'other-job', 'foreign', 'broken', 'a-file'].map((n) => decide(n, false)))).toEqual(['create', 'skip', 'replace', 'refuse OUTPUT_EXISTS', 'refuse OUTPUT_EXISTS', 'refuse OUTPUT_EXISTS']);
+    expect(await Promise.all(['absent', 'current', 'other-job', 'foreign', 'broken'].map((n) => decide(n, true)))).toEqual(['create', 'replace', 'replace', 'replace', 'replace']);
+    const broken = decideDestination(at('broken'), await packageState(at('broken'), key), false);
+    expect(broken.action === 'refuse' && broken.error.message).toMatch(/exists and is not a streamkit package \(streamkit\.json is not a streamkit manifest/);
+  });
+
+  it('runJob skips a current package, refuses a foreign folder, and skips a locked destination, all without ffmpeg', async () => {
+    const preset = await loadPreset('h264-ladder');
+    const input = join(root, 'media', 'clip.mp4');
+    const job = (output: string): Parameters<typeof runJob>[0] => ({ input, output, preset, hw: 'auto', force: false });
+    const lock = { what: 'job.test' };
+    expect(await runJob(job(at('current')), { lock })).toMatchObject({ status: 'skipped', skip: 'current', reason: expect.stringMatching(/^up to date \(made /), attempts: 0, sizeBytes: 7 });
+    expect(await runJob(job(at('foreign')), { lock, retries: 3 })).toMatchObject({ status: 'failed', retryable: false, attempts: 0, error: { code: 'OUTPUT_EXISTS' } });
+    const held = await acquireLock(at('new'));
+    expect(held.acquired).toBe(true);
+    try {
+      expect(await runJob(job(at('new')), { lock })).toMatchObject({ status: 'skipped', skip: 'locked', reason: expect.stringContaining(`pid ${process.pid}`) });
+    } finally {
+      if (held.acquired) await held.lock.release();
+    }
+    expect(await runJob({ ...job(at('new')), input: join(root, 'gone.mp4') })).toMatchObject({ status: 'failed', retryable: false, error: { code: 'INPUT_MISSING' } });
+    const aborted = new AbortController();
+    aborted.abort('test');
+    expect(await runJob(job(at('new')), { signal: aborted.signal })).toMatchObject({ status: 'cancelled', attempts: 0 });
   });
 });

@@ -7,7 +7,7 @@ import { fingerprintInput, jobKey, presetHash } from '../../src/package/manifest
 import { listBuiltinPresets, loadPreset, parsePresetObject } from '../../src/preset/load.js';
 import { queueTarget, redactRedisUrl, redisConnection } from '../../src/queue/connection.js';
 import { buildJobs, expandOutputTemplate, parseJobData, queueJobId } from '../../src/queue/job.js';
-import { staleStagingFor } from '../../src/queue/stale.js';
+import { staleStagingFor } from '../../src/package/atomic.js';
 import { splitReason } from '../../src/queue/status.js';
 import { isPermanent } from '../../src/job/retry.js';
 import { jobOptions } from '../../src/job/identity.js';
