@@ -10,7 +10,7 @@ export { StreamkitError, PresetError, FfmpegError, ExitCode, type ErrorCode } fr
 export type { TranscodeEvent } from './events.js';
 export { runBatch, planBatch, defaultConcurrency, type BatchOptions, type BatchJob, type BatchPlan } from './batch/runner.js';
 export type { BatchEvent, BatchEventSink, BatchJobResult, BatchSummary, JobStatus, JobError } from './batch/events.js';
-export { DEFAULT_OUTPUT_TEMPLATE, expandTemplate } from './batch/template.js';
+export { DEFAULT_OUTPUT_TEMPLATE, expandTemplate } from './job/template.js';
 export { loadJobsFile, parseJobs, type JobSpec } from './batch/jobs-file.js';
 export { writeBatchReport, summaryMarkdown, summaryTable } from './batch/report.js';
 export { push, planPush, type PushOptions, type PushResult, type PushEvent, type PlannedPush } from './push/push.js';

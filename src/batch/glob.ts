@@ -1,13 +1,21 @@
-import { readdir, stat } from 'node:fs/promises';
-import { join, resolve, sep } from 'node:path';
+import { readdir, stat, type Dirent } from 'node:fs';
+import { basename, dirname, join, resolve, sep } from 'node:path';
+import { glob, type FileSystemAdapter } from 'tinyglobby';
 import { MANIFEST_NAME } from '../package/manifest.js';
 
 /**
- * A small glob matcher (Node 20 has no stable fs.glob): `*` (any run of characters within one path
- * segment), `?` (one character), `**` (any number of folders, a segment of its own), `[abc]`,
- * `[a-z]`, `[!abc]` and `{mp4,mov}` alternatives (not nested). `\` escapes the next character.
- * Like a shell, a wildcard never matches a leading `.`: hidden files and folders are matched only by
- * a pattern segment that itself starts with `.`. Paths use `/`.
+ * Finding input files: globs and folder walks, matched by tinyglobby. The syntax: `*` (any run of
+ * characters within one path segment), `?` (one character), `**` (any number of folders),
+ * `[abc]`, `[a-z]`, `[!abc]`, `{mp4,mov}` alternatives, `\` escapes the next character; extglobs
+ * (`+(a)`) are off, so parentheses are plain characters. Matching is case-sensitive. As in a shell,
+ * a wildcard never matches a leading `.`: hidden files and folders are matched only by a pattern
+ * segment that itself starts with `.`.
+ *
+ * Two walk rules of streamkit's own, applied while walking (see walkRules): folders holding a
+ * finished streamkit package (a streamkit.json) are never entered (their segments and init files
+ * are outputs, not inputs; a two-hour ladder has thousands), and links to folders are not followed
+ * (no loops, no walking into another tree); links to files are followed. Results are sorted as a
+ * walk that visits each folder's entries in name order would find them.
  */
 
 const GLOB_CHARS = /(^|[^\\])[*?[{]/;
@@ -17,72 +25,10 @@ export function isGlob(pattern: string): boolean {
   return GLOB_CHARS.test(pattern);
 }
 
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-}
-
-/** One path segment (no `/`) to a regular expression source. */
-function segmentSource(seg: string): string {
-  let out = '';
-  for (let i = 0; i < seg.length; i++) {
-    const c = seg[i]!;
-    if (c === '\\' && i + 1 < seg.length) {
-      out += escapeRegExp(seg[++i]!);
-    } else if (c === '*') {
-      while (seg[i + 1] === '*') i++;
-      out += '[^/]*';
-    } else if (c === '?') {
-      out += '[^/]';
-    } else if (c === '[') {
-      // a class runs to the next `]` (a `]` right after `[` or `[!` is a member)
-      let j = i + 1;
-      if (seg[j] === '!' || seg[j] === '^') j++;
-      if (seg[j] === ']') j++;
-      while (j < seg.length && seg[j] !== ']') j++;
-      if (j >= seg.length) {
-        out += '\\[';
-        continue;
-      }
-      let body = seg.slice(i + 1, j);
-      const negate = body.startsWith('!') || body.startsWith('^');
-      if (negate) body = body.slice(1);
-      const members = body.replace(/\\/g, '\\\\').replace(/\^/g, '\\^').replace(/^\]/, '\\]');
-      out += `[${negate ? '^/' : ''}${members}]`;
-      i = j;
-    } else if (c === '{') {
-      const j = seg.indexOf('}', i + 1);
-      if (j < 0) {
-        out += '\\{';
-        continue;
-      }
-      out += `(?:${seg.slice(i + 1, j).split(',').map(segmentSource).join('|')})`;
-      i = j;
-    } else {
-      out += escapeRegExp(c);
-    }
-  }
-  return out;
-}
-
-/** A glob (relative, `/`-separated) to a RegExp matching whole relative paths. */
-export function globToRegExp(pattern: string): RegExp {
-  const segs = pattern.split('/').filter((s, i, all) => s !== '' || i === all.length - 1);
-  let re = '';
-  segs.forEach((seg, i) => {
-    const last = i === segs.length - 1;
-    if (seg === '**') {
-      // zero or more non-hidden folders (and, at the end, any non-hidden file below)
-      re += last ? '(?:(?!\\.)[^/]*/)*(?!\\.)[^/]*' : '(?:(?!\\.)[^/]*/)*';
-      return;
-    }
-    re += `${seg.startsWith('.') ? '' : '(?!\\.)'}${segmentSource(seg)}${last ? '' : '/'}`;
-  });
-  return new RegExp(`^${re}$`);
-}
-
 /**
  * Split a glob into the folder to walk from (its leading segments without glob syntax) and the
- * pattern relative to it: `media/2024/**\/*.mp4` -> `media/2024` + `**\/*.mp4`.
+ * pattern relative to it: `media/2024/**\/*.mp4` -> `media/2024` + `**\/*.mp4`. The folder is also
+ * the base that `{reldir}` is relative to.
  */
 export function splitGlob(pattern: string): { base: string; rest: string } {
   const posix = sep === '\\' ? pattern.replace(/\\/g, '/') : pattern;
@@ -94,50 +40,75 @@ export function splitGlob(pattern: string): { base: string; rest: string } {
   return { base, rest: segs.slice(firstGlob).join('/') };
 }
 
-/** Is this folder a finished streamkit package (its segments and init files are outputs, not inputs)? */
-async function isPackage(dir: string): Promise<boolean> {
-  try {
-    return (await stat(join(dir, MANIFEST_NAME))).isFile();
-  } catch {
-    return false;
+function isPackage(dir: string): Promise<boolean> {
+  return new Promise((done) => stat(join(dir, MANIFEST_NAME), (error, st) => done(!error && st.isFile())));
+}
+
+function isFileLink(path: string): Promise<boolean> {
+  return new Promise((done) => stat(path, (error, st) => done(!error && st.isFile())));
+}
+
+/** node:fs for tinyglobby, with streamkit's walk rules: package folders and links to folders are not listed. */
+const walkRules: FileSystemAdapter = {
+  readdir: ((path: string, options: { withFileTypes: true }, callback: (error: NodeJS.ErrnoException | null, entries: Dirent[]) => void) => {
+    readdir(path, options, (error, entries) => {
+      if (error) return callback(error, []);
+      void Promise.all(
+        entries.map((e) => {
+          const p = join(path, e.name);
+          if (e.isDirectory()) return isPackage(p).then((pkg) => !pkg);
+          if (e.isSymbolicLink()) return isFileLink(p);
+          return true;
+        }),
+      ).then((keep) => callback(null, entries.filter((_, i) => keep[i])));
+    });
+  }) as FileSystemAdapter['readdir'],
+};
+
+/** `a/b` before `a-c`: compare path segments, as a walk in name order finds them. */
+function walkOrder(a: string, b: string): number {
+  const x = a.split('/');
+  const y = b.split('/');
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    if (x[i] !== y[i]) return x[i]! < y[i]! ? -1 : 1;
   }
+  return x.length - y.length;
 }
 
 /**
- * Walk `root` and yield files (relative `/` paths) for which `accept(rel)` is true. Hidden entries
- * (names starting with `.`, which includes streamkit's staging folders and lock files) and streamkit
- * packages (folders with a streamkit.json) are never entered. Symbolic links to files are followed,
- * links to folders are not (no loops). `maxDepth` limits how many folders deep it goes.
+ * Our syntax to tinyglobby's: without extglobs picomatch still reads `(a|b)` as a group and a
+ * leading `!` as a negation; here they are plain characters (file names such as `movie (2019).mp4`).
  */
-export async function walkFiles(root: string, accept: (rel: string) => boolean, maxDepth = Infinity): Promise<string[]> {
-  const out: string[] = [];
-  const visit = async (dir: string, rel: string, depth: number): Promise<void> => {
-    let entries;
-    try {
-      entries = await readdir(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-      if (e.name.startsWith('.')) continue;
-      const path = join(dir, e.name);
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) {
-        if (depth < maxDepth && !(await isPackage(path))) await visit(path, r, depth + 1);
-      } else if (e.isFile() || (e.isSymbolicLink() && (await stat(path).then((s) => s.isFile(), () => false)))) {
-        if (accept(r)) out.push(path);
-      }
-    }
-  };
-  await visit(resolve(root), '', 0);
-  return out;
+function plainCharacters(pattern: string): string {
+  return pattern.replace(/\\.|[()]/g, (m) => (m.length === 1 ? `\\${m}` : m)).replace(/^!/, '\\!');
 }
 
-/** Expand a glob to the absolute paths of matching files (sorted), walking from its base folder. */
+/** Files below `root` matching `pattern` (relative, `/`-separated), as absolute paths in walk order. */
+export async function findFiles(root: string, pattern: string): Promise<string[]> {
+  const abs = resolve(root);
+  const found = await glob(plainCharacters(pattern), {
+    cwd: abs,
+    onlyFiles: true,
+    dot: false,
+    extglob: false,
+    expandDirectories: false,
+    caseSensitiveMatch: true,
+    followSymbolicLinks: true,
+    fs: walkRules,
+  });
+  return found.sort(walkOrder).map((rel) => join(abs, rel));
+}
+
+/** Every file below a folder (hidden entries and packages skipped), for `accept` to choose from. */
+export async function walkFiles(root: string, accept: (path: string) => boolean): Promise<string[]> {
+  return (await findFiles(root, '**/*')).filter(accept);
+}
+
+/** Expand a glob to the absolute paths of matching files, walking from its base folder. */
 export async function expandGlob(pattern: string, cwd: string): Promise<{ base: string; files: string[] }> {
-  const { base, rest } = splitGlob(pattern);
+  const split = splitGlob(pattern);
+  // no glob syntax left (only escapes, `a\\*.mp4`): match the last segment in its folder
+  const { base, rest } = split.rest === '' ? { base: dirname(split.base), rest: basename(split.base) } : split;
   const root = resolve(cwd, base);
-  const re = globToRegExp(rest);
-  const depth = rest.split('/').includes('**') ? Infinity : rest.split('/').length - 1;
-  return { base: root, files: await walkFiles(root, (rel) => re.test(rel), depth) };
+  return { base: root, files: await findFiles(root, rest) };
 }

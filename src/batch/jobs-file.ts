@@ -3,7 +3,7 @@ import { extname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { StreamkitError } from '../errors.js';
-import { validateTemplate } from './template.js';
+import { validateTemplate } from '../job/template.js';
 
 /**
  * Jobs file (YAML or JSON): a list of jobs, or `{ jobs: [...] }`.

@@ -1,6 +1,6 @@
 import { appendFile, mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, relative, resolve, sep } from 'node:path';
-import { bytes } from '../cli/format.js';
+import { bytes } from '../format/quantities.js';
 import { streamkitVersion } from '../version.js';
 import type { BatchJobResult, BatchSummary } from './events.js';
 

@@ -1,22 +1,21 @@
 import { availableParallelism } from 'node:os';
-import { rm, stat } from 'node:fs/promises';
-import { dirname, resolve, sep } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { HardwareRequest } from '../encoder/select.js';
-import { ExitCode, isStreamkitError, StreamkitError } from '../errors.js';
-import { staleStagingFor } from '../package/atomic.js';
-import { checkCurrent, fingerprintInput, jobKey, presetHash, readManifest, type Manifest } from '../package/manifest.js';
+import { isStreamkitError, StreamkitError } from '../errors.js';
+import { presetHash } from '../package/manifest.js';
 import { loadPreset, type ResolvedPreset } from '../preset/load.js';
-import { jobOptions, resolveToolchain, transcode, type Toolchain } from '../transcode.js';
+import { resolveToolchain, type Toolchain } from '../transcode.js';
+import { runJob, type JobEvent, type JobResult } from '../job/run.js';
+import { DEFAULT_OUTPUT_TEMPLATE, outputFor, validateTemplate } from '../job/template.js';
 import type { BatchEvent, BatchEventSink, BatchJobResult, BatchSummary, JobError } from './events.js';
 import { expandInputs } from './inputs.js';
 import { loadJobsFile, type JobSpec } from './jobs-file.js';
-import { acquireLock, cleanLockLeftovers } from './lock.js';
-import { DEFAULT_OUTPUT_TEMPLATE, expandTemplate, templateVars, validateTemplate } from './template.js';
 
 /**
- * The batch runner: many inputs -> many packages, idempotent (a destination whose streamkit.json
- * matches the job is skipped), safe to overlap (one lock per destination), atomic per job (each job is
- * a transcode(): staging folder, rename on success).
+ * The batch runner: many inputs -> many packages, a few at a time. Each job is one runJob()
+ * (job/run.ts): idempotent (a destination whose streamkit.json matches the job is skipped), safe to
+ * overlap (one lock per destination), atomic (staging folder, rename on success), retried by the
+ * one retry policy (job/retry.ts).
  */
 
 export interface BatchOptions {
@@ -28,7 +27,7 @@ export interface BatchOptions {
   jobs?: readonly JobSpec[] | undefined;
   /** preset for inputs and for jobs without their own */
   preset?: string | undefined;
-  /** output template (see template.ts); default `{dir}/{stem}-{preset}` */
+  /** output template (see job/template.ts); default `{dir}/{stem}-{preset}` */
   output?: string | undefined;
   /** jobs at once; default defaultConcurrency() */
   concurrency?: number | undefined;
@@ -36,7 +35,7 @@ export interface BatchOptions {
   force?: boolean | undefined;
   /** stop at the first failed job (running jobs are cancelled, their staging removed) */
   failFast?: boolean | undefined;
-  /** retry a failed job this many times (failures of the input, preset or options are not retried) */
+  /** retry a failed job this many times, at once (job/retry.ts says which failures are retried) */
   retries?: number | undefined;
   /** defaults for every job (jobs-file overrides win) */
   frameRate?: string | undefined;
@@ -124,13 +123,8 @@ export async function planBatch(options: BatchOptions): Promise<BatchPlan> {
     const expanded = await expandInputs([spec.input], dir);
     empty.push(...expanded.empty);
     for (const { input, base } of expanded.inputs) {
-      const output = resolve(templateDir, expandTemplate(template, templateVars(input, preset.name, base)));
-      if (!/^https?:\/\//i.test(input) && (input === output || input.startsWith(output + sep))) {
-        throw new StreamkitError('USAGE', `The output ${output} for ${input} would replace the input itself.`, {
-          hint: `Use an output template that names a new folder, such as ${DEFAULT_OUTPUT_TEMPLATE}.`,
-          details: { input, output },
-        });
-      }
+      // a URL's {dir} is the current folder
+      const output = outputFor({ template, input, presetName: preset.name, base, relativeTo: templateDir, urlDir: process.cwd() });
       const job: BatchJob = {
         id: 0,
         input,
@@ -164,29 +158,24 @@ function toJobError(error: unknown): JobError {
   return { code: 'INTERNAL', message: (error as Error)?.message ?? String(error) };
 }
 
-/** Failures that the same job would meet again (input, preset, options, unavailable encoder) are not retried. */
-function retryable(error: unknown): boolean {
-  if (isStreamkitError(error)) return error.exitCode === ExitCode.failed && error.code !== 'INTERRUPTED';
-  return true;
-}
-
-/** Staging folders for this destination left by processes that died (kill -9, crash, power loss). */
-async function removeStaleStaging(dest: string): Promise<string[]> {
-  const stale = await staleStagingFor(dest);
-  // an orphaned ffmpeg of the dead run may still be writing there: retry while it races us
-  for (const d of stale) await rm(d, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
-  return stale;
-}
-
-function packageSize(m: Manifest | null): number | null {
-  return m ? m.outputs.reduce((a, o) => a + o.size, 0) : null;
-}
-
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
+/** A job's events, in the batch's terms. */
+function batchEvents(job: BatchJob, e: JobEvent): BatchEvent[] {
+  const id = job.id;
+  switch (e.type) {
+    case 'cleanup':
+      return e.removed.map((d) => ({ type: 'job-warning', id, message: `removed ${d}, left by a run that died` }));
+    case 'retry':
+      return [{ type: 'job-retry', id, attempt: e.attempt, error: toJobError(e.error) }];
+    case 'start':
+      return [{ type: 'job-start', id, input: job.input, output: job.output, preset: job.preset.name, why: e.why }];
+    case 'transcode': {
+      const t = e.event;
+      if (t.type === 'progress') return [{ type: 'job-progress', id, percent: t.percent, outTimeSeconds: t.outTimeSeconds, durationSeconds: t.durationSeconds, fps: t.fps, speed: t.speed, etaSeconds: t.etaSeconds }];
+      if (t.type === 'stage') return [{ type: 'job-stage', id, stage: t.stage, status: t.status }];
+      if (t.type === 'warning') return [{ type: 'job-warning', id, message: t.message }];
+      return [];
+    }
+  }
 }
 
 /** Run a batch. Never throws for a failed job (see the summary); throws for usage errors found while planning. */
@@ -239,129 +228,35 @@ export async function runBatch(options: BatchOptions, onEvent: BatchEventSink = 
   const cancelled = (job: BatchJob, extra: Partial<BatchJobResult> = {}): BatchJobResult =>
     finish({ ...base(job), ...extra, status: 'cancelled', reason: stopped === 'fail-fast' ? 'cancelled: an earlier job failed (--fail-fast)' : 'interrupted' });
 
-  const runJob = async (job: BatchJob): Promise<BatchJobResult> => {
-    const jobStart = performance.now();
-    const elapsed = (): number => (performance.now() - jobStart) / 1000;
-    const failed = (error: unknown, attempts: number): BatchJobResult => {
-      const e = toJobError(error);
-      return finish({ ...base(job), status: 'failed', reason: e.message, error: e, attempts, elapsedSeconds: elapsed() });
-    };
-    let key: string;
-    try {
-      const fingerprint = await fingerprintInput(job.input).catch((error: NodeJS.ErrnoException) => {
-        throw new StreamkitError(error.code === 'ENOENT' ? 'INPUT_MISSING' : 'INPUT_UNREADABLE', `Cannot read ${job.input}: ${error.code === 'ENOENT' ? 'it no longer exists' : error.code ?? error.message}.`, { details: { input: job.input }, cause: error });
-      });
-      key = jobKey(fingerprint, job.presetHash, jobOptions({ frameRate: job.frameRate, hw: job.hw }));
-    } catch (error) {
-      return failed(error, 0);
-    }
-    const skipIfCurrent = async (): Promise<BatchJobResult | null> => {
-      if (force) return null;
-      const c = await checkCurrent(job.output, key);
-      if (!c.current) return null;
-      return finish({ ...base(job), status: 'skipped', skip: 'current', reason: `up to date (made ${c.manifest.createdAt})`, sizeBytes: packageSize(c.manifest) });
-    };
-    // cheap check first: a current package needs no lock
-    const early = await skipIfCurrent().catch(() => null);
-    if (early) return early;
-    if (controller.signal.aborted) return cancelled(job);
-
-    let lockAttempt;
-    try {
-      lockAttempt = await acquireLock(job.output, { what: `streamkit batch: ${job.input}` });
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      return failed(
-        new StreamkitError('OUTPUT_UNWRITABLE', `Cannot create the lock file beside ${job.output}: ${code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EROFS' ? 'read-only file system' : code === 'EEXIST' || code === 'ENOTDIR' ? 'a file is in the way of its folder' : code ?? String(error)}.`, {
-          hint: 'The output folder\'s parent must be writable (the lock and the staging folder live there); choose another -o or fix its permissions.',
-          details: { output: job.output },
-          cause: error,
-        }),
-        0,
-      );
-    }
-    if (!lockAttempt.acquired) {
-      return finish({ ...base(job), status: 'skipped', skip: 'locked', reason: lockAttempt.reason });
-    }
-    const lock = lockAttempt.lock;
-    let attempts = 0;
-    try {
-      // another run may have finished it between our check and our lock
-      const current = await skipIfCurrent();
-      if (current) return current;
-      for (const d of await removeStaleStaging(job.output)) emit({ type: 'job-warning', id: job.id, message: `removed ${d}, left by a run that died` });
-      await cleanLockLeftovers(lock);
-
-      let why = 'new';
-      let replace = false;
-      if (await exists(job.output)) {
-        const manifest = await readManifest(job.output);
-        if (manifest) {
-          replace = true;
-          why = force ? 'forced (--force)' : await checkCurrent(job.output, key).then((c) => (c.current ? 'current' : c.reason));
-        } else if (force) {
-          replace = true;
-          why = 'forced (--force): replacing a folder that is not a streamkit package';
-        } else {
-          throw new StreamkitError('OUTPUT_EXISTS', `Output ${job.output} exists and is not a streamkit package (no streamkit.json).`, {
-            hint: 'Choose another output template (-o), remove the folder, or use --force to replace it.',
-            details: { output: job.output },
-          });
-        }
+  const result = (job: BatchJob, r: JobResult): BatchJobResult => {
+    const common = { ...base(job), attempts: r.attempts };
+    switch (r.status) {
+      case 'done':
+        return finish({ ...common, status: 'done', elapsedSeconds: r.elapsedSeconds, durationSeconds: r.durationSeconds, speed: r.speed, sizeBytes: r.sizeBytes });
+      case 'skipped':
+        return finish({ ...common, status: 'skipped', skip: r.skip, reason: r.reason, sizeBytes: r.sizeBytes });
+      case 'failed': {
+        const error = toJobError(r.error);
+        return finish({ ...common, status: 'failed', reason: error.message, error, elapsedSeconds: r.elapsedSeconds });
       }
-      if (controller.signal.aborted) return cancelled(job);
-      emit({ type: 'job-start', id: job.id, input: job.input, output: job.output, preset: job.preset.name, why });
-
-      for (;;) {
-        attempts++;
-        let duration: number | null = null;
-        try {
-          const result = await transcode({
-            input: job.input,
-            preset: job.preset,
-            output: job.output,
-            force: replace,
-            frameRate: job.frameRate,
-            hw: job.hw,
-            ...(toolchain ? { toolchain } : {}),
-            signal: controller.signal,
-            onEvent: (e) => {
-              if (e.type === 'progress') {
-                duration = e.durationSeconds;
-                emit({ type: 'job-progress', id: job.id, percent: e.percent, outTimeSeconds: e.outTimeSeconds, durationSeconds: e.durationSeconds, fps: e.fps, speed: e.speed, etaSeconds: e.etaSeconds });
-              } else if (e.type === 'stage') emit({ type: 'job-stage', id: job.id, stage: e.stage, status: e.status });
-              else if (e.type === 'warning') emit({ type: 'job-warning', id: job.id, message: e.message });
-            },
-          });
-          const seconds = elapsed();
-          const d = duration as number | null;
-          return finish({
-            ...base(job),
-            status: 'done',
-            attempts,
-            elapsedSeconds: seconds,
-            durationSeconds: d,
-            speed: d !== null && result.elapsedSeconds > 0 ? d / result.elapsedSeconds : null,
-            sizeBytes: packageSize(await readManifest(result.output)),
-          });
-        } catch (error) {
-          if (controller.signal.aborted) return cancelled(job, { attempts, elapsedSeconds: elapsed() });
-          if (attempts <= retries && retryable(error)) {
-            emit({ type: 'job-retry', id: job.id, attempt: attempts + 1, error: toJobError(error) });
-            // a job that failed after its destination appeared (another tool) replaces nothing new
-            replace = replace || (await readManifest(job.output)) !== null;
-            continue;
-          }
-          throw error;
-        }
-      }
-    } catch (error) {
-      if (controller.signal.aborted) return cancelled(job, { attempts, elapsedSeconds: elapsed() });
-      return failed(error, attempts);
-    } finally {
-      await lock.release().catch(() => undefined);
+      case 'cancelled':
+        return cancelled(job, r.attempts > 0 ? { attempts: r.attempts, elapsedSeconds: r.elapsedSeconds } : {});
     }
   };
+  const run = async (job: BatchJob): Promise<BatchJobResult> =>
+    result(
+      job,
+      await runJob(
+        { input: job.input, output: job.output, preset: job.preset, frameRate: job.frameRate, hw: job.hw, force },
+        {
+          toolchain,
+          signal: controller.signal,
+          retries,
+          lock: { what: `streamkit batch: ${job.input}` },
+          onEvent: (e) => batchEvents(job, e).forEach(emit),
+        },
+      ),
+    );
 
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -373,7 +268,7 @@ export async function runBatch(options: BatchOptions, onEvent: BatchEventSink = 
         results[i] = cancelled(job);
         continue;
       }
-      const r = await runJob(job);
+      const r = await run(job);
       results[i] = r;
       if (r.status === 'failed' && options.failFast && !controller.signal.aborted) {
         stopped = 'fail-fast';

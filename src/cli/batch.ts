@@ -2,10 +2,11 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import type { BatchEvent, BatchSummary } from '../batch/events.js';
 import { appendStepSummary, displayPath, seconds, speedText, summaryTable, writeBatchReport } from '../batch/report.js';
 import { defaultConcurrency, planBatch, runBatch, type BatchOptions } from '../batch/runner.js';
-import { DEFAULT_OUTPUT_TEMPLATE } from '../batch/template.js';
+import { DEFAULT_OUTPUT_TEMPLATE, TEMPLATE_PLACEHOLDERS } from '../job/template.js';
 import { InterruptedError, StreamkitError } from '../errors.js';
-import { checkCurrent, fingerprintInput, jobKey } from '../package/manifest.js';
-import { jobOptions } from '../transcode.js';
+import { packageState } from '../job/current.js';
+import { decideDestination } from '../job/destination.js';
+import { jobIdentity } from '../job/identity.js';
 import type { CliIo, CommandContext, GlobalOptions } from './context.js';
 import { bytes, duration as clock } from './format.js';
 import { chooseMode, formatError, type OutputMode } from './reporter.js';
@@ -232,9 +233,9 @@ async function dryRun(options: BatchOptions, mode: OutputMode, io: CliIo): Promi
   for (const j of plan.jobs) {
     let status: string;
     try {
-      const key = jobKey(await fingerprintInput(j.input), j.presetHash, jobOptions({ frameRate: j.frameRate, hw: j.hw }));
-      const c = await checkCurrent(j.output, key);
-      status = options.force ? 'would run (--force)' : c.current ? 'current: would skip' : `would run (${c.reason === 'no manifest' ? 'no package yet' : c.reason})`;
+      const { key } = await jobIdentity(j.input, j.preset.preset, j);
+      const d = decideDestination(j.output, await packageState(j.output, key), options.force ?? false);
+      status = d.action === 'skip' ? 'current: would skip' : d.action === 'create' ? 'would run (no package yet)' : d.action === 'replace' ? `would run (${d.why.replace(/^forced \(--force\)/, '--force')})` : `would fail: ${d.error.message}`;
     } catch (error) {
       status = `would fail: ${(error as Error).message}`;
     }
@@ -255,12 +256,12 @@ export function registerBatch(program: Command, io: CliIo, run: Run): void {
     .description('transcode many inputs (files, folders, globs or a jobs file); packages that are already current are skipped')
     .argument('[inputs...]', 'media files, folders (searched recursively for media files) and quoted globs ("media/**/*.mp4")')
     .option('-p, --preset <name|file>', 'preset for every input (and for jobs-file entries without one)')
-    .option('-o, --output <template>', `package folder template; placeholders {dir} {stem} {name} {ext} {preset} {reldir} (default: ${DEFAULT_OUTPUT_TEMPLATE})`)
+    .option('-o, --output <template>', `package folder template; placeholders ${TEMPLATE_PLACEHOLDERS.map((p) => `{${p}}`).join(' ')} (default: ${DEFAULT_OUTPUT_TEMPLATE})`)
     .option('--jobs <file>', 'YAML/JSON list of jobs: { input, preset?, output?, overrides?: { frameRate?, hw? } }')
     .option('-j, --concurrency <n>', `jobs at once (default: half the cores, at least 1; here ${defaultConcurrency()})`, intArg(1))
     .option('-f, --force', 'redo every job, even current ones (an old package is replaced only once the new one is complete)')
     .option('--fail-fast', 'stop at the first failed job (running jobs are cancelled and leave nothing behind)')
-    .option('--retries <n>', 'retry a failed job up to N times (input, preset and usage failures are not retried)', intArg(0), 0)
+    .option('--retries <n>', 'retry a failed job up to N times, at once: failures with exit code 1 or 4 are retried, input, preset and usage failures (2, 3) never', intArg(0), 0)
     .option('--report <file>', 'write the summary as JSON to FILE')
     .option('--framerate <fps>', 'frame rate of raw elementary-stream inputs', frameRateArg)
     .addOption(new Option('--hw <kind>', 'hardware: auto, cpu or nvenc').choices(['auto', 'cpu', 'nvenc']).default('auto'))

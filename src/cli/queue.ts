@@ -1,7 +1,8 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { addJobs } from '../queue/add.js';
 import { openQueue, queueTarget, redactRedisUrl, DEFAULT_QUEUE_NAME, DEFAULT_REDIS_URL } from '../queue/connection.js';
-import { DEFAULT_OUTPUT_TEMPLATE, DEFAULT_RETRY, type QueueJobData } from '../queue/job.js';
+import { DEFAULT_OUTPUT_TEMPLATE, TEMPLATE_PLACEHOLDERS } from '../job/template.js';
+import { DEFAULT_RETRY, type QueueJobData } from '../queue/job.js';
 import { queueStatus, splitReason, type QueueStatus } from '../queue/status.js';
 import type { CliIo, CommandContext, GlobalOptions } from './context.js';
 import { progressLine } from './format.js';
@@ -67,11 +68,11 @@ export function registerQueue(program: Command, io: CliIo, run: Run): void {
       .description('enqueue one transcode job per INPUT; the resolved preset travels inside the job')
       .argument('<input...>', 'absolute paths on storage every worker mounts at the same path, or http(s) URLs')
       .requiredOption('-p, --preset <name|file>', 'built-in preset name or preset file (resolved here; workers need no preset files)')
-      .option('-o, --output <template>', 'package folder template: {dir} (input folder), {stem} (input name without extension), {preset}', DEFAULT_OUTPUT_TEMPLATE),
+      .option('-o, --output <template>', `package folder template, as for batch -o: ${TEMPLATE_PLACEHOLDERS.map((p) => `{${p}}`).join(' ')} ({dir} not for URL inputs; {reldir} is empty)`, DEFAULT_OUTPUT_TEMPLATE),
   )
     .option('--framerate <fps>', 'frame rate of raw .h264/.hevc elementary-stream inputs', frameRateArg)
     .addOption(new Option('--hw <kind>', 'hardware: auto (the worker decides, see `worker --hw`), cpu or nvenc').choices(['auto', 'cpu', 'nvenc']).default('auto'))
-    .option('--attempts <n>', 'tries in all before a job stays failed (input and preset errors are never retried)', positiveInt, DEFAULT_RETRY.attempts)
+    .option('--attempts <n>', 'tries in all before a job stays failed: failures with exit code 1 or 4 are retried, input, preset and usage failures (2, 3) never', positiveInt, DEFAULT_RETRY.attempts)
     .option('--backoff <seconds>', 'wait before the first retry, doubling each time', seconds, DEFAULT_RETRY.backoffMs / 1000)
     .option('-f, --force', 'enqueue again even if the same job already completed or failed, and re-encode even if its package is current')
     .addHelpText('after', `

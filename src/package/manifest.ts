@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { open, readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import { z } from 'zod';
 import type { SyncReport } from './av-sync.js';
 
 /**
@@ -163,13 +164,75 @@ export async function writeManifest(root: string, manifest: Omit<Manifest, 'outp
   return full;
 }
 
-export async function readManifest(root: string): Promise<Manifest | null> {
+const fingerprintSchema = z.object({
+  input: z.string(),
+  size: z.number().nonnegative().nullable(),
+  mtimeMs: z.number().nullable(),
+  sample: z.string().nullable(),
+});
+
+/** a path inside the package: relative, without `..` (checkCurrent stats and hashes these) */
+const outputPath = z
+  .string()
+  .min(1)
+  .refine((p) => !isAbsolute(p) && !p.split(/[\\/]/).includes('..'), 'expected a path inside the package');
+
+/**
+ * What a streamkit.json must hold to be trusted. Unknown keys are allowed (a newer streamkit may add
+ * some within the same manifest version); a different manifestVersion is not this format.
+ */
+export const manifestSchema = z.object({
+  manifestVersion: z.literal(MANIFEST_VERSION),
+  streamkitVersion: z.string(),
+  createdAt: z.string(),
+  jobKey: z.string().min(1),
+  input: fingerprintSchema,
+  preset: z.object({ name: z.string(), hash: z.string(), resolved: z.unknown() }),
+  options: z.record(z.string(), z.unknown()),
+  ffmpeg: z.object({ path: z.string(), version: z.string() }),
+  hardware: z.string(),
+  encoder: z.string(),
+  outputs: z.array(z.object({ path: outputPath, size: z.number().int().nonnegative(), sha256: z.string() })),
+});
+
+/** Reading a package's streamkit.json: there and valid, absent, or there and not to be trusted (with why). */
+export type ManifestRead = { status: 'valid'; manifest: Manifest } | { status: 'missing' } | { status: 'invalid'; reason: string };
+
+function firstIssue(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return 'invalid';
+  const path = issue.path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('');
+  return `${path || '(root)'}: ${issue.message}`;
+}
+
+/** Read and validate `root`/streamkit.json. Never throws: a broken file is `invalid` with the reason. */
+export async function loadManifest(root: string): Promise<ManifestRead> {
+  let text: string;
   try {
-    const m = JSON.parse(await readFile(join(root, MANIFEST_NAME), 'utf8')) as Manifest;
-    return m.manifestVersion === MANIFEST_VERSION ? m : null;
-  } catch {
-    return null;
+    text = await readFile(join(root, MANIFEST_NAME), 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return { status: 'missing' };
+    return { status: 'invalid', reason: `${MANIFEST_NAME} cannot be read (${code ?? String(error)})` };
   }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    return { status: 'invalid', reason: `${MANIFEST_NAME} is not valid JSON` };
+  }
+  const version = (doc as { manifestVersion?: unknown } | null)?.manifestVersion;
+  if (typeof version === 'number' && version !== MANIFEST_VERSION) return { status: 'invalid', reason: `${MANIFEST_NAME} has manifest version ${version}, expected ${MANIFEST_VERSION}` };
+  const r = manifestSchema.safeParse(doc);
+  if (!r.success) return { status: 'invalid', reason: `${MANIFEST_NAME} is not a streamkit manifest (${firstIssue(r.error)})` };
+  const manifest: Manifest = r.data; // the schema checks what the interface promises
+  return { status: 'valid', manifest };
+}
+
+/** The package's manifest, or null when it is missing or not valid (see loadManifest for why). */
+export async function readManifest(root: string): Promise<Manifest | null> {
+  const r = await loadManifest(root);
+  return r.status === 'valid' ? r.manifest : null;
 }
 
 export type CurrentCheck = { current: true; manifest: Manifest } | { current: false; reason: string };
@@ -180,8 +243,14 @@ export type CurrentCheck = { current: true; manifest: Manifest } | { current: fa
  * (`verifyHashes` also re-hashes them).
  */
 export async function checkCurrent(root: string, expectedJobKey: string, verifyHashes = false): Promise<CurrentCheck> {
-  const m = await readManifest(root);
-  if (!m) return { current: false, reason: 'no manifest' };
+  const r = await loadManifest(root);
+  if (r.status === 'missing') return { current: false, reason: 'no manifest' };
+  if (r.status === 'invalid') return { current: false, reason: r.reason };
+  return checkManifestCurrent(root, r.manifest, expectedJobKey, verifyHashes);
+}
+
+/** checkCurrent for a manifest already read from `root`. */
+export async function checkManifestCurrent(root: string, m: Manifest, expectedJobKey: string, verifyHashes = false): Promise<CurrentCheck> {
   if (m.jobKey !== expectedJobKey) return { current: false, reason: 'input, preset or options changed' };
   const buf = Buffer.allocUnsafe(verifyHashes ? HASH_BUFFER_BYTES : 0);
   for (const o of m.outputs) {

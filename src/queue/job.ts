@@ -1,10 +1,11 @@
-import { basename, dirname, extname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { JobsOptions } from 'bullmq';
 import { StreamkitError } from '../errors.js';
 import type { HardwareRequest } from '../encoder/select.js';
-import { canonicalJson, fingerprintInput, jobKey, presetHash, sha256, type InputFingerprint } from '../package/manifest.js';
+import { jobIdentity } from '../job/identity.js';
+import { DEFAULT_OUTPUT_TEMPLATE, isUrl, outputFor } from '../job/template.js';
+import { canonicalJson, sha256, type InputFingerprint } from '../package/manifest.js';
 import { loadPreset, parsePresetObject } from '../preset/load.js';
-import { jobOptions } from '../transcode.js';
 
 /**
  * What a queue job carries. Everything a worker needs is inside: absolute input path (on storage
@@ -51,48 +52,16 @@ export interface QueueJobProgress {
   worker: { host: string; pid: number };
 }
 
-export const TEMPLATE_FIELDS = ['dir', 'stem', 'preset'] as const;
-export const DEFAULT_OUTPUT_TEMPLATE = '{dir}/{stem}-{preset}';
-
-export function isUrl(input: string): boolean {
-  return /^https?:\/\//i.test(input);
-}
+/** Where queue inputs must be: what a missing input's error says. */
+export const QUEUE_INPUT_HINT = 'Queue inputs must be paths every worker can read (shared storage, same path everywhere) or http(s) URLs.';
 
 /**
- * Expand an output template for one input: `{dir}` the input's folder (not for URLs), `{stem}` its
- * name without extension, `{preset}` the preset name. A relative result is made absolute against
- * `cwd`: workers run elsewhere, so the job carries absolute paths only.
+ * The package folder for one input: the output template engine of `batch -o` (job/template.ts),
+ * made absolute against `cwd` (workers run elsewhere, so jobs carry absolute paths only). A URL has
+ * no folder: a template using `{dir}` is refused for it.
  */
 export function expandOutputTemplate(template: string, input: string, presetName: string, cwd = process.cwd()): string {
-  let dir: string | null = null;
-  let stem: string;
-  if (isUrl(input)) {
-    const path = new URL(input).pathname;
-    stem = basename(path, extname(path)) || 'stream';
-  } else {
-    const abs = resolve(cwd, input);
-    dir = dirname(abs);
-    stem = basename(abs, extname(abs)) || 'output';
-  }
-  const out = template.replace(/\{([^{}]*)\}/g, (_m, field: string) => {
-    switch (field) {
-      case 'dir':
-        if (dir === null) {
-          throw new StreamkitError('USAGE', `The output template "${template}" uses {dir}, but ${input} is a URL and has no folder.`, {
-            hint: 'Give URL inputs a template on shared storage, e.g. --output /srv/media/out/{stem}-{preset}.',
-          });
-        }
-        return dir;
-      case 'stem':
-        return stem;
-      case 'preset':
-        return presetName;
-      default:
-        throw new StreamkitError('USAGE', `Unknown field {${field}} in the output template "${template}".`, { hint: `Known fields: ${TEMPLATE_FIELDS.map((f) => `{${f}}`).join(', ')}.` });
-    }
-  });
-  if (/[{}]/.test(out)) throw new StreamkitError('USAGE', `Unbalanced braces in the output template "${template}".`, { hint: 'Example: --output {dir}/{stem}-{preset}' });
-  return resolve(cwd, out);
+  return outputFor({ template, input: isUrl(input) ? input : resolve(cwd, input), presetName, relativeTo: cwd, urlDir: null });
 }
 
 /**
@@ -117,39 +86,21 @@ export interface BuiltJob {
   data: QueueJobData;
 }
 
-function inputMissing(input: string, error: unknown): StreamkitError {
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') {
-    return new StreamkitError('INPUT_MISSING', `Input ${input} does not exist.`, {
-      hint: 'Queue inputs must be paths every worker can read (shared storage, same path everywhere) or http(s) URLs.',
-      details: { input },
-    });
-  }
-  return new StreamkitError('INPUT_UNREADABLE', `Cannot read input ${input}: ${code ?? String(error)}.`, { details: { input }, cause: error });
-}
-
 /** Resolve the preset once, then describe one job per input (nothing is enqueued here). */
 export async function buildJobs(inputs: readonly string[], options: BuildJobOptions): Promise<BuiltJob[]> {
   const resolved = await loadPreset(options.preset);
   // what the worker will see after re-validating the carried object: hash that
   const preset = parsePresetObject(resolved.preset, resolved.file);
-  const hash = presetHash(preset);
   if (!preset.packaging.hls) {
     throw new StreamkitError('USAGE', `Preset ${resolved.name} has no HLS packaging; queue workers write HLS packages.`, { hint: 'Add packaging.hls to the preset.' });
   }
   const cwd = options.cwd ?? process.cwd();
-  const opts = { frameRate: options.frameRate ?? null, hw: options.hw ?? 'auto' } as const;
   const template = options.output ?? DEFAULT_OUTPUT_TEMPLATE;
   const jobs: BuiltJob[] = [];
   const byOutput = new Map<string, string>();
   for (const raw of inputs) {
     const input = isUrl(raw) ? raw : resolve(cwd, raw);
-    let fingerprint: InputFingerprint;
-    try {
-      fingerprint = await fingerprintInput(input);
-    } catch (error) {
-      throw inputMissing(input, error);
-    }
+    const id = await jobIdentity(input, preset, options, QUEUE_INPUT_HINT);
     const output = expandOutputTemplate(template, raw, resolved.name, cwd);
     const previous = byOutput.get(output);
     if (previous !== undefined && previous !== input) {
@@ -157,10 +108,9 @@ export async function buildJobs(inputs: readonly string[], options: BuildJobOpti
     }
     if (previous !== undefined) continue; // the same input twice on one command line: one job
     byOutput.set(output, input);
-    const key = jobKey(fingerprint, hash, jobOptions({ frameRate: opts.frameRate ?? undefined, hw: opts.hw }));
     jobs.push({
-      id: queueJobId(key, output),
-      data: { v: JOB_DATA_VERSION, input, output, preset: { name: resolved.name, hash, resolved: preset }, options: { ...opts }, jobKey: key, fingerprint, force: options.force ?? false },
+      id: queueJobId(id.key, output),
+      data: { v: JOB_DATA_VERSION, input, output, preset: { name: resolved.name, hash: id.presetHash, resolved: preset }, options: id.options, jobKey: id.key, fingerprint: id.fingerprint, force: options.force ?? false },
     });
   }
   return jobs;

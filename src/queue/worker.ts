@@ -3,27 +3,28 @@ import { join } from 'node:path';
 import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import type { HardwareRequest } from '../encoder/select.js';
 import { isStreamkitError, StreamkitError } from '../errors.js';
-import { checkCurrent, fingerprintInput, jobKey, MANIFEST_NAME, presetHash, readManifest } from '../package/manifest.js';
-import { exists } from '../package/atomic.js';
+import { formatError } from '../format/error-text.js';
+import { isPermanent, isRetryable } from '../job/retry.js';
+import { runJob } from '../job/run.js';
 import { parsePresetObject } from '../preset/load.js';
-import { jobOptions, resolveToolchain, transcode, type Toolchain } from '../transcode.js';
-import { formatError } from '../cli/reporter.js';
+import { resolveToolchain, type Toolchain } from '../transcode.js';
 import { openQueue, redactRedisUrl, redisConnection, type QueueTarget } from './connection.js';
-import { parseJobData, type QueueJobData, type QueueJobProgress, type QueueJobResult } from './job.js';
-import { cleanStaleStaging } from './stale.js';
+import { parseJobData, QUEUE_INPUT_HINT, type QueueJobData, type QueueJobProgress, type QueueJobResult } from './job.js';
 import { DEFAULT_GRACE_MS, DEFAULT_LOCK_DURATION_MS, DEFAULT_STALLED_INTERVAL_MS } from './defaults.js';
 
 /**
- * `streamkit worker`: takes jobs from the queue and runs transcode() on each.
+ * `streamkit worker`: takes jobs from the queue and runs each with runJob() (job/run.ts), the job
+ * life `streamkit batch` uses too.
  *
  * - Idempotent: a job whose destination already holds a current package (streamkit.json with the
  *   same job key, every file at its recorded size) completes at once without encoding.
  * - Atomic: transcode() writes into a staging folder beside the destination and renames it into
  *   place, so a job that is run again after a crash, or by two workers, ends in one whole package.
- * - Failures: input and preset errors (exit codes 2 and 3) fail the job at once (BullMQ
- *   UnrecoverableError); everything else is retried with exponential backoff up to the job's
- *   `attempts`. The reason kept is "CODE: message"; the full error (ffmpeg command, stderr tail)
- *   goes to the job's log.
+ * - Failures: the retry policy of job/retry.ts. Permanent ones (exit codes 2 and 3: input, preset,
+ *   usage, a destination that is not streamkit's) fail the job at once (BullMQ
+ *   UnrecoverableError); the others (exit codes 1 and 4) are retried with exponential backoff up to
+ *   the job's `attempts`. The reason kept is "CODE: message"; the full error (ffmpeg command, stderr
+ *   tail) goes to the job's log.
  * - Crash: a worker that dies stops renewing its job lock; after `lockDuration` another worker's
  *   stalled-job check puts the job back and it runs again from scratch.
  * - Shutdown (SIGTERM/SIGINT): stop taking jobs; running jobs get `graceMs` to finish, then they
@@ -64,18 +65,6 @@ export interface WorkerSummary {
 
 export { DEFAULT_GRACE_MS, DEFAULT_LOCK_DURATION_MS, DEFAULT_STALLED_INTERVAL_MS };
 
-/** Exit codes 2 (usage, preset, destination not ours) and 3 (input) do not get better by retrying. */
-export function isPermanent(error: StreamkitError): boolean {
-  return error.exitCode === 2 || error.exitCode === 3;
-}
-
-function inputError(input: string, error: unknown): StreamkitError {
-  const code = (error as NodeJS.ErrnoException).code;
-  return code === 'ENOENT'
-    ? new StreamkitError('INPUT_MISSING', `Input ${input} does not exist on this worker.`, { hint: 'Queue inputs must be on storage every worker mounts at the same path.', details: { input } })
-    : new StreamkitError('INPUT_UNREADABLE', `Cannot read input ${input}: ${code ?? String(error)}.`, { details: { input }, cause: error });
-}
-
 export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> {
   const { target, log } = options;
   const me = { host: hostname(), pid: process.pid };
@@ -114,74 +103,41 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       progress({ stage: 'check', percent: null, fps: null, speed: null, etaSeconds: null }, true);
       const preset = parsePresetObject(d.preset.resolved, `(job ${id}) preset ${d.preset.name}`);
       const hw: HardwareRequest = d.options.hw === 'auto' ? workerHw : d.options.hw;
-      const opts = { frameRate: d.options.frameRate ?? undefined, hw };
-
-      const stale = await cleanStaleStaging(d.output);
-      if (stale.removed.length > 0) {
-        const note = `removed ${stale.removed.length} staging folder(s) of dead workers${stale.killed.length > 0 ? `, killed orphaned ffmpeg ${stale.killed.join(', ')}` : ''}`;
-        log({ type: 'job', status: 'cleanup', id, removed: stale.removed, killed: stale.killed });
-        await job.log(note).catch(() => undefined);
-      }
-
-      let fingerprint;
-      try {
-        fingerprint = await fingerprintInput(d.input);
-      } catch (error) {
-        throw inputError(d.input, error);
-      }
-      const key = jobKey(fingerprint, presetHash(preset), jobOptions(opts));
-      const isCurrent = async (): Promise<boolean> => (await checkCurrent(d.output, key)).current;
-      const skipped = (reason: string): QueueJobResult => {
-        summary.skipped++;
-        log({ type: 'job', status: 'skipped', id, output: d.output, reason });
-        return { output: d.output, master: join(d.output, 'master.m3u8'), skipped: true, reason, elapsedSeconds: (performance.now() - started) / 1000, worker: me };
-      };
-      if (!d.force && (await isCurrent())) return skipped(`${d.output} is already current (${MANIFEST_NAME} matches this job)`);
-
-      // a destination that exists but is not current: replace it if streamkit made it (input or preset changed)
-      let force = d.force;
-      if (!force && (await exists(d.output))) {
-        if (await readManifest(d.output)) force = true;
-        else {
-          throw new StreamkitError('OUTPUT_EXISTS', `Output ${d.output} already exists and is not a streamkit package.`, {
-            hint: 'Remove it or enqueue the job again with --force (the old folder stays until the new package is complete).',
-            details: { output: d.output },
-          });
-        }
-      }
-
-      let result;
-      try {
-        result = await transcode({
-          input: d.input,
-          preset: { name: d.preset.name, file: `(job ${id})`, chain: [], preset },
-          output: d.output,
-          frameRate: opts.frameRate,
-          hw,
-          force,
+      const r = await runJob(
+        { input: d.input, output: d.output, preset: { name: d.preset.name, file: `(job ${id})`, chain: [], preset }, frameRate: d.options.frameRate ?? undefined, hw, force: d.force },
+        {
           toolchain,
-          ...(signal ? { signal } : {}),
+          signal,
+          inputHint: QUEUE_INPUT_HINT,
           onEvent: (e) => {
-            if (e.type === 'stage' && e.status === 'start') progress({ stage: e.stage, percent: e.stage === 'encode' ? 0 : null, fps: null, speed: null, etaSeconds: null }, true);
-            else if (e.type === 'progress') progress({ stage: 'encode', percent: e.percent, fps: e.fps, speed: e.speed, etaSeconds: e.etaSeconds }, e.percent === 100);
-            else if (e.type === 'start') void job.log(`${me.host}:${me.pid}: ${e.encoder} on ${e.hardware} (${e.hardwareReason}), ffmpeg ${e.ffmpeg.version}`).catch(() => undefined);
+            if (e.type === 'cleanup') {
+              log({ type: 'job', status: 'cleanup', id, removed: e.removed, killed: e.killed });
+              const note = `removed ${e.removed.length} staging folder(s) of dead workers${e.killed.length > 0 ? `, killed orphaned ffmpeg ${e.killed.join(', ')}` : ''}`;
+              void job.log(note).catch(() => undefined);
+            } else if (e.type === 'transcode') {
+              const t = e.event;
+              if (t.type === 'stage' && t.status === 'start') progress({ stage: t.stage, percent: t.stage === 'encode' ? 0 : null, fps: null, speed: null, etaSeconds: null }, true);
+              else if (t.type === 'progress') progress({ stage: 'encode', percent: t.percent, fps: t.fps, speed: t.speed, etaSeconds: t.etaSeconds }, t.percent === 100);
+              else if (t.type === 'start') void job.log(`${me.host}:${me.pid}: ${t.encoder} on ${t.hardware} (${t.hardwareReason}), ffmpeg ${t.ffmpeg.version}`).catch(() => undefined);
+            }
           },
-        });
-      } catch (error) {
-        // another worker (one that lost its lock but kept going) committed the same package first
-        if (isStreamkitError(error) && error.code === 'OUTPUT_EXISTS' && !signal?.aborted && (await isCurrent())) return skipped(`${d.output} was completed by another worker meanwhile`);
-        throw error;
+        },
+      );
+      if (r.status === 'failed' || r.status === 'cancelled') throw r.error ?? new StreamkitError('INTERRUPTED', 'Interrupted before the encode started.');
+      if (r.status === 'skipped') {
+        summary.skipped++;
+        log({ type: 'job', status: 'skipped', id, output: d.output, reason: r.reason });
+        return { output: d.output, master: join(d.output, 'master.m3u8'), skipped: true, reason: r.reason, elapsedSeconds: (performance.now() - started) / 1000, worker: me };
       }
-      await cleanStaleStaging(d.output); // an orphaned encoder may have recreated its folder meanwhile
       summary.completed++;
       const elapsedSeconds = (performance.now() - started) / 1000;
-      log({ type: 'job', status: 'done', id, output: d.output, master: result.master, elapsedSeconds });
-      return { output: d.output, master: result.master, skipped: false, elapsedSeconds, worker: me };
+      log({ type: 'job', status: 'done', id, output: d.output, master: r.master, elapsedSeconds });
+      return { output: d.output, master: r.master, skipped: false, elapsedSeconds, worker: me };
     } catch (error) {
       const why = abortReasons.get(id);
       // while stopping, a failure is most likely the stop itself (Ctrl-C in a terminal reaches
       // ffmpeg directly, as does systemd's default KillMode): hand the job back instead of failing it
-      const stopping = (signal?.aborted && why === 'shutdown') || (shuttingDown && !(isStreamkitError(error) && isPermanent(error)));
+      const stopping = (signal?.aborted && why === 'shutdown') || (shuttingDown && (isRetryable(error) || (isStreamkitError(error) && error.code === 'INTERRUPTED')));
       if (stopping && why !== 'lock-lost' && token) {
         // hand the job back: front of the waiting list, no attempt used up
         await job.moveToWait(token);

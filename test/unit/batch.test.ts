@@ -1,20 +1,20 @@
 /**
- * Pure parts of `streamkit batch`: output templates, the glob matcher, the jobs-file schema, input
+ * Parts of `streamkit batch`: output templates, globs (on real files), the jobs-file schema, input
  * expansion and the per-destination lock (on a real temporary folder).
  */
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { globToRegExp, isGlob, splitGlob } from '../../src/batch/glob.js';
+import { expandGlob, isGlob, splitGlob } from '../../src/batch/glob.js';
 import { expandInputs } from '../../src/batch/inputs.js';
 import { parseJobs } from '../../src/batch/jobs-file.js';
-import { acquireLock, cleanLockLeftovers, currentOwner, isStaleOwner, lockPathFor, processStartTime, type LockOwner } from '../../src/batch/lock.js';
+import { acquireLock, cleanLockLeftovers, currentOwner, isStaleOwner, lockPathFor, processStartTime, type LockOwner } from '../../src/job/lock.js';
 import { summaryMarkdown, summaryTable } from '../../src/batch/report.js';
 import { defaultConcurrency, planBatch } from '../../src/batch/runner.js';
 import type { BatchSummary } from '../../src/batch/events.js';
-import { DEFAULT_OUTPUT_TEMPLATE, expandTemplate, templateVars, validateTemplate } from '../../src/batch/template.js';
+import { DEFAULT_OUTPUT_TEMPLATE, expandTemplate, templateVars, validateTemplate } from '../../src/job/template.js';
 import { StreamkitError } from '../../src/errors.js';
 
 async function deadPid(): Promise<number> {
@@ -62,45 +62,84 @@ describe('output templates', () => {
   });
 });
 
-describe('glob matcher', () => {
-  const m = (glob: string, path: string): boolean => globToRegExp(glob).test(path);
+describe('globs (matched on real files)', () => {
+  let root = '';
+  let n = 0;
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'streamkit-glob-unit-'));
+  });
+  afterAll(async () => {
+    if (root) await rm(root, { recursive: true, force: true });
+  });
+  /** does `glob` find the file `path` (created alone in a fresh folder)? */
+  const m = async (glob: string, path: string): Promise<boolean> => {
+    const dir = join(root, String(++n));
+    await mkdir(join(dir, path, '..'), { recursive: true });
+    await writeFile(join(dir, path), 'x');
+    return (await expandGlob(glob, dir)).files.includes(join(dir, path));
+  };
 
-  it('* and ? stay within one segment', () => {
-    expect(m('*.mp4', 'a.mp4')).toBe(true);
-    expect(m('*.mp4', 'dir/a.mp4')).toBe(false);
-    expect(m('?.mp4', 'a.mp4')).toBe(true);
-    expect(m('?.mp4', 'ab.mp4')).toBe(false);
-    expect(m('a*b', 'ab')).toBe(true);
-    expect(m('*.mp4', 'a.mp4.part')).toBe(false);
+  it('* and ? stay within one segment', async () => {
+    expect(await m('*.mp4', 'a.mp4')).toBe(true);
+    expect(await m('*.mp4', 'dir/a.mp4')).toBe(false);
+    expect(await m('?.mp4', 'a.mp4')).toBe(true);
+    expect(await m('?.mp4', 'ab.mp4')).toBe(false);
+    expect(await m('a*b', 'ab')).toBe(true);
+    expect(await m('*.mp4', 'a.mp4.part')).toBe(false);
   });
 
-  it('** matches zero or more folders', () => {
-    expect(m('**/*.mp4', 'a.mp4')).toBe(true);
-    expect(m('**/*.mp4', 'x/y/z/a.mp4')).toBe(true);
-    expect(m('x/**/a.mp4', 'x/a.mp4')).toBe(true);
-    expect(m('x/**/a.mp4', 'x/1/2/a.mp4')).toBe(true);
-    expect(m('x/**/a.mp4', 'y/1/a.mp4')).toBe(false);
-    expect(m('x/**', 'x/1/2/a.mp4')).toBe(true);
+  it('** matches zero or more folders', async () => {
+    expect(await m('**/*.mp4', 'a.mp4')).toBe(true);
+    expect(await m('**/*.mp4', 'x/y/z/a.mp4')).toBe(true);
+    expect(await m('x/**/a.mp4', 'x/a.mp4')).toBe(true);
+    expect(await m('x/**/a.mp4', 'x/1/2/a.mp4')).toBe(true);
+    expect(await m('x/**/a.mp4', 'y/1/a.mp4')).toBe(false);
+    expect(await m('x/**', 'x/1/2/a.mp4')).toBe(true);
   });
 
-  it('wildcards skip hidden names unless the pattern names them', () => {
-    expect(m('*.mp4', '.a.mp4')).toBe(false);
-    expect(m('**/*.mp4', '.staging/a.mp4')).toBe(false);
-    expect(m('.*.mp4', '.a.mp4')).toBe(true);
-    expect(m('x/**', 'x/.lock')).toBe(false);
+  it('wildcards skip hidden names unless the pattern names them', async () => {
+    expect(await m('*.mp4', '.a.mp4')).toBe(false);
+    expect(await m('**/*.mp4', '.staging/a.mp4')).toBe(false);
+    expect(await m('.*.mp4', '.a.mp4')).toBe(true);
+    expect(await m('x/**', 'x/.lock')).toBe(false);
   });
 
-  it('supports classes, negated classes, alternatives and escapes', () => {
-    expect(m('clip[0-9].mp4', 'clip7.mp4')).toBe(true);
-    expect(m('clip[0-9].mp4', 'clipx.mp4')).toBe(false);
-    expect(m('clip[!0-9].mp4', 'clipx.mp4')).toBe(true);
-    expect(m('clip[!0-9].mp4', 'clip1.mp4')).toBe(false);
-    expect(m('*.{mp4,mov}', 'a.mov')).toBe(true);
-    expect(m('*.{mp4,mov}', 'a.mkv')).toBe(false);
-    expect(m('a\\*.mp4', 'a*.mp4')).toBe(true);
-    expect(m('a\\*.mp4', 'ab.mp4')).toBe(false);
-    expect(m('a+(b).mp4', 'a+(b).mp4')).toBe(true);
-    expect(m('[ab', '[ab')).toBe(true);
+  it('supports classes, negated classes, alternatives and escapes', async () => {
+    expect(await m('clip[0-9].mp4', 'clip7.mp4')).toBe(true);
+    expect(await m('clip[0-9].mp4', 'clipx.mp4')).toBe(false);
+    expect(await m('clip[!0-9].mp4', 'clipx.mp4')).toBe(true);
+    expect(await m('clip[!0-9].mp4', 'clip1.mp4')).toBe(false);
+    expect(await m('*.{mp4,mov}', 'a.mov')).toBe(true);
+    expect(await m('*.{mp4,mov}', 'a.mkv')).toBe(false);
+    expect(await m('a\\*.mp4', 'a*.mp4')).toBe(true);
+    expect(await m('a\\*.mp4', 'ab.mp4')).toBe(false);
+    expect(await m('a+(b).mp4', 'a+(b).mp4')).toBe(true);
+    expect(await m('[ab', '[ab')).toBe(true);
+  });
+
+  it('matches case-sensitively, with parentheses as plain characters', async () => {
+    expect(await m('*.mp4', 'a.MP4')).toBe(false);
+    expect(await m('*.MP4', 'a.MP4')).toBe(true);
+    expect(await m('movie (2019)/*.mp4', 'movie (2019)/a.mp4')).toBe(true);
+    expect(await m('clip+(1).mp4', 'clip1.mp4')).toBe(false);
+    expect(await m('*(b).mp4', 'ab.mp4')).toBe(false);
+    expect(await m('a+(b)*', 'a+(b).mp4')).toBe(true);
+    expect(await m('!a*.mp4', '!ab.mp4')).toBe(true);
+  });
+
+  it('never enters packages, follows links to files but not to folders, and lists in walk order', async () => {
+    const dir = join(root, 'walk');
+    for (const f of ['a/b.mp4', 'a-c.mp4', 'a.mp4', 'B.mp4', 'pkg/720p/seg.mp4', 'pkg/streamkit.json', 'other/o.mp4']) {
+      await mkdir(join(dir, f, '..'), { recursive: true });
+      await writeFile(join(dir, f), 'x');
+    }
+    await symlink(join(dir, 'other'), join(dir, 'linked-folder'));
+    await symlink(join(dir, 'other', 'o.mp4'), join(dir, 'linked-file.mp4'));
+    await symlink(dir, join(dir, 'a', 'loop'));
+    const found = (await expandGlob('**/*.mp4', dir)).files.map((f) => f.slice(dir.length + 1));
+    expect(found).toEqual(['B.mp4', 'a/b.mp4', 'a-c.mp4', 'a.mp4', 'linked-file.mp4', 'other/o.mp4']);
+    expect((await expandGlob('*/720p/*.mp4', dir)).files).toEqual([]);
+    expect((await expandGlob('nothing/*.mp4', dir)).files).toEqual([]);
   });
 
   it('detects glob syntax and splits off the folder to walk', () => {

@@ -7,10 +7,10 @@ import { fingerprintInput, jobKey, presetHash } from '../../src/package/manifest
 import { listBuiltinPresets, loadPreset, parsePresetObject } from '../../src/preset/load.js';
 import { queueTarget, redactRedisUrl, redisConnection } from '../../src/queue/connection.js';
 import { buildJobs, expandOutputTemplate, parseJobData, queueJobId } from '../../src/queue/job.js';
-import { staleStagingFor } from '../../src/queue/stale.js';
+import { staleStagingFor } from '../../src/package/atomic.js';
 import { splitReason } from '../../src/queue/status.js';
-import { isPermanent } from '../../src/queue/worker.js';
-import { jobOptions } from '../../src/transcode.js';
+import { isPermanent } from '../../src/job/retry.js';
+import { jobOptions } from '../../src/job/identity.js';
 
 function usage(fn: () => unknown): StreamkitError {
   try {
@@ -31,7 +31,9 @@ describe('output templates', () => {
 
   it('refuses {dir} for URLs, unknown fields and stray braces', () => {
     expect(usage(() => expandOutputTemplate('{dir}/{stem}', 'https://cdn.example.com/a.mp4', 'p')).message).toMatch(/uses \{dir\}, but .* is a URL/);
-    expect(usage(() => expandOutputTemplate('/out/{name}', '/in/a.mp4', 'p')).message).toMatch(/Unknown field \{name\}/);
+    // {name} is a placeholder now (the batch engine's); an unknown one is still refused
+    expect(expandOutputTemplate('/out/{name}', '/in/a.mp4', 'p')).toBe('/out/a.mp4');
+    expect(usage(() => expandOutputTemplate('/out/{basename}', '/in/a.mp4', 'p')).message).toMatch(/Unknown placeholder \{basename\}/);
     expect(usage(() => expandOutputTemplate('/out/{stem', '/in/a.mp4', 'p')).code).toBe('USAGE');
   });
 });

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { link, mkdir, readdir, readFile, rename, rmdir, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
+import { StreamkitError } from '../errors.js';
 import { isAlive } from '../package/atomic.js';
 
 /**
@@ -179,9 +180,24 @@ async function takeOver(path: string, staleText: string, text: string, me: LockO
 
 /**
  * Try to take the lock for a destination; never waits. Missing parent folders are created (and
- * removed again on release when they are empty).
+ * removed again on release when they are empty). A lock that cannot be created at all (the parent
+ * is not writable) is OUTPUT_UNWRITABLE: the staging folder could not be created there either.
  */
 export async function acquireLock(dest: string, options: { what?: string } = {}): Promise<LockAttempt> {
+  try {
+    return await tryLock(dest, options);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EROFS' ? 'read-only file system' : code === 'EEXIST' || code === 'ENOTDIR' ? 'a file is in the way of its folder' : (code ?? String(error));
+    throw new StreamkitError('OUTPUT_UNWRITABLE', `Cannot create the lock file beside ${dest}: ${why}.`, {
+      hint: "The output folder's parent must be writable (the lock and the staging folder live there); choose another output or fix its permissions.",
+      details: { output: dest },
+      cause: error,
+    });
+  }
+}
+
+async function tryLock(dest: string, options: { what?: string }): Promise<LockAttempt> {
   const path = lockPathFor(dest);
   const me = currentOwner(options.what);
   const text = `${JSON.stringify(me)}\n`;

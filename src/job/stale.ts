@@ -4,16 +4,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { isAlive, staleStagingFor } from '../package/atomic.js';
 
 /**
- * Leftovers of a worker that died without cleaning up (SIGKILL, OOM killer, power loss): staging
- * folders beside a destination, named `.streamkit-tmp-<dest>-<pid>-<random>` by the atomic output
- * code, whose process is gone. The worker that takes the job next removes them before it starts,
- * and again after it commits.
+ * Leftovers of a run or worker that died without cleaning up (SIGKILL, OOM killer, power loss):
+ * staging folders beside a destination, named `.streamkit-tmp-<dest>-<pid>-<random>` by the atomic
+ * output code, whose process is gone. The next job for that destination removes them before it
+ * starts, and again after it commits.
  *
- * A killed worker's ffmpeg may outlive it (it is not in the killed process; systemd and container
+ * A killed process's ffmpeg may outlive it (it is not in the killed process; systemd and container
  * runtimes kill the whole group, a plain `kill -9 PID` does not) and keep writing into its staging
  * folder. On Linux such orphans are found through /proc by their working folder or command line
  * and killed first. Processes on other machines cannot be seen; their folders are removed all the
- * same (the job now belongs to this worker, BullMQ's lock guarantees that).
+ * same (the job now belongs to this process: the batch lock or BullMQ's job lock guarantees that).
  */
 
 /**
@@ -65,10 +65,10 @@ export async function cleanStaleStaging(dest: string): Promise<{ removed: string
       }
     }
     for (let i = 0; i < 40 && killed.some(isAlive); i++) await sleep(50);
-    await rm(dir, { recursive: true, force: true });
+    // an orphan on another machine may still be writing there: retry while it races us
+    await rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     removed.push(dir);
   }
   return { removed, killed };
 }
 
-export { staleStagingFor };
