@@ -64,10 +64,7 @@ export async function planTranscode(options: PlanOptions): Promise<PlannedTransc
   return (await prepare(options)).planned;
 }
 
-/** The options that change what a job produces (part of the manifest's job key). */
-export function jobOptions(options: Pick<PlanOptions, 'frameRate' | 'hw'>): Record<string, unknown> {
-  return { frameRate: options.frameRate ?? null, hw: options.hw ?? 'auto' };
-}
+export { jobOptions } from './job/identity.js';
 
 export interface TranscodeOptions extends PlanOptions {
   force?: boolean | undefined;
@@ -135,7 +132,7 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
     for (const f of files) emit({ type: 'file', ...f });
     for (const r of pkg?.rungs ?? []) emit({ type: 'rung', name: r.name, width: r.width, height: r.height, codecs: r.codecs, bandwidth: r.bandwidth, averageBandwidth: r.averageBandwidth, sizeBytes: r.sizeBytes, segments: r.segments });
 
-    await commitPackage(ctx, source, encoded, pkg, staging, { options: jobOptions(options), replace: options.force ?? false });
+    await commitPackage(ctx, source, encoded, pkg, staging, { frameRate: options.frameRate, hw: options.hw, replace: options.force ?? false });
 
     const elapsedSeconds = (performance.now() - started) / 1000;
     const master = pkg ? resolve(dest, 'master.m3u8') : null;

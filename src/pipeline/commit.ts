@@ -1,7 +1,9 @@
 import { StreamkitError } from '../errors.js';
 import type { Staging } from '../package/atomic.js';
 import type { HlsPackage } from '../package/hls.js';
-import { fingerprintInput, jobKey, presetHash, writeManifest } from '../package/manifest.js';
+import { jobIdentity } from '../job/identity.js';
+import type { HardwareRequest } from '../encoder/select.js';
+import { writeManifest } from '../package/manifest.js';
 import { streamkitVersion } from '../version.js';
 import type { JobContext } from './context.js';
 import type { Encoded } from './encode.js';
@@ -11,17 +13,16 @@ import type { Source } from './probe.js';
  * Stage 7: write streamkit.json (what made the package, every file with its SHA-256) and move the
  * staging folder into place, replacing an old package only when `replace`.
  */
-export async function commitPackage(ctx: JobContext, source: Source, encoded: Encoded, pkg: HlsPackage | null, staging: Staging, job: { options: Record<string, unknown>; replace: boolean }): Promise<void> {
+export async function commitPackage(ctx: JobContext, source: Source, encoded: Encoded, pkg: HlsPackage | null, staging: Staging, job: { frameRate?: string | undefined; hw?: HardwareRequest | undefined; replace: boolean }): Promise<void> {
   if (ctx.signal?.aborted) throw new StreamkitError('INTERRUPTED', 'Interrupted; nothing was written to the destination.');
   const { plan } = encoded;
-  const hash = presetHash(plan.preset);
-  const fingerprint = await fingerprintInput(ctx.input);
+  const id = await jobIdentity(ctx.input, plan.preset, job);
   await writeManifest(ctx.workDir, {
     streamkitVersion: streamkitVersion(),
-    jobKey: jobKey(fingerprint, hash, job.options),
-    input: fingerprint,
-    preset: { name: source.preset.name, hash, resolved: plan.preset },
-    options: job.options,
+    jobKey: id.key,
+    input: id.fingerprint,
+    preset: { name: source.preset.name, hash: id.presetHash, resolved: plan.preset },
+    options: id.options,
     ffmpeg: { path: source.toolchain.ffmpeg.path, version: source.toolchain.caps.version.raw },
     hardware: plan.hardware,
     encoder: plan.encoder,
