@@ -24,6 +24,7 @@ export type ErrorCode =
   | 'INPUT_REFUSED'
   | 'OUTPUT_EXISTS'
   | 'OUTPUT_UNWRITABLE'
+  | 'NO_SPACE'
   | 'FFMPEG_NOT_FOUND'
   | 'ENCODER_UNAVAILABLE'
   | 'FEATURE_UNAVAILABLE'
@@ -44,6 +45,7 @@ const exitCodes: Record<ErrorCode, ExitCodeValue> = {
   INPUT_REFUSED: ExitCode.input,
   OUTPUT_EXISTS: ExitCode.usage,
   OUTPUT_UNWRITABLE: ExitCode.failed,
+  NO_SPACE: ExitCode.failed,
   FFMPEG_NOT_FOUND: ExitCode.unavailable,
   ENCODER_UNAVAILABLE: ExitCode.unavailable,
   FEATURE_UNAVAILABLE: ExitCode.unavailable,

@@ -1,10 +1,12 @@
 import { basename, extname, resolve } from 'node:path';
 import type { CheckedHardware } from './encoder/preset-check.js';
+import { StreamkitError } from './errors.js';
 import type { EventSink, TranscodeEvent } from './events.js';
 import { buildTranscodeArgs } from './ffmpeg/command.js';
 import { ffmpegCommandPrefix } from './ffmpeg/run.js';
 import { formatRational } from './media/rational.js';
 import { checkDestination, createStaging } from './package/atomic.js';
+import { checkRoom, diskLooksFull, estimatePackageBytes, freeBytes, isNoSpace, noSpaceError } from './package/disk-space.js';
 import type { HlsPackage } from './package/hls.js';
 import type { WrittenFile } from './package/progressive.js';
 import type { TranscodePlan } from './plan.js';
@@ -31,6 +33,8 @@ import type { ResolvedPreset } from './preset/load.js';
  */
 
 export { resolveToolchain, type Toolchain } from './pipeline/toolchain.js';
+
+const isInterrupted = (error: unknown): boolean => error instanceof StreamkitError && error.code === 'INTERRUPTED';
 
 export interface PlanOptions extends SourceOptions {
   output?: string | undefined;
@@ -113,6 +117,8 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
   const staging = await createStaging(dest);
   const ctx: JobContext = { input: options.input, workDir: staging.dir, emit, signal: options.signal };
   try {
+    // refuse a package that cannot fit before encoding anything
+    await checkRoom(staging.dir, planned.plan);
     emit({ type: 'stage', stage: 'probe', status: 'done' });
     emit(startEvent(options, dest, planned));
     for (const note of planned.plan.notes) emit({ type: 'warning', message: note });
@@ -143,7 +149,11 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
     });
     return { output: dest, master, package: pkg && master ? { ...pkg, master } : null, files, elapsedSeconds };
   } catch (error) {
+    // our own writes (playlists, streamkit.json) on a full disk: the real cause, not the write that failed
+    // and any other failure while the disk is full (a playlist ffmpeg could not finish, say): the disk is the cause
+    const full = (isNoSpace(error) && !(error instanceof StreamkitError)) || (!isNoSpace(error) && !isInterrupted(error) && (await diskLooksFull(staging.dir)));
+    const reported = full ? noSpaceError(staging.dir, estimatePackageBytes(planned.plan), await freeBytes(staging.dir), error) : error;
     await staging.discard();
-    throw error;
+    throw reported;
   }
 }

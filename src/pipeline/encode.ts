@@ -8,6 +8,7 @@ import { runFfmpeg } from '../ffmpeg/run.js';
 import { hlsRenditions } from '../package/hls.js';
 import type { SegmentFactsCache } from '../package/segment-facts.js';
 import { watchSegments, type SegmentWatcher } from '../package/segment-watcher.js';
+import { estimatePackageBytes, freeBytes, noSpaceError, watchDiskSpace } from '../package/disk-space.js';
 import { checkNotTruncated } from '../package/verify.js';
 import { outputFolders, type TranscodePlan } from '../plan.js';
 import type { HardwareKind } from '../preset/schema.js';
@@ -47,14 +48,20 @@ async function freshFolders(ctx: JobContext, plan: TranscodePlan): Promise<void>
 async function runEncode(ctx: JobContext, plan: TranscodePlan, ffmpeg: string, facts: SegmentFactsCache, counters: { frames: number | null; warnings: number }): Promise<Awaited<ReturnType<typeof runFfmpeg>>> {
   const duration = plan.media.duration;
   const watcher: SegmentWatcher | null = plan.hls ? watchSegments(ctx.workDir, hlsRenditions(plan), facts) : null;
+  // a full disk stops ffmpeg at once (it would go on encoding into failed writes) and is reported as such
+  const diskFull = new AbortController();
+  const disk = watchDiskSpace(ctx.workDir, () => diskFull.abort('the disk is full'));
+  const signal = ctx.signal ? AbortSignal.any([ctx.signal, diskFull.signal]) : diskFull.signal;
   counters.frames = null;
   try {
     return await runFfmpeg(ffmpeg, buildTranscodeArgs(plan), {
       what: 'encoding the ladder',
-      // the argv's output paths are relative to the staging folder (see ffmpeg/command.ts hlsMuxer)
+      // the argv's output paths are relative to the staging folder (see args/command.ts hlsMuxer)
       cwd: ctx.workDir,
-      ...(ctx.signal ? { signal: ctx.signal } : {}),
+      signal,
       onStderrLine: (line) => {
+        // ffmpeg names the cause in its log (strerror(ENOSPC)) before the free-space poll may see it
+        if (/No space left on device/i.test(line)) diskFull.abort('the disk is full');
         counters.warnings++;
         if (counters.warnings <= MAX_FFMPEG_WARNINGS) ctx.emit({ type: 'warning', source: 'ffmpeg', message: line.trim() });
       },
@@ -74,7 +81,11 @@ async function runEncode(ctx: JobContext, plan: TranscodePlan, ffmpeg: string, f
         });
       },
     });
+  } catch (error) {
+    if (diskFull.signal.aborted && !ctx.signal?.aborted) throw noSpaceError(ctx.workDir, estimatePackageBytes(plan), await freeBytes(ctx.workDir), error);
+    throw error;
   } finally {
+    disk.stop();
     await watcher?.stop();
   }
 }

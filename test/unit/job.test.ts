@@ -93,6 +93,7 @@ describe('one retry policy', () => {
     OUTPUT_EXISTS: false,
     INTERRUPTED: false,
     OUTPUT_UNWRITABLE: true,
+      NO_SPACE: true,
     FFMPEG_FAILED: true,
     VERIFY_FAILED: true,
     PUBLISH_FAILED: true,
