@@ -219,7 +219,9 @@ export interface ExpertOptions {
  */
 export function expertCommand(l: BenchLadder, toDir: string, { audio = 'per-rung' }: ExpertOptions = {}): { argv: string[]; dirs: string[] } {
   const argv = [...head(l), '-filter_complex', expertGraph(l)];
-  l.rungs.forEach((r, i) => argv.push('-map', `[v${i}]`, ...r.video, ...(audio === 'per-rung' ? firstAudio(l) : []), ...hlsOutput(l, r.name)));
+  l.rungs.forEach((r, i) => {
+    argv.push('-map', `[v${i}]`, ...r.video, ...(audio === 'per-rung' ? firstAudio(l) : []), ...hlsOutput(l, r.name));
+  });
   const audioOutputs = audio === 'once' ? l.audio : [];
   for (const a of audioOutputs) argv.push('-map', a.map, ...a.codec, ...hlsOutput(l, a.dir));
   return { argv, dirs: [...l.rungs.map((r) => r.name), ...audioOutputs.map((a) => a.dir)].map((d) => resolve(toDir, d)) };

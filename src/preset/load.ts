@@ -100,7 +100,7 @@ function mergeInto(base: JsonObject, over: JsonObject, file: string, origins: Ma
       out[key] = mergeInto(current, value, file, origins, path);
     } else {
       out[key] = value;
-      for (const k of [...origins.keys()]) if (k === path.join('.') || k.startsWith(path.join('.') + '.')) origins.delete(k);
+      for (const k of [...origins.keys()]) if (k === path.join('.') || k.startsWith(`${path.join('.')}.`)) origins.delete(k);
     }
     origins.set(path.join('.'), file);
   }

@@ -37,7 +37,7 @@ function decoded(s: string): string {
 
 /** Parse and check a publish URL. Error messages never repeat the URL (it holds the key). */
 export function parsePublishUrl(raw: string): PublishTarget {
-  // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is what this check is for
   if (/[\s\u0000-\u001f\u007f]/.test(raw)) throw usage('The publish URL contains whitespace or control characters.');
   const m = /^(rtmps?):\/\//i.exec(raw);
   if (!m) {
