@@ -101,12 +101,12 @@ export interface BenchLadder {
 }
 
 /** 30000/1001 -> "30000/1001", 24/1 -> "24" */
-export function rate(r: { num: number; den: number }): string {
+function rate(r: { num: number; den: number }): string {
   return r.den === 1 ? String(r.num) : `${r.num}/${r.den}`;
 }
 
 /** 128000 -> "128k" */
-export function bitrate(bps: number): string {
+function bitrate(bps: number): string {
   return bps % 1000 === 0 ? `${bps / 1000}k` : String(Math.round(bps));
 }
 

@@ -1,5 +1,5 @@
 import type { ListrTaskWrapper, ListrDefaultRenderer, ListrSimpleRenderer } from 'listr2';
-import { isStreamkitError, StreamkitError, FfmpegError } from '../errors.js';
+import { isStreamkitError, FfmpegError } from '../errors.js';
 import type { TranscodeEvent } from '../events.js';
 import { shellQuote } from '../ffmpeg/shell-quote.js';
 import { bytes, kbps, progressLine } from './format.js';
@@ -291,5 +291,3 @@ export function createReporter(mode: OutputMode, io: { out?: NodeJS.WritableStre
       return ttyReporter(out, err, io.verbose ?? false);
   }
 }
-
-export { StreamkitError };

@@ -214,7 +214,7 @@ export function buildTranscodeArgs(plan: TranscodePlan): string[] {
  * Encoders write global headers (parameter sets in extradata), as MP4 and FLV need; the MPEG-TS
  * muxer puts them back in front of every keyframe for TS segments.
  */
-export function buildTeeTranscodeArgs(plan: TranscodePlan): string[] {
+function buildTeeTranscodeArgs(plan: TranscodePlan): string[] {
   const profile = encoderProfiles[plan.encoder];
   const { args, outputs } = inputAndGraphArgs(plan);
   plan.ladder.rungs.forEach((rung, i) => {
@@ -292,11 +292,6 @@ export function buildDecodeCheckArgs(list: readonly { file: string; frames: numb
     args.push('-map', `${n}`, ...(i.frames ? ['-frames:v', String(i.frames)] : []), '-f', 'null', '-');
   });
   return args;
-}
-
-/** One tiny frame through an encoder: does it really work here (GPU present, driver, sessions)? */
-export function buildTrialEncodeArgs(encoder: string): string[] {
-  return ['-hide_banner', '-nostdin', '-loglevel', 'error', '-f', 'lavfi', '-i', 'color=black:size=256x144:rate=1', '-frames:v', '1', '-c:v', encoder, '-f', 'null', '-'];
 }
 
 /**

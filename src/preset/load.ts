@@ -7,7 +7,7 @@ import { installDir } from '../install-dir.js';
 import { presetSchema, type Preset } from './schema.js';
 
 /** Folder of the built-in presets (presets/ in the folder streamkit is installed in). */
-export const builtinPresetDir = join(installDir(), 'presets');
+const builtinPresetDir = join(installDir(), 'presets');
 
 export interface ResolvedPreset {
   /** the preset's name (its `name` key, else the file stem) */

@@ -74,7 +74,7 @@ export function parsePublishUrl(raw: string): PublishTarget {
 }
 
 /** Secrets this long or longer are removed wherever they appear; shorter ones only where they follow a URL delimiter (a one-letter key would otherwise eat every "x" in a log). */
-export const FREE_TEXT_SECRET_MIN = 4;
+const FREE_TEXT_SECRET_MIN = 4;
 
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -82,7 +82,7 @@ const AV1_PROFILE: Record<string, number> = { Main: 0, High: 1, Professional: 2 
 const hex2 = (n: number): string => n.toString(16).padStart(2, '0');
 
 /** Read and check one media playlist: VOD, ENDLIST, TARGETDURATION rule, files present. */
-export async function readMediaPlaylist(root: string, uri: string): Promise<MediaPlaylistInfo> {
+async function readMediaPlaylist(root: string, uri: string): Promise<MediaPlaylistInfo> {
   const file = join(root, uri);
   const text = await readFile(file, 'utf8');
   const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '');

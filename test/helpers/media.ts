@@ -13,11 +13,6 @@ export async function run(file: string, args: readonly string[], options: { enco
   return { stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 
-export async function runBuffer(file: string, args: readonly string[]): Promise<Buffer> {
-  const r = await execFileP(file, [...args], { maxBuffer: 256 * 1024 * 1024, encoding: 'buffer' });
-  return r.stdout;
-}
-
 /** ffmpeg with -y and errors only; rejects with stderr on failure. */
 export async function ffmpeg(args: readonly string[], options: { cwd?: string } = {}): Promise<void> {
   await run(FFMPEG, ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', ...args], options);
