@@ -1,4 +1,3 @@
-import type { Ladder } from './media/ladder.js';
 import type { HlsPackage } from './package/hls.js';
 import type { WrittenFile } from './package/progressive.js';
 
@@ -68,5 +67,3 @@ export type TranscodeEvent =
     };
 
 export type EventSink = (event: TranscodeEvent) => void;
-
-export type LadderSummary = Pick<Ladder, 'rungs'>;

@@ -21,7 +21,10 @@ function installed(): Installed {
     const file = join(dir, 'package.json');
     if (existsSync(file)) {
       const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: unknown; version?: unknown };
-      if (pkg.name === 'streamkit') return (cached = { dir, version: String(pkg.version) });
+      if (pkg.name === 'streamkit') {
+        cached = { dir, version: String(pkg.version) };
+        return cached;
+      }
     }
     if (dirname(dir) === dir) throw new Error(`streamkit's package.json was not found above ${start}; the installation is incomplete.`);
   }

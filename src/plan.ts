@@ -140,7 +140,7 @@ export const FMP4_INIT_NAME = 'init.mp4';
 /** The most frames any supported encoder reorders before its first frame (H.264 and HEVC allow 16 B-frames). */
 const MAX_REORDER_FRAMES = 16;
 /** ffmpeg's native AAC encoder: 1024 samples of priming (its initial_padding) before the first source sample. */
-export const AAC_PRIMING_SAMPLES = 1024;
+const AAC_PRIMING_SAMPLES = 1024;
 
 /**
  * The shared timeline of a package at `fps`: an offset that covers the longest reordering delay any

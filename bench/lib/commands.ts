@@ -101,12 +101,12 @@ export interface BenchLadder {
 }
 
 /** 30000/1001 -> "30000/1001", 24/1 -> "24" */
-export function rate(r: { num: number; den: number }): string {
+function rate(r: { num: number; den: number }): string {
   return r.den === 1 ? String(r.num) : `${r.num}/${r.den}`;
 }
 
 /** 128000 -> "128k" */
-export function bitrate(bps: number): string {
+function bitrate(bps: number): string {
   return bps % 1000 === 0 ? `${bps / 1000}k` : String(Math.round(bps));
 }
 
@@ -219,7 +219,9 @@ export interface ExpertOptions {
  */
 export function expertCommand(l: BenchLadder, toDir: string, { audio = 'per-rung' }: ExpertOptions = {}): { argv: string[]; dirs: string[] } {
   const argv = [...head(l), '-filter_complex', expertGraph(l)];
-  l.rungs.forEach((r, i) => argv.push('-map', `[v${i}]`, ...r.video, ...(audio === 'per-rung' ? firstAudio(l) : []), ...hlsOutput(l, r.name)));
+  l.rungs.forEach((r, i) => {
+    argv.push('-map', `[v${i}]`, ...r.video, ...(audio === 'per-rung' ? firstAudio(l) : []), ...hlsOutput(l, r.name));
+  });
   const audioOutputs = audio === 'once' ? l.audio : [];
   for (const a of audioOutputs) argv.push('-map', a.map, ...a.codec, ...hlsOutput(l, a.dir));
   return { argv, dirs: [...l.rungs.map((r) => r.name), ...audioOutputs.map((a) => a.dir)].map((d) => resolve(toDir, d)) };

@@ -9,7 +9,7 @@ function ffmpeg(args: readonly string[], what: string): void {
 }
 
 /** Write through a temporary name so an interrupted build is never mistaken for a finished input. */
-export function build(file: string, args: readonly string[], what: string): string {
+function build(file: string, args: readonly string[], what: string): string {
   if (existsSync(file)) return file;
   mkdirSync(dirname(file), { recursive: true });
   const tmp = file.replace(/\.mp4$/, '.partial.mp4');

@@ -40,7 +40,9 @@ export function measureQuality(source: string, fps: string, rungs: readonly Qual
     parts.push(`[db${i}][rb${i}]ssim=shortest=1[q${i}]`);
   });
   args.push('-filter_complex', parts.join(';'));
-  rungs.forEach((_, i) => args.push('-map', `[p${i}]`, '-map', `[q${i}]`));
+  rungs.forEach((_, i) => {
+    args.push('-map', `[p${i}]`, '-map', `[q${i}]`);
+  });
   args.push('-f', 'null', '-');
   const r = spawnSync('ffmpeg', args, { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 64 * 1024 * 1024 });
   if (r.status !== 0) throw new Error(`quality measurement failed: ${r.stderr.slice(-3000)}`);

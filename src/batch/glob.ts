@@ -84,7 +84,7 @@ function plainCharacters(pattern: string): string {
 }
 
 /** Files below `root` matching `pattern` (relative, `/`-separated), as absolute paths in walk order. */
-export async function findFiles(root: string, pattern: string): Promise<string[]> {
+async function findFiles(root: string, pattern: string): Promise<string[]> {
   const abs = resolve(root);
   const found = await glob(plainCharacters(pattern), {
     cwd: abs,

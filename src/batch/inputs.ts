@@ -9,11 +9,11 @@ import { expandGlob, isGlob, walkFiles } from './glob.js';
  * segments and TypeScript share it), nor are raw `.h264`/`.hevc` streams (they need --framerate):
  * name such files directly or with a glob (`'rec/**\/*.ts'`).
  */
-export const MEDIA_EXTENSIONS: readonly string[] = [
+const MEDIA_EXTENSIONS: readonly string[] = [
   '3gp', 'avi', 'f4v', 'flv', 'm2ts', 'm2v', 'm4v', 'mkv', 'mov', 'mp4', 'mpeg', 'mpg', 'mts', 'mxf', 'ogv', 'vob', 'webm', 'wmv', 'y4m',
 ];
 
-export function isMediaFile(path: string): boolean {
+function isMediaFile(path: string): boolean {
   return MEDIA_EXTENSIONS.includes(extname(path).slice(1).toLowerCase());
 }
 

@@ -41,7 +41,7 @@ export const jobSpecSchema = z.strictObject({
 });
 export type JobSpec = z.output<typeof jobSpecSchema>;
 
-export const jobsFileSchema = z.union([z.array(jobSpecSchema), z.strictObject({ jobs: z.array(jobSpecSchema) })]).transform((v) => (Array.isArray(v) ? v : v.jobs));
+const jobsFileSchema = z.union([z.array(jobSpecSchema), z.strictObject({ jobs: z.array(jobSpecSchema) })]).transform((v) => (Array.isArray(v) ? v : v.jobs));
 
 function pathText(path: readonly PropertyKey[]): string {
   return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('') || '(root)';

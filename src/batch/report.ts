@@ -24,7 +24,7 @@ export function speedText(x: number | null): string {
   return x === null ? '-' : `${x.toFixed(x >= 10 ? 0 : 1)}x`;
 }
 
-export function summaryLine(summary: BatchSummary): string {
+function summaryLine(summary: BatchSummary): string {
   const c = summary.counts;
   const parts = [`${c.done} done`, `${c.skipped} skipped`, `${c.failed} failed`];
   if (c.cancelled > 0) parts.push(`${c.cancelled} cancelled`);

@@ -146,7 +146,9 @@ export async function planBatch(options: BatchOptions): Promise<BatchPlan> {
       jobs.push(job);
     }
   }
-  jobs.forEach((j, i) => (j.id = i + 1));
+  jobs.forEach((j, i) => {
+    j.id = i + 1;
+  });
   return { jobs, empty };
 }
 

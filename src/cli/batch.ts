@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { BatchEvent, BatchSummary } from '../batch/events.js';
 import { appendStepSummary, displayPath, seconds, speedText, summaryTable, writeBatchReport } from '../batch/report.js';
 import { defaultConcurrency, planBatch, runBatch, type BatchOptions } from '../batch/runner.js';
@@ -51,7 +51,6 @@ const stamp = (): string => `[${new Date().toISOString()}] `;
 function plainRenderer(io: CliIo, quiet: boolean): BatchRenderer {
   const cwd = process.cwd();
   let total = 0;
-  let finished = 0;
   const names = new Map<number, string>();
   const lastProgress = new Map<number, { pct: number; at: number }>();
   const say = (line: string): void => void (quiet ? undefined : io.out.write(`${stamp()}${line}\n`));
@@ -85,19 +84,15 @@ function plainRenderer(io: CliIo, quiet: boolean): BatchRenderer {
           say(`${tag(e.id)} attempt ${e.attempt - 1} failed (${e.error.message}); retrying`);
           break;
         case 'job-done':
-          finished++;
           say(`${tag(e.id)} done ${displayPath(e.input, cwd)} in ${seconds(e.elapsedSeconds)} (${speedText(e.speed)}, ${e.sizeBytes === null ? '?' : bytes(e.sizeBytes)}) -> ${displayPath(e.output, cwd)}`);
           break;
         case 'job-skipped':
-          finished++;
           say(`${tag(e.id)} skipped ${displayPath(e.input, cwd)}: ${e.reason}`);
           break;
         case 'job-failed':
-          finished++;
           io.err.write(`${quiet ? '' : stamp()}${tag(e.id)} FAILED ${displayPath(e.input, cwd)}: ${e.error?.message ?? e.reason}${e.error?.hint ? `\n  hint: ${e.error.hint}` : ''}${e.error?.stderrTail && e.error.code === 'FFMPEG_FAILED' ? `\n  ffmpeg said:\n${e.error.stderrTail.slice(-5).map((l) => `    ${l}`).join('\n')}` : ''}\n`);
           break;
         case 'job-cancelled':
-          finished++;
           if (e.attempts > 0) say(`${tag(e.id)} cancelled ${displayPath(e.input, cwd)}: ${e.reason}`);
           break;
         default:
@@ -128,7 +123,7 @@ function ttyRenderer(io: CliIo): BatchRenderer {
   let drawn = 0;
   let dirty = true;
   const cols = (): number => Math.max(40, (out.columns || 100) - 1);
-  const fit = (s: string): string => (s.length > cols() ? `${s.slice(0, cols() - 1)}…` : s);
+  const fitWidth = (s: string): string => (s.length > cols() ? `${s.slice(0, cols() - 1)}…` : s);
   const clear = (): void => {
     if (drawn > 0) out.write(`\x1b[${drawn}A\r\x1b[0J`);
     drawn = 0;
@@ -137,9 +132,9 @@ function ttyRenderer(io: CliIo): BatchRenderer {
     const finished = counts.done + counts.skipped + counts.failed + counts.cancelled;
     const partial = [...running.values()].reduce((a, r) => a + (r.percent ?? 0) / 100, 0);
     const lines = [
-      fit(`${bar(total ? (finished + partial) / total : 1, 24)} ${finished}/${total} jobs  done ${counts.done} · skipped ${counts.skipped} · failed ${counts.failed}  ${clock((Date.now() - started) / 1000)}`),
+      fitWidth(`${bar(total ? (finished + partial) / total : 1, 24)} ${finished}/${total} jobs  done ${counts.done} · skipped ${counts.skipped} · failed ${counts.failed}  ${clock((Date.now() - started) / 1000)}`),
       ...[...running.values()].map((r) =>
-        fit(`  ▸ ${r.name}  ${r.stage === 'encode' && r.percent !== null ? `${bar(r.percent / 100, 12)} ${r.percent.toFixed(0)}%${r.speed ? ` ${r.speed.toFixed(1)}x` : ''}${r.eta !== null ? ` ETA ${clock(r.eta)}` : ''}` : r.stage}`),
+        fitWidth(`  ▸ ${r.name}  ${r.stage === 'encode' && r.percent !== null ? `${bar(r.percent / 100, 12)} ${r.percent.toFixed(0)}%${r.speed ? ` ${r.speed.toFixed(1)}x` : ''}${r.eta !== null ? ` ETA ${clock(r.eta)}` : ''}` : r.stage}`),
       ),
     ];
     out.write(`${lines.join('\n')}\n`);
@@ -148,7 +143,7 @@ function ttyRenderer(io: CliIo): BatchRenderer {
   };
   const permanent = (line: string): void => {
     clear();
-    out.write(`${fit(line)}\n`);
+    out.write(`${fitWidth(line)}\n`);
     dirty = true;
   };
   const timer = setInterval(() => {

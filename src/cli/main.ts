@@ -1,5 +1,5 @@
 import { existsSync, writeSync } from 'node:fs';
-import { CommanderError } from 'commander';
+import type { CommanderError } from 'commander';
 import { streamkitVersion } from '../version.js';
 import { ExitCode, isStreamkitError, StreamkitError } from '../errors.js';
 import { killAllNow } from '../ffmpeg/run.js';

@@ -1,6 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { stringify as toYaml } from 'yaml';
-import { StreamkitError } from '../errors.js';
 import { buildLadder } from '../media/ladder.js';
 import { describeMedia, probeMedia } from '../media/probe.js';
 import { formatRational } from '../media/rational.js';
@@ -176,5 +175,3 @@ Examples:
 
   return program;
 }
-
-export { StreamkitError };

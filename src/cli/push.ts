@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { shellQuote } from '../ffmpeg/shell-quote.js';
 import { describeMedia } from '../media/probe.js';
 import { formatRational } from '../media/rational.js';

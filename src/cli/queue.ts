@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { addJobs } from '../queue/add.js';
 import { openQueue, queueTarget, redactRedisUrl, DEFAULT_QUEUE_NAME, DEFAULT_REDIS_URL } from '../queue/connection.js';
 import { DEFAULT_OUTPUT_TEMPLATE, TEMPLATE_PLACEHOLDERS } from '../job/template.js';

@@ -1,5 +1,5 @@
 import type { ListrTaskWrapper, ListrDefaultRenderer, ListrSimpleRenderer } from 'listr2';
-import { isStreamkitError, StreamkitError } from '../errors.js';
+import { isStreamkitError } from '../errors.js';
 import type { TranscodeEvent } from '../events.js';
 import { shellQuote } from '../ffmpeg/shell-quote.js';
 import { formatError } from '../format/error-text.js';
@@ -268,5 +268,3 @@ export function createReporter(mode: OutputMode, io: { out?: NodeJS.WritableStre
       return ttyReporter(out, err, io.verbose ?? false);
   }
 }
-
-export { StreamkitError };

@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { DEFAULT_GRACE_MS, DEFAULT_LOCK_DURATION_MS, DEFAULT_STALLED_INTERVAL_MS } from '../queue/defaults.js';
 import { queueTarget } from '../queue/connection.js';
 import type { CliIo, CommandContext, GlobalOptions } from './context.js';
@@ -8,7 +8,7 @@ type Run = (action: (ctx: CommandContext) => Promise<void>, opts: GlobalOptions)
 type LogEvent = { type: string; [key: string]: unknown };
 
 /** One human line per worker event (plain/tty/quiet modes; --json prints the events themselves). */
-export function workerLine(e: LogEvent): string | null {
+function workerLine(e: LogEvent): string | null {
   const s = (k: string): string => String(e[k] ?? '');
   if (e.type === 'worker') {
     switch (e['status']) {

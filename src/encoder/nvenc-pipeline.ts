@@ -22,9 +22,7 @@ export type PipelineResult =
   | { ok: true; pipeline: NvencPipeline; tried: string[] }
   | { ok: false; failure: NvencFailure; summary: string; tried: string[] };
 
-export interface TrialRunner {
-  (args: string[], options: { timeoutMs: number; signal?: AbortSignal | undefined }): Promise<{ exitCode: number; stderr: string }>;
-}
+export type TrialRunner = (args: string[], options: { timeoutMs: number; signal?: AbortSignal | undefined }) => Promise<{ exitCode: number; stderr: string }>;
 
 const defaultRunner = (bin: string): TrialRunner => async (args, options) => {
   try {

@@ -37,7 +37,6 @@ export interface EncoderProfile {
   rateControlModes: readonly RateControlMode[];
   /** valid values for the speed preset; numbers as strings */
   speedPresets: readonly string[];
-  defaultSpeed: string;
   /** [min, max] of the encoder's quality scale for crf mode */
   crfRange: readonly [number, number];
   /** extra options a preset may set; everything the builder owns (GOP, rate control, maps) is excluded */
@@ -118,7 +117,6 @@ function nvencProfile(name: 'h264_nvenc' | 'hevc_nvenc' | 'av1_nvenc', codec: Co
     pixelFormat: 'nv12',
     rateControlModes: ['crf', 'vbr', 'cbr'],
     speedPresets: nvencSpeeds,
-    defaultSpeed: 'p5',
     crfRange: [1, 51],
     allowedOptions: nvencAllowed[codec],
     ownedOptions: [...commonOwned, 'rc', 'cq', 'cbr', '2pass', 'forced-idr', 'no-scenecut', 'b_ref_mode', 'gpu', 'tag:v', 'intra-refresh'],
@@ -144,7 +142,6 @@ export const encoderProfiles: Record<EncoderName, EncoderProfile> = {
     pixelFormat: 'yuv420p',
     rateControlModes: ['crf', 'vbr', 'cbr'],
     speedPresets: x26xSpeeds,
-    defaultSpeed: 'medium',
     crfRange: [0, 51],
     allowedOptions: ['profile', 'level', 'refs', 'bf', 'aq-mode', 'aq-strength', 'psy', 'psy-rd', 'rc-lookahead', 'me_method', 'subq', 'trellis', 'threads', 'coder', 'weightp'],
     ownedOptions: [...commonOwned, 'x264-params', 'x264opts', 'nal-hrd'],
@@ -166,7 +163,6 @@ export const encoderProfiles: Record<EncoderName, EncoderProfile> = {
     pixelFormat: 'yuv420p',
     rateControlModes: ['crf', 'vbr', 'cbr'],
     speedPresets: x26xSpeeds,
-    defaultSpeed: 'medium',
     crfRange: [0, 51],
     allowedOptions: ['profile', 'level-idc', 'bf', 'refs', 'aq-mode', 'aq-strength', 'psy-rd', 'rc-lookahead', 'threads'],
     ownedOptions: [...commonOwned, 'x265-params', 'tag:v'],
@@ -192,7 +188,6 @@ export const encoderProfiles: Record<EncoderName, EncoderProfile> = {
     // SVT-AV1 1.x has no CBR for random-access (VOD) encodes, and its VBR ignores maxrate
     rateControlModes: ['crf', 'vbr'],
     speedPresets: svtSpeeds,
-    defaultSpeed: '8',
     crfRange: [1, 63],
     allowedOptions: ['tile_columns', 'tile_rows', 'la_depth'],
     ownedOptions: [...commonOwned, 'svtav1-params'],
@@ -212,10 +207,6 @@ export const encoderProfiles: Record<EncoderName, EncoderProfile> = {
 
 export function isEncoderName(name: string): name is EncoderName {
   return (encoderNames as readonly string[]).includes(name);
-}
-
-export function encoderProfile(name: EncoderName): EncoderProfile {
-  return encoderProfiles[name];
 }
 
 /**

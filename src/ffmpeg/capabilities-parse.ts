@@ -90,7 +90,7 @@ export function parseMuxers(text: string): string[] {
   const names = new Set<string>();
   for (const line of linesAfterSeparator(text)) {
     const m = FORMAT_LINE_RE.exec(line);
-    if (!m || m[2] !== 'E') continue;
+    if (m?.[2] !== 'E') continue;
     for (const name of (m[4] ?? '').split(',')) {
       if (name !== '' && name !== '=') names.add(name);
     }

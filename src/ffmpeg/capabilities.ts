@@ -145,10 +145,6 @@ export function hasEncoder(caps: Capabilities, name: string): boolean {
   return caps.encoders.some((e) => e.name === name);
 }
 
-export function describeVersion(caps: Capabilities): string {
-  return caps.version.raw || 'unknown version';
-}
-
 /** Is this ffmpeg at least major.minor? Git builds (no numeric version) are assumed recent. */
 export function versionAtLeast(caps: Pick<Capabilities, 'version'>, major: number, minor = 0): boolean {
   const v = caps.version;

@@ -214,7 +214,7 @@ export function buildTranscodeArgs(plan: TranscodePlan): string[] {
  * Encoders write global headers (parameter sets in extradata), as MP4 and FLV need; the MPEG-TS
  * muxer puts them back in front of every keyframe for TS segments.
  */
-export function buildTeeTranscodeArgs(plan: TranscodePlan): string[] {
+function buildTeeTranscodeArgs(plan: TranscodePlan): string[] {
   const profile = encoderProfiles[plan.encoder];
   const { args, outputs } = inputAndGraphArgs(plan);
   plan.ladder.rungs.forEach((rung, i) => {
@@ -267,7 +267,9 @@ export function buildFileCheckArgs(files: readonly string[], seconds = 1): strin
   // frames keep the container's own time base (FLV: milliseconds): re-timing them to 1/fps can round
   // two neighbours onto one tick after a seek, which the null muxer reports as an error
   const sink = ['-enc_time_base', '-1', '-f', 'null', '-'];
-  files.forEach((_, i) => args.push('-map', `${2 * i}`, ...sink, '-map', `${2 * i + 1}`, ...sink));
+  files.forEach((_, i) => {
+    args.push('-map', `${2 * i}`, ...sink, '-map', `${2 * i + 1}`, ...sink);
+  });
   return args;
 }
 
@@ -286,13 +288,10 @@ export function buildDecodeCheckArgs(list: readonly { file: string; frames: numb
     const format = /\.ts$/i.test(i.file) ? 'mpegts' : /\.mp4$/i.test(i.file) ? 'mov' : null;
     args.push('-skip_loop_filter', 'all', ...(format ? ['-f', format] : []), '-i', `file:${i.file}`);
   }
-  list.forEach((i, n) => args.push('-map', `${n}`, ...(i.frames ? ['-frames:v', String(i.frames)] : []), '-f', 'null', '-'));
+  list.forEach((i, n) => {
+    args.push('-map', `${n}`, ...(i.frames ? ['-frames:v', String(i.frames)] : []), '-f', 'null', '-');
+  });
   return args;
-}
-
-/** One tiny frame through an encoder: does it really work here (GPU present, driver, sessions)? */
-export function buildTrialEncodeArgs(encoder: string): string[] {
-  return ['-hide_banner', '-nostdin', '-loglevel', 'error', '-f', 'lavfi', '-i', 'color=black:size=256x144:rate=1', '-frames:v', '1', '-c:v', encoder, '-f', 'null', '-'];
 }
 
 /**

@@ -76,7 +76,7 @@ export function pickGpuScaler(caps: Pick<Capabilities, 'filters' | 'version'>): 
  * (the fps filter, encoders) need extra ones. 8 extra keeps the total under NVDEC's 32-surface limit
  * even for H.264's 16-reference worst case, with one decoder thread (each frame thread adds surfaces).
  */
-export const EXTRA_HW_FRAMES = 8;
+const EXTRA_HW_FRAMES = 8;
 
 /** Options before -i for a pipeline mode. */
 export function gpuInputOptions(mode: NvencPipeline['mode']): string[] {
@@ -89,7 +89,7 @@ export function gpuInputOptions(mode: NvencPipeline['mode']): string[] {
  * when the top rung has the source's size. interp_algo=bicubic matches swscale's default on the CPU
  * path (scale_npp's default is already cubic).
  */
-export function gpuScaleFilter(scaler: GpuScaler, width: number, height: number, first: boolean): string {
+function gpuScaleFilter(scaler: GpuScaler, width: number, height: number, first: boolean): string {
   if (scaler === 'scale_cuda') return `scale_cuda=w=${width}:h=${height}:interp_algo=bicubic${first ? ':format=nv12:passthrough=0' : ''}`;
   return `scale_npp=w=${width}:h=${height}${first ? ':format=nv12' : ''}`;
 }

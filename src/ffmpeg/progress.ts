@@ -97,14 +97,14 @@ function parseNonNegative(raw: string | undefined): number | null {
 }
 
 /** `' 881.2kbits/s'` -> 881.2; `'N/A'`, `'-0.0kbits/s'` -> null. */
-export function parseBitrateKbps(raw: string | undefined): number | null {
+function parseBitrateKbps(raw: string | undefined): number | null {
   if (raw === undefined) return null;
   const m = /^(.*?)kbits\/s$/.exec(raw.trim());
   return m ? parseNonNegative(m[1]) : null;
 }
 
 /** `'1.23x'` -> 1.23, `'   0x'` -> 0, `'2.38e+04x'` -> 23800, `'N/A'` -> null. */
-export function parseSpeed(raw: string | undefined): number | null {
+function parseSpeed(raw: string | undefined): number | null {
   if (raw === undefined) return null;
   const m = /^(.*?)x$/.exec(raw.trim());
   return m ? parseNonNegative(m[1]) : null;

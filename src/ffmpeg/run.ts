@@ -87,10 +87,6 @@ export interface RunFfmpegResult {
 const live = new Set<ResultPromise>();
 process.once('exit', () => killAllNow());
 
-export function liveProcessCount(): number {
-  return live.size;
-}
-
 /** SIGKILL every process runFfmpeg started that is still running (second Ctrl-C, process exit). */
 export function killAllNow(): void {
   for (const child of live) child.kill('SIGKILL');
@@ -108,7 +104,7 @@ export const ffmpegCommandPrefix: readonly string[] = ['-hide_banner', '-nostdin
  * exit hook above covers it. STREAMKIT_NO_PDEATHSIG=1 turns the wrapper off.
  */
 let deathSignalProbe: Promise<string | null> | null = null;
-export function deathSignalWrapper(): Promise<string | null> {
+function deathSignalWrapper(): Promise<string | null> {
   deathSignalProbe ??= (async () => {
     if (process.platform !== 'linux' || (process.env['STREAMKIT_NO_PDEATHSIG'] ?? '') !== '') return null;
     const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));

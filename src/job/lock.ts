@@ -44,7 +44,7 @@ export interface HeldLock {
 
 export type LockAttempt = { acquired: true; lock: HeldLock } | { acquired: false; path: string; owner: LockOwner | null; reason: string };
 
-export const LOCK_PREFIX = '.streamkit-lock-';
+const LOCK_PREFIX = '.streamkit-lock-';
 
 export function lockPathFor(dest: string): string {
   const abs = resolve(dest);

@@ -18,7 +18,7 @@ import { ExitCode, isStreamkitError, type ExitCodeValue } from '../errors.js';
  *   back instead).
  */
 
-export const RETRIED_EXIT_CODES: readonly ExitCodeValue[] = [ExitCode.failed, ExitCode.unavailable];
+const RETRIED_EXIT_CODES: readonly ExitCodeValue[] = [ExitCode.failed, ExitCode.unavailable];
 
 /** May another attempt of the same job succeed where this one failed? */
 export function isRetryable(error: unknown): boolean {

@@ -20,7 +20,7 @@ import { isAlive, staleStagingFor } from '../package/atomic.js';
  * Local ffmpeg processes writing into `dir` (Linux; elsewhere: none found): by the path in their
  * command line, or by their working folder (streamkit runs ffmpeg inside the staging folder).
  */
-export async function orphanFfmpegPids(dir: string): Promise<number[]> {
+async function orphanFfmpegPids(dir: string): Promise<number[]> {
   let entries: string[];
   try {
     entries = await readdir('/proc');

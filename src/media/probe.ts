@@ -291,7 +291,7 @@ export async function probeMedia(input: string, options: ProbeOptions): Promise<
   }
   const streams = json.streams ?? [];
   const v = streams.find((s) => s.codec_type === 'video' && !s.disposition?.attached_pic);
-  if (!v || !v.width || !v.height) {
+  if (!v?.width || !v.height) {
     throw new StreamkitError('INPUT_NO_VIDEO', `${input} has no video stream${streams.some((s) => s.codec_type === 'audio') ? ' (it is audio only)' : ''}.`, {
       hint: 'streamkit builds video ladders; give a file with a video track.',
       details: { input, formatName },

@@ -10,7 +10,7 @@ import { StreamkitError } from '../errors.js';
  * On failure the staging folder (and any parent folders we created) is removed.
  */
 
-export const STAGING_PREFIX = '.streamkit-tmp-';
+const STAGING_PREFIX = '.streamkit-tmp-';
 
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -21,7 +21,7 @@ function escapeRegExp(s: string): string {
  * `...-<pid>-old-<ms>` while --force swaps an old package out). The one pattern for them, with the
  * owning pid as group 1.
  */
-export function stagingPattern(dest: string): RegExp {
+function stagingPattern(dest: string): RegExp {
   return new RegExp(`^${escapeRegExp(`${STAGING_PREFIX}${basename(dest)}-`)}(\\d+)-(?:old-\\d+|[0-9a-f]{8})$`);
 }
 
@@ -61,7 +61,7 @@ export function discardAllSync(): void {
   open.clear();
 }
 
-export async function exists(p: string): Promise<boolean> {
+async function exists(p: string): Promise<boolean> {
   try {
     await access(p);
     return true;

@@ -90,7 +90,7 @@ export function hevcCodecStringFromHvcC(hvcCPayload: Buffer, sampleEntry = 'hvc1
  * General profile_tier_level from an HEVC SPS NAL unit (with its 2-byte NAL header, no start code).
  * Only the general (not sub-layer) fields are read, which sit at a fixed position.
  */
-export function parseHevcSpsProfileTierLevel(spsNal: Uint8Array): HevcProfileTierLevel {
+function parseHevcSpsProfileTierLevel(spsNal: Uint8Array): HevcProfileTierLevel {
   if (spsNal.length < 3) throw new Error(`HEVC SPS too short: ${spsNal.length} bytes`);
   const nalType = ((spsNal[0] as number) >> 1) & 0x3f;
   if (nalType !== 33) throw new Error(`expected HEVC SPS (nal_unit_type 33), got nal_unit_type ${nalType}`);
@@ -144,7 +144,7 @@ export function av1CodecString(p: Av1CodecParams): string {
 }
 
 /** Parameters for {@link av1CodecString} from a parsed av1C; an absent colour description counts as default. */
-export function av1CodecParamsFromConfig(c: Av1Config): Av1CodecParams {
+function av1CodecParamsFromConfig(c: Av1Config): Av1CodecParams {
   const params: Av1CodecParams = {
     seqProfile: c.seqProfile,
     seqLevelIdx0: c.seqLevelIdx0,
@@ -182,7 +182,7 @@ export function aacCodecString(audioObjectType: number): string {
 }
 
 /** `mp4a.<OTI hex>[.<AOT>]` from a parsed esds (AOT only for OTI 0x40, MPEG-4 Audio). */
-export function mp4aCodecStringFromEsdsInfo(info: EsdsInfo): string {
+function mp4aCodecStringFromEsdsInfo(info: EsdsInfo): string {
   if (info.objectTypeIndication === 0x40) {
     if (info.audioObjectType === undefined) throw new Error('esds: MPEG-4 Audio without AudioSpecificConfig');
     return aacCodecString(info.audioObjectType);

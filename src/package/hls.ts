@@ -96,7 +96,7 @@ function withoutBoxes(buf: Buffer, types: readonly string[]): Buffer {
  * for fMP4 the tail's moof/mdat pairs are appended and the sidx of the merged segment is dropped
  * (it would index only its first fragment).
  */
-export async function foldShortTail(root: string, dir: string, target: number): Promise<boolean> {
+async function foldShortTail(root: string, dir: string, target: number): Promise<boolean> {
   const abs = join(root, dir);
   const p = await readPlaylist(abs);
   if (!foldsTail(p.segments.map((s) => s.duration), target)) return false;
@@ -185,7 +185,7 @@ export async function measureRendition(root: string, dir: string, kind: 'video' 
 }
 
 /** Every video segment starts with a keyframe, at the same time in every rung. */
-export function checkAlignment(rungs: readonly MeasuredRendition[], frameDuration: number): void {
+function checkAlignment(rungs: readonly MeasuredRendition[], frameDuration: number): void {
   const ref = rungs[0];
   if (!ref) return;
   for (const r of rungs) {
@@ -206,7 +206,7 @@ export function checkAlignment(rungs: readonly MeasuredRendition[], frameDuratio
 }
 
 /** The I-frames of a rung, with durations until the next one (the last until the end). */
-export function iframesOf(r: MeasuredRendition): IFrame[] {
+function iframesOf(r: MeasuredRendition): IFrame[] {
   const frames: { uri: string; k: KeyframeRange }[] = r.segments.flatMap((s) => s.keyframes.map((k) => ({ uri: s.uri, k })));
   const first = r.segments.find((s) => s.firstPts !== null)?.firstPts ?? frames[0]?.k.pts ?? 0;
   const end = first + r.duration;

@@ -13,7 +13,7 @@ import type { SyncReport } from './av-sync.js';
  */
 
 export const MANIFEST_NAME = 'streamkit.json';
-export const MANIFEST_VERSION = 1;
+const MANIFEST_VERSION = 1;
 
 export interface InputFingerprint {
   /** absolute path or URL */
@@ -181,7 +181,7 @@ const outputPath = z
  * What a streamkit.json must hold to be trusted. Unknown keys are allowed (a newer streamkit may add
  * some within the same manifest version); a different manifestVersion is not this format.
  */
-export const manifestSchema = z.object({
+const manifestSchema = z.object({
   manifestVersion: z.literal(MANIFEST_VERSION),
   streamkitVersion: z.string(),
   createdAt: z.string(),

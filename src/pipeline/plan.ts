@@ -23,7 +23,7 @@ export interface PlanInput {
 }
 
 /** One audio rendition per source audio stream the preset takes, named from its title or language. */
-export function audioRenditions(media: MediaInfo, preset: Preset): AudioRendition[] {
+function audioRenditions(media: MediaInfo, preset: Preset): AudioRendition[] {
   if (preset.audio === false) return [];
   const spec = preset.audio;
   const streams = spec.streams === 'first' ? media.audio.slice(0, 1) : media.audio;

@@ -7,7 +7,7 @@ import { installDir } from '../install-dir.js';
 import { presetSchema, type Preset } from './schema.js';
 
 /** Folder of the built-in presets (presets/ in the folder streamkit is installed in). */
-export const builtinPresetDir = join(installDir(), 'presets');
+const builtinPresetDir = join(installDir(), 'presets');
 
 export interface ResolvedPreset {
   /** the preset's name (its `name` key, else the file stem) */
@@ -100,7 +100,7 @@ function mergeInto(base: JsonObject, over: JsonObject, file: string, origins: Ma
       out[key] = mergeInto(current, value, file, origins, path);
     } else {
       out[key] = value;
-      for (const k of [...origins.keys()]) if (k === path.join('.') || k.startsWith(path.join('.') + '.')) origins.delete(k);
+      for (const k of [...origins.keys()]) if (k === path.join('.') || k.startsWith(`${path.join('.')}.`)) origins.delete(k);
     }
     origins.set(path.join('.'), file);
   }

@@ -40,7 +40,6 @@ const encoderChoice = z.strictObject({
   /** extra options, allowlisted per encoder */
   options: extraOptions.optional(),
 });
-export type EncoderChoice = z.infer<typeof encoderChoice>;
 
 const rung = z.strictObject({
   name: z
@@ -56,7 +55,6 @@ const rung = z.strictObject({
   /** quality for rate control mode crf (encoder's own scale) */
   crf: z.number().min(0).max(63).optional(),
 });
-export type RungSpec = z.infer<typeof rung>;
 
 const rateControl = z.strictObject({
   /** crf: capped CRF (quality target, capped by maxrate/bufsize); vbr: constrained VBR; cbr: constant bitrate */

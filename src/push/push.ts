@@ -108,7 +108,7 @@ export interface PlannedPush {
 
 export const DEFAULT_LIVE_PRESET = 'flv-live';
 /** a connection that carried this many seconds of stream counts as live (resets the failure count) */
-export const ESTABLISHED_SECONDS = 1;
+const ESTABLISHED_SECONDS = 1;
 const MAX_DELAY_SECONDS = 30;
 
 /** Every check before publishing: URL, preset (live), ffmpeg (FLV, RTMP/TLS), input, ladder. */

@@ -37,7 +37,7 @@ function decoded(s: string): string {
 
 /** Parse and check a publish URL. Error messages never repeat the URL (it holds the key). */
 export function parsePublishUrl(raw: string): PublishTarget {
-  // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is what this check is for
   if (/[\s\u0000-\u001f\u007f]/.test(raw)) throw usage('The publish URL contains whitespace or control characters.');
   const m = /^(rtmps?):\/\//i.exec(raw);
   if (!m) {
@@ -74,7 +74,7 @@ export function parsePublishUrl(raw: string): PublishTarget {
 }
 
 /** Secrets this long or longer are removed wherever they appear; shorter ones only where they follow a URL delimiter (a one-letter key would otherwise eat every "x" in a log). */
-export const FREE_TEXT_SECRET_MIN = 4;
+const FREE_TEXT_SECRET_MIN = 4;
 
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -71,7 +71,7 @@ export function redisConnection(url: string, failFast = false): ConnectionOption
   };
 }
 
-export function redisUnavailable(target: QueueTarget, error: unknown): StreamkitError {
+function redisUnavailable(target: QueueTarget, error: unknown): StreamkitError {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   const why = code ?? ((error as Error | undefined)?.message || String(error));
   return new StreamkitError('FEATURE_UNAVAILABLE', `Cannot reach Redis at ${redactRedisUrl(target.redisUrl)}: ${why}.`, {

@@ -126,8 +126,8 @@ export interface RetryPolicy {
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 3, backoffMs: 30_000 };
 
 /** Finished jobs are kept (so duplicates are recognised and `queue status` can show them), then expire. */
-export const KEEP_COMPLETED = { age: 7 * 24 * 3600, count: 10_000 };
-export const KEEP_FAILED = { age: 30 * 24 * 3600, count: 10_000 };
+const KEEP_COMPLETED = { age: 7 * 24 * 3600, count: 10_000 };
+const KEEP_FAILED = { age: 30 * 24 * 3600, count: 10_000 };
 
 export function jobAddOptions(id: string, retry: RetryPolicy): JobsOptions {
   return {

@@ -63,7 +63,6 @@ export interface WorkerSummary {
   handedBack: number;
 }
 
-export { DEFAULT_GRACE_MS, DEFAULT_LOCK_DURATION_MS, DEFAULT_STALLED_INTERVAL_MS };
 
 export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> {
   const { target, log } = options;

@@ -93,7 +93,7 @@ export async function stagingLeft(dir: string): Promise<string[]> {
   return (await readdir(dir)).filter((n) => n.startsWith('.streamkit-tmp-'));
 }
 
-// eslint-disable-next-line no-control-regex
+// biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI escape sequences start with ESC and end with BEL
 export const ANSI_RE = /\u001b\[[0-9;?]*[A-Za-z]|\u001b\][^\u0007]*\u0007/;
 
 /** `text` as a literal inside a RegExp (a located ffmpeg path may hold `.` or `+`). */

@@ -82,7 +82,7 @@ const AV1_PROFILE: Record<string, number> = { Main: 0, High: 1, Professional: 2 
 const hex2 = (n: number): string => n.toString(16).padStart(2, '0');
 
 /** Read and check one media playlist: VOD, ENDLIST, TARGETDURATION rule, files present. */
-export async function readMediaPlaylist(root: string, uri: string): Promise<MediaPlaylistInfo> {
+async function readMediaPlaylist(root: string, uri: string): Promise<MediaPlaylistInfo> {
   const file = join(root, uri);
   const text = await readFile(file, 'utf8');
   const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '');
@@ -326,8 +326,12 @@ async function checkPackageIn(root: string, opts: CheckOptions, scratch: string)
   const half = (opts.fps ? 1 / opts.fps : 0.04) / 2;
   for (const r of rungs) {
     expect(r.segmentStarts.length, `${r.dir} segment count`).toBe(ref.segmentStarts.length);
-    r.segmentStarts.forEach((t, i) => expect(Math.abs(t - ref.segmentStarts[i]!), `${r.dir} segment ${i} starts at ${t}, ${ref.dir} at ${ref.segmentStarts[i]}`).toBeLessThan(half));
-    r.playlist.segments.forEach((s, i) => expect(Math.abs(s.duration - ref.playlist.segments[i]!.duration)).toBeLessThan(0.002));
+    r.segmentStarts.forEach((t, i) => {
+      expect(Math.abs(t - ref.segmentStarts[i]!), `${r.dir} segment ${i} starts at ${t}, ${ref.dir} at ${ref.segmentStarts[i]}`).toBeLessThan(half);
+    });
+    r.playlist.segments.forEach((s, i) => {
+      expect(Math.abs(s.duration - ref.playlist.segments[i]!.duration)).toBeLessThan(0.002);
+    });
   }
   for (const a of audio) {
     const n = ref.playlist.segments.length;
@@ -438,7 +442,9 @@ async function checkIFrames(root: string, uri: string, keyframes: number[], scra
     const pts = (r.packets ?? []).map((p) => Number(p.pts_time));
     expect((r.packets ?? []).every((p) => p.flags.includes('K')), `${uri}: every byte range is a keyframe`).toBe(true);
     expect(pts.length, `${uri}: one packet per byte range`).toBe(entries.length);
-    pts.forEach((t, i) => expect(Math.abs(t - keyframes[i]!), `${uri} entry ${i} at keyframe ${keyframes[i]}`).toBeLessThan(0.002));
+    pts.forEach((t, i) => {
+      expect(Math.abs(t - keyframes[i]!), `${uri} entry ${i} at keyframe ${keyframes[i]}`).toBeLessThan(0.002);
+    });
   } else {
     // fMP4: init + moof + the keyframe's data; the range may end inside the mdat, so one file per entry
     await Promise.all(

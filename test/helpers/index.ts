@@ -6,7 +6,7 @@
  * - media.ts: run ffmpeg/ffprobe (argv arrays), synthesize clips
  * - presets.ts: fast test presets
  * - cli.ts: the built CLI as a process, its events, what it left behind
- * - processes.ts: processes still running or holding files
+ * - processes.ts: processes still running
  * - hls-check.ts: the independent check of a finished package
  *
  * Each name is exported by one module only.

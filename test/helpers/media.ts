@@ -13,11 +13,6 @@ export async function run(file: string, args: readonly string[], options: { enco
   return { stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 
-export async function runBuffer(file: string, args: readonly string[]): Promise<Buffer> {
-  const r = await execFileP(file, [...args], { maxBuffer: 256 * 1024 * 1024, encoding: 'buffer' });
-  return r.stdout;
-}
-
 /** ffmpeg with -y and errors only; rejects with stderr on failure. */
 export async function ffmpeg(args: readonly string[], options: { cwd?: string } = {}): Promise<void> {
   await run(FFMPEG, ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', ...args], options);
@@ -62,9 +57,13 @@ export async function makeSource(out: string, spec: SourceSpec = {}): Promise<st
   const duration = spec.duration ?? 4;
   const audio = spec.audio ?? ['eng'];
   const args = ['-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=${rate}`];
-  audio.forEach((_, i) => args.push('-f', 'lavfi', '-i', `sine=frequency=${440 + 220 * i}:sample_rate=48000`));
+  audio.forEach((_, i) => {
+    args.push('-f', 'lavfi', '-i', `sine=frequency=${440 + 220 * i}:sample_rate=48000`);
+  });
   args.push('-t', String(duration), '-map', '0:v');
-  audio.forEach((_, i) => args.push('-map', `${i + 1}:a`));
+  audio.forEach((_, i) => {
+    args.push('-map', `${i + 1}:a`);
+  });
   if (spec.vf) args.push('-vf', spec.vf);
   args.push(...(spec.video ?? ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p']));
   if (audio.length > 0) args.push(...(spec.audioCodec ?? ['-c:a', 'aac', '-b:a', '96k']));

@@ -1,5 +1,5 @@
-/** What is still running, or still holding files, after a test: read from /proc. */
-import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+/** What is still running after a test: read from /proc. */
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 /** Processes (other than this one) whose command line mentions `needle`: e.g. an ffmpeg still writing to a test's unique output path. */
 export function processesMentioning(needle: string): { pid: number; cmdline: string }[] {
@@ -22,37 +22,4 @@ export function processesMentioning(needle: string): { pid: number; cmdline: str
     }
   }
   return out;
-}
-
-/** Any process with a file open under `dir` (by /proc/PID/fd links). */
-export function processesWithFilesUnder(dir: string): number[] {
-  const pids: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
-    let fds: string[];
-    try {
-      fds = readdirSync(`/proc/${name}/fd`);
-    } catch {
-      continue;
-    }
-    for (const fd of fds) {
-      try {
-        if (readlinkSync(`/proc/${name}/fd/${fd}`).startsWith(dir)) {
-          pids.push(Number(name));
-          break;
-        }
-      } catch {
-        /* closed meanwhile */
-      }
-    }
-  }
-  return pids;
-}
-
-export function isDir(p: string): boolean {
-  try {
-    return statSync(p).isDirectory();
-  } catch {
-    return false;
-  }
 }

@@ -25,7 +25,7 @@ import { locateFfmpeg, locateFfprobe, type LocatedBinary } from '../../src/ffmpe
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** The CLI's own reading of CI (src/cli/reporter.ts): set, and neither empty nor 'false'. */
-export const underCi = process.env['CI'] !== undefined && process.env['CI'] !== '' && process.env['CI'] !== 'false';
+const underCi = process.env['CI'] !== undefined && process.env['CI'] !== '' && process.env['CI'] !== 'false';
 
 export interface Requirement {
   /** what it is, in a few words: 'ffmpeg and ffprobe', 'redis-server' */

@@ -186,9 +186,11 @@ describe.skipIf(unmet(need.ffmpeg))('CLI output and commands', () => {
       expect(text).toContain('180p 320x180');
       expect(text).toMatch(/✔ Move into place/);
       expect(text).toMatch(/done in \d+\.\d s: .*o-tty\/master\.m3u8/);
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: an SGR colour sequence starts with ESC
       expect(coloured).toMatch(/\u001b\[3\dm✔/); // SGR colour
       const plain = await inPty(command('o-tty-nc'), { NO_COLOR: '1' });
       expect(plain).toMatch(/✔ .*Move into place/);
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: an SGR colour sequence starts with ESC
       expect(plain).not.toMatch(/\u001b\[3\dm/);
       expect(existsSync(join(dir, 'o-tty-nc', 'master.m3u8'))).toBe(true);
     });

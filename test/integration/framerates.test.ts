@@ -34,7 +34,9 @@ describe.skipIf(unmet(need.ffmpeg))('frame rates', () => {
     const pkg = await checkPackage(out, { fps: 12.5, duration: 6, audioRenditions: 1 });
     for (const r of pkg.rungs) {
       expect(r.attrs['FRAME-RATE']).toBe('12.500');
-      r.keyframes.forEach((k, i) => expect(k - r.keyframes[0]!).toBeCloseTo(i * 1.04, 3));
+      r.keyframes.forEach((k, i) => {
+        expect(k - r.keyframes[0]!).toBeCloseTo(i * 1.04, 3);
+      });
       expect(r.playlist.segments[0]!.duration).toBeCloseTo(2.08, 6);
     }
     expect(await frameCount(out, pkg)).toBe(75);
@@ -52,7 +54,9 @@ describe.skipIf(unmet(need.ffmpeg))('frame rates', () => {
       const durations = r.playlist.segments.map((s) => s.duration);
       expect(durations.slice(0, -1).every((d) => Math.abs(d - 2.002) < 1e-6), durations.join(' ')).toBe(true);
       expect(durations).toHaveLength(4);
-      r.segmentStarts.forEach((t, i) => expect(t - r.segmentStarts[0]!).toBeCloseTo(i * 2.002, 3));
+      r.segmentStarts.forEach((t, i) => {
+        expect(t - r.segmentStarts[0]!).toBeCloseTo(i * 2.002, 3);
+      });
     }
     expect(await frameCount(out, pkg)).toBe(Math.round((8 * 60000) / 1001));
   });

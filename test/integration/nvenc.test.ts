@@ -122,7 +122,9 @@ const HALF_FRAME = 1 / 60;
 /** same length, every value within half a frame */
 function expectClose(actual: number[], expected: number[], what: string): void {
   expect(actual.length, what).toBe(expected.length);
-  actual.forEach((a, i) => expect(Math.abs(a - expected[i]!), `${what} #${i}: ${a} vs ${expected[i]}`).toBeLessThanOrEqual(HALF_FRAME));
+  actual.forEach((a, i) => {
+    expect(Math.abs(a - expected[i]!), `${what} #${i}: ${a} vs ${expected[i]}`).toBeLessThanOrEqual(HALF_FRAME);
+  });
 }
 
 async function keyframeTimes(playlist: string): Promise<number[]> {

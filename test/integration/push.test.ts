@@ -193,7 +193,9 @@ describe.skipIf(unmet(need.ffmpeg, need.nginxRtmp))('streamkit push to nginx-rtm
     expect(rec.duration).toBeGreaterThan(5.5);
     expect(rec.duration).toBeLessThan(6.5);
     expect(rec.keyframes.length).toBeGreaterThanOrEqual(3);
-    rec.keyframes.slice(1).forEach((t, i) => expect(t - rec.keyframes[i]!).toBeCloseTo(2, 1));
+    rec.keyframes.slice(1).forEach((t, i) => {
+      expect(t - rec.keyframes[i]!).toBeCloseTo(2, 1);
+    });
     // CBR: the video bitrate is the preset's 3000k scaled to the 180p source (x 0.0625 = 187.5k)
     const kbps = (rec.videoBytes * 8) / rec.duration / 1000;
     expect(kbps).toBeGreaterThan(187.5 * 0.8);

@@ -181,7 +181,7 @@ describe.skipIf(unavailable)('streamkit queue + worker on a real Redis', () => {
     return waitFor(`job ${id} mid-encode`, async () => {
       const job = await q.getJob(id);
       const p = job?.progress as QueueJobProgress | undefined;
-      if (!p || p.stage !== 'encode' || (job?.processedOn ?? 0) <= after) return null;
+      if (p?.stage !== 'encode' || (job?.processedOn ?? 0) <= after) return null;
       const ffmpeg = childrenOf(p.worker.pid).find((pid) => {
         const argv = readProc(`/proc/${pid}/cmdline`)?.split('\0') ?? [];
         return argv[0]?.endsWith('ffmpeg') && argv.includes('hls');

@@ -35,7 +35,7 @@ const ladder = benchLadder(plan, x264, where);
 /** streamkit's x264 flags for a rung of `plan`, from its encoder profile. */
 const x264Flags = (i: number): string[] => ['-c:v', 'libx264', ...x264.args(rungSettings(plan, rungs[i]!))];
 const count = (argv: readonly string[], x: string): number => argv.filter((a) => a === x).length;
-const after = (argv: readonly string[], flag: string): string | undefined => argv[argv.indexOf(flag) + 1];
+const argAfter = (argv: readonly string[], flag: string): string | undefined => argv[argv.indexOf(flag) + 1];
 
 describe('benchmark contenders, written from the facts of streamkit\'s plan', () => {
   it('reads the source stream, frame rate, rungs, rate control, GOP and audio from the plan', () => {
@@ -48,7 +48,7 @@ describe('benchmark contenders, written from the facts of streamkit\'s plan', ()
     expect(ladder.rungs.map((r) => r.video)).toEqual([x264Flags(0), x264Flags(1), x264Flags(2)]);
     // the plan's settings reach the encoder: speed, bitrate, cap, GOP
     const v = ladder.rungs[1]!.video;
-    expect([after(v, '-preset'), after(v, '-b:v'), after(v, '-maxrate'), after(v, '-bufsize'), after(v, '-g')]).toEqual(['medium', '4500k', '6750k', '13500k', '48']);
+    expect([argAfter(v, '-preset'), argAfter(v, '-b:v'), argAfter(v, '-maxrate'), argAfter(v, '-bufsize'), argAfter(v, '-g')]).toEqual(['medium', '4500k', '6750k', '13500k', '48']);
     expect(ladder.audio).toEqual([{ map: '0:a:0', codec: ['-c:a', 'aac', '-b:a', '128k', '-ac', '2', '-ar', '48000'], dir: 'audio-1' }]);
     expect(ladder.hls).toEqual({ time: '5.979167', container: 'ts' });
   });
@@ -63,14 +63,14 @@ describe('benchmark contenders, written from the facts of streamkit\'s plan', ()
     expect(l.fps).toBe('30000/1001');
     expect(l.source).toBe('0:2');
     expect(expertGraph(l)).toBe('[0:2]fps=30000/1001,split=3[s0][s1][s2];[s0]scale=1920:1080,format=yuv420p,setsar=1[v0];[s1]scale=1280:720,format=yuv420p,setsar=1[v1];[s2]scale=640:360,format=yuv420p,setsar=1[v2]');
-    expect(after(naiveCommands(l, '/w/naive')[1]!.argv, '-vf')).toBe('fps=30000/1001,scale=1280:720,format=yuv420p,setsar=1');
+    expect(argAfter(naiveCommands(l, '/w/naive')[1]!.argv, '-vf')).toBe('fps=30000/1001,scale=1280:720,format=yuv420p,setsar=1');
   });
 
   it('expert: one process, split from the source, the rungs\' encoder flags, audio in every rung, paths relative to its folder', () => {
     const { argv, dirs } = expertCommand(ladder, '/w/expert');
     expect(argv.slice(0, 9)).toEqual(['/usr/bin/ffmpeg', '-hide_banner', '-nostdin', '-nostats', '-loglevel', 'warning', '-y', '-i', '/w/in.mp4']);
     expect(count(argv, '-i')).toBe(1);
-    expect(after(argv, '-filter_complex')).toBe('[0:0]fps=24,split=3[s0][s1][s2];[s0]scale=1920:1080,setsar=1[v0];[s1]scale=1280:720,setsar=1[v1];[s2]scale=640:360,setsar=1[v2]');
+    expect(argAfter(argv, '-filter_complex')).toBe('[0:0]fps=24,split=3[s0][s1][s2];[s0]scale=1920:1080,setsar=1[v0];[s1]scale=1280:720,setsar=1[v1];[s2]scale=640:360,setsar=1[v2]');
     expect(count(argv, 'libx264')).toBe(3);
     expect(count(argv, 'aac')).toBe(3);
     expect(argv).toContain('720p/index.m3u8');
@@ -103,8 +103,8 @@ describe('benchmark contenders, written from the facts of streamkit\'s plan', ()
     expect(runs).toHaveLength(3);
     const second = runs[1]!.argv;
     expect(count(second, '-i')).toBe(1);
-    expect(after(second, '-vf')).toBe('fps=24,scale=1280:720,setsar=1');
-    expect(after(second, '-map')).toBe('0:0');
+    expect(argAfter(second, '-vf')).toBe('fps=24,scale=1280:720,setsar=1');
+    expect(argAfter(second, '-map')).toBe('0:0');
     expect(second).toContain('4500k');
     expect(second).not.toContain('-filter_complex');
     expect(count(second, 'aac')).toBe(1);
@@ -117,8 +117,8 @@ describe('benchmark contenders, written from the facts of streamkit\'s plan', ()
   it('fMP4 ladders (HEVC, AV1): fMP4 segments with their init segment, the encoder\'s own flags', () => {
     const hevc = benchLadder({ ...plan, hls: { container: 'fmp4', hlsTime: 5.979167 } }, encoderProfiles.libx265, where);
     const { argv } = expertCommand(hevc, '/w/expert');
-    expect(after(argv, '-hls_segment_type')).toBe('fmp4');
-    expect(after(argv, '-hls_fmp4_init_filename')).toBe('init.mp4');
+    expect(argAfter(argv, '-hls_segment_type')).toBe('fmp4');
+    expect(argAfter(argv, '-hls_fmp4_init_filename')).toBe('init.mp4');
     expect(argv).toContain('720p/seg_%05d.m4s');
     expect(count(argv, 'libx265')).toBe(3);
     expect(count(argv, 'hvc1')).toBe(3);
@@ -138,7 +138,7 @@ describe('benchmark contenders, written from the facts of streamkit\'s plan', ()
     const f = floorCommands(ladder);
     expect(f.decode.slice(-5)).toEqual(['-map', '0:0', '-f', 'null', '-']);
     expect(f.decode).not.toContain('-filter_complex');
-    expect(after(f.graph, '-filter_complex')).toBe(expertGraph(ladder));
+    expect(argAfter(f.graph, '-filter_complex')).toBe(expertGraph(ladder));
     expect(count(f.graph, 'null')).toBe(3);
     expect(f.graph.filter((a) => /^\[v\d\]$/.test(a))).toEqual(['[v0]', '[v1]', '[v2]']);
     expect(f.audio).toEqual([...f.decode.slice(0, f.decode.indexOf('-map')), '-map', '0:a:0', '-c:a', 'aac', '-b:a', '128k', '-ac', '2', '-ar', '48000', '-f', 'null', '-']);
@@ -204,9 +204,9 @@ describe('benchmark contenders against a real plan of the benchmark\'s presets',
       expect(missingEncoderFlags(other, l)).toEqual([p.ladder.rungs[0]!.name]);
       // the hand-written parts are the bench's own: its input, its graph
       const expert = expertCommand(l, '/w/expert').argv;
-      expect(after(expert, '-i')).toBe('/w/in.mp4');
+      expect(argAfter(expert, '-i')).toBe('/w/in.mp4');
       expect(expert).not.toContain('-protocol_whitelist');
-      expect(after(expert, '-filter_complex')).toBe(expertGraph(l));
+      expect(argAfter(expert, '-filter_complex')).toBe(expertGraph(l));
       expect(l.rungs).toHaveLength(p.ladder.rungs.length);
     });
   }
@@ -214,6 +214,6 @@ describe('benchmark contenders against a real plan of the benchmark\'s presets',
   it('quick-h264-4rung (the issue-18 case): 4 rungs from 1080p at x264 veryfast', async () => {
     const l = benchLadder(await realPlan('quick-h264-4rung.yaml'), encoderProfiles.libx264, where);
     expect(l.rungs.map((r) => `${r.width}x${r.height}`)).toEqual(['1920x1080', '1280x720', '960x540', '640x360']);
-    expect(l.rungs.map((r) => after(r.video, '-preset'))).toEqual(['veryfast', 'veryfast', 'veryfast', 'veryfast']);
+    expect(l.rungs.map((r) => argAfter(r.video, '-preset'))).toEqual(['veryfast', 'veryfast', 'veryfast', 'veryfast']);
   });
 });

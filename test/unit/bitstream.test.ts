@@ -28,7 +28,9 @@ import { type Fmp4Init, inspectFmp4Init, inspectFmp4Segment, inspectTsSegment } 
 const hexBuf = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const u32 = (...values: number[]): Buffer => {
   const b = Buffer.alloc(values.length * 4);
-  values.forEach((v, i) => b.writeUInt32BE(v >>> 0, i * 4));
+  values.forEach((v, i) => {
+    b.writeUInt32BE(v >>> 0, i * 4);
+  });
   return b;
 };
 const box = (type: string, ...parts: Buffer[]): Buffer => {

@@ -118,7 +118,7 @@ function outputs(argv: string[]): string[][] {
   return parts;
 }
 
-const valueOf = (args: string[], flag: string): string | undefined => {
+const argValue = (args: string[], flag: string): string | undefined => {
   const i = args.indexOf(flag);
   return i === -1 ? undefined : args[i + 1];
 };
@@ -128,7 +128,7 @@ describe('buildTranscodeArgs: one process, one decode', () => {
   it('has exactly one input, a file: URL of the absolute path, whitelisted to the file protocol', () => {
     const argv = buildTranscodeArgs(plan());
     expect(count(argv, '-i')).toBe(1);
-    const url = valueOf(argv, '-i')!;
+    const url = argValue(argv, '-i')!;
     expect(url).toBe(`file:${resolve('media/in put.mp4')}`);
     expect(url.startsWith('file:/')).toBe(true);
     const wl = argv.indexOf('-protocol_whitelist');
@@ -139,7 +139,7 @@ describe('buildTranscodeArgs: one process, one decode', () => {
 
   it('a name that looks like an option or a protocol is still a file', () => {
     for (const name of ['-y', 'concat:a.ts|b.ts', 'http:evil', 'pipe:0']) {
-      const url = valueOf(buildTranscodeArgs(plan({ input: name })), '-i')!;
+      const url = argValue(buildTranscodeArgs(plan({ input: name })), '-i')!;
       expect(url).toBe(`file:${resolve(name)}`);
     }
   });
@@ -149,7 +149,7 @@ describe('buildTranscodeArgs: one process, one decode', () => {
     p.media.inputOptions = ['-framerate', '30000/1001'];
     const argv = buildTranscodeArgs(p);
     expect(argv.indexOf('-framerate')).toBeLessThan(argv.indexOf('-i'));
-    expect(valueOf(argv, '-framerate')).toBe('30000/1001');
+    expect(argValue(argv, '-framerate')).toBe('30000/1001');
   });
 
   it('never writes to stdout; outputs are relative to the work folder (ffmpeg runs in it)', () => {
@@ -232,12 +232,12 @@ describe('outputs: one HLS output per rung and per audio rendition', () => {
       expect(o.filter((a) => a.startsWith('0:a'))).toEqual([]);
     }
     expect(count(argv, '-c:a')).toBe(2);
-    expect(audio.map((o) => valueOf(o, '-map'))).toEqual(['0:a:0', '0:a:1']);
+    expect(audio.map((o) => argValue(o, '-map'))).toEqual(['0:a:0', '0:a:1']);
     for (const o of audio) {
-      expect(valueOf(o, '-c:a')).toBe('aac');
-      expect(valueOf(o, '-b:a')).toBe('128k');
-      expect(valueOf(o, '-ac')).toBe('2');
-      expect(valueOf(o, '-ar')).toBe('48000');
+      expect(argValue(o, '-c:a')).toBe('aac');
+      expect(argValue(o, '-b:a')).toBe('128k');
+      expect(argValue(o, '-ac')).toBe('2');
+      expect(argValue(o, '-ar')).toBe('48000');
       expect(o).not.toContain('-c:v');
     }
     expect(audio.map((o) => o[o.length - 1])).toEqual(['audio-1/index.m3u8', 'audio-2/index.m3u8']);
@@ -251,12 +251,12 @@ describe('outputs: one HLS output per rung and per audio rendition', () => {
 
   it('HLS options: VOD, whole-GOP hls_time, independent segments, TS for h264', () => {
     for (const o of outputs(buildTranscodeArgs(plan()))) {
-      expect(valueOf(o, '-f')).toBe('hls');
-      expect(valueOf(o, '-hls_time')).toBe('5.999999');
-      expect(valueOf(o, '-hls_playlist_type')).toBe('vod');
-      expect(valueOf(o, '-hls_segment_type')).toBe('mpegts');
-      expect(valueOf(o, '-hls_flags')).toBe('independent_segments+temp_file');
-      expect(valueOf(o, '-hls_segment_filename')).toMatch(/\/seg_%05d\.ts$/);
+      expect(argValue(o, '-f')).toBe('hls');
+      expect(argValue(o, '-hls_time')).toBe('5.999999');
+      expect(argValue(o, '-hls_playlist_type')).toBe('vod');
+      expect(argValue(o, '-hls_segment_type')).toBe('mpegts');
+      expect(argValue(o, '-hls_flags')).toBe('independent_segments+temp_file');
+      expect(argValue(o, '-hls_segment_filename')).toMatch(/\/seg_%05d\.ts$/);
       expect(o).not.toContain('-hls_fmp4_init_filename');
     }
   });
@@ -264,11 +264,11 @@ describe('outputs: one HLS output per rung and per audio rendition', () => {
   it('fMP4 for HEVC: .m4s segments, an init.mp4, the hvc1 tag', () => {
     const outs = outputs(buildTranscodeArgs(plan({ encoder: 'libx265' })));
     for (const o of outs) {
-      expect(valueOf(o, '-hls_segment_type')).toBe('fmp4');
-      expect(valueOf(o, '-hls_fmp4_init_filename')).toBe('init.mp4');
-      expect(valueOf(o, '-hls_segment_filename')).toMatch(/\/seg_%05d\.m4s$/);
+      expect(argValue(o, '-hls_segment_type')).toBe('fmp4');
+      expect(argValue(o, '-hls_fmp4_init_filename')).toBe('init.mp4');
+      expect(argValue(o, '-hls_segment_filename')).toMatch(/\/seg_%05d\.m4s$/);
     }
-    for (const o of outs.slice(0, 3)) expect(valueOf(o, '-tag:v')).toBe('hvc1');
+    for (const o of outs.slice(0, 3)) expect(argValue(o, '-tag:v')).toBe('hvc1');
   });
 
   it('a % in the output folder never reaches the segment pattern (hlsenc would substitute %d and keep %% as is)', () => {
@@ -276,20 +276,20 @@ describe('outputs: one HLS output per rung and per audio rendition', () => {
     const argv = buildTranscodeArgs(plan());
     expect(argv.join(' ')).not.toContain('/tmp/100%');
     const outs = outputs(argv);
-    expect(valueOf(outs[0]!, '-hls_segment_filename')).toBe('1080p/seg_%05d.ts');
-    expect(valueOf(outs[3]!, '-hls_segment_filename')).toBe('audio-1/seg_%05d.ts');
+    expect(argValue(outs[0]!, '-hls_segment_filename')).toBe('1080p/seg_%05d.ts');
+    expect(argValue(outs[3]!, '-hls_segment_filename')).toBe('audio-1/seg_%05d.ts');
     // the only pattern is the segment number
-    for (const o of outs) expect(valueOf(o, '-hls_segment_filename')!.match(/%/g)).toHaveLength(1);
+    for (const o of outs) expect(argValue(o, '-hls_segment_filename')!.match(/%/g)).toHaveLength(1);
   });
 
   it('one timeline: every rendition gets the same output_ts_offset; fMP4 keeps it in tfdt, not in an edit list', () => {
     for (const o of outputs(buildTranscodeArgs(plan()))) {
-      expect(valueOf(o, '-output_ts_offset')).toBe('1');
+      expect(argValue(o, '-output_ts_offset')).toBe('1');
       expect(o).not.toContain('-hls_segment_options');
     }
     for (const o of outputs(buildTranscodeArgs(plan({ encoder: 'libx265' })))) {
-      expect(valueOf(o, '-output_ts_offset')).toBe('1');
-      expect(valueOf(o, '-hls_segment_options')).toBe('avoid_negative_ts=disabled:movflags=+frag_discont:use_editlist=0');
+      expect(argValue(o, '-output_ts_offset')).toBe('1');
+      expect(argValue(o, '-hls_segment_options')).toBe('avoid_negative_ts=disabled:movflags=+frag_discont:use_editlist=0');
     }
   });
 
@@ -306,8 +306,8 @@ describe('outputs: one HLS output per rung and per audio rendition', () => {
 
   it('metadata and chapters are not copied', () => {
     for (const o of outputs(buildTranscodeArgs(plan()))) {
-      expect(valueOf(o, '-map_metadata')).toBe('-1');
-      expect(valueOf(o, '-map_chapters')).toBe('-1');
+      expect(argValue(o, '-map_metadata')).toBe('-1');
+      expect(argValue(o, '-map_chapters')).toBe('-1');
     }
   });
 });
@@ -316,15 +316,15 @@ describe('encoder arguments keep keyframes aligned (fixed GOP, no scene cuts, cl
   it('libx264', () => {
     const outs = outputs(buildTranscodeArgs(plan({ encoder: 'libx264' })));
     for (const o of outs.slice(0, 3)) {
-      expect(valueOf(o, '-c:v')).toBe('libx264');
-      expect(valueOf(o, '-g')).toBe('50');
-      expect(valueOf(o, '-keyint_min')).toBe('50');
-      expect(valueOf(o, '-sc_threshold')).toBe('0');
-      expect(valueOf(o, '-x264-params')).toMatch(/(^|:)open-gop=0(:|$)/);
-      expect(valueOf(o, '-preset')).toBe('ultrafast');
+      expect(argValue(o, '-c:v')).toBe('libx264');
+      expect(argValue(o, '-g')).toBe('50');
+      expect(argValue(o, '-keyint_min')).toBe('50');
+      expect(argValue(o, '-sc_threshold')).toBe('0');
+      expect(argValue(o, '-x264-params')).toMatch(/(^|:)open-gop=0(:|$)/);
+      expect(argValue(o, '-preset')).toBe('ultrafast');
     }
     // per-rung rate control
-    expect(outs.slice(0, 3).map((o) => [valueOf(o, '-b:v'), valueOf(o, '-maxrate'), valueOf(o, '-bufsize')])).toEqual([
+    expect(outs.slice(0, 3).map((o) => [argValue(o, '-b:v'), argValue(o, '-maxrate'), argValue(o, '-bufsize')])).toEqual([
       ['6000k', '9000k', '18000k'],
       ['3000k', '4500k', '9000k'],
       ['800k', '1200k', '2400k'],
@@ -335,27 +335,27 @@ describe('encoder arguments keep keyframes aligned (fixed GOP, no scene cuts, cl
     const p = plan();
     p.encoderOptions = { level: '3.1', profile: 'high' };
     const o = outputs(buildTranscodeArgs(p))[0]!;
-    expect(valueOf(o, '-level:v')).toBe('3.1');
-    expect(valueOf(o, '-profile:v')).toBe('high');
+    expect(argValue(o, '-level:v')).toBe('3.1');
+    expect(argValue(o, '-profile:v')).toBe('high');
     expect(o).not.toContain('-profile');
   });
 
   it('libx265', () => {
     for (const o of outputs(buildTranscodeArgs(plan({ encoder: 'libx265' }))).slice(0, 3)) {
-      expect(valueOf(o, '-c:v')).toBe('libx265');
-      const params = valueOf(o, '-x265-params')!.split(':');
+      expect(argValue(o, '-c:v')).toBe('libx265');
+      const params = argValue(o, '-x265-params')!.split(':');
       expect(params).toEqual(expect.arrayContaining(['keyint=50', 'min-keyint=50', 'scenecut=0', 'open-gop=0']));
     }
   });
 
   it('libsvtav1 (capped CRF)', () => {
     for (const o of outputs(buildTranscodeArgs(plan({ encoder: 'libsvtav1', mode: 'crf' }))).slice(0, 3)) {
-      expect(valueOf(o, '-c:v')).toBe('libsvtav1');
-      expect(valueOf(o, '-g')).toBe('50');
-      expect(valueOf(o, '-svtav1-params')!.split(':')).toContain('scd=0');
-      expect(valueOf(o, '-crf')).toBe('30');
-      expect(valueOf(o, '-maxrate')).toBeDefined();
-      expect(valueOf(o, '-preset')).toBe('12');
+      expect(argValue(o, '-c:v')).toBe('libsvtav1');
+      expect(argValue(o, '-g')).toBe('50');
+      expect(argValue(o, '-svtav1-params')!.split(':')).toContain('scd=0');
+      expect(argValue(o, '-crf')).toBe('30');
+      expect(argValue(o, '-maxrate')).toBeDefined();
+      expect(argValue(o, '-preset')).toBe('12');
     }
   });
 });
@@ -364,7 +364,7 @@ describe('buildDecodeCheckArgs', () => {
   it('decodes every file as a file: URL into the null muxer, errors fatal', () => {
     const argv = buildDecodeCheckArgs([{ file: '/a/1.ts', frames: null }, { file: '/a/2.ts', frames: null }]);
     expect(argv).toContain('-xerror');
-    expect(valueOf(argv, '-protocol_whitelist')).toBe('file');
+    expect(argValue(argv, '-protocol_whitelist')).toBe('file');
     expect(argv.filter((_, i) => argv[i - 1] === '-i')).toEqual(['file:/a/1.ts', 'file:/a/2.ts']);
     expect(count(argv, 'null')).toBe(2);
   });

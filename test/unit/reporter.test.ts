@@ -97,7 +97,7 @@ describe('formatError', () => {
     });
     const text = formatError(e, false);
     expect(text).toContain("command: /usr/bin/ffmpeg -i 'file:/tmp/a b.mp4' -f null -\n");
-    expect(text).toContain('ffmpeg said (last 2 lines of its log):\n  first\n  ' + 'x'.repeat(300) + '... (100 more characters)');
+    expect(text).toContain(`ffmpeg said (last 2 lines of its log):\n  first\n  ${'x'.repeat(300)}... (100 more characters)`);
   });
 
   it('ffprobe output is attributed to ffprobe', () => {

@@ -15,6 +15,7 @@ const TRICKY: readonly string[] = [
   "it's a 'test'",
   'double"quote',
   '$HOME',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell expansion the quoting must neutralise
   '${PATH}',
   '$(echo pwned)',
   '`echo pwned`',

@@ -183,8 +183,3 @@ export function readUint64BE(buf: Buffer, offset: number, what = 'value'): numbe
 export function hex(value: number, digits: number): string {
   return value.toString(16).padStart(digits, '0');
 }
-
-/** Wraps any Uint8Array view as a Buffer without copying. */
-export function asBuffer(data: Uint8Array): Buffer {
-  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-}

@@ -23,18 +23,13 @@ export interface Box {
   end: number;
 }
 
-/** Boxes that contain only other boxes (children start right after the header). */
-export const CONTAINER_BOXES: ReadonlySet<string> = new Set([
-  'moov', 'trak', 'mdia', 'minf', 'stbl', 'mvex', 'moof', 'traf', 'dinf', 'edts', 'udta', 'mfra', 'sinf', 'schi', 'tref',
-]);
-
 /** Visual sample entry types whose child boxes start 78 bytes into the entry body. */
-export const VISUAL_SAMPLE_ENTRIES: ReadonlySet<string> = new Set([
+const VISUAL_SAMPLE_ENTRIES: ReadonlySet<string> = new Set([
   'avc1', 'avc2', 'avc3', 'avc4', 'hvc1', 'hev1', 'dvh1', 'dvhe', 'dva1', 'dvav', 'av01', 'vp08', 'vp09', 'mp4v', 'encv', 'jpeg', 'mjpa',
 ]);
 
 /** Audio sample entry types whose child boxes start 28 (+16/+36 for QuickTime v1/v2) bytes into the body. */
-export const AUDIO_SAMPLE_ENTRIES: ReadonlySet<string> = new Set([
+const AUDIO_SAMPLE_ENTRIES: ReadonlySet<string> = new Set([
   'mp4a', 'ac-3', 'ec-3', 'ac-4', 'Opus', 'fLaC', 'alac', 'enca', '.mp3', 'mha1', 'mhm1', 'dtsc', 'dtse', 'dtsh', 'dtsl',
 ]);
 
@@ -120,7 +115,7 @@ export interface FullBoxHeader {
 }
 
 /** Reads version and flags of a FullBox; the box must have at least 4 content bytes. */
-export function readFullBoxHeader(buf: Buffer, box: Box): FullBoxHeader {
+function readFullBoxHeader(buf: Buffer, box: Box): FullBoxHeader {
   need(box, 4);
   return { version: buf.readUInt8(box.contentStart), flags: buf.readUIntBE(box.contentStart + 1, 3) };
 }
@@ -177,7 +172,7 @@ export function parseStsd(buf: Buffer, box: Box): SampleEntry[] {
 }
 
 /** Child boxes of a visual or audio sample entry (codec configuration etc). */
-export function sampleEntryChildren(buf: Buffer, entry: Box): Box[] {
+function sampleEntryChildren(buf: Buffer, entry: Box): Box[] {
   let skip: number;
   if (VISUAL_SAMPLE_ENTRIES.has(entry.type)) {
     skip = 78;
@@ -356,7 +351,7 @@ export function parseAv1C(payload: Buffer): Av1Config {
 }
 
 /** Returns the payload of the first OBU_SEQUENCE_HEADER in a sequence of low-overhead OBUs, if any. */
-export function findAv1SequenceHeaderObu(obus: Uint8Array): Buffer | undefined {
+function findAv1SequenceHeaderObu(obus: Uint8Array): Buffer | undefined {
   const buf = Buffer.from(obus.buffer, obus.byteOffset, obus.byteLength);
   let off = 0;
   while (off < buf.length) {
@@ -392,7 +387,7 @@ function readLeb128(buf: Buffer, off: number): { value: number; length: number }
 }
 
 /** Parses an AV1 sequence_header_obu() payload far enough to read color_config(). */
-export function parseAv1SequenceHeaderColor(seq: Uint8Array): Av1Color {
+function parseAv1SequenceHeaderColor(seq: Uint8Array): Av1Color {
   const r = new BitReader(seq);
   const seqProfile = r.readBits(3);
   r.skip(1); // still_picture
@@ -519,7 +514,7 @@ function readDescriptor(payload: Buffer, off: number, where: string): { tag: num
 }
 
 /** First fields of an MPEG-4 AudioSpecificConfig. */
-export function parseAudioSpecificConfig(asc: Uint8Array): { audioObjectType: number; samplingFrequencyIndex: number; channelConfiguration: number } {
+function parseAudioSpecificConfig(asc: Uint8Array): { audioObjectType: number; samplingFrequencyIndex: number; channelConfiguration: number } {
   const r = new BitReader(asc);
   let audioObjectType = r.readBits(5);
   if (audioObjectType === 31) audioObjectType = 32 + r.readBits(6);
@@ -553,13 +548,13 @@ export function parseTrex(buf: Buffer, box: Box): TrexDefaults {
   };
 }
 
-export const TFHD_BASE_DATA_OFFSET = 0x000001;
-export const TFHD_SAMPLE_DESCRIPTION_INDEX = 0x000002;
-export const TFHD_DEFAULT_SAMPLE_DURATION = 0x000008;
-export const TFHD_DEFAULT_SAMPLE_SIZE = 0x000010;
-export const TFHD_DEFAULT_SAMPLE_FLAGS = 0x000020;
-export const TFHD_DURATION_IS_EMPTY = 0x010000;
-export const TFHD_DEFAULT_BASE_IS_MOOF = 0x020000;
+const TFHD_BASE_DATA_OFFSET = 0x000001;
+const TFHD_SAMPLE_DESCRIPTION_INDEX = 0x000002;
+const TFHD_DEFAULT_SAMPLE_DURATION = 0x000008;
+const TFHD_DEFAULT_SAMPLE_SIZE = 0x000010;
+const TFHD_DEFAULT_SAMPLE_FLAGS = 0x000020;
+const TFHD_DURATION_IS_EMPTY = 0x010000;
+const TFHD_DEFAULT_BASE_IS_MOOF = 0x020000;
 
 export interface Tfhd {
   trackId: number;
@@ -614,7 +609,7 @@ export function parseTfdt(buf: Buffer, box: Box): { baseMediaDecodeTime: number 
 
 export const TRUN_DATA_OFFSET = 0x000001;
 export const TRUN_FIRST_SAMPLE_FLAGS = 0x000004;
-export const TRUN_SAMPLE_DURATION = 0x000100;
+const TRUN_SAMPLE_DURATION = 0x000100;
 export const TRUN_SAMPLE_SIZE = 0x000200;
 export const TRUN_SAMPLE_FLAGS = 0x000400;
 export const TRUN_SAMPLE_COMPOSITION_TIME_OFFSET = 0x000800;
@@ -668,9 +663,4 @@ export function parseTrun(buf: Buffer, box: Box): Trun {
 /** sample_is_non_sync_sample bit of ISO BMFF sample flags. */
 export function isSyncSampleFlags(sampleFlags: number): boolean {
   return (sampleFlags & 0x00010000) === 0;
-}
-
-/** sample_depends_on (2 = does not depend on others, i.e. an I-frame). */
-export function sampleDependsOn(sampleFlags: number): number {
-  return (sampleFlags >>> 24) & 3;
 }

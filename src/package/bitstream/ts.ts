@@ -4,8 +4,8 @@
  */
 import { BitReader, findStartCode } from './bytes.js';
 
-export const TS_PACKET_SIZE = 188;
-export const TS_SYNC_BYTE = 0x47;
+const TS_PACKET_SIZE = 188;
+const TS_SYNC_BYTE = 0x47;
 export const PAT_PID = 0x0000;
 /** PTS/DTS clock rate. */
 export const TS_CLOCK_HZ = 90000;
@@ -30,16 +30,16 @@ const VIDEO_STREAM_TYPES: ReadonlySet<number> = new Set([0x01, 0x02, 0x10, 0x1b,
 const AUDIO_STREAM_TYPES: ReadonlySet<number> = new Set([0x03, 0x04, 0x0f, 0x11, 0x1c, 0x81, 0x87]);
 
 /** 'video' / 'audio' / 'other' for a PMT stream_type. */
-export function streamKind(streamType: number): 'video' | 'audio' | 'other' {
+function streamKind(streamType: number): 'video' | 'audio' | 'other' {
   if (VIDEO_STREAM_TYPES.has(streamType)) return 'video';
   if (AUDIO_STREAM_TYPES.has(streamType)) return 'audio';
   return 'other';
 }
 
 /** payload_unit_start_indicator (bit in TsPackets.flags) */
-export const TS_PUSI = 1;
+const TS_PUSI = 1;
 /** random_access_indicator of the adaptation field (bit in TsPackets.flags) */
-export const TS_RANDOM_ACCESS = 2;
+const TS_RANDOM_ACCESS = 2;
 
 /**
  * The packets of a TS buffer as a table: packet i starts at byte i * 188. Typed arrays instead of
@@ -93,7 +93,7 @@ export function parseTsPackets(buf: Buffer): TsPackets {
 }
 
 /** Payload bytes of packet `i` (a view; empty when it carries none). */
-export function packetPayload(buf: Buffer, packets: TsPackets, i: number): Buffer {
+function packetPayload(buf: Buffer, packets: TsPackets, i: number): Buffer {
   const off = i * TS_PACKET_SIZE;
   return buf.subarray(off + (packets.payloadStart[i] as number), off + TS_PACKET_SIZE);
 }
@@ -324,12 +324,12 @@ export function readPesTimestamp(b: Uint8Array, off: number): number {
 export type AnnexBCodec = 'h264' | 'hevc';
 
 /** nal_unit_type from the first NAL header byte. */
-export function nalUnitType(codec: AnnexBCodec, firstByte: number): number {
+function nalUnitType(codec: AnnexBCodec, firstByte: number): number {
   return codec === 'h264' ? firstByte & 0x1f : (firstByte >> 1) & 0x3f;
 }
 
 /** True for slice NAL types (H.264 1..5, HEVC 0..31). */
-export function isVclNal(codec: AnnexBCodec, type: number): boolean {
+function isVclNal(codec: AnnexBCodec, type: number): boolean {
   return codec === 'h264' ? type >= 1 && type <= 5 : type <= 31;
 }
 
