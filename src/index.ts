@@ -4,7 +4,7 @@ export { loadPreset, listBuiltinPresets, parsePresetObject, type ResolvedPreset 
 export { presetSchema, type Preset, type PresetInput } from './preset/schema.js';
 export { probeMedia, type MediaInfo } from './media/probe.js';
 export { buildLadder, type Ladder, type LadderRung } from './media/ladder.js';
-export { buildTranscodeArgs } from './ffmpeg/command.js';
+export { buildTranscodeArgs } from './args/command.js';
 export { encoderProfiles, type EncoderName, type EncoderProfile } from './encoder/profiles.js';
 export { StreamkitError, PresetError, FfmpegError, ExitCode, type ErrorCode } from './errors.js';
 export type { TranscodeEvent } from './events.js';

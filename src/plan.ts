@@ -18,7 +18,7 @@ export interface AudioRendition {
 }
 
 /**
- * How frames travel when NVENC encodes (decided by trial runs in encoder/nvenc-pipeline.ts):
+ * How frames travel when NVENC encodes (decided by trial runs in pipeline/nvenc-trial.ts):
  * - gpu: NVDEC decodes (-hwaccel cuda, frames stay in GPU memory), every rung is scaled on the GPU
  * - upload: the CPU decodes, frames are uploaded once (hwupload_cuda), every rung is scaled on the GPU
  * - cpu: the CPU decodes and scales exactly as on the CPU path; NVENC reads frames from system memory
@@ -33,7 +33,7 @@ export interface NvencPipeline {
   reason: string;
 }
 
-/** Everything needed to run one transcode: pure data, turned into argv by ffmpeg/command.ts. */
+/** Everything needed to run one transcode: pure data, turned into argv by args/command.ts. */
 export interface TranscodePlan {
   media: MediaInfo;
   preset: Preset;

@@ -2,7 +2,7 @@ import { basename, extname, resolve } from 'node:path';
 import type { CheckedHardware } from './encoder/preset-check.js';
 import { StreamkitError } from './errors.js';
 import type { EventSink, TranscodeEvent } from './events.js';
-import { buildTranscodeArgs } from './ffmpeg/command.js';
+import { buildTranscodeArgs } from './args/command.js';
 import { ffmpegCommandPrefix } from './ffmpeg/run.js';
 import { formatRational } from './media/rational.js';
 import { checkDestination, createStaging } from './package/atomic.js';
@@ -68,7 +68,7 @@ export async function planTranscode(options: PlanOptions): Promise<PlannedTransc
   return (await prepare(options)).planned;
 }
 
-export { jobOptions } from './job/identity.js';
+export { jobOptions } from './package/job-identity.js';
 
 export interface TranscodeOptions extends PlanOptions {
   force?: boolean | undefined;

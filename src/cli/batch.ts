@@ -6,7 +6,7 @@ import { DEFAULT_OUTPUT_TEMPLATE, TEMPLATE_PLACEHOLDERS } from '../job/template.
 import { InterruptedError, StreamkitError } from '../errors.js';
 import { packageState } from '../job/current.js';
 import { decideDestination } from '../job/destination.js';
-import { jobIdentity } from '../job/identity.js';
+import { jobIdentity } from '../package/job-identity.js';
 import type { CliIo, CommandContext, GlobalOptions } from './context.js';
 import { bytes, duration as clock } from './format.js';
 import { chooseMode, formatError, type OutputMode } from './reporter.js';

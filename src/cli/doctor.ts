@@ -2,7 +2,7 @@ import { StreamkitError } from '../errors.js';
 import { encoderProfiles } from '../encoder/profiles.js';
 import { missingNvencReason } from '../encoder/nvenc.js';
 import { encodersForCodec, nvencHint, selectHardware, trialEncode } from '../encoder/select.js';
-import { pickGpuScaler } from '../ffmpeg/gpu-graph.js';
+import { pickGpuScaler } from '../args/gpu-graph.js';
 import { listBuiltinPresets, loadPreset } from '../preset/load.js';
 import { parseVersion } from '../ffmpeg/capabilities-parse.js';
 import { runCapture } from '../ffmpeg/run.js';

@@ -6,7 +6,7 @@ import type { ResolvedPreset } from '../preset/load.js';
 import { transcode, type Toolchain } from '../transcode.js';
 import { packageSize, packageState } from './current.js';
 import { decideDestination, type DestinationDecision } from './destination.js';
-import { jobIdentity } from './identity.js';
+import { jobIdentity } from '../package/job-identity.js';
 import { acquireLock, cleanLockLeftovers, type HeldLock } from './lock.js';
 import { isRetryable } from './retry.js';
 import { cleanStaleStaging } from './stale.js';

@@ -62,7 +62,7 @@ const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 /** Measure every rendition's start against the source's start times; throws VERIFY_FAILED with the numbers when one is off. */
 export function checkAvSync(input: SyncInput): SyncReport {
   const relative = (t: number | null): number => (t ?? input.timeline.inputStart) - input.timeline.inputStart;
-  // the frame-rate filter keeps the video's start exactly (ffmpeg/fps-filter.ts), on the grid when it is zero
+  // the frame-rate filter keeps the video's start exactly (args/fps-filter.ts), on the grid when it is zero
   const videoAt = input.timeline.videoStart;
   const audios = input.audios.filter((a) => a.firstPts !== null).map((a) => ({ dir: a.dir, start: a.firstPts! + input.timeline.audioPrimingSamples / a.sampleRate, at: relative(a.sourceStart) }));
   const videos = input.videos.filter((v) => v.firstPts !== null).map((v) => ({ dir: v.dir, start: v.firstPts!, at: videoAt }));

@@ -2,7 +2,7 @@ import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FfmpegError, StreamkitError } from '../errors.js';
 import { versionAtLeast, type Capabilities } from '../ffmpeg/capabilities.js';
-import { buildFileCheckArgs } from '../ffmpeg/command.js';
+import { buildFileCheckArgs } from '../args/command.js';
 import { runCapture, runFfmpeg } from '../ffmpeg/run.js';
 import type { Ladder } from '../media/ladder.js';
 import { filePath, type AudioRendition, type FileKind, type FileTarget } from '../plan.js';

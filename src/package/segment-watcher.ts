@@ -18,7 +18,7 @@ export interface SegmentWatcher {
 
 /**
  * Measure HLS segments while ffmpeg is still encoding, so that packaging after the encode reads only
- * the last segments. ffmpeg's HLS muxer, with `hls_flags temp_file` (ffmpeg/command.ts), writes each
+ * the last segments. ffmpeg's HLS muxer, with `hls_flags temp_file` (args/command.ts), writes each
  * segment as NAME.tmp and renames it to NAME once it is complete, so a segment file that exists is
  * finished: it is read then, while still in the page cache, inspected and hashed into `facts`, one
  * segment after another per rendition. Every `intervalMs` each rendition is looked at; a segment

@@ -2,7 +2,7 @@ import { rm, stat, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, extname, join } from 'node:path';
 import { FfmpegError, StreamkitError } from '../errors.js';
-import { buildDecodeCheckArgs } from '../ffmpeg/command.js';
+import { buildDecodeCheckArgs } from '../args/command.js';
 import { runFfmpeg } from '../ffmpeg/run.js';
 import { readFileRange } from './read-file.js';
 

@@ -1,7 +1,7 @@
 import { StreamkitError } from '../errors.js';
 import type { Staging } from '../package/atomic.js';
 import type { HlsPackage } from '../package/hls.js';
-import { jobIdentity } from '../job/identity.js';
+import { jobIdentity } from '../package/job-identity.js';
 import type { HardwareRequest } from '../encoder/select.js';
 import { writeManifest } from '../package/manifest.js';
 import { streamkitVersion } from '../version.js';

@@ -2,7 +2,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HardwareRequest } from '../encoder/select.js';
 import { FfmpegError } from '../errors.js';
-import { buildTranscodeArgs } from '../ffmpeg/command.js';
+import { buildTranscodeArgs } from '../args/command.js';
 import { progressEta, progressPercent } from '../ffmpeg/progress.js';
 import { runFfmpeg } from '../ffmpeg/run.js';
 import { hlsRenditions } from '../package/hls.js';

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { checkedHardware, type CheckedHardware } from '../encoder/preset-check.js';
-import { chooseNvencPipeline, retrialNvenc } from '../encoder/nvenc-pipeline.js';
+import { chooseNvencPipeline, retrialNvenc } from './nvenc-trial.js';
 import { nvencUnavailable, selectHardware } from '../encoder/select.js';
 import { StreamkitError } from '../errors.js';
 import type { TranscodePlan } from '../plan.js';
@@ -30,7 +30,7 @@ async function cpuInstead(source: Source, why: string): Promise<PlannedHardware>
 
 /**
  * Stage 3: the plan. On the CPU it is built once. With NVENC, the preset's settings are first tried on
- * this input, every rung at once (encoder/nvenc-pipeline.ts), to choose where decoding and scaling
+ * this input, every rung at once (pipeline/nvenc-trial.ts), to choose where decoding and scaling
  * happen; when no way works, `--hw nvenc` fails and `--hw auto` plans for the CPU instead.
  */
 export async function planHardware(source: Source, signal?: AbortSignal): Promise<PlannedHardware> {

@@ -1,6 +1,6 @@
 import type { CheckedHardware } from '../encoder/preset-check.js';
 import { fpsModeOption, type Capabilities } from '../ffmpeg/capabilities.js';
-import { scaleThreadsFor } from '../ffmpeg/command.js';
+import { scaleThreadsFor } from '../args/command.js';
 import { buildLadder } from '../media/ladder.js';
 import { languageName, languageTag } from '../media/language.js';
 import type { MediaInfo } from '../media/probe.js';
@@ -16,7 +16,7 @@ export interface PlanInput {
   media: MediaInfo;
   caps: Capabilities;
   hardware: CheckedHardware;
-  /** where decoding and scaling happen when hardware is nvenc (encoder/nvenc-pipeline.ts) */
+  /** where decoding and scaling happen when hardware is nvenc (pipeline/nvenc-trial.ts) */
   nvenc?: NvencPipeline | undefined;
   /** cores on this machine (scaler threads) */
   cpus: number;

@@ -1,5 +1,5 @@
 import { encoderProfiles } from '../encoder/profiles.js';
-import { forStream, rungEncodeSettings } from '../ffmpeg/command.js';
+import { forStream, rungEncodeSettings } from '../args/command.js';
 import { protocolOptions } from '../media/probe.js';
 import { formatRational } from '../media/rational.js';
 import type { TranscodePlan } from '../plan.js';

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { JobsOptions } from 'bullmq';
 import { StreamkitError } from '../errors.js';
 import type { HardwareRequest } from '../encoder/select.js';
-import { jobIdentity } from '../job/identity.js';
+import { jobIdentity } from '../package/job-identity.js';
 import { DEFAULT_OUTPUT_TEMPLATE, isUrl, outputFor } from '../job/template.js';
 import { canonicalJson, sha256, type InputFingerprint } from '../package/manifest.js';
 import { loadPreset, parsePresetObject } from '../preset/load.js';

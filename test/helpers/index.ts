@@ -1,5 +1,5 @@
 /**
- * The test helpers, one entry: `import { ... } from '../helpers/index.js'`.
+ * The test helpers, one entry: `import { ... } from './index.js'`.
  *
  * - requirements.ts: the located ffmpeg/ffprobe (the product's own locator), the servers and browser,
  *   and `unmet()` / `skipNoted()`: skip with a message locally, fail under CI (docs/testing.md)

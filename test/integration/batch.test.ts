@@ -14,7 +14,7 @@ import type { BatchEvent } from '../../src/batch/events.js';
 import { runBatch } from '../../src/batch/runner.js';
 import { checkCurrent, fingerprintInput, jobKey, presetHash, readManifest } from '../../src/package/manifest.js';
 import { loadPreset } from '../../src/preset/load.js';
-import { jobOptions } from '../../src/job/identity.js';
+import { jobOptions } from '../../src/package/job-identity.js';
 import { assertBuilt, BIN, FFMPEG, FFPROBE, need, REPO, skipNoted, unmet } from '../helpers/index.js';
 
 const execFileP = promisify(execFile);

@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { videoFilterGraph } from '../../src/ffmpeg/command.js';
+import { videoFilterGraph } from '../../src/args/command.js';
 import { planTranscode } from '../../src/transcode.js';
 import { ffmpeg, FFMPEG, FFPROBE, makeSource, need, unmet, writeFastPreset } from '../helpers/index.js';
 

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { benchLadder, cpuFloor, expertCommand, expertGraph, floorCommands, missingEncoderFlags, naiveCommands, rungSettings, type PlanFacts } from '../../bench/lib/commands.js';
 import { encoderProfiles, type EncoderName, type RungEncodeSettings } from '../../src/encoder/profiles.js';
-import { buildTranscodeArgs } from '../../src/ffmpeg/command.js';
+import { buildTranscodeArgs } from '../../src/args/command.js';
 import { buildLadder } from '../../src/media/ladder.js';
 import { inputUrl, type MediaInfo } from '../../src/media/probe.js';
 import { rational } from '../../src/media/rational.js';

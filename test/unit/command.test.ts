@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { EncoderName } from '../../src/encoder/profiles.js';
-import { buildDecodeCheckArgs, buildTranscodeArgs, scaleThreadsFor, videoFilterGraph } from '../../src/ffmpeg/command.js';
+import { buildDecodeCheckArgs, buildTranscodeArgs, scaleThreadsFor, videoFilterGraph } from '../../src/args/command.js';
 import type { Ladder, LadderRung } from '../../src/media/ladder.js';
 import { inputUrl, type MediaInfo } from '../../src/media/probe.js';
 import { rational } from '../../src/media/rational.js';

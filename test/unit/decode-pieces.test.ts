@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildDecodeCheckArgs } from '../../src/ffmpeg/command.js';
+import { buildDecodeCheckArgs } from '../../src/args/command.js';
 import { balanceGroups, decodeCheckPieces, decodeCheckProcesses, type CheckedRendition } from '../../src/package/verify.js';
 
 /** A segment of 30,000 bytes with keyframes at the given byte offsets, each keyframe 1,000 bytes. */

@@ -10,7 +10,7 @@ import { planBatch } from '../../src/batch/runner.js';
 import { ExitCode, FfmpegError, PresetError, StreamkitError, type ErrorCode } from '../../src/errors.js';
 import { packageState } from '../../src/job/current.js';
 import { decideDestination } from '../../src/job/destination.js';
-import { jobIdentity, jobOptions } from '../../src/job/identity.js';
+import { jobIdentity, jobOptions } from '../../src/package/job-identity.js';
 import { acquireLock } from '../../src/job/lock.js';
 import { isPermanent, isRetryable } from '../../src/job/retry.js';
 import { runJob } from '../../src/job/run.js';

@@ -4,12 +4,12 @@
  * classification, and the trial/fallback decisions. The CPU argv is pinned too: NVENC must not change it.
  */
 import { describe, expect, it } from 'vitest';
-import { chooseNvencPipeline, TRIAL_FRAMES, type TrialRunner } from '../../src/encoder/nvenc-pipeline.js';
+import { chooseNvencPipeline, TRIAL_FRAMES, type TrialRunner } from '../../src/pipeline/nvenc-trial.js';
 import { buildEncoderTrialArgs, classifyNvencFailure, isBFrameRefFailure, isDeviceLevelFailure, missingNvencReason, stripLogPrefix } from '../../src/encoder/nvenc.js';
 import { encoderProfiles, type RungEncodeSettings } from '../../src/encoder/profiles.js';
 import type { Capabilities } from '../../src/ffmpeg/capabilities.js';
-import { buildNvencPipelineTrialArgs, buildTranscodeArgs } from '../../src/ffmpeg/command.js';
-import { gpuInputOptions, gpuVideoFilterGraph, nvdecDecision, pickGpuScaler, pipelineCandidates } from '../../src/ffmpeg/gpu-graph.js';
+import { buildNvencPipelineTrialArgs, buildTranscodeArgs } from '../../src/args/command.js';
+import { gpuInputOptions, gpuVideoFilterGraph, nvdecDecision, pickGpuScaler, pipelineCandidates } from '../../src/args/gpu-graph.js';
 import { buildLadder } from '../../src/media/ladder.js';
 import type { MediaInfo, VideoInfo } from '../../src/media/probe.js';
 import { rational } from '../../src/media/rational.js';

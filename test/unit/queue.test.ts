@@ -10,7 +10,7 @@ import { buildJobs, expandOutputTemplate, parseJobData, queueJobId } from '../..
 import { staleStagingFor } from '../../src/package/atomic.js';
 import { splitReason } from '../../src/queue/status.js';
 import { isPermanent } from '../../src/job/retry.js';
-import { jobOptions } from '../../src/job/identity.js';
+import { jobOptions } from '../../src/package/job-identity.js';
 
 function usage(fn: () => unknown): StreamkitError {
   try {

@@ -3,7 +3,7 @@
  * libavformat/tee.c's slave parsing (the real ffmpeg is exercised in test/integration/files.test.ts).
  */
 import { describe, expect, it } from 'vitest';
-import { escapeToken, forStream, teeSlave } from '../../src/ffmpeg/command.js';
+import { escapeToken, forStream, teeSlave } from '../../src/args/command.js';
 
 const WHITESPACES = ' \n\t\r';
 

@@ -4,7 +4,7 @@ import type { LadderRung } from '../media/ladder.js';
 import { protocolOptions } from '../media/probe.js';
 import { formatBitrate } from '../preset/units.js';
 import { filePath, FMP4_INIT_NAME, rungDir, SEGMENT_PATTERN, segmentExtension, type TranscodePlan } from '../plan.js';
-import { versionAtLeast, type Capabilities } from './capabilities.js';
+import { versionAtLeast, type Capabilities } from '../ffmpeg/capabilities.js';
 import { encoderTimeBaseArgs, fpsFilter } from './fps-filter.js';
 import { gpuInputOptions, gpuVideoFilterGraph } from './gpu-graph.js';
 

@@ -1,7 +1,7 @@
 import { fpsFilter } from './fps-filter.js';
 import type { VideoInfo } from '../media/probe.js';
 import type { NvencPipeline, TranscodePlan } from '../plan.js';
-import { versionAtLeast, type Capabilities } from './capabilities.js';
+import { versionAtLeast, type Capabilities } from '../ffmpeg/capabilities.js';
 
 /**
  * Pure pieces of the NVENC pipeline: may this input be decoded by NVDEC, which GPU scaler, and the

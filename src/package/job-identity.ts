@@ -1,6 +1,6 @@
 import type { HardwareRequest } from '../encoder/select.js';
 import { StreamkitError } from '../errors.js';
-import { fingerprintInput, jobKey, presetHash, type InputFingerprint } from '../package/manifest.js';
+import { fingerprintInput, jobKey, presetHash, type InputFingerprint } from './manifest.js';
 
 /**
  * What a job is, as one key: the input's fingerprint (path, size, mtime, a hash of its first and

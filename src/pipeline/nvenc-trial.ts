@@ -1,11 +1,11 @@
 import { StreamkitError } from '../errors.js';
 import type { Capabilities } from '../ffmpeg/capabilities.js';
-import { buildNvencPipelineTrialArgs, rungEncodeSettings } from '../ffmpeg/command.js';
-import { pipelineCandidates } from '../ffmpeg/gpu-graph.js';
+import { buildNvencPipelineTrialArgs, rungEncodeSettings } from '../args/command.js';
+import { pipelineCandidates } from '../args/gpu-graph.js';
 import { runCapture } from '../ffmpeg/run.js';
 import type { NvencPipeline, TranscodePlan } from '../plan.js';
-import { buildEncoderTrialArgs, classifyNvencFailure, describeNvencFailure, isBFrameRefFailure, isDeviceLevelFailure, type NvencFailure } from './nvenc.js';
-import { encoderProfiles } from './profiles.js';
+import { buildEncoderTrialArgs, classifyNvencFailure, describeNvencFailure, isBFrameRefFailure, isDeviceLevelFailure, type NvencFailure } from '../encoder/nvenc.js';
+import { encoderProfiles } from '../encoder/profiles.js';
 
 /**
  * Choosing where NVENC's frames come from, by trial runs (the only signal trusted about a GPU):
