@@ -57,9 +57,26 @@ for (const min of minutes) {
   rmSync(out, { recursive: true, force: true });
   mkdirSync(dirname(out), { recursive: true });
   log(`bench:memory: streamkit on ${min} min ...`);
-  const r = await timedRun([process.execPath, join(root, 'bin', 'streamkit.js'), 'transcode', file, '--preset', join(root, 'bench', 'presets', 'memory-lowres.yaml'), '--output', out, '--json', '--force'], { sampleChildRss: true });
+  const r = await timedRun(
+    [
+      process.execPath,
+      join(root, 'bin', 'streamkit.js'),
+      'transcode',
+      file,
+      '--preset',
+      join(root, 'bench', 'presets', 'memory-lowres.yaml'),
+      '--output',
+      out,
+      '--json',
+      '--force',
+    ],
+    { sampleChildRss: true },
+  );
   if (r.code !== 0) throw new Error(`streamkit exited ${r.code} on ${file}: ${r.stderr.slice(-2000)}`);
-  const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; encodeSeconds?: number; postEncodeSeconds?: number });
+  const events = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { type: string; encodeSeconds?: number; postEncodeSeconds?: number });
   const done = events.find((e) => e.type === 'done');
   const manifest = JSON.parse(readFileSync(join(out, 'streamkit.json'), 'utf8')) as { outputs: unknown[] };
   const row: Row = {
@@ -84,11 +101,18 @@ const md = [
   '',
   '| input | files in the package | NDJSON events | Node peak RSS, MiB | Node own CPU s | wall s | encode s | post-encode s |',
   '|---|---|---|---|---|---|---|---|',
-  ...rows.map((r) => `| ${r.minutes} min | ${r.files} | ${r.events} | **${fmt(r.nodePeakRssMiB, 0)}** | ${fmt(r.nodeOwnCpu, 2)} | ${fmt(r.wall, 1)} | ${fmt(r.encodeSeconds, 1)} | ${fmt(r.postEncodeSeconds, 2)} |`),
+  ...rows.map(
+    (r) =>
+      `| ${r.minutes} min | ${r.files} | ${r.events} | **${fmt(r.nodePeakRssMiB, 0)}** | ${fmt(r.nodeOwnCpu, 2)} | ${fmt(r.wall, 1)} | ${fmt(r.encodeSeconds, 1)} | ${fmt(r.postEncodeSeconds, 2)} |`,
+  ),
   '',
 ].join('\n');
 writeFileSync(join(work, 'results-memory.json'), JSON.stringify({ rows }, null, 2));
 process.stdout.write(`${md}\n`);
 if (!argv.includes('--no-write')) {
-  log(writeResultsSection(join(root, 'bench', 'RESULTS.md'), 'memory', md) ? 'bench:memory: updated the memory section of bench/RESULTS.md' : 'bench:memory: bench/RESULTS.md has no memory section markers; not updated');
+  log(
+    writeResultsSection(join(root, 'bench', 'RESULTS.md'), 'memory', md)
+      ? 'bench:memory: updated the memory section of bench/RESULTS.md'
+      : 'bench:memory: bench/RESULTS.md has no memory section markers; not updated',
+  );
 }

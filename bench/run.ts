@@ -110,7 +110,13 @@ const CONFIGS: Record<Mode, ModeConfig> = {
       // issue 18's measurement: streamkit against the hand-written expert alone, in alternated pairs
       // (two contenders, the order swapped every repetition), wall time, x264 veryfast, 10 s of 1080p
       {
-        id: 'gen10-h264-4rung-veryfast', input: 'gen10', preset: 'quick-h264-4rung.yaml', contenders: ['streamkit', 'expert'], noQuality: true, defaultReps: 6, headline: true,
+        id: 'gen10-h264-4rung-veryfast',
+        input: 'gen10',
+        preset: 'quick-h264-4rung.yaml',
+        contenders: ['streamkit', 'expert'],
+        noQuality: true,
+        defaultReps: 6,
+        headline: true,
         wallTarget: { max: 1.0, what: 'issue 18: a 10 s 1080p clip, 4-rung x264 veryfast ladder, streamkit ÷ hand-written expert in wall time, alternated pairs' },
       },
       { id: 'sintel-h264-4rung', input: 'sintel', preset: 'h264-4rung.yaml', expertAudioOnce: true, headline: true },
@@ -240,7 +246,10 @@ interface StreamkitEvent {
 }
 
 function ndjson(text: string): StreamkitEvent[] {
-  return text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as StreamkitEvent);
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as StreamkitEvent);
 }
 
 function freshDirs(base: string, dirs: readonly string[]): void {
@@ -365,14 +374,20 @@ interface Contender {
 
 async function runCase(c: BenchCase, input: Input): Promise<CaseResult> {
   const caseDir = join(modeDir, c.id);
-  const dirs: Record<ContenderId, string> = { streamkit: join(caseDir, 'streamkit'), expert: join(caseDir, 'expert'), expertAudioOnce: join(caseDir, 'expert-audio-once'), naive: join(caseDir, 'naive') };
+  const dirs: Record<ContenderId, string> = {
+    streamkit: join(caseDir, 'streamkit'),
+    expert: join(caseDir, 'expert'),
+    expertAudioOnce: join(caseDir, 'expert-audio-once'),
+    naive: join(caseDir, 'naive'),
+  };
   // streamkit's plan for this job, from the build (what `transcode` runs, without running it): the
   // hand-written contenders are written from its facts, not from its ffmpeg argv
   const planned = await planTranscode({ input: input.file, preset: presetRef(c.preset), output: dirs.streamkit });
   const { plan } = planned;
   const ladder = benchLadder(plan, encoderProfiles[plan.encoder], { ffmpeg: planned.toolchain.ffmpeg.path, input: input.file });
   const unlike = missingEncoderFlags(planned.argv, ladder);
-  if (unlike.length > 0) throw new Error(`streamkit's ffmpeg command does not carry the encoder flags the contenders use for ${unlike.join(', ')}: the comparison would not be like for like`);
+  if (unlike.length > 0)
+    throw new Error(`streamkit's ffmpeg command does not carry the encoder flags the contenders use for ${unlike.join(', ')}: the comparison would not be like for like`);
   const rungs: RungInfo[] = ladder.rungs.map((r) => ({ name: r.name, width: r.width, height: r.height, bitrate: r.bitrate }));
   const expert = expertCommand(ladder, dirs.expert, { audio: 'per-rung' });
   const expertOnce = expertCommand(ladder, dirs.expertAudioOnce, { audio: 'once' });
@@ -383,14 +398,30 @@ async function runCase(c: BenchCase, input: Input): Promise<CaseResult> {
   const caseReps = c.reps ?? repsFlag ?? c.defaultReps ?? CONFIG.reps;
   const streamkitRuns: StreamkitRun[] = [];
   const contenders: Contender[] = [
-    { id: 'streamkit' as const, label: 'streamkit (CLI)', run: async () => {
-      const r = await runStreamkit(skArgv, dirs.streamkit, rungs);
-      streamkitRuns.push(r);
-      return r;
-    } },
+    {
+      id: 'streamkit' as const,
+      label: 'streamkit (CLI)',
+      run: async () => {
+        const r = await runStreamkit(skArgv, dirs.streamkit, rungs);
+        streamkitRuns.push(r);
+        return r;
+      },
+    },
     { id: 'expert' as const, label: 'expert: 1 ffmpeg, split from source, audio per rung', run: () => runFfmpegSet([expert.argv], dirs.expert, expert.dirs, rungs) },
-    ...(c.expertAudioOnce ? [{ id: 'expertAudioOnce' as const, label: 'expert, audio encoded once', run: () => runFfmpegSet([expertOnce.argv], dirs.expertAudioOnce, expertOnce.dirs, rungs) }] : []),
-    { id: 'naive' as const, label: `naive: ${rungs.length} ffmpeg runs, one per rung`, run: () => runFfmpegSet(naive.map((x) => x.argv), dirs.naive, naive.map((x) => x.dir), rungs) },
+    ...(c.expertAudioOnce
+      ? [{ id: 'expertAudioOnce' as const, label: 'expert, audio encoded once', run: () => runFfmpegSet([expertOnce.argv], dirs.expertAudioOnce, expertOnce.dirs, rungs) }]
+      : []),
+    {
+      id: 'naive' as const,
+      label: `naive: ${rungs.length} ffmpeg runs, one per rung`,
+      run: () =>
+        runFfmpegSet(
+          naive.map((x) => x.argv),
+          dirs.naive,
+          naive.map((x) => x.dir),
+          rungs,
+        ),
+    },
   ].filter((x) => !c.contenders || c.contenders.includes(x.id));
   const commands: CaseResult['commands'] = {
     streamkit: shellQuote(skArgv.map((a, i) => (i === 0 ? 'node' : a))),
@@ -405,7 +436,13 @@ async function runCase(c: BenchCase, input: Input): Promise<CaseResult> {
     floorAudioCopy: floor.audioCopy ? shellQuote(floor.audioCopy) : null,
   };
   mkdirSync(caseDir, { recursive: true });
-  writeFileSync(join(caseDir, 'commands.txt'), Object.entries(commands).filter(([, v]) => v).map(([k, v]) => `# ${k}\n${[v].flat().join('\n')}\n`).join('\n'));
+  writeFileSync(
+    join(caseDir, 'commands.txt'),
+    Object.entries(commands)
+      .filter(([, v]) => v)
+      .map(([k, v]) => `# ${k}\n${[v].flat().join('\n')}\n`)
+      .join('\n'),
+  );
 
   const runs: CaseResult['runs'] = { streamkit: streamkitRuns };
   for (const x of contenders) if (x.id !== 'streamkit') runs[x.id] = [];
@@ -418,12 +455,16 @@ async function runCase(c: BenchCase, input: Input): Promise<CaseResult> {
       const r = await x.run();
       r.load1 = load;
       if (x.id !== 'streamkit') runs[x.id]!.push(r);
-      log(`bench: ${c.id} rep ${rep + 1}/${caseReps} ${x.id.padEnd(15)} wall ${fmt(r.wall)} s  cpu ${fmt(r.cpu)} s${r.nodeHwmKiB ? `  node ${mib(r.nodeHwmKiB)} MiB` : ''}  (load ${fmt(load, 1)})`);
+      log(
+        `bench: ${c.id} rep ${rep + 1}/${caseReps} ${x.id.padEnd(15)} wall ${fmt(r.wall)} s  cpu ${fmt(r.cpu)} s${r.nodeHwmKiB ? `  node ${mib(r.nodeHwmKiB)} MiB` : ''}  (load ${fmt(load, 1)})`,
+      );
     }
     if (contenders.some((x) => x.id === 'expert')) {
       const parts = await runFloorParts(floor);
       floorRuns.push(parts);
-      log(`bench: ${c.id} rep ${rep + 1}/${caseReps} floor parts: decode ${fmt(parts.decode)} s, graph ${fmt(parts.graph)} s, audio ${parts.audio === null ? '-' : `${fmt(parts.audio)} (copied ${fmt(parts.audioCopy)})`} s cpu`);
+      log(
+        `bench: ${c.id} rep ${rep + 1}/${caseReps} floor parts: decode ${fmt(parts.decode)} s, graph ${fmt(parts.graph)} s, audio ${parts.audio === null ? '-' : `${fmt(parts.audio)} (copied ${fmt(parts.audioCopy)})`} s cpu`,
+      );
     }
   }
 
@@ -439,13 +480,34 @@ async function runCase(c: BenchCase, input: Input): Promise<CaseResult> {
   if (doQuality && !c.noQuality && contenders.some((x) => x.id === 'expert')) {
     const measure = (id: 'streamkit' | 'expert'): Quality[] => {
       log(`bench: ${c.id} quality of ${id} (psnr, ssim per rung)`);
-      return measureQuality(input.file, ladder.fps, rungs.map((r) => ({ width: r.width, height: r.height, playlist: join(dirs[id], r.name, 'index.m3u8') })));
+      return measureQuality(
+        input.file,
+        ladder.fps,
+        rungs.map((r) => ({ width: r.width, height: r.height, playlist: join(dirs[id], r.name, 'index.m3u8') })),
+      );
     };
     quality = { streamkit: measure('streamkit'), expert: measure('expert') };
   }
   if (!flag('--keep')) for (const [id, dir] of Object.entries(dirs)) if (id !== 'streamkit') rmSync(dir, { recursive: true, force: true });
 
-  return { id: c.id, headline: !!c.headline, reps: caseReps, preset: c.preset, input: input.label, inputSeconds: input.seconds, encoder: plan.encoder, frameRate: ladder.fps, rungs, contenders: contenders.map(({ id, label }) => ({ id, label })), runs, floorRuns, outputs, quality, commands, wallTarget: c.wallTarget ? wallTargetResult(c.wallTarget, runs) : null };
+  return {
+    id: c.id,
+    headline: !!c.headline,
+    reps: caseReps,
+    preset: c.preset,
+    input: input.label,
+    inputSeconds: input.seconds,
+    encoder: plan.encoder,
+    frameRate: ladder.fps,
+    rungs,
+    contenders: contenders.map(({ id, label }) => ({ id, label })),
+    runs,
+    floorRuns,
+    outputs,
+    quality,
+    commands,
+    wallTarget: c.wallTarget ? wallTargetResult(c.wallTarget, runs) : null,
+  };
 }
 
 async function runStreamkit(argvSk: string[], outDir: string, rungs: readonly RungInfo[]): Promise<StreamkitRun> {
@@ -464,7 +526,19 @@ async function runStreamkit(argvSk: string[], outDir: string, rungs: readonly Ru
     afterDone: (r.endedAtMs - Date.parse(done.time ?? 'x')) / 1000,
   };
   for (const rung of rungs) if (!playlistComplete(join(outDir, rung.name, 'index.m3u8'))) throw new Error(`streamkit output ${rung.name} incomplete`);
-  return { wall: r.wall, cpu: r.cpu, user: r.user, sys: r.sys, ffmpegMaxRssKiB: r.treeMaxRssKiB, nodeHwmKiB: r.childHwmKiB, nodeCpu: r.childOwnCpu, stages, encodeSeconds: done.encodeSeconds ?? NaN, postEncodeSeconds: done.postEncodeSeconds ?? NaN, elapsedSeconds: done.elapsedSeconds ?? NaN };
+  return {
+    wall: r.wall,
+    cpu: r.cpu,
+    user: r.user,
+    sys: r.sys,
+    ffmpegMaxRssKiB: r.treeMaxRssKiB,
+    nodeHwmKiB: r.childHwmKiB,
+    nodeCpu: r.childOwnCpu,
+    stages,
+    encodeSeconds: done.encodeSeconds ?? NaN,
+    postEncodeSeconds: done.postEncodeSeconds ?? NaN,
+    elapsedSeconds: done.elapsedSeconds ?? NaN,
+  };
 }
 
 /** timedRun of one ffmpeg command that must succeed. */
@@ -504,7 +578,9 @@ function caseMarkdown(res: CaseResult): string {
   const skCpu = summary(sk.map((r) => r.cpu));
   L.push(`### ${res.id}: ${res.preset.replace(/\.yaml$/, '')} on ${res.input}`);
   L.push('');
-  L.push(`${res.encoder}, ${res.frameRate} fps, ${res.rungs.length} rungs (${res.rungs.map((r) => `${r.width}x${r.height}`).join(', ')}); ${res.reps} repetition${res.reps > 1 ? 's' : ''}${res.contenders.length > 1 ? ', order rotated each repetition' : ''}. Times in seconds, median (min–max).${res.contenders.length > 1 ? " Ratios: streamkit's median ÷ the contender's median (bold), then the range of the per-repetition ratios." : ''}`);
+  L.push(
+    `${res.encoder}, ${res.frameRate} fps, ${res.rungs.length} rungs (${res.rungs.map((r) => `${r.width}x${r.height}`).join(', ')}); ${res.reps} repetition${res.reps > 1 ? 's' : ''}${res.contenders.length > 1 ? ', order rotated each repetition' : ''}. Times in seconds, median (min–max).${res.contenders.length > 1 ? " Ratios: streamkit's median ÷ the contender's median (bold), then the range of the per-repetition ratios." : ''}`,
+  );
   L.push('');
   L.push('| contender | wall s | CPU s (user+sys) | streamkit ÷ this, wall | streamkit ÷ this, CPU | peak RSS of largest ffmpeg, MiB |');
   L.push('|---|---|---|---|---|---|');
@@ -523,19 +599,30 @@ function caseMarkdown(res: CaseResult): string {
   const t = res.wallTarget;
   if (t) {
     const n = t.perPair.length;
-    L.push(`**Target** (${t.what}): streamkit ÷ expert, wall ≤ ${fmt(t.max)}. Measured: **${fmt(t.median)}**, the median of ${n} per-pair ratio${n > 1 ? 's' : ''}${n > 1 ? ` (${fmt(Math.min(...t.perPair))}–${fmt(Math.max(...t.perPair))})` : ''}; ratio of the medians ${fmt(t.ratioOfMedians)}: **${t.met ? 'met' : 'not met'}**${n < 4 ? ` (only ${n} pair${n > 1 ? 's' : ''}: too few to tell a few % from noise)` : ''}.`);
+    L.push(
+      `**Target** (${t.what}): streamkit ÷ expert, wall ≤ ${fmt(t.max)}. Measured: **${fmt(t.median)}**, the median of ${n} per-pair ratio${n > 1 ? 's' : ''}${n > 1 ? ` (${fmt(Math.min(...t.perPair))}–${fmt(Math.max(...t.perPair))})` : ''}; ratio of the medians ${fmt(t.ratioOfMedians)}: **${t.met ? 'met' : 'not met'}**${n < 4 ? ` (only ${n} pair${n > 1 ? 's' : ''}: too few to tell a few % from noise)` : ''}.`,
+    );
     L.push('');
   }
   const S = (f: (r: StreamkitRun) => number): Summary => summary(sk.map(f));
-  const loads = Object.values(res.runs).flat().map((r) => r.load1 ?? NaN);
-  L.push(`streamkit, inside its wall time: before ffmpeg starts (Node start-up, preset, ffprobe) ${fmtSummary(S((r) => r.stages.beforeEncode))} s; encode ${fmtSummary(S((r) => r.encodeSeconds))} s; post-encode ${fmtSummary(S((r) => r.postEncodeSeconds))} s = **${fmtSummary(S((r) => (100 * r.postEncodeSeconds) / r.encodeSeconds), 1)} % of encode** (packaging: reading every segment, playlists ${fmtSummary(S((r) => r.stages.package))} s; decode check of the first keyframe and last GOP of every rendition ${fmtSummary(S((r) => r.stages.verify))} s). Node process: own CPU ${fmtSummary(S((r) => r.nodeCpu ?? NaN))} s, peak RSS **${mib(Math.max(...sk.map((r) => r.nodeHwmKiB ?? 0)))} MiB** (VmHWM, largest of ${sk.length} run${sk.length > 1 ? 's' : ''}). Load average (1 min) at run starts: ${fmt(Math.min(...loads), 1)}–${fmt(Math.max(...loads), 1)}.`);
+  const loads = Object.values(res.runs)
+    .flat()
+    .map((r) => r.load1 ?? NaN);
+  L.push(
+    `streamkit, inside its wall time: before ffmpeg starts (Node start-up, preset, ffprobe) ${fmtSummary(S((r) => r.stages.beforeEncode))} s; encode ${fmtSummary(S((r) => r.encodeSeconds))} s; post-encode ${fmtSummary(S((r) => r.postEncodeSeconds))} s = **${fmtSummary(
+      S((r) => (100 * r.postEncodeSeconds) / r.encodeSeconds),
+      1,
+    )} % of encode** (packaging: reading every segment, playlists ${fmtSummary(S((r) => r.stages.package))} s; decode check of the first keyframe and last GOP of every rendition ${fmtSummary(S((r) => r.stages.verify))} s). Node process: own CPU ${fmtSummary(S((r) => r.nodeCpu ?? NaN))} s, peak RSS **${mib(Math.max(...sk.map((r) => r.nodeHwmKiB ?? 0)))} MiB** (VmHWM, largest of ${sk.length} run${sk.length > 1 ? 's' : ''}). Load average (1 min) at run starts: ${fmt(Math.min(...loads), 1)}–${fmt(Math.max(...loads), 1)}.`,
+  );
   L.push('');
   const floorLine = floorMarkdown(res);
   if (floorLine) L.push(floorLine, '');
   const frames = res.outputs.streamkit?.[0]?.frames;
   if (res.quality) {
     const q = res.quality;
-    L.push(`Quality of the last repetition's output against the source (reference: the source scaled to the rung with lanczos); video bitrate from the video packets only; ${frames} frames per rung.`);
+    L.push(
+      `Quality of the last repetition's output against the source (reference: the source scaled to the rung with lanczos); video bitrate from the video packets only; ${frames} frames per rung.`,
+    );
     L.push('');
     L.push('| rung | video kb/s streamkit / expert | PSNR dB streamkit / expert | SSIM streamkit / expert |');
     L.push('|---|---|---|---|');
@@ -544,7 +631,9 @@ function caseMarkdown(res: CaseResult): string {
         const o = res.outputs[id]![i]!;
         return fmt((o.bytes * 8) / (o.frames / evalRate(res.frameRate)) / 1000, 0);
       };
-      L.push(`| ${r.name} ${r.width}x${r.height} | ${kb('streamkit')} / ${kb('expert')} | ${fmt(q.streamkit[i]!.psnr)} / ${fmt(q.expert[i]!.psnr)} | ${fmt(q.streamkit[i]!.ssim, 4)} / ${fmt(q.expert[i]!.ssim, 4)} |`);
+      L.push(
+        `| ${r.name} ${r.width}x${r.height} | ${kb('streamkit')} / ${kb('expert')} | ${fmt(q.streamkit[i]!.psnr)} / ${fmt(q.expert[i]!.psnr)} | ${fmt(q.streamkit[i]!.ssim, 4)} / ${fmt(q.expert[i]!.ssim, 4)} |`,
+      );
     });
     L.push('');
   }
@@ -559,7 +648,9 @@ function floorMarkdown(res: CaseResult): string | null {
   const fr = res.floorRuns;
   const ex = res.runs.expert;
   if (fr.length === 0 || !ex) return null;
-  const floors = fr.map((p, i) => cpuFloor({ expertCpu: ex[i]!.cpu, decodeCpu: p.decode, graphCpu: p.graph, audioCpu: p.audio, audioCopyCpu: p.audioCopy, expertAudioEncodes: res.rungs.length }));
+  const floors = fr.map((p, i) =>
+    cpuFloor({ expertCpu: ex[i]!.cpu, decodeCpu: p.decode, graphCpu: p.graph, audioCpu: p.audio, audioCopyCpu: p.audioCopy, expertAudioEncodes: res.rungs.length }),
+  );
   const S = (xs: number[]): string => fmtSummary(summary(xs));
   const vsExpert = floors.map((f, i) => f.seconds / ex[i]!.cpu);
   const share = floors.map((f, i) => (100 * f.avoidable) / ex[i]!.cpu);
@@ -594,7 +685,9 @@ function markdown(result: BenchResult & { startup: Startup; loadEnd: number[]; f
   const L: string[] = [];
   L.push(`## ${mode === 'quick' ? 'Quick mode' : 'Full mode'} (\`npm run bench${mode === 'quick' ? ' -- --quick' : ''}\`), ${result.finished}`);
   L.push('');
-  L.push(`Machine: ${m.nproc} CPUs, ${m.cpuModel}${m.hypervisor ? ' (virtual machine)' : ''}, ${m.memGiB} GiB RAM, Linux ${m.kernel}; ${m.ffmpeg}; x264 ${m.x264 ?? '?'}, x265 ${m.x265 ?? '?'}, SVT-AV1 ${m.svtav1 ?? '?'}; Node ${m.node}. CPU time measured with ${m.cpuTimer === 'gnu-time' ? 'GNU time (rusage of the whole process tree)' : "bash's times builtin"}. Load average (1/5/15 min) at start: ${result.loadStart.map((x) => fmt(x, 2)).join(' / ')}, at end: ${result.loadEnd.map((x) => fmt(x, 2)).join(' / ')}.`);
+  L.push(
+    `Machine: ${m.nproc} CPUs, ${m.cpuModel}${m.hypervisor ? ' (virtual machine)' : ''}, ${m.memGiB} GiB RAM, Linux ${m.kernel}; ${m.ffmpeg}; x264 ${m.x264 ?? '?'}, x265 ${m.x265 ?? '?'}, SVT-AV1 ${m.svtav1 ?? '?'}; Node ${m.node}. CPU time measured with ${m.cpuTimer === 'gnu-time' ? 'GNU time (rusage of the whole process tree)' : "bash's times builtin"}. Load average (1/5/15 min) at start: ${result.loadStart.map((x) => fmt(x, 2)).join(' / ')}, at end: ${result.loadEnd.map((x) => fmt(x, 2)).join(' / ')}.`,
+  );
   L.push('');
   L.push(`Start-up, ${s.n} runs each, median (min–max) in seconds:`);
   L.push('');
@@ -602,7 +695,9 @@ function markdown(result: BenchResult & { startup: Startup; loadEnd: number[]; f
   L.push('|---|---|---|');
   L.push(`| \`node -e 0\` (Node itself, for reference) | ${fmtSummary(s.nodeBaseline.wall, 3)} | ${fmtSummary(s.nodeBaseline.cpu, 3)} |`);
   L.push(`| \`streamkit --version\` | **${fmtSummary(s.version.wall, 3)}** | ${fmtSummary(s.version.cpu, 3)} |`);
-  L.push(`| \`streamkit transcode IN --preset h264-ladder --dry-run\` (loads the preset, finds ffmpeg, probes the input) | **${fmtSummary(s.dryRun.wall, 3)}** | ${fmtSummary(s.dryRun.cpu, 3)} |`);
+  L.push(
+    `| \`streamkit transcode IN --preset h264-ladder --dry-run\` (loads the preset, finds ffmpeg, probes the input) | **${fmtSummary(s.dryRun.wall, 3)}** | ${fmtSummary(s.dryRun.cpu, 3)} |`,
+  );
   L.push('');
   for (const c of result.cases) L.push(caseMarkdown(c));
   for (const sk of result.skipped) L.push(`- skipped ${sk}\n`);
@@ -613,7 +708,9 @@ function markdown(result: BenchResult & { startup: Startup; loadEnd: number[]; f
 // ------------------------------------------------------------------------------------------------- main
 const started = Date.now();
 const result: BenchResult = { mode, reps, machine: machine(), loadStart: loadavg(), startup: null, cases: [], skipped: [], failed: [] };
-log(`bench: ${mode} mode, ${reps} repetitions, ${cases.length} cases; machine ${result.machine.nproc} x ${result.machine.cpuModel}, load ${result.loadStart.map((x) => x.toFixed(2)).join(' ')}`);
+log(
+  `bench: ${mode} mode, ${reps} repetitions, ${cases.length} cases; machine ${result.machine.nproc} x ${result.machine.cpuModel}, load ${result.loadStart.map((x) => x.toFixed(2)).join(' ')}`,
+);
 const inputs = resolveInputs();
 const firstInput = Object.values(inputs).find((x): x is Input => x !== null);
 if (!firstInput) {
@@ -622,7 +719,9 @@ if (!firstInput) {
 }
 const startup = await startupTimes(firstInput.file);
 result.startup = startup;
-log(`bench: start-up wall: --version ${fmtSummary(startup.version.wall, 3)} s, --dry-run ${fmtSummary(startup.dryRun.wall, 3)} s (node -e 0: ${fmtSummary(startup.nodeBaseline.wall, 3)} s)`);
+log(
+  `bench: start-up wall: --version ${fmtSummary(startup.version.wall, 3)} s, --dry-run ${fmtSummary(startup.dryRun.wall, 3)} s (node -e 0: ${fmtSummary(startup.nodeBaseline.wall, 3)} s)`,
+);
 for (const c of cases) {
   const input = inputs[c.input];
   if (!input) {
@@ -645,7 +744,11 @@ writeFileSync(join(work, `results-${mode}.json`), JSON.stringify(finished, null,
 writeFileSync(join(work, `results-${mode}.md`), md);
 process.stdout.write(`${md}\n`);
 if (!flag('--no-write') && only === undefined) {
-  log(writeResultsSection(join(root, 'bench', 'RESULTS.md'), mode, md) ? `bench: updated the ${mode} section of ${relative(process.cwd(), join(root, 'bench', 'RESULTS.md'))}` : 'bench: bench/RESULTS.md has no section markers for this mode; not updated');
+  log(
+    writeResultsSection(join(root, 'bench', 'RESULTS.md'), mode, md)
+      ? `bench: updated the ${mode} section of ${relative(process.cwd(), join(root, 'bench', 'RESULTS.md'))}`
+      : 'bench: bench/RESULTS.md has no section markers for this mode; not updated',
+  );
 }
 log(`bench: done in ${finished.minutes} min; raw data in ${relative(process.cwd(), join(work, `results-${mode}.json`))}`);
 if (result.failed.length > 0) {

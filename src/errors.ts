@@ -110,11 +110,7 @@ export class FfmpegError extends StreamkitError {
   readonly ffmpegExitCode: number | null;
   readonly signal: string | null;
   readonly stderrTail: string[];
-  constructor(
-    message: string,
-    data: { command: string[]; exitCode: number | null; signal?: string | null; stderrTail: string[] },
-    options: StreamkitErrorOptions = {},
-  ) {
+  constructor(message: string, data: { command: string[]; exitCode: number | null; signal?: string | null; stderrTail: string[] }, options: StreamkitErrorOptions = {}) {
     super('FFMPEG_FAILED', message, {
       ...options,
       details: {

@@ -136,16 +136,37 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
     const files = await verifyOutputs(ctx, source, encoded, pkg);
     emit({ type: 'stage', stage: 'verify', status: 'done' });
     for (const f of files) emit({ type: 'file', ...f });
-    for (const r of pkg?.rungs ?? []) emit({ type: 'rung', name: r.name, width: r.width, height: r.height, codecs: r.codecs, bandwidth: r.bandwidth, averageBandwidth: r.averageBandwidth, sizeBytes: r.sizeBytes, segments: r.segments });
+    for (const r of pkg?.rungs ?? [])
+      emit({
+        type: 'rung',
+        name: r.name,
+        width: r.width,
+        height: r.height,
+        codecs: r.codecs,
+        bandwidth: r.bandwidth,
+        averageBandwidth: r.averageBandwidth,
+        sizeBytes: r.sizeBytes,
+        segments: r.segments,
+      });
 
     await commitPackage(ctx, source, encoded, pkg, staging, { frameRate: options.frameRate, hw: options.hw, replace: options.force ?? false });
 
     const elapsedSeconds = (performance.now() - started) / 1000;
     const master = pkg ? resolve(dest, 'master.m3u8') : null;
-    const sizeBytes = (pkg?.rungs ?? []).reduce((a, r) => a + r.sizeBytes, 0) + (pkg?.audio ?? []).reduce((a, r) => a + r.sizeBytes, 0) + files.reduce((a, f) => a + f.sizeBytes, 0);
+    const sizeBytes =
+      (pkg?.rungs ?? []).reduce((a, r) => a + r.sizeBytes, 0) + (pkg?.audio ?? []).reduce((a, r) => a + r.sizeBytes, 0) + files.reduce((a, f) => a + f.sizeBytes, 0);
     emit({
-      type: 'done', output: dest, master, rungs: pkg?.rungs ?? [], audio: pkg?.audio ?? [], files, avSync: pkg?.sync ?? null, sizeBytes, elapsedSeconds,
-      encodeSeconds: encoded.encodeSeconds, postEncodeSeconds: (performance.now() - postStart) / 1000,
+      type: 'done',
+      output: dest,
+      master,
+      rungs: pkg?.rungs ?? [],
+      audio: pkg?.audio ?? [],
+      files,
+      avSync: pkg?.sync ?? null,
+      sizeBytes,
+      elapsedSeconds,
+      encodeSeconds: encoded.encodeSeconds,
+      postEncodeSeconds: (performance.now() - postStart) / 1000,
     });
     return { output: dest, master, package: pkg && master ? { ...pkg, master } : null, files, elapsedSeconds };
   } catch (error) {

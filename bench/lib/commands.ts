@@ -142,9 +142,19 @@ export function benchLadder(plan: PlanFacts, encoder: EncoderFlags, where: { ffm
     source: `0:${plan.media.video.index}`,
     fps: rate(plan.ladder.frameRate),
     format: plan.media.video.pixelFormat === encoder.pixelFormat ? null : encoder.pixelFormat,
-    rungs: plan.ladder.rungs.map((r) => ({ name: r.name, width: r.width, height: r.height, bitrate: r.bitrate, video: ['-c:v', encoder.name, ...encoder.args(rungSettings(plan, r))] })),
+    rungs: plan.ladder.rungs.map((r) => ({
+      name: r.name,
+      width: r.width,
+      height: r.height,
+      bitrate: r.bitrate,
+      video: ['-c:v', encoder.name, ...encoder.args(rungSettings(plan, r))],
+    })),
     audio: audio
-      ? plan.audioRenditions.map((a) => ({ map: `0:a:${a.sourceOrder}`, codec: ['-c:a', 'aac', '-b:a', bitrate(audio.bitrate), '-ac', String(a.channels), '-ar', String(audio.sampleRate)], dir: a.dir }))
+      ? plan.audioRenditions.map((a) => ({
+          map: `0:a:${a.sourceOrder}`,
+          codec: ['-c:a', 'aac', '-b:a', bitrate(audio.bitrate), '-ac', String(a.channels), '-ar', String(audio.sampleRate)],
+          dir: a.dir,
+        }))
       : [],
     hls: { time: plan.hls.hlsTime.toFixed(6), container: plan.hls.container },
   };
@@ -190,10 +200,25 @@ export function expertGraph(l: BenchLadder): string {
 function hlsOutput(l: BenchLadder, dir: string): string[] {
   const fmp4 = l.hls.container === 'fmp4';
   return [
-    '-map_metadata', '-1', '-map_chapters', '-1',
-    '-f', 'hls', '-hls_time', l.hls.time, '-hls_playlist_type', 'vod', '-hls_list_size', '0',
-    '-hls_segment_type', fmp4 ? 'fmp4' : 'mpegts', ...(fmp4 ? ['-hls_fmp4_init_filename', 'init.mp4'] : []),
-    '-hls_flags', 'independent_segments', '-hls_segment_filename', `${dir}/seg_%05d.${fmp4 ? 'm4s' : 'ts'}`,
+    '-map_metadata',
+    '-1',
+    '-map_chapters',
+    '-1',
+    '-f',
+    'hls',
+    '-hls_time',
+    l.hls.time,
+    '-hls_playlist_type',
+    'vod',
+    '-hls_list_size',
+    '0',
+    '-hls_segment_type',
+    fmp4 ? 'fmp4' : 'mpegts',
+    ...(fmp4 ? ['-hls_fmp4_init_filename', 'init.mp4'] : []),
+    '-hls_flags',
+    'independent_segments',
+    '-hls_segment_filename',
+    `${dir}/seg_%05d.${fmp4 ? 'm4s' : 'ts'}`,
     `${dir}/index.m3u8`,
   ];
 }
@@ -285,7 +310,11 @@ export interface FloorMeasurements {
  * audioCopyCpu are the two audio runs of floorCommands (null without audio). Returns seconds: the
  * floor, the avoidable part, and one audio encode as counted (never below 0).
  */
-export function cpuFloor({ expertCpu, decodeCpu, graphCpu, audioCpu, audioCopyCpu, expertAudioEncodes }: FloorMeasurements): { seconds: number; avoidable: number; audioEncode: number } {
+export function cpuFloor({ expertCpu, decodeCpu, graphCpu, audioCpu, audioCopyCpu, expertAudioEncodes }: FloorMeasurements): {
+  seconds: number;
+  avoidable: number;
+  audioEncode: number;
+} {
   const audioEncode = Math.max(0, (audioCpu ?? 0) - (audioCopyCpu ?? 0));
   const avoidable = Math.max(0, graphCpu - decodeCpu) + Math.max(0, expertAudioEncodes - 1) * audioEncode;
   return { seconds: expertCpu - avoidable, avoidable, audioEncode };

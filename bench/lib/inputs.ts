@@ -20,7 +20,28 @@ function build(file: string, args: readonly string[], what: string): string {
 }
 
 // A high-quality H.264 mezzanine at 1080p, like a real source: High profile, CRF 18, 4:2:0, AAC stereo.
-const mezzanine = ['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '18', '-pix_fmt', 'yuv420p', '-g', '48', '-c:a', 'aac', '-b:a', '192k', '-ar', '48000', '-ac', '2', '-movflags', '+faststart'];
+const mezzanine = [
+  '-c:v',
+  'libx264',
+  '-preset',
+  'veryfast',
+  '-crf',
+  '18',
+  '-pix_fmt',
+  'yuv420p',
+  '-g',
+  '48',
+  '-c:a',
+  'aac',
+  '-b:a',
+  '192k',
+  '-ar',
+  '48000',
+  '-ac',
+  '2',
+  '-movflags',
+  '+faststart',
+];
 
 /**
  * Generated 1080p24 clip that is NOT easy to encode: a zooming Mandelbrot set (fine detail, constant
@@ -38,7 +59,9 @@ export function generatedInput(workDir: string, seconds: number): string {
 
 /** ../shared/media (beside the checkout; worktrees sit one level deeper), or STREAMKIT_BENCH_MEDIA. */
 export function sharedMediaDir(repoRoot: string): string | null {
-  const candidates = [process.env.STREAMKIT_BENCH_MEDIA, resolve(repoRoot, '..', 'shared', 'media'), resolve(repoRoot, '..', '..', 'shared', 'media')].filter((d): d is string => !!d);
+  const candidates = [process.env.STREAMKIT_BENCH_MEDIA, resolve(repoRoot, '..', 'shared', 'media'), resolve(repoRoot, '..', '..', 'shared', 'media')].filter(
+    (d): d is string => !!d,
+  );
   return candidates.find((d) => existsSync(join(d, 'sintel-trailer-720p.mp4'))) ?? null;
 }
 
@@ -49,13 +72,46 @@ export function sharedMediaDir(repoRoot: string): string | null {
 export function sintelInput(workDir: string, mediaDir: string, from: number, seconds: number): string {
   const src = join(mediaDir, 'sintel-trailer-720p.mp4');
   const file = join(workDir, 'inputs', `sintel-1080p24-${from}+${seconds}s.mp4`);
-  return build(file, ['-ss', String(from), '-i', `file:${src}`, '-t', String(seconds), '-vf', 'scale=1920:1080:flags=lanczos', '-map', '0:v:0', '-map', '0:a:0', ...mezzanine], `the Sintel trailer ${from}-${from + seconds} s upscaled to 1080p`);
+  return build(
+    file,
+    ['-ss', String(from), '-i', `file:${src}`, '-t', String(seconds), '-vf', 'scale=1920:1080:flags=lanczos', '-map', '0:v:0', '-map', '0:a:0', ...mezzanine],
+    `the Sintel trailer ${from}-${from + seconds} s upscaled to 1080p`,
+  );
 }
 
 /** A 320x180 25 fps clip with a tone, for bench/memory.ts: cheap to encode, any length. */
 export function lowresInput(workDir: string, minutes: number): string {
   const file = join(workDir, 'inputs', `lowres-180p25-${minutes}min.mp4`);
-  return build(file, ['-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-    '-t', String(minutes * 60), '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '23', '-g', '50', '-pix_fmt', 'yuv420p',
-    '-c:a', 'aac', '-b:a', '64k', '-movflags', '+faststart'], `a ${minutes} min 320x180 clip`);
+  return build(
+    file,
+    [
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=320x180:rate=25',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=440:sample_rate=48000',
+      '-t',
+      String(minutes * 60),
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-crf',
+      '23',
+      '-g',
+      '50',
+      '-pix_fmt',
+      'yuv420p',
+      '-c:a',
+      'aac',
+      '-b:a',
+      '64k',
+      '-movflags',
+      '+faststart',
+    ],
+    `a ${minutes} min 320x180 clip`,
+  );
 }

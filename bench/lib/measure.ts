@@ -34,7 +34,8 @@ function parseGnuTime(text: string): Times {
   // "Command exited with non-zero status N" may precede the numbers
   const line = text.trim().split('\n').pop() ?? '';
   const [e, u, s, m] = line.split(' ').map(Number);
-  if (e === undefined || u === undefined || s === undefined || m === undefined || ![e, u, s, m].every(Number.isFinite)) throw new Error(`cannot parse GNU time output: ${JSON.stringify(text)}`);
+  if (e === undefined || u === undefined || s === undefined || m === undefined || ![e, u, s, m].every(Number.isFinite))
+    throw new Error(`cannot parse GNU time output: ${JSON.stringify(text)}`);
   return { user: u, sys: s, treeMaxRssKiB: m };
 }
 
@@ -113,9 +114,8 @@ export function timedRun(argv: readonly string[], { cwd, env, sampleChildRss = f
   const dir = mkdtempSync(join(tmpdir(), 'streamkit-bench-'));
   const timesFile = join(dir, 'times');
   const tool = cpuTimer();
-  const wrapped = tool === 'gnu-time'
-    ? [GNU_TIME, '-f', '%e %U %S %M', '-o', timesFile, '--', ...argv]
-    : ['bash', '-c', '"$@"; rc=$?; times > "$BENCH_TIMES_FILE"; exit $rc', 'bash', ...argv];
+  const wrapped =
+    tool === 'gnu-time' ? [GNU_TIME, '-f', '%e %U %S %M', '-o', timesFile, '--', ...argv] : ['bash', '-c', '"$@"; rc=$?; times > "$BENCH_TIMES_FILE"; exit $rc', 'bash', ...argv];
   return new Promise((resolvePromise, reject) => {
     const started = process.hrtime.bigint();
     const startedAtMs = Date.now();
@@ -158,7 +158,20 @@ export function timedRun(argv: readonly string[], { cwd, env, sampleChildRss = f
         return;
       }
       rmSync(dir, { recursive: true, force: true });
-      resolvePromise({ wall, user: t.user, sys: t.sys, cpu: t.user + t.sys, treeMaxRssKiB: t.treeMaxRssKiB, childHwmKiB: hwm, childOwnCpu: ownCpu, startedAtMs, endedAtMs: Date.now(), code, stdout, stderr });
+      resolvePromise({
+        wall,
+        user: t.user,
+        sys: t.sys,
+        cpu: t.user + t.sys,
+        treeMaxRssKiB: t.treeMaxRssKiB,
+        childHwmKiB: hwm,
+        childOwnCpu: ownCpu,
+        startedAtMs,
+        endedAtMs: Date.now(),
+        code,
+        stdout,
+        stderr,
+      });
     });
   });
 }

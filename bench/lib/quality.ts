@@ -47,7 +47,11 @@ export function measureQuality(source: string, fps: string, rungs: readonly Qual
   const r = spawnSync('ffmpeg', args, { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 64 * 1024 * 1024 });
   if (r.status !== 0) throw new Error(`quality measurement failed: ${r.stderr.slice(-3000)}`);
   // filter instances are numbered in graph order: Parsed_psnr_K / Parsed_ssim_K
-  const psnr = [...r.stderr.matchAll(/Parsed_psnr_(\d+) @ [^\]]+\] PSNR y:([\d.]+|inf) u:[\d.inf]+ v:[\d.inf]+ average:([\d.]+|inf)/g)].map((m) => ({ k: Number(m[1]), y: Number(m[2]), avg: Number(m[3]) }));
+  const psnr = [...r.stderr.matchAll(/Parsed_psnr_(\d+) @ [^\]]+\] PSNR y:([\d.]+|inf) u:[\d.inf]+ v:[\d.inf]+ average:([\d.]+|inf)/g)].map((m) => ({
+    k: Number(m[1]),
+    y: Number(m[2]),
+    avg: Number(m[3]),
+  }));
   const ssim = [...r.stderr.matchAll(/Parsed_ssim_(\d+) @ [^\]]+\] SSIM Y:([\d.]+) .*All:([\d.]+)/g)].map((m) => ({ k: Number(m[1]), y: Number(m[2]), all: Number(m[3]) }));
   psnr.sort((a, b) => a.k - b.k);
   ssim.sort((a, b) => a.k - b.k);
@@ -57,9 +61,16 @@ export function measureQuality(source: string, fps: string, rungs: readonly Qual
 
 /** Video frames and video bytes (packet payload, no container or audio) of a playlist, by ffprobe (no decoding). */
 export function videoStats(playlist: string): { frames: number; bytes: number } {
-  const r = spawnSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=size', '-of', 'csv=p=0', playlist], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const r = spawnSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=size', '-of', 'csv=p=0', playlist], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
   if (r.status !== 0) throw new Error(`ffprobe failed on ${playlist}: ${r.stderr}`);
-  const sizes = r.stdout.trim().split('\n').filter(Boolean).map((l) => Number(l.split(',')[0]));
+  const sizes = r.stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => Number(l.split(',')[0]));
   return { frames: sizes.length, bytes: sizes.reduce((a, b) => a + b, 0) };
 }
 

@@ -193,6 +193,7 @@ export function buildTranscodeArgs(plan: TranscodePlan): string[] {
   });
   if (plan.audio) {
     for (const a of plan.audioRenditions) {
+      // biome-ignore format: ffmpeg flag/value pairs, one pair per line
       args.push(
         '-map', `0:a:${a.sourceOrder}`,
         '-c:a', 'aac',
@@ -222,6 +223,7 @@ function buildTeeTranscodeArgs(plan: TranscodePlan): string[] {
   });
   const audio = plan.audio ? plan.audioRenditions : [];
   audio.forEach((a, j) => {
+    // biome-ignore format: ffmpeg flag/value pairs, one pair per line
     args.push(
       '-map', `0:a:${a.sourceOrder}`,
       `-c:a:${j}`, 'aac',
@@ -250,7 +252,16 @@ function buildTeeTranscodeArgs(plan: TranscodePlan): string[] {
   for (const f of plan.files) {
     const select = [`v:${f.rungIndex}`, ...f.audio.map((j) => `a:${j}`)].join(',');
     // MP4: moov moved in front once the file is complete; FLV: a keyframe index in the metadata so players (and the check below) can seek
-    const muxer: [string, string][] = f.kind === 'mp4' ? [['f', 'mp4'], ['movflags', '+faststart']] : [['f', 'flv'], ['flvflags', 'add_keyframe_index']];
+    const muxer: [string, string][] =
+      f.kind === 'mp4'
+        ? [
+            ['f', 'mp4'],
+            ['movflags', '+faststart'],
+          ]
+        : [
+            ['f', 'flv'],
+            ['flvflags', 'add_keyframe_index'],
+          ];
     slaves.push(teeSlave([...muxer, ['select', select], abort], filePath(f.kind, f.rung)));
   }
   args.push('-f', 'tee', slaves.join('|'));

@@ -51,10 +51,15 @@ export function nvdecDecision(video: Pick<VideoInfo, 'codec' | 'pixelFormat' | '
   const codec = nvdecCodecs[video.codec];
   if (!codec) return { ok: false, reason: `NVDEC does not decode ${video.codec}` };
   if (!eightBit420.has(video.pixelFormat)) {
-    return { ok: false, reason: `${video.pixelFormat} ${codec.label}: streamkit decodes only 8-bit 4:2:0 (yuv420p) on the GPU (NVDEC has no 4:2:2 H.264, and full-range or high-bit-depth sources need the CPU's conversion)` };
+    return {
+      ok: false,
+      reason: `${video.pixelFormat} ${codec.label}: streamkit decodes only 8-bit 4:2:0 (yuv420p) on the GPU (NVDEC has no 4:2:2 H.264, and full-range or high-bit-depth sources need the CPU's conversion)`,
+    };
   }
-  if (video.width > NVDEC_MAX || video.height > NVDEC_MAX) return { ok: false, reason: `${video.width}x${video.height} is above ${NVDEC_MAX}x${NVDEC_MAX}, which not every GPU decodes` };
-  if (video.width < codec.minWidth || video.height < codec.minHeight) return { ok: false, reason: `${video.width}x${video.height} is below NVDEC's smallest ${codec.label} size (${codec.minWidth}x${codec.minHeight})` };
+  if (video.width > NVDEC_MAX || video.height > NVDEC_MAX)
+    return { ok: false, reason: `${video.width}x${video.height} is above ${NVDEC_MAX}x${NVDEC_MAX}, which not every GPU decodes` };
+  if (video.width < codec.minWidth || video.height < codec.minHeight)
+    return { ok: false, reason: `${video.width}x${video.height} is below NVDEC's smallest ${codec.label} size (${codec.minWidth}x${codec.minHeight})` };
   if (video.rotation !== 0) return { ok: false, reason: `the source is rotated by ${video.rotation} degrees, and ffmpeg rotates on the CPU` };
   return { ok: true, reason: `NVDEC decodes ${codec.label} ${video.pixelFormat}` };
 }
@@ -95,7 +100,10 @@ function gpuScaleFilter(scaler: GpuScaler, width: number, height: number, first:
 }
 
 /** The filter graph for modes gpu and upload (mode cpu uses command.ts videoFilterGraph unchanged). */
-export function gpuVideoFilterGraph(plan: Pick<TranscodePlan, 'ladder' | 'media' | 'timeline'>, pipeline: Pick<NvencPipeline, 'mode' | 'scaler'>): { graph: string; outputs: string[] } {
+export function gpuVideoFilterGraph(
+  plan: Pick<TranscodePlan, 'ladder' | 'media' | 'timeline'>,
+  pipeline: Pick<NvencPipeline, 'mode' | 'scaler'>,
+): { graph: string; outputs: string[] } {
   const { ladder, media } = plan;
   const scaler = pipeline.scaler;
   if (pipeline.mode === 'cpu' || !scaler) throw new Error(`gpuVideoFilterGraph: mode ${pipeline.mode} with scaler ${String(scaler)} has no GPU graph`);
@@ -123,7 +131,10 @@ export function gpuVideoFilterGraph(plan: Pick<TranscodePlan, 'ladder' | 'media'
 }
 
 /** The modes to try, best first, each with why it is (not) possible here. */
-export function pipelineCandidates(video: Pick<VideoInfo, 'codec' | 'pixelFormat' | 'width' | 'height' | 'rotation'>, caps: Pick<Capabilities, 'hwaccels' | 'filters' | 'version'>): { mode: NvencPipeline['mode']; scaler: GpuScaler | null; possible: boolean; reason: string }[] {
+export function pipelineCandidates(
+  video: Pick<VideoInfo, 'codec' | 'pixelFormat' | 'width' | 'height' | 'rotation'>,
+  caps: Pick<Capabilities, 'hwaccels' | 'filters' | 'version'>,
+): { mode: NvencPipeline['mode']; scaler: GpuScaler | null; possible: boolean; reason: string }[] {
   const { scaler, reason: scalerReason } = pickGpuScaler(caps);
   const decode = nvdecDecision(video, caps);
   const upload = caps.filters.includes('hwupload_cuda');

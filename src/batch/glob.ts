@@ -60,7 +60,12 @@ const walkRules: FileSystemAdapter = {
           if (e.isSymbolicLink()) return isFileLink(p);
           return true;
         }),
-      ).then((keep) => callback(null, entries.filter((_, i) => keep[i])));
+      ).then((keep) =>
+        callback(
+          null,
+          entries.filter((_, i) => keep[i]),
+        ),
+      );
     });
   }) as FileSystemAdapter['readdir'],
 };

@@ -10,7 +10,25 @@ import { expandGlob, isGlob, walkFiles } from './glob.js';
  * name such files directly or with a glob (`'rec/**\/*.ts'`).
  */
 const MEDIA_EXTENSIONS: readonly string[] = [
-  '3gp', 'avi', 'f4v', 'flv', 'm2ts', 'm2v', 'm4v', 'mkv', 'mov', 'mp4', 'mpeg', 'mpg', 'mts', 'mxf', 'ogv', 'vob', 'webm', 'wmv', 'y4m',
+  '3gp',
+  'avi',
+  'f4v',
+  'flv',
+  'm2ts',
+  'm2v',
+  'm4v',
+  'mkv',
+  'mov',
+  'mp4',
+  'mpeg',
+  'mpg',
+  'mts',
+  'mxf',
+  'ogv',
+  'vob',
+  'webm',
+  'wmv',
+  'y4m',
 ];
 
 function isMediaFile(path: string): boolean {

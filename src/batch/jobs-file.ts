@@ -14,9 +14,7 @@ import { validateTemplate } from '../job/template.js';
  *     overrides: { frameRate: 30000/1001, hw: cpu }
  */
 
-const frameRate = z
-  .union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?(\/\d+)?$/, 'expected a frame rate such as 25, 29.97 or 30000/1001')])
-  .transform((v) => String(v));
+const frameRate = z.union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?(\/\d+)?$/, 'expected a frame rate such as 25, 29.97 or 30000/1001')]).transform((v) => String(v));
 
 export const jobSpecSchema = z.strictObject({
   input: z.string().min(1, 'expected a file, folder or glob'),
@@ -53,7 +51,11 @@ function issuesOf(error: z.ZodError): { path: string; message: string }[] {
     if (issue.code === 'invalid_union' && issue.errors.length > 0) {
       // a list is the common form: report its branch unless the document is a mapping
       const branch = issue.errors.find((b) => b.every((i) => i.code !== 'invalid_type' || i.path.length > 0)) ?? issue.errors[0]!;
-      for (const i of branch) out.push({ path: pathText([...issue.path, ...i.path]), message: i.code === 'unrecognized_keys' ? `unknown key(s) ${i.keys.map((k) => `"${k}"`).join(', ')} (expected input, preset, output, overrides)` : i.message });
+      for (const i of branch)
+        out.push({
+          path: pathText([...issue.path, ...i.path]),
+          message: i.code === 'unrecognized_keys' ? `unknown key(s) ${i.keys.map((k) => `"${k}"`).join(', ')} (expected input, preset, output, overrides)` : i.message,
+        });
     } else if (issue.code === 'unrecognized_keys') {
       out.push({ path: pathText(issue.path), message: `unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}` });
     } else {
@@ -84,13 +86,20 @@ export async function loadJobsFile(file: string): Promise<JobSpec[]> {
     text = await readFile(abs, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new StreamkitError('INPUT_MISSING', `Cannot read the jobs file ${abs}: ${code === 'ENOENT' ? 'no such file' : code ?? String(error)}.`, { details: { file: abs }, cause: error });
+    throw new StreamkitError('INPUT_MISSING', `Cannot read the jobs file ${abs}: ${code === 'ENOENT' ? 'no such file' : (code ?? String(error))}.`, {
+      details: { file: abs },
+      cause: error,
+    });
   }
   let doc: unknown;
   try {
     doc = extname(abs).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text);
   } catch (error) {
-    throw new StreamkitError('USAGE', `Invalid jobs file ${abs}: not valid ${extname(abs).toLowerCase() === '.json' ? 'JSON' : 'YAML'}: ${(error as Error).message.split('\n')[0]}`, { details: { file: abs }, cause: error });
+    throw new StreamkitError(
+      'USAGE',
+      `Invalid jobs file ${abs}: not valid ${extname(abs).toLowerCase() === '.json' ? 'JSON' : 'YAML'}: ${(error as Error).message.split('\n')[0]}`,
+      { details: { file: abs }, cause: error },
+    );
   }
   return parseJobs(doc, abs);
 }

@@ -59,7 +59,16 @@ export function summaryTable(summary: BatchSummary, cwd = process.cwd()): string
   const w = (k: keyof Row): number => Math.max(...all.map((r) => r[k].length));
   const widths = { status: w('status'), input: Math.min(w('input'), 60), time: w('time'), speed: w('speed'), size: w('size') };
   const lines = all.map((r) =>
-    [r.status.padEnd(widths.status), r.input.padEnd(widths.input), r.time.padStart(widths.time), r.speed.padStart(widths.speed), r.size.padStart(widths.size), r.detail.split('\n')[0]].join('  ').trimEnd(),
+    [
+      r.status.padEnd(widths.status),
+      r.input.padEnd(widths.input),
+      r.time.padStart(widths.time),
+      r.speed.padStart(widths.speed),
+      r.size.padStart(widths.size),
+      r.detail.split('\n')[0],
+    ]
+      .join('  ')
+      .trimEnd(),
   );
   lines.push(summaryLine(summary));
   return lines;

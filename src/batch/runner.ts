@@ -172,7 +172,19 @@ function batchEvents(job: BatchJob, e: JobEvent): BatchEvent[] {
       return [{ type: 'job-start', id, input: job.input, output: job.output, preset: job.preset.name, why: e.why }];
     case 'transcode': {
       const t = e.event;
-      if (t.type === 'progress') return [{ type: 'job-progress', id, percent: t.percent, outTimeSeconds: t.outTimeSeconds, durationSeconds: t.durationSeconds, fps: t.fps, speed: t.speed, etaSeconds: t.etaSeconds }];
+      if (t.type === 'progress')
+        return [
+          {
+            type: 'job-progress',
+            id,
+            percent: t.percent,
+            outTimeSeconds: t.outTimeSeconds,
+            durationSeconds: t.durationSeconds,
+            fps: t.fps,
+            speed: t.speed,
+            etaSeconds: t.etaSeconds,
+          },
+        ];
       if (t.type === 'stage') return [{ type: 'job-stage', id, stage: t.stage, status: t.status }];
       if (t.type === 'warning') return [{ type: 'job-warning', id, message: t.message }];
       return [];

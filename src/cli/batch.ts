@@ -60,7 +60,9 @@ function plainRenderer(io: CliIo, quiet: boolean): BatchRenderer {
       switch (e.type) {
         case 'batch-start':
           total = e.jobs;
-          say(`batch: ${e.jobs} job${e.jobs === 1 ? '' : 's'}, ${e.concurrency} at a time${e.force ? ', --force' : ''}${e.retries ? `, ${e.retries} retr${e.retries === 1 ? 'y' : 'ies'}` : ''}`);
+          say(
+            `batch: ${e.jobs} job${e.jobs === 1 ? '' : 's'}, ${e.concurrency} at a time${e.force ? ', --force' : ''}${e.retries ? `, ${e.retries} retr${e.retries === 1 ? 'y' : 'ies'}` : ''}`,
+          );
           for (const x of e.empty) say(`note: ${x} matched no media files`);
           break;
         case 'job-start':
@@ -73,7 +75,9 @@ function plainRenderer(io: CliIo, quiet: boolean): BatchRenderer {
           const pct = e.percent ?? -1;
           if (Math.floor(pct / 25) > Math.floor(prev.pct / 25) || now - prev.at >= 30_000) {
             lastProgress.set(e.id, { pct, at: now });
-            say(`${tag(e.id)} ${names.get(e.id) ?? ''} ${e.percent === null ? `${clock(e.outTimeSeconds)} encoded` : `${e.percent.toFixed(0)}%`}${e.speed ? ` ${e.speed.toFixed(2)}x` : ''}${e.etaSeconds !== null ? ` ETA ${clock(e.etaSeconds)}` : ''}`);
+            say(
+              `${tag(e.id)} ${names.get(e.id) ?? ''} ${e.percent === null ? `${clock(e.outTimeSeconds)} encoded` : `${e.percent.toFixed(0)}%`}${e.speed ? ` ${e.speed.toFixed(2)}x` : ''}${e.etaSeconds !== null ? ` ETA ${clock(e.etaSeconds)}` : ''}`,
+            );
           }
           break;
         }
@@ -84,13 +88,24 @@ function plainRenderer(io: CliIo, quiet: boolean): BatchRenderer {
           say(`${tag(e.id)} attempt ${e.attempt - 1} failed (${e.error.message}); retrying`);
           break;
         case 'job-done':
-          say(`${tag(e.id)} done ${displayPath(e.input, cwd)} in ${seconds(e.elapsedSeconds)} (${speedText(e.speed)}, ${e.sizeBytes === null ? '?' : bytes(e.sizeBytes)}) -> ${displayPath(e.output, cwd)}`);
+          say(
+            `${tag(e.id)} done ${displayPath(e.input, cwd)} in ${seconds(e.elapsedSeconds)} (${speedText(e.speed)}, ${e.sizeBytes === null ? '?' : bytes(e.sizeBytes)}) -> ${displayPath(e.output, cwd)}`,
+          );
           break;
         case 'job-skipped':
           say(`${tag(e.id)} skipped ${displayPath(e.input, cwd)}: ${e.reason}`);
           break;
         case 'job-failed':
-          io.err.write(`${quiet ? '' : stamp()}${tag(e.id)} FAILED ${displayPath(e.input, cwd)}: ${e.error?.message ?? e.reason}${e.error?.hint ? `\n  hint: ${e.error.hint}` : ''}${e.error?.stderrTail && e.error.code === 'FFMPEG_FAILED' ? `\n  ffmpeg said:\n${e.error.stderrTail.slice(-5).map((l) => `    ${l}`).join('\n')}` : ''}\n`);
+          io.err.write(
+            `${quiet ? '' : stamp()}${tag(e.id)} FAILED ${displayPath(e.input, cwd)}: ${e.error?.message ?? e.reason}${e.error?.hint ? `\n  hint: ${e.error.hint}` : ''}${
+              e.error?.stderrTail && e.error.code === 'FFMPEG_FAILED'
+                ? `\n  ffmpeg said:\n${e.error.stderrTail
+                    .slice(-5)
+                    .map((l) => `    ${l}`)
+                    .join('\n')}`
+                : ''
+            }\n`,
+          );
           break;
         case 'job-cancelled':
           if (e.attempts > 0) say(`${tag(e.id)} cancelled ${displayPath(e.input, cwd)}: ${e.reason}`);
@@ -132,9 +147,13 @@ function ttyRenderer(io: CliIo): BatchRenderer {
     const finished = counts.done + counts.skipped + counts.failed + counts.cancelled;
     const partial = [...running.values()].reduce((a, r) => a + (r.percent ?? 0) / 100, 0);
     const lines = [
-      fitWidth(`${bar(total ? (finished + partial) / total : 1, 24)} ${finished}/${total} jobs  done ${counts.done} · skipped ${counts.skipped} · failed ${counts.failed}  ${clock((Date.now() - started) / 1000)}`),
+      fitWidth(
+        `${bar(total ? (finished + partial) / total : 1, 24)} ${finished}/${total} jobs  done ${counts.done} · skipped ${counts.skipped} · failed ${counts.failed}  ${clock((Date.now() - started) / 1000)}`,
+      ),
       ...[...running.values()].map((r) =>
-        fitWidth(`  ▸ ${r.name}  ${r.stage === 'encode' && r.percent !== null ? `${bar(r.percent / 100, 12)} ${r.percent.toFixed(0)}%${r.speed ? ` ${r.speed.toFixed(1)}x` : ''}${r.eta !== null ? ` ETA ${clock(r.eta)}` : ''}` : r.stage}`),
+        fitWidth(
+          `  ▸ ${r.name}  ${r.stage === 'encode' && r.percent !== null ? `${bar(r.percent / 100, 12)} ${r.percent.toFixed(0)}%${r.speed ? ` ${r.speed.toFixed(1)}x` : ''}${r.eta !== null ? ` ETA ${clock(r.eta)}` : ''}` : r.stage}`,
+        ),
       ),
     ];
     out.write(`${lines.join('\n')}\n`);
@@ -178,7 +197,9 @@ function ttyRenderer(io: CliIo): BatchRenderer {
         case 'job-done':
           counts.done++;
           running.delete(e.id);
-          permanent(`✔ ${displayPath(e.input, cwd)} -> ${displayPath(e.output, cwd)}  ${seconds(e.elapsedSeconds)} ${speedText(e.speed)} ${e.sizeBytes === null ? '' : bytes(e.sizeBytes)}`);
+          permanent(
+            `✔ ${displayPath(e.input, cwd)} -> ${displayPath(e.output, cwd)}  ${seconds(e.elapsedSeconds)} ${speedText(e.speed)} ${e.sizeBytes === null ? '' : bytes(e.sizeBytes)}`,
+          );
           break;
         case 'job-skipped':
           counts.skipped++;
@@ -230,7 +251,14 @@ async function dryRun(options: BatchOptions, mode: OutputMode, io: CliIo): Promi
     try {
       const { key } = await jobIdentity(j.input, j.preset.preset, j);
       const d = decideDestination(j.output, await packageState(j.output, key), options.force ?? false);
-      status = d.action === 'skip' ? 'current: would skip' : d.action === 'create' ? 'would run (no package yet)' : d.action === 'replace' ? `would run (${d.why.replace(/^forced \(--force\)/, '--force')})` : `would fail: ${d.error.message}`;
+      status =
+        d.action === 'skip'
+          ? 'current: would skip'
+          : d.action === 'create'
+            ? 'would run (no package yet)'
+            : d.action === 'replace'
+              ? `would run (${d.why.replace(/^forced \(--force\)/, '--force')})`
+              : `would fail: ${d.error.message}`;
     } catch (error) {
       status = `would fail: ${(error as Error).message}`;
     }
@@ -276,47 +304,52 @@ Examples:
       const mode = chooseMode(globals, io.out as NodeJS.WriteStream, io.env);
       // the shared reporter would start the single-transcode task list in a terminal: batch draws its
       // own view, so the shared reporter only prints the final error (as in quiet mode)
-      await run(async () => {
-        if (inputs.length === 0 && !o.jobs) {
-          throw new StreamkitError('USAGE', 'Nothing to do: no inputs and no --jobs file.', { hint: 'Example: streamkit batch media/ --preset h264-ladder' });
-        }
-        const options: BatchOptions = {
-          inputs,
-          jobsFile: o.jobs,
-          preset: o.preset,
-          output: o.output,
-          concurrency: o.concurrency,
-          force: o.force,
-          failFast: o.failFast,
-          retries: o.retries,
-          frameRate: o.framerate,
-          hw: o.hw,
-          ffmpeg: globals.ffmpeg,
-          ffprobe: globals.ffprobe,
-          signal: io.signal,
-        };
-        if (o.dryRun) return dryRun(options, mode, io);
-        const renderer = makeRenderer(mode, io);
-        let summary: BatchSummary | null = null;
-        try {
-          summary = await runBatch(options, (e) => renderer.event(e));
-        } finally {
-          renderer.close(summary);
-        }
-        if (o.report) await writeBatchReport(o.report, summary);
-        const stepSummary = io.env['GITHUB_STEP_SUMMARY'];
-        if (stepSummary) {
-          await appendStepSummary(stepSummary, summary).catch((error: unknown) => {
-            io.err.write(`${formatError(new StreamkitError('OUTPUT_UNWRITABLE', `Cannot append to GITHUB_STEP_SUMMARY (${stepSummary}): ${(error as Error).message}`), false)}\n`);
-          });
-        }
-        if (summary.stopped === 'interrupted') throw new InterruptedError(String(io.signal.reason ?? 'SIGINT'));
-        if (summary.counts.failed > 0) {
-          throw new StreamkitError('JOB_FAILED', `${summary.counts.failed} of ${summary.counts.total} job${summary.counts.total === 1 ? '' : 's'} failed.`, {
-            hint: 'Each reason is listed above (and in --report). Run the same command again to retry only what is not done.',
-            details: { failed: summary.jobs.filter((j) => j.status === 'failed').map((j) => ({ input: j.input, error: j.error })) },
-          });
-        }
-      }, mode === 'tty' ? { ...globals, quiet: true } : globals);
+      await run(
+        async () => {
+          if (inputs.length === 0 && !o.jobs) {
+            throw new StreamkitError('USAGE', 'Nothing to do: no inputs and no --jobs file.', { hint: 'Example: streamkit batch media/ --preset h264-ladder' });
+          }
+          const options: BatchOptions = {
+            inputs,
+            jobsFile: o.jobs,
+            preset: o.preset,
+            output: o.output,
+            concurrency: o.concurrency,
+            force: o.force,
+            failFast: o.failFast,
+            retries: o.retries,
+            frameRate: o.framerate,
+            hw: o.hw,
+            ffmpeg: globals.ffmpeg,
+            ffprobe: globals.ffprobe,
+            signal: io.signal,
+          };
+          if (o.dryRun) return dryRun(options, mode, io);
+          const renderer = makeRenderer(mode, io);
+          let summary: BatchSummary | null = null;
+          try {
+            summary = await runBatch(options, (e) => renderer.event(e));
+          } finally {
+            renderer.close(summary);
+          }
+          if (o.report) await writeBatchReport(o.report, summary);
+          const stepSummary = io.env['GITHUB_STEP_SUMMARY'];
+          if (stepSummary) {
+            await appendStepSummary(stepSummary, summary).catch((error: unknown) => {
+              io.err.write(
+                `${formatError(new StreamkitError('OUTPUT_UNWRITABLE', `Cannot append to GITHUB_STEP_SUMMARY (${stepSummary}): ${(error as Error).message}`), false)}\n`,
+              );
+            });
+          }
+          if (summary.stopped === 'interrupted') throw new InterruptedError(String(io.signal.reason ?? 'SIGINT'));
+          if (summary.counts.failed > 0) {
+            throw new StreamkitError('JOB_FAILED', `${summary.counts.failed} of ${summary.counts.total} job${summary.counts.total === 1 ? '' : 's'} failed.`, {
+              hint: 'Each reason is listed above (and in --report). Run the same command again to retry only what is not done.',
+              details: { failed: summary.jobs.filter((j) => j.status === 'failed').map((j) => ({ input: j.input, error: j.error })) },
+            });
+          }
+        },
+        mode === 'tty' ? { ...globals, quiet: true } : globals,
+      );
     });
 }

@@ -27,14 +27,18 @@ export async function runDoctor(ctx: CommandContext): Promise<void> {
   const tools = await resolveToolchain(ctx.opts);
   const { caps } = tools;
   const perCodec = Object.fromEntries(codecs.map((c) => [c, encodersForCodec(caps, c)]));
-  const nvencNames = Object.values(encoderProfiles).filter((p) => p.hardware === 'nvenc').map((p) => p.name);
+  const nvencNames = Object.values(encoderProfiles)
+    .filter((p) => p.hardware === 'nvenc')
+    .map((p) => p.name);
   const nvenc: Record<string, NvencStatus> = {};
   for (const name of nvencNames) {
     const listed = caps.encoders.some((e) => e.name === name);
     if (!listed) nvenc[name] = { listed, works: false, message: missingNvencReason(caps, name) };
     else {
       const t = await trialEncode(caps, name);
-      nvenc[name] = t.ok ? { listed, works: true, message: t.message } : { listed, works: false, message: t.message, cause: t.failure?.kind ?? 'other', ffmpegSaid: t.failure?.line ?? t.message, hint: nvencHint(name, t.failure) };
+      nvenc[name] = t.ok
+        ? { listed, works: true, message: t.message }
+        : { listed, works: false, message: t.message, cause: t.failure?.kind ?? 'other', ffmpegSaid: t.failure?.line ?? t.message, hint: nvencHint(name, t.failure) };
     }
   }
   const scaler = pickGpuScaler(caps);
@@ -47,12 +51,11 @@ export async function runDoctor(ctx: CommandContext): Promise<void> {
     scaler: scaler.scaler,
     scalerReason: scaler.reason,
     /** what an NVENC transcode would do with frames, before the per-input trial */
-    pipeline:
-      !Object.values(nvenc).some((s) => s.works)
-        ? 'none: no NVENC encoder works here'
-        : scaler.scaler && caps.hwaccels.includes('cuda')
-          ? `NVDEC decode (-hwaccel cuda) where the input allows, else CPU decode${caps.filters.includes('hwupload_cuda') ? ' + hwupload_cuda' : ''}; scaling with ${scaler.scaler}`
-          : 'CPU decode and scaling, NVENC encodes',
+    pipeline: !Object.values(nvenc).some((s) => s.works)
+      ? 'none: no NVENC encoder works here'
+      : scaler.scaler && caps.hwaccels.includes('cuda')
+        ? `NVDEC decode (-hwaccel cuda) where the input allows, else CPU decode${caps.filters.includes('hwupload_cuda') ? ' + hwupload_cuda' : ''}; scaling with ${scaler.scaler}`
+        : 'CPU decode and scaling, NVENC encodes',
   };
   // what `--hw auto` picks for each built-in preset, and why (trials are cached: no extra encodes)
   const auto: Record<string, { hardware: string; encoder: string; reason: string }> = {};
@@ -65,10 +68,16 @@ export async function runDoctor(ctx: CommandContext): Promise<void> {
     }
   }
   // ffprobe is needed for every input: check that it runs and say which version it is
-  const probeRun = await runCapture(tools.ffprobe.path, ['-hide_banner', '-version'], { timeoutMs: 30_000 }).catch((e: unknown) => ({ exitCode: -1, stdout: '', stderr: (e as Error).message }));
+  const probeRun = await runCapture(tools.ffprobe.path, ['-hide_banner', '-version'], { timeoutMs: 30_000 }).catch((e: unknown) => ({
+    exitCode: -1,
+    stdout: '',
+    stderr: (e as Error).message,
+  }));
   const ffprobeVersion = probeRun.exitCode === 0 ? parseVersion(probeRun.stdout).raw : '';
   const ffprobeOk = probeRun.exitCode === 0 && ffprobeVersion !== '';
-  const cpuOk = Object.values(encoderProfiles).filter((p) => p.hardware === 'cpu').some((p) => caps.encoders.some((e) => e.name === p.name));
+  const cpuOk = Object.values(encoderProfiles)
+    .filter((p) => p.hardware === 'cpu')
+    .some((p) => caps.encoders.some((e) => e.name === p.name));
   const report = {
     ffmpeg: { path: tools.ffmpeg.path, why: tools.ffmpeg.reason, version: caps.version.raw },
     ffprobe: { path: tools.ffprobe.path, why: tools.ffprobe.reason, version: ffprobeVersion, works: ffprobeOk },
@@ -100,9 +109,14 @@ export async function runDoctor(ctx: CommandContext): Promise<void> {
     w(report.usable ? 'status: usable' : 'status: NOT usable (no CPU ladder encoder, no HLS muxer, or no working ffprobe)');
   }
   if (!ffprobeOk) {
-    throw new StreamkitError('FFMPEG_NOT_FOUND', `${tools.ffprobe.path} does not run as ffprobe (exit code ${probeRun.exitCode}).`, { hint: 'Install ffmpeg (it ships ffprobe), or point --ffprobe / STREAMKIT_FFPROBE at a working ffprobe.', details: { binary: tools.ffprobe.path } });
+    throw new StreamkitError('FFMPEG_NOT_FOUND', `${tools.ffprobe.path} does not run as ffprobe (exit code ${probeRun.exitCode}).`, {
+      hint: 'Install ffmpeg (it ships ffprobe), or point --ffprobe / STREAMKIT_FFPROBE at a working ffprobe.',
+      details: { binary: tools.ffprobe.path },
+    });
   }
   if (!report.usable) {
-    throw new StreamkitError('ENCODER_UNAVAILABLE', `${tools.ffmpeg.path} cannot produce any built-in ladder (no libx264/libx265/libsvtav1 or no HLS muxer).`, { hint: 'Install a full ffmpeg build (Debian: apt-get install ffmpeg).' });
+    throw new StreamkitError('ENCODER_UNAVAILABLE', `${tools.ffmpeg.path} cannot produce any built-in ladder (no libx264/libx265/libsvtav1 or no HLS muxer).`, {
+      hint: 'Install a full ffmpeg build (Debian: apt-get install ffmpeg).',
+    });
   }
 }

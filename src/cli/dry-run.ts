@@ -19,18 +19,35 @@ export function printDryRun(ctx: CommandContext, planned: PlannedTranscode, inpu
   // output paths in the argv are relative (ffmpeg runs inside the package folder), so the binary must not be
   const command = [resolve(planned.toolchain.ffmpeg.path), '-hide_banner', '-nostdin', ...planned.argv];
   // ffmpeg's muxers do not create folders: the pasted command needs them first
-  const folders = [
-    ...outputFolders(plan).map((dir) => join(planned.output, dir)),
-  ];
+  const folders = [...outputFolders(plan).map((dir) => join(planned.output, dir))];
   const exists = existsSync(planned.output);
   if (ctx.mode === 'json') {
-    ctx.reporter.event({ type: 'plan', input, output: planned.output, outputExists: exists, preset: planned.preset.name, encoder: planned.hardware.encoder, hardware: planned.hardware.hardware, hardwareReason: planned.hardware.reason, frameRate: formatRational(plan.ladder.frameRate), gopFrames: plan.ladder.gopFrames, ladder: plan.ladder.rungs, audio: plan.audioRenditions, notes: plan.notes, folders, command });
+    ctx.reporter.event({
+      type: 'plan',
+      input,
+      output: planned.output,
+      outputExists: exists,
+      preset: planned.preset.name,
+      encoder: planned.hardware.encoder,
+      hardware: planned.hardware.hardware,
+      hardwareReason: planned.hardware.reason,
+      frameRate: formatRational(plan.ladder.frameRate),
+      gopFrames: plan.ladder.gopFrames,
+      ladder: plan.ladder.rungs,
+      audio: plan.audioRenditions,
+      notes: plan.notes,
+      folders,
+      command,
+    });
     return;
   }
   const w = (line: string): void => void io.out.write(`${line}\n`);
   w(`# ${describeMedia(plan.media)}`);
-  w(`# preset ${planned.preset.name}: ${planned.hardware.encoder} on ${planned.hardware.hardware} (${planned.hardware.reason}), ${formatRational(plan.ladder.frameRate)} fps, keyframe every ${plan.ladder.gopFrames} frames`);
-  for (const r of plan.ladder.rungs) w(`#   ${r.name.padEnd(8)} ${`${r.width}x${r.height}`.padEnd(10)} ${kbps(r.bitrate)} (max ${kbps(r.maxrate)})${r.fromSource ? '  [source height]' : ''}`);
+  w(
+    `# preset ${planned.preset.name}: ${planned.hardware.encoder} on ${planned.hardware.hardware} (${planned.hardware.reason}), ${formatRational(plan.ladder.frameRate)} fps, keyframe every ${plan.ladder.gopFrames} frames`,
+  );
+  for (const r of plan.ladder.rungs)
+    w(`#   ${r.name.padEnd(8)} ${`${r.width}x${r.height}`.padEnd(10)} ${kbps(r.bitrate)} (max ${kbps(r.maxrate)})${r.fromSource ? '  [source height]' : ''}`);
   for (const a of plan.audioRenditions) w(`#   ${a.dir.padEnd(8)} aac ${a.channels} ch "${a.name}"${a.language ? ` [${a.language}]` : ''}`);
   for (const n of plan.notes) w(`# note: ${n}`);
   w(`# output: ${planned.output}`);

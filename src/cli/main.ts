@@ -71,9 +71,10 @@ export async function main(argv: readonly string[], partialIo: Partial<CliIo> = 
       await action(ctx);
       await ctx.reporter.close();
     } catch (error) {
-      const e = controller.signal.aborted && !(isStreamkitError(error) && error.code === 'INTERRUPTED')
-        ? new StreamkitError('INTERRUPTED', `Interrupted by ${String(controller.signal.reason)}; nothing was written to the destination.`, { cause: error })
-        : error;
+      const e =
+        controller.signal.aborted && !(isStreamkitError(error) && error.code === 'INTERRUPTED')
+          ? new StreamkitError('INTERRUPTED', `Interrupted by ${String(controller.signal.reason)}; nothing was written to the destination.`, { cause: error })
+          : error;
       ctx.reporter.error(e, opts.verbose ?? false);
       // the reporter may have written the error to the stdout that just broke
       if (outBroken && ctx.mode === 'json') io.err.write(`${formatError(e, opts.verbose ?? false)}\n`);

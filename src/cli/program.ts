@@ -16,7 +16,6 @@ import { kbps } from './format.js';
 import { registerPush } from './push.js';
 import type { CliIo, CommandContext, GlobalOptions } from './context.js';
 
-
 function hwOption(): Option {
   return new Option('--hw <kind>', 'hardware: auto (NVENC when a trial encode works, else CPU), cpu or nvenc').choices(['auto', 'cpu', 'nvenc']).default('auto');
 }
@@ -41,7 +40,9 @@ export function createProgram(io: CliIo, run: (action: (ctx: CommandContext) => 
     .option('--no-color', 'no colours (NO_COLOR is honoured too)')
     .option('--ffmpeg <path>', 'ffmpeg binary (else STREAMKIT_FFMPEG, PATH, ffmpeg-static)')
     .option('--ffprobe <path>', 'ffprobe binary (else STREAMKIT_FFPROBE, PATH, beside ffmpeg)')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   $ streamkit transcode movie.mp4 --preset h264-ladder -o out/movie
   $ streamkit transcode movie.mp4 --preset hevc-ladder --dry-run
@@ -54,7 +55,8 @@ Exit codes: 0 success, 1 encoding or packaging failed, 2 usage error or invalid 
 3 input missing, unreadable or not decodable media, 4 ffmpeg or a required encoder
 unavailable, 130 interrupted (Ctrl-C, SIGTERM).
 Progress: a task list in a terminal; timestamped plain lines when stdout is not a terminal
-or CI is set; NDJSON events with --json. NO_COLOR turns colours off.`)
+or CI is set; NDJSON events with --json. NO_COLOR turns colours off.`,
+    )
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: (s) => io.out.write(s), writeErr: (s) => io.err.write(s) })
     .exitOverride();
@@ -71,12 +73,15 @@ or CI is set; NDJSON events with --json. NO_COLOR turns colours off.`)
     .option('--framerate <fps>', 'frame rate of raw .h264/.hevc elementary-stream inputs', frameRateArg)
     .addOption(hwOption())
     .option('--dry-run', 'print the resolved ladder and the exact ffmpeg command; run nothing')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   $ streamkit transcode movie.mp4 --preset h264-ladder -o out/movie
   $ streamkit transcode movie.mp4 --preset av1-ladder --json > events.ndjson
   $ streamkit transcode clip.h264 --framerate 30000/1001 --preset ./my-preset.yaml
-  $ streamkit transcode movie.mp4 --preset hevc-ladder --dry-run`)
+  $ streamkit transcode movie.mp4 --preset hevc-ladder --dry-run`,
+    )
     .action(async (input: string, o: { preset: string; output?: string; force?: boolean; framerate?: string; hw: 'auto' | 'cpu' | 'nvenc'; dryRun?: boolean }, cmd: Command) =>
       run(async (ctx) => {
         const common = { input, preset: o.preset, output: o.output, ffmpeg: ctx.opts.ffmpeg, ffprobe: ctx.opts.ffprobe, frameRate: o.framerate, hw: o.hw, signal: io.signal };
@@ -148,13 +153,21 @@ Examples:
         const media = await probeMedia(input, { ffprobe: tools.ffprobe.path, frameRate: o.framerate, signal: io.signal });
         const ladder = buildLadder(preset.preset, media);
         if (ctx.mode === 'json') {
-          ctx.reporter.event({ type: 'probe', media: { ...media, video: { ...media.video, frameRate: formatRational(media.video.frameRate) } }, preset: preset.name, ladder: { ...ladder, frameRate: formatRational(ladder.frameRate) } });
+          ctx.reporter.event({
+            type: 'probe',
+            media: { ...media, video: { ...media.video, frameRate: formatRational(media.video.frameRate) } },
+            preset: preset.name,
+            ladder: { ...ladder, frameRate: formatRational(ladder.frameRate) },
+          });
           return;
         }
         io.out.write(`${input}: ${describeMedia(media)}\n`);
         const v = media.video;
-        io.out.write(`video: ${v.codec} ${v.width}x${v.height} SAR ${v.sar.num}:${v.sar.den} rotation ${v.rotation} -> displayed ${v.displayWidth}x${v.displayHeight}, ${v.pixelFormat}\n`);
-        for (const a of media.audio) io.out.write(`audio #${a.index}: ${a.codec} ${a.channels} ch ${a.sampleRate} Hz${a.language ? ` [${a.language}]` : ''}${a.title ? ` "${a.title}"` : ''}\n`);
+        io.out.write(
+          `video: ${v.codec} ${v.width}x${v.height} SAR ${v.sar.num}:${v.sar.den} rotation ${v.rotation} -> displayed ${v.displayWidth}x${v.displayHeight}, ${v.pixelFormat}\n`,
+        );
+        for (const a of media.audio)
+          io.out.write(`audio #${a.index}: ${a.codec} ${a.channels} ch ${a.sampleRate} Hz${a.language ? ` [${a.language}]` : ''}${a.title ? ` "${a.title}"` : ''}\n`);
         io.out.write(`ladder (${preset.name}) @ ${formatRational(ladder.frameRate)} fps, keyframe every ${ladder.gopFrames} frames:\n`);
         for (const r of ladder.rungs) io.out.write(`  ${r.name.padEnd(8)} ${`${r.width}x${r.height}`.padEnd(10)} ${kbps(r.bitrate)}${r.fromSource ? '  [source height]' : ''}\n`);
         for (const n of ladder.notes) io.out.write(`  note: ${n}\n`);

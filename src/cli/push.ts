@@ -62,7 +62,9 @@ function humanRenderer(ctx: CommandContext): { event: (e: PushEvent) => void; fi
     event(e) {
       switch (e.type) {
         case 'push':
-          line(`push ${e.input} -> ${e.url} (preset ${e.preset}: ${e.encoder} on ${e.hardware}, ${e.width}x${e.height} @ ${e.frameRate} fps, ${kbps(e.videoBitrate)}${e.audioBitrate ? ` + AAC ${kbps(e.audioBitrate)}` : ''}, keyframe every ${e.keyframeInterval.toFixed(2)} s${e.loop ? ', looping' : ''}${e.durationSeconds !== null ? `, for ${duration(e.durationSeconds)}` : ''}; ffmpeg ${e.ffmpeg.version})`);
+          line(
+            `push ${e.input} -> ${e.url} (preset ${e.preset}: ${e.encoder} on ${e.hardware}, ${e.width}x${e.height} @ ${e.frameRate} fps, ${kbps(e.videoBitrate)}${e.audioBitrate ? ` + AAC ${kbps(e.audioBitrate)}` : ''}, keyframe every ${e.keyframeInterval.toFixed(2)} s${e.loop ? ', looping' : ''}${e.durationSeconds !== null ? `, for ${duration(e.durationSeconds)}` : ''}; ffmpeg ${e.ffmpeg.version})`,
+          );
           break;
         case 'connecting':
           line(`connecting to ${e.url}${e.attempt > 1 ? ` (connection ${e.attempt}, from ${duration(e.startSeconds)} of the input)` : ''}...`);
@@ -71,7 +73,9 @@ function humanRenderer(ctx: CommandContext): { event: (e: PushEvent) => void; fi
           line(`connected to ${e.url}, publishing`);
           break;
         case 'live':
-          status(`live ${duration(e.liveSeconds)}  sent ${duration(e.sentSeconds)}  ${e.fps === null ? '-' : e.fps.toFixed(0)} fps  ${e.bitrateKbps === null ? '-' : kbps(e.bitrateKbps * 1000)}  ${e.speed === null ? '' : `${e.speed.toFixed(2)}x  `}dropped ${e.dropFrames ?? 0}  duplicated ${e.dupFrames ?? 0}`);
+          status(
+            `live ${duration(e.liveSeconds)}  sent ${duration(e.sentSeconds)}  ${e.fps === null ? '-' : e.fps.toFixed(0)} fps  ${e.bitrateKbps === null ? '-' : kbps(e.bitrateKbps * 1000)}  ${e.speed === null ? '' : `${e.speed.toFixed(2)}x  `}dropped ${e.dropFrames ?? 0}  duplicated ${e.dupFrames ?? 0}`,
+          );
           break;
         case 'reconnect':
           line(`connection lost (${e.reason}) after ${duration(e.sentSeconds)} sent; reconnecting in ${e.delaySeconds.toFixed(1)} s (attempt ${e.attempt} of ${e.maxAttempts})`);
@@ -105,52 +109,85 @@ export function registerPush(program: Command, io: CliIo, run: (action: (ctx: Co
     .option('--framerate <fps>', 'frame rate of raw .h264/.hevc elementary-stream inputs', frameRateArg)
     .addOption(new Option('--hw <kind>', 'hardware: auto (NVENC when a trial encode works, else CPU), cpu or nvenc').choices(['auto', 'cpu', 'nvenc']).default('auto'))
     .option('--dry-run', 'print what would be published and the ffmpeg command (key redacted); publish nothing')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   $ streamkit push movie.mp4 rtmp://127.0.0.1/live/$STREAM_KEY
   $ streamkit push sample.mp4 rtmp://ingest.example.com/app/$KEY --loop --duration 1:00:00
-  $ streamkit push talk.mp4 rtmps://live.example.com:443/app/$KEY --reconnect-attempts 10 --json`)
-    .action(async (input: string, url: string, o: { preset: string; loop?: boolean; duration?: number; reconnectAttempts: number; reconnectDelay: number; framerate?: string; hw: 'auto' | 'cpu' | 'nvenc'; dryRun?: boolean }, cmd: Command) =>
-      run(async (ctx) => {
-        const common = {
-          input,
-          url,
-          preset: o.preset,
-          loop: o.loop ?? false,
-          durationSeconds: o.duration ?? null,
-          reconnectAttempts: o.reconnectAttempts,
-          reconnectDelaySeconds: o.reconnectDelay,
-          ffmpeg: ctx.opts.ffmpeg,
-          ffprobe: ctx.opts.ffprobe,
-          frameRate: o.framerate,
-          hw: o.hw,
-          signal: io.signal,
-        };
-        if (o.dryRun) {
-          const planned = await planPush(common);
-          const command = [planned.toolchain.ffmpeg.path, '-hide_banner', '-nostdin', ...planned.redactedArgv];
-          const rung = planned.plan.ladder.rungs[0]!;
-          if (ctx.mode === 'json') {
-            ctx.reporter.event({ type: 'push-plan', input, url: planned.target.redacted, preset: planned.preset.name, encoder: planned.hardware.encoder, hardware: planned.hardware.hardware, width: rung.width, height: rung.height, frameRate: formatRational(planned.plan.ladder.frameRate), bitrate: rung.bitrate, notes: planned.notes, command });
+  $ streamkit push talk.mp4 rtmps://live.example.com:443/app/$KEY --reconnect-attempts 10 --json`,
+    )
+    .action(
+      async (
+        input: string,
+        url: string,
+        o: {
+          preset: string;
+          loop?: boolean;
+          duration?: number;
+          reconnectAttempts: number;
+          reconnectDelay: number;
+          framerate?: string;
+          hw: 'auto' | 'cpu' | 'nvenc';
+          dryRun?: boolean;
+        },
+        cmd: Command,
+      ) =>
+        run(async (ctx) => {
+          const common = {
+            input,
+            url,
+            preset: o.preset,
+            loop: o.loop ?? false,
+            durationSeconds: o.duration ?? null,
+            reconnectAttempts: o.reconnectAttempts,
+            reconnectDelaySeconds: o.reconnectDelay,
+            ffmpeg: ctx.opts.ffmpeg,
+            ffprobe: ctx.opts.ffprobe,
+            frameRate: o.framerate,
+            hw: o.hw,
+            signal: io.signal,
+          };
+          if (o.dryRun) {
+            const planned = await planPush(common);
+            const command = [planned.toolchain.ffmpeg.path, '-hide_banner', '-nostdin', ...planned.redactedArgv];
+            const rung = planned.plan.ladder.rungs[0]!;
+            if (ctx.mode === 'json') {
+              ctx.reporter.event({
+                type: 'push-plan',
+                input,
+                url: planned.target.redacted,
+                preset: planned.preset.name,
+                encoder: planned.hardware.encoder,
+                hardware: planned.hardware.hardware,
+                width: rung.width,
+                height: rung.height,
+                frameRate: formatRational(planned.plan.ladder.frameRate),
+                bitrate: rung.bitrate,
+                notes: planned.notes,
+                command,
+              });
+              return;
+            }
+            io.out.write(`# ${describeMedia(planned.plan.media)}\n`);
+            io.out.write(
+              `# preset ${planned.preset.name}: ${planned.hardware.encoder} on ${planned.hardware.hardware}, ${rung.width}x${rung.height} @ ${formatRational(planned.plan.ladder.frameRate)} fps, ${kbps(rung.bitrate)}, keyframe every ${planned.plan.ladder.gopFrames} frames\n`,
+            );
+            for (const n of planned.notes) io.out.write(`# note: ${n}\n`);
+            io.out.write(`# publish to ${planned.target.redacted} (stream key redacted below)\n`);
+            io.out.write(`${shellQuote(command)}\n`);
             return;
           }
-          io.out.write(`# ${describeMedia(planned.plan.media)}\n`);
-          io.out.write(`# preset ${planned.preset.name}: ${planned.hardware.encoder} on ${planned.hardware.hardware}, ${rung.width}x${rung.height} @ ${formatRational(planned.plan.ladder.frameRate)} fps, ${kbps(rung.bitrate)}, keyframe every ${planned.plan.ladder.gopFrames} frames\n`);
-          for (const n of planned.notes) io.out.write(`# note: ${n}\n`);
-          io.out.write(`# publish to ${planned.target.redacted} (stream key redacted below)\n`);
-          io.out.write(`${shellQuote(command)}\n`);
-          return;
-        }
-        if (ctx.mode === 'json') {
-          await push({ ...common, onEvent: (e) => ctx.reporter.event(e) });
-          return;
-        }
-        const r = humanRenderer(ctx);
-        try {
-          await push({ ...common, onEvent: r.event });
-        } finally {
-          r.finish();
-        }
-      }, cmd.optsWithGlobals<GlobalOptions>()),
+          if (ctx.mode === 'json') {
+            await push({ ...common, onEvent: (e) => ctx.reporter.event(e) });
+            return;
+          }
+          const r = humanRenderer(ctx);
+          try {
+            await push({ ...common, onEvent: r.event });
+          } finally {
+            r.finish();
+          }
+        }, cmd.optsWithGlobals<GlobalOptions>()),
     );
 }

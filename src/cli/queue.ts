@@ -68,43 +68,60 @@ export function registerQueue(program: Command, io: CliIo, run: Run): void {
       .description('enqueue one transcode job per INPUT; the resolved preset travels inside the job')
       .argument('<input...>', 'absolute paths on storage every worker mounts at the same path, or http(s) URLs')
       .requiredOption('-p, --preset <name|file>', 'built-in preset name or preset file (resolved here; workers need no preset files)')
-      .option('-o, --output <template>', `package folder template, as for batch -o: ${TEMPLATE_PLACEHOLDERS.map((p) => `{${p}}`).join(' ')} ({dir} not for URL inputs; {reldir} is empty)`, DEFAULT_OUTPUT_TEMPLATE),
+      .option(
+        '-o, --output <template>',
+        `package folder template, as for batch -o: ${TEMPLATE_PLACEHOLDERS.map((p) => `{${p}}`).join(' ')} ({dir} not for URL inputs; {reldir} is empty)`,
+        DEFAULT_OUTPUT_TEMPLATE,
+      ),
   )
     .option('--framerate <fps>', 'frame rate of raw .h264/.hevc elementary-stream inputs', frameRateArg)
     .addOption(new Option('--hw <kind>', 'hardware: auto (the worker decides, see `worker --hw`), cpu or nvenc').choices(['auto', 'cpu', 'nvenc']).default('auto'))
-    .option('--attempts <n>', 'tries in all before a job stays failed: failures with exit code 1 or 4 are retried, input, preset and usage failures (2, 3) never', positiveInt, DEFAULT_RETRY.attempts)
+    .option(
+      '--attempts <n>',
+      'tries in all before a job stays failed: failures with exit code 1 or 4 are retried, input, preset and usage failures (2, 3) never',
+      positiveInt,
+      DEFAULT_RETRY.attempts,
+    )
     .option('--backoff <seconds>', 'wait before the first retry, doubling each time', seconds, DEFAULT_RETRY.backoffMs / 1000)
     .option('-f, --force', 'enqueue again even if the same job already completed or failed, and re-encode even if its package is current')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   $ streamkit queue add /srv/media/in/*.mp4 --preset h264-ladder --output '/srv/media/out/{stem}-{preset}'
   $ streamkit queue add https://cdn.example.com/a.mp4 -p ./ladder.yaml -o '/srv/media/out/{stem}' --redis redis://queue-host:6379
-Adding the same input, preset, options and destination again is one job (reported as a duplicate).`)
-    .action(async (inputs: string[], o: { preset: string; output: string; framerate?: string; hw: 'auto' | 'cpu' | 'nvenc'; attempts: number; backoff: number; force?: boolean; redis?: string; queue?: string }, cmd: Command) =>
-      run(async (ctx) => {
-        const target = queueTarget(o, io.env);
-        const q = await openQueue<QueueJobData>(target);
-        try {
-          const added = await addJobs(q, inputs, {
-            preset: o.preset,
-            output: o.output,
-            frameRate: o.framerate,
-            hw: o.hw,
-            force: o.force,
-            retry: { attempts: o.attempts, backoffMs: Math.round(o.backoff * 1000) },
-          });
-          for (const a of added) {
-            if (ctx.mode === 'json') ctx.reporter.event({ type: 'queued', ...a });
-            else if (ctx.mode !== 'quiet') io.out.write(`${a.outcome === 'duplicate' ? `duplicate (${a.previousState})` : a.outcome} ${a.id} ${a.input} -> ${a.output}\n`);
+Adding the same input, preset, options and destination again is one job (reported as a duplicate).`,
+    )
+    .action(
+      async (
+        inputs: string[],
+        o: { preset: string; output: string; framerate?: string; hw: 'auto' | 'cpu' | 'nvenc'; attempts: number; backoff: number; force?: boolean; redis?: string; queue?: string },
+        cmd: Command,
+      ) =>
+        run(async (ctx) => {
+          const target = queueTarget(o, io.env);
+          const q = await openQueue<QueueJobData>(target);
+          try {
+            const added = await addJobs(q, inputs, {
+              preset: o.preset,
+              output: o.output,
+              frameRate: o.framerate,
+              hw: o.hw,
+              force: o.force,
+              retry: { attempts: o.attempts, backoffMs: Math.round(o.backoff * 1000) },
+            });
+            for (const a of added) {
+              if (ctx.mode === 'json') ctx.reporter.event({ type: 'queued', ...a });
+              else if (ctx.mode !== 'quiet') io.out.write(`${a.outcome === 'duplicate' ? `duplicate (${a.previousState})` : a.outcome} ${a.id} ${a.input} -> ${a.output}\n`);
+            }
+            const count = (k: string): number => added.filter((a) => a.outcome === k).length;
+            const totals = { added: count('added'), replaced: count('replaced'), duplicates: count('duplicate') };
+            if (ctx.mode === 'json') ctx.reporter.event({ type: 'queue-add', queue: target.queueName, ...totals });
+            else if (ctx.mode !== 'quiet') io.out.write(`${totals.added + totals.replaced} job(s) enqueued on ${target.queueName}, ${totals.duplicates} duplicate(s)\n`);
+          } finally {
+            await q.close();
           }
-          const count = (k: string): number => added.filter((a) => a.outcome === k).length;
-          const totals = { added: count('added'), replaced: count('replaced'), duplicates: count('duplicate') };
-          if (ctx.mode === 'json') ctx.reporter.event({ type: 'queue-add', queue: target.queueName, ...totals });
-          else if (ctx.mode !== 'quiet') io.out.write(`${totals.added + totals.replaced} job(s) enqueued on ${target.queueName}, ${totals.duplicates} duplicate(s)\n`);
-        } finally {
-          await q.close();
-        }
-      }, globals(cmd)),
+        }, globals(cmd)),
     );
 
   addQueueOptions(queue.command('status').description('job counts, active jobs with progress, failed jobs with their reason'))

@@ -119,7 +119,9 @@ function plainReporter(out: NodeJS.WritableStream, err: NodeJS.WritableStream, q
           say(`rung ${ev.name} ${ev.width}x${ev.height} ${ev.codecs.join(',')} BANDWIDTH ${kbps(ev.bandwidth)} AVERAGE ${kbps(ev.averageBandwidth)} ${bytes(ev.sizeBytes)}`);
           break;
         case 'file':
-          say(`file ${ev.path} ${ev.width}x${ev.height} ${[ev.videoCodec, ...ev.audioCodecs].join(',')} ${ev.durationSeconds.toFixed(2)} s ${kbps(ev.bitrate)} ${bytes(ev.sizeBytes)}`);
+          say(
+            `file ${ev.path} ${ev.width}x${ev.height} ${[ev.videoCodec, ...ev.audioCodecs].join(',')} ${ev.durationSeconds.toFixed(2)} s ${kbps(ev.bitrate)} ${bytes(ev.sizeBytes)}`,
+          );
           break;
         case 'warning':
           if (ev.source !== 'ffmpeg') say(`note: ${ev.message}`);
@@ -129,7 +131,13 @@ function plainReporter(out: NodeJS.WritableStream, err: NodeJS.WritableStream, q
           say(`done in ${ev.elapsedSeconds.toFixed(1)} s: ${ev.master ?? ev.output} (${bytes(ev.sizeBytes)})`);
           break;
         default:
-          say(Object.entries(e).filter(([k]) => k !== 'type').map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ').replace(/^/, `${(e as { type: string }).type} `));
+          say(
+            Object.entries(e)
+              .filter(([k]) => k !== 'type')
+              .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+              .join(' ')
+              .replace(/^/, `${(e as { type: string }).type} `),
+          );
       }
     },
     info: (line) => {
@@ -228,9 +236,13 @@ function ttyReporter(out: NodeJS.WritableStream, err: NodeJS.WritableStream, ver
         if (ev.source !== 'ffmpeg') lines.push(`note: ${ev.message}`);
         else if (verbose) lines.push(`ffmpeg: ${ev.message}`);
       } else if (ev.type === 'file') {
-        lines.push(`${ev.path.padEnd(18)} ${`${ev.width}x${ev.height}`.padEnd(10)} ${[ev.videoCodec, ...ev.audioCodecs].join(',').padEnd(24)} ${kbps(ev.bitrate).padStart(11)}  ${bytes(ev.sizeBytes)}`);
+        lines.push(
+          `${ev.path.padEnd(18)} ${`${ev.width}x${ev.height}`.padEnd(10)} ${[ev.videoCodec, ...ev.audioCodecs].join(',').padEnd(24)} ${kbps(ev.bitrate).padStart(11)}  ${bytes(ev.sizeBytes)}`,
+        );
       } else if (ev.type === 'rung') {
-        lines.push(`${ev.name.padEnd(8)} ${`${ev.width}x${ev.height}`.padEnd(10)} ${ev.codecs.join(',').padEnd(24)} BANDWIDTH ${kbps(ev.bandwidth).padStart(11)}  AVERAGE ${kbps(ev.averageBandwidth).padStart(11)}  ${bytes(ev.sizeBytes)}`);
+        lines.push(
+          `${ev.name.padEnd(8)} ${`${ev.width}x${ev.height}`.padEnd(10)} ${ev.codecs.join(',').padEnd(24)} BANDWIDTH ${kbps(ev.bandwidth).padStart(11)}  AVERAGE ${kbps(ev.averageBandwidth).padStart(11)}  ${bytes(ev.sizeBytes)}`,
+        );
       } else if (ev.type === 'done') {
         lines.push(`done in ${ev.elapsedSeconds.toFixed(1)} s: ${ev.master ?? ev.output}`);
       }

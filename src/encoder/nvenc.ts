@@ -47,24 +47,50 @@ export function stripLogPrefix(line: string): string {
 }
 
 const rules: { kind: NvencFailureKind; pattern: RegExp; meaning: string }[] = [
-  { kind: 'no-driver', pattern: /Cannot load (libcuda\.so[.\d]*|nvcuda\.dll)|Could not dynamically load CUDA/i, meaning: 'no NVIDIA driver is visible to this process (its CUDA library cannot be loaded)' },
-  { kind: 'no-nvenc-library', pattern: /Cannot load (libnvidia-encode\.so[.\d]*|nvEncodeAPI(64)?\.dll)/i, meaning: 'the NVIDIA driver has no NVENC library here (in a container, the NVIDIA runtime must expose the "video" driver capability)' },
-  { kind: 'driver-too-old', pattern: /Driver does not support the required nvenc API version|minimum required Nvidia driver/i, meaning: 'the NVIDIA driver is older than the NVENC API this ffmpeg was built against' },
+  {
+    kind: 'no-driver',
+    pattern: /Cannot load (libcuda\.so[.\d]*|nvcuda\.dll)|Could not dynamically load CUDA/i,
+    meaning: 'no NVIDIA driver is visible to this process (its CUDA library cannot be loaded)',
+  },
+  {
+    kind: 'no-nvenc-library',
+    pattern: /Cannot load (libnvidia-encode\.so[.\d]*|nvEncodeAPI(64)?\.dll)/i,
+    meaning: 'the NVIDIA driver has no NVENC library here (in a container, the NVIDIA runtime must expose the "video" driver capability)',
+  },
+  {
+    kind: 'driver-too-old',
+    pattern: /Driver does not support the required nvenc API version|minimum required Nvidia driver/i,
+    meaning: 'the NVIDIA driver is older than the NVENC API this ffmpeg was built against',
+  },
   { kind: 'no-device', pattern: /No CUDA capable devices found|CUDA_ERROR_NO_DEVICE|no CUDA-capable device/i, meaning: 'no NVIDIA GPU is visible' },
-  { kind: 'sessions', pattern: /OpenEncodeSessionEx failed: (out of memory|incompatible client key)|incompatible client key \(21\)/i, meaning: 'no NVENC encode session is left (consumer GeForce drivers cap simultaneous sessions per system; streamkit needs one per rung at once), or the GPU is out of memory' },
+  {
+    kind: 'sessions',
+    pattern: /OpenEncodeSessionEx failed: (out of memory|incompatible client key)|incompatible client key \(21\)/i,
+    meaning: 'no NVENC encode session is left (consumer GeForce drivers cap simultaneous sessions per system; streamkit needs one per rung at once), or the GPU is out of memory',
+  },
   { kind: 'codec-unsupported', pattern: /Codec not supported/i, meaning: 'this GPU cannot encode this codec with NVENC' },
-  { kind: 'feature-unsupported', pattern: /\bnot supported\b|\bexceeds? \d+|is not supported by the device/i, meaning: 'this GPU lacks an NVENC feature or size the preset asks for' },
+  {
+    kind: 'feature-unsupported',
+    pattern: /\bnot supported\b|\bexceeds? \d+|is not supported by the device/i,
+    meaning: 'this GPU lacks an NVENC feature or size the preset asks for',
+  },
   { kind: 'no-capable-device', pattern: /No capable devices found/i, meaning: 'no GPU here accepted the encoder (too old for NVENC, or every encode session is in use)' },
 ];
 
 /** Classify a failed NVENC trial from ffmpeg's stderr (pure). */
 export function classifyNvencFailure(stderr: string, exitCode: number | null = null): NvencFailure {
-  const lines = stderr.split(/\r?\n/).map(stripLogPrefix).filter((l) => l !== '');
+  const lines = stderr
+    .split(/\r?\n/)
+    .map(stripLogPrefix)
+    .filter((l) => l !== '');
   for (const rule of rules) {
     const line = lines.find((l) => rule.pattern.test(l));
     if (line) return { kind: rule.kind, line, meaning: rule.meaning };
   }
-  const telling = lines.find((l) => /nvenc|cuda|cuvid|nvdec|hwaccel|hwupload|scale_npp|hardware|not within range|device|driver|not found|Impossible to convert|Error/i.test(l)) ?? lines[lines.length - 1] ?? `exit code ${exitCode ?? 'unknown'}`;
+  const telling =
+    lines.find((l) => /nvenc|cuda|cuvid|nvdec|hwaccel|hwupload|scale_npp|hardware|not within range|device|driver|not found|Impossible to convert|Error/i.test(l)) ??
+    lines[lines.length - 1] ??
+    `exit code ${exitCode ?? 'unknown'}`;
   return { kind: 'other', line: telling, meaning: 'the trial encode failed' };
 }
 
@@ -76,7 +102,9 @@ export function describeNvencFailure(encoder: string, f: NvencFailure): string {
 
 /** Failures that no other pipeline (decode/scale placement) can avoid: stop trying alternatives. */
 export function isDeviceLevelFailure(f: NvencFailure): boolean {
-  return f.kind === 'no-driver' || f.kind === 'no-nvenc-library' || f.kind === 'driver-too-old' || f.kind === 'no-device' || f.kind === 'sessions' || f.kind === 'codec-unsupported';
+  return (
+    f.kind === 'no-driver' || f.kind === 'no-nvenc-library' || f.kind === 'driver-too-old' || f.kind === 'no-device' || f.kind === 'sessions' || f.kind === 'codec-unsupported'
+  );
 }
 
 /** Is this the B-frames-as-references capability check refusing the encoder? */
@@ -112,5 +140,23 @@ export function missingNvencReason(caps: Capabilities, encoder: string): string 
  * `encoderArgs` lets the trial carry the preset's real options (preset, rate control, b_ref_mode...).
  */
 export function buildEncoderTrialArgs(encoder: string, encoderArgs: readonly string[] = []): string[] {
-  return ['-hide_banner', '-nostdin', '-loglevel', 'warning', '-f', 'lavfi', '-i', 'color=black:size=256x144:rate=30', '-frames:v', '1', '-an', '-c:v', encoder, ...encoderArgs, '-f', 'null', '-'];
+  return [
+    '-hide_banner',
+    '-nostdin',
+    '-loglevel',
+    'warning',
+    '-f',
+    'lavfi',
+    '-i',
+    'color=black:size=256x144:rate=30',
+    '-frames:v',
+    '1',
+    '-an',
+    '-c:v',
+    encoder,
+    ...encoderArgs,
+    '-f',
+    'null',
+    '-',
+  ];
 }

@@ -26,12 +26,17 @@ export function checkPresetForEncoder(preset: Preset, file: string, hardware: Ha
   const [lo, hi] = profile.crfRange;
   const crfs = [preset.video.rateControl.crf, ...preset.video.rungs.map((r) => r.crf)];
   crfs.forEach((c, i) => {
-    if (c !== undefined && (c < lo || c > hi)) issues.push({ file, path: i === 0 ? 'video.rateControl.crf' : `video.rungs[${i - 1}].crf`, message: `expected ${lo}..${hi} for ${encoder}, got ${c}` });
+    if (c !== undefined && (c < lo || c > hi))
+      issues.push({ file, path: i === 0 ? 'video.rateControl.crf' : `video.rungs[${i - 1}].crf`, message: `expected ${lo}..${hi} for ${encoder}, got ${c}` });
   });
   for (const key of Object.keys(choice.options ?? {})) {
     const k = key.replace(/^-/, '');
     if (profile.ownedOptions.includes(k)) {
-      issues.push({ file, path: `${base}.options.${key}`, message: `streamkit sets "${k}" itself (GOP from video.keyframeInterval, rate control from video.rateControl and rungs, maps and filters from the ladder); remove it` });
+      issues.push({
+        file,
+        path: `${base}.options.${key}`,
+        message: `streamkit sets "${k}" itself (GOP from video.keyframeInterval, rate control from video.rateControl and rungs, maps and filters from the ladder); remove it`,
+      });
     } else if (!profile.allowedOptions.includes(k)) {
       issues.push({ file, path: `${base}.options.${key}`, message: `expected one of the options allowed for ${encoder}: ${profile.allowedOptions.join(', ')}` });
     }
@@ -49,7 +54,11 @@ export function checkPresetEncoders(preset: Preset, file: string): void {
     const choice = preset.video.encoder[hardware];
     if (!choice) continue;
     if (!isEncoderName(choice.name)) {
-      issues.push({ file, path: `video.encoder.${hardware}.name`, message: `expected one of the encoders streamkit knows: ${Object.keys(encoderProfiles).join(', ')}; got ${choice.name}` });
+      issues.push({
+        file,
+        path: `video.encoder.${hardware}.name`,
+        message: `expected one of the encoders streamkit knows: ${Object.keys(encoderProfiles).join(', ')}; got ${choice.name}`,
+      });
       continue;
     }
     if (encoderProfiles[choice.name].hardware !== hardware) {
@@ -72,7 +81,13 @@ export type CheckedHardware = HardwareChoice & { encoder: EncoderName };
 /** The chosen encoder must be one streamkit knows and the preset's settings must suit it (PresetError otherwise). */
 export function checkedHardware(preset: ResolvedPreset, hardware: HardwareChoice): CheckedHardware {
   if (!isEncoderName(hardware.encoder)) {
-    throw new PresetError([{ file: preset.file, path: `video.encoder.${hardware.hardware}.name`, message: `expected one of the encoders streamkit knows: ${Object.keys(encoderProfiles).join(', ')}; got ${hardware.encoder}` }]);
+    throw new PresetError([
+      {
+        file: preset.file,
+        path: `video.encoder.${hardware.hardware}.name`,
+        message: `expected one of the encoders streamkit knows: ${Object.keys(encoderProfiles).join(', ')}; got ${hardware.encoder}`,
+      },
+    ]);
   }
   checkPresetForEncoder(preset.preset, preset.file, hardware.hardware, hardware.encoder);
   return hardware as CheckedHardware;

@@ -51,7 +51,32 @@ const x26xSpeeds = ['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'med
 const nvencSpeeds = ['p1', 'p2', 'p3', 'p4', 'p5', 'p6', 'p7'] as const;
 const svtSpeeds = Array.from({ length: 14 }, (_, i) => String(i));
 
-const commonOwned = ['b', 'b:v', 'maxrate', 'bufsize', 'crf', 'qp', 'g', 'keyint_min', 'sc_threshold', 'force_key_frames', 'map', 'c', 'c:v', 'codec', 'f', 'pix_fmt', 'vf', 'filter', 'filter_complex', 'i', 'y', 'preset', 'tune', 'r'];
+const commonOwned = [
+  'b',
+  'b:v',
+  'maxrate',
+  'bufsize',
+  'crf',
+  'qp',
+  'g',
+  'keyint_min',
+  'sc_threshold',
+  'force_key_frames',
+  'map',
+  'c',
+  'c:v',
+  'codec',
+  'f',
+  'pix_fmt',
+  'vf',
+  'filter',
+  'filter_complex',
+  'i',
+  'y',
+  'preset',
+  'tune',
+  'r',
+];
 
 function rateArgs(s: RungEncodeSettings, crfFlag: string): string[] {
   const cap = ['-maxrate', formatBitrate(s.maxrate), '-bufsize', formatBitrate(s.bufsize)];
@@ -90,7 +115,21 @@ function extra(s: RungEncodeSettings): string[] {
  * - `-profile:v high` for H.264 unless the preset sets a profile: NVENC's default is Main (no 8x8
  *   transform), x264's is High.
  */
-const nvencCommonAllowed = ['multipass', 'spatial-aq', 'temporal-aq', 'aq-strength', 'rc-lookahead', 'b_adapt', 'strict_gop', 'weighted_pred', 'bf', 'refs', 'dpb_size', 'level', 'surfaces'] as const;
+const nvencCommonAllowed = [
+  'multipass',
+  'spatial-aq',
+  'temporal-aq',
+  'aq-strength',
+  'rc-lookahead',
+  'b_adapt',
+  'strict_gop',
+  'weighted_pred',
+  'bf',
+  'refs',
+  'dpb_size',
+  'level',
+  'surfaces',
+] as const;
 const nvencAllowed: Record<Codec, readonly string[]> = {
   h264: [...nvencCommonAllowed, 'profile', 'coder'],
   hevc: [...nvencCommonAllowed, 'profile', 'tier'],
@@ -120,6 +159,7 @@ function nvencProfile(name: 'h264_nvenc' | 'hevc_nvenc' | 'av1_nvenc', codec: Co
     crfRange: [1, 51],
     allowedOptions: nvencAllowed[codec],
     ownedOptions: [...commonOwned, 'rc', 'cq', 'cbr', '2pass', 'forced-idr', 'no-scenecut', 'b_ref_mode', 'gpu', 'tag:v', 'intra-refresh'],
+    // biome-ignore format: ffmpeg flag/value pairs, one pair per line
     args: (s) => [
       '-preset', String(s.speed ?? 'p5'),
       ...(s.tune ? ['-tune', s.tune] : []),
@@ -145,6 +185,7 @@ export const encoderProfiles: Record<EncoderName, EncoderProfile> = {
     crfRange: [0, 51],
     allowedOptions: ['profile', 'level', 'refs', 'bf', 'aq-mode', 'aq-strength', 'psy', 'psy-rd', 'rc-lookahead', 'me_method', 'subq', 'trellis', 'threads', 'coder', 'weightp'],
     ownedOptions: [...commonOwned, 'x264-params', 'x264opts', 'nal-hrd'],
+    // biome-ignore format: ffmpeg flag/value pairs, one pair per line
     args: (s) => [
       '-preset', String(s.speed ?? 'medium'),
       ...(s.tune ? ['-tune', s.tune] : []),
@@ -169,6 +210,7 @@ export const encoderProfiles: Record<EncoderName, EncoderProfile> = {
     args: (s) => {
       const params = [`keyint=${s.gopFrames}`, `min-keyint=${s.gopFrames}`, 'scenecut=0', 'open-gop=0', 'log-level=error'];
       if (s.mode === 'cbr') params.push('strict-cbr=1');
+      // biome-ignore format: ffmpeg flag/value pairs, one pair per line
       return [
         '-preset', String(s.speed ?? 'medium'),
         ...(s.tune ? ['-tune', s.tune] : []),
@@ -191,6 +233,7 @@ export const encoderProfiles: Record<EncoderName, EncoderProfile> = {
     crfRange: [1, 63],
     allowedOptions: ['tile_columns', 'tile_rows', 'la_depth'],
     ownedOptions: [...commonOwned, 'svtav1-params'],
+    // biome-ignore format: ffmpeg flag/value pairs, one pair per line
     args: (s) => [
       '-preset', String(s.speed ?? 8),
       ...(s.mode === 'crf' ? ['-crf', String(s.crf), '-maxrate', formatBitrate(s.maxrate), '-bufsize', formatBitrate(s.bufsize)] : ['-b:v', formatBitrate(s.bitrate), '-maxrate', formatBitrate(s.maxrate), '-bufsize', formatBitrate(s.bufsize)]),

@@ -38,7 +38,11 @@ export function trialEncode(caps: Capabilities, encoder: string, options: { fres
         const failure = classifyNvencFailure(r.stderr, r.exitCode);
         return { ok: false, message: describeNvencFailure(encoder, failure), failure };
       },
-      (e: unknown): TrialResult => ({ ok: false, message: (e as Error).message, failure: { kind: 'other', line: (e as Error).message, meaning: 'the trial encode could not run' } }),
+      (e: unknown): TrialResult => ({
+        ok: false,
+        message: (e as Error).message,
+        failure: { kind: 'other', line: (e as Error).message, meaning: 'the trial encode could not run' },
+      }),
     );
     trials.set(key, t);
   }
@@ -83,25 +87,41 @@ export function encodersForCodec(caps: Capabilities, codec: Preset['video']['cod
 
 function missingEncoder(caps: Capabilities, preset: Preset, encoder: string): StreamkitError {
   const have = encodersForCodec(caps, preset.video.codec);
-  return new StreamkitError('ENCODER_UNAVAILABLE', `${caps.path} (ffmpeg ${caps.version.raw || 'unknown version'}) has no ${encoder} encoder, which the preset wants for ${preset.video.codec}.`, {
-    hint: have.length > 0 ? `Its ${preset.video.codec} encoders: ${have.join(', ')}. Use a preset with one of them, or an ffmpeg build with ${encoder}.` : `It has no ${preset.video.codec} encoder at all; install an ffmpeg build with ${encoder}.`,
-    details: { binary: caps.path, version: caps.version.raw, wanted: encoder, available: have },
-  });
+  return new StreamkitError(
+    'ENCODER_UNAVAILABLE',
+    `${caps.path} (ffmpeg ${caps.version.raw || 'unknown version'}) has no ${encoder} encoder, which the preset wants for ${preset.video.codec}.`,
+    {
+      hint:
+        have.length > 0
+          ? `Its ${preset.video.codec} encoders: ${have.join(', ')}. Use a preset with one of them, or an ffmpeg build with ${encoder}.`
+          : `It has no ${preset.video.codec} encoder at all; install an ffmpeg build with ${encoder}.`,
+      details: { binary: caps.path, version: caps.version.raw, wanted: encoder, available: have },
+    },
+  );
 }
 
 /** Decide cpu or nvenc. `auto` uses NVENC when a real trial encode works, the CPU encoder otherwise. */
 export async function selectHardware(caps: Capabilities, preset: Preset, request: HardwareRequest): Promise<HardwareChoice> {
   const { cpu, nvenc } = preset.video.encoder;
   if (request === 'cpu') {
-    if (!cpu) throw new StreamkitError('USAGE', 'The preset names no CPU encoder (video.encoder.cpu), but --hw cpu was asked for.', { hint: 'Use --hw auto or nvenc, or add video.encoder.cpu to the preset.' });
+    if (!cpu)
+      throw new StreamkitError('USAGE', 'The preset names no CPU encoder (video.encoder.cpu), but --hw cpu was asked for.', {
+        hint: 'Use --hw auto or nvenc, or add video.encoder.cpu to the preset.',
+      });
     if (!hasEncoder(caps, cpu.name)) throw missingEncoder(caps, preset, cpu.name);
     return { hardware: 'cpu', encoder: cpu.name, reason: '--hw cpu' };
   }
   if (request === 'nvenc') {
-    if (!nvenc) throw new StreamkitError('USAGE', 'The preset names no NVENC encoder (video.encoder.nvenc), but --hw nvenc was asked for.', { hint: 'Use --hw cpu, or add video.encoder.nvenc to the preset.' });
+    if (!nvenc)
+      throw new StreamkitError('USAGE', 'The preset names no NVENC encoder (video.encoder.nvenc), but --hw nvenc was asked for.', {
+        hint: 'Use --hw cpu, or add video.encoder.nvenc to the preset.',
+      });
     if (!hasEncoder(caps, nvenc.name)) {
       throw new StreamkitError('ENCODER_UNAVAILABLE', `${missingNvencReason(caps, nvenc.name)}, but --hw nvenc was asked for.`, {
-        hint: nvenc.name === 'av1_nvenc' ? 'Use ffmpeg 6.0 or newer built with NVENC (and an Ada or newer GPU), or --hw cpu / --hw auto.' : `Use an ffmpeg built with ${nvenc.name}, or --hw cpu / --hw auto.`,
+        hint:
+          nvenc.name === 'av1_nvenc'
+            ? 'Use ffmpeg 6.0 or newer built with NVENC (and an Ada or newer GPU), or --hw cpu / --hw auto.'
+            : `Use an ffmpeg built with ${nvenc.name}, or --hw cpu / --hw auto.`,
         details: { binary: caps.path, version: caps.version.raw, wanted: nvenc.name },
       });
     }

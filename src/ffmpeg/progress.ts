@@ -44,17 +44,7 @@ export interface ProgressSnapshot {
 }
 
 /** Keys the snapshot is built from; everything else (stream_*_q, psnr...) is ignored. */
-const KNOWN_KEYS = [
-  'frame',
-  'fps',
-  'bitrate',
-  'total_size',
-  'out_time_us',
-  'out_time',
-  'dup_frames',
-  'drop_frames',
-  'speed',
-] as const;
+const KNOWN_KEYS = ['frame', 'fps', 'bitrate', 'total_size', 'out_time_us', 'out_time', 'dup_frames', 'drop_frames', 'speed'] as const;
 type KnownKey = (typeof KNOWN_KEYS)[number];
 type RawBlock = Partial<Record<KnownKey, string>>;
 
@@ -205,9 +195,7 @@ export function parseProgress(text: string): ProgressSnapshot[] {
 }
 
 function knownDuration(durationSeconds: number | null): number | null {
-  return durationSeconds !== null && Number.isFinite(durationSeconds) && durationSeconds > 0
-    ? durationSeconds
-    : null;
+  return durationSeconds !== null && Number.isFinite(durationSeconds) && durationSeconds > 0 ? durationSeconds : null;
 }
 
 /**

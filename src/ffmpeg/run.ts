@@ -16,11 +16,7 @@ export interface CaptureResult {
 }
 
 /** Run a short command and capture its output (probing: ffprobe, `ffmpeg -encoders`, trial encodes). */
-export async function runCapture(
-  file: string,
-  args: readonly string[],
-  options: { timeoutMs?: number; signal?: AbortSignal; maxBuffer?: number } = {},
-): Promise<CaptureResult> {
+export async function runCapture(file: string, args: readonly string[], options: { timeoutMs?: number; signal?: AbortSignal; maxBuffer?: number } = {}): Promise<CaptureResult> {
   try {
     const result = await execa(file, args, {
       reject: false,
@@ -207,12 +203,16 @@ export async function runFfmpeg(ffmpegPath: string, args: readonly string[], opt
         });
       }
       const how = result.signal ? `was killed by ${result.signal}` : `exited with code ${exitCode}`;
-      throw new FfmpegError(`ffmpeg ${how} while ${options.what ?? 'running'}.`, {
-        command,
-        exitCode,
-        signal: result.signal ?? null,
-        stderrTail: [...tail],
-      }, { hint: 'The command and the last lines of ffmpeg\'s log are shown above.' });
+      throw new FfmpegError(
+        `ffmpeg ${how} while ${options.what ?? 'running'}.`,
+        {
+          command,
+          exitCode,
+          signal: result.signal ?? null,
+          stderrTail: [...tail],
+        },
+        { hint: "The command and the last lines of ffmpeg's log are shown above." },
+      );
     }
     return { last, stderrTail: [...tail] };
   } finally {

@@ -17,7 +17,13 @@ export function formatError(error: unknown, verbose: boolean): string {
   const tool = typeof error.details['tool'] === 'string' ? error.details['tool'] : 'ffmpeg';
   // log lines can be huge (a whitelist echoed back): keep each readable
   const clip = (l: string): string => (l.length > 300 ? `${l.slice(0, 300)}... (${l.length - 300} more characters)` : l);
-  const tailOf = (t: unknown): string[] => (Array.isArray(t) ? (t as unknown[]).map(String).filter((l) => l.trim() !== '').map(clip) : []);
+  const tailOf = (t: unknown): string[] =>
+    Array.isArray(t)
+      ? (t as unknown[])
+          .map(String)
+          .filter((l) => l.trim() !== '')
+          .map(clip)
+      : [];
   if (error instanceof FfmpegError || Array.isArray(error.details['command'])) {
     const command = (error instanceof FfmpegError ? error.command : (error.details['command'] as string[])) ?? [];
     if (command.length > 0) lines.push(`command: ${shellQuote(command)}`);

@@ -23,7 +23,11 @@ export async function packageState(dest: string, key: string): Promise<PackageSt
   const st = await stat(dest).catch((error: NodeJS.ErrnoException) => {
     // ENOTDIR: a file is where a parent folder should be; nothing can be at dest (writing it fails later, with its own error)
     if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return null;
-    throw new StreamkitError('OUTPUT_UNWRITABLE', `Cannot look at the output ${dest}: ${error.code ?? error.message}.`, { hint: 'Choose another output, or fix the permissions of its folder.', details: { output: dest }, cause: error });
+    throw new StreamkitError('OUTPUT_UNWRITABLE', `Cannot look at the output ${dest}: ${error.code ?? error.message}.`, {
+      hint: 'Choose another output, or fix the permissions of its folder.',
+      details: { output: dest },
+      cause: error,
+    });
   });
   if (st === null) return { state: 'absent' };
   if (!st.isDirectory()) return { state: 'foreign', reason: 'it is a file, not a folder' };

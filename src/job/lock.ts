@@ -93,7 +93,14 @@ function parseOwner(text: string): LockOwner | null {
   try {
     const o = JSON.parse(text) as Partial<LockOwner>;
     if (typeof o.pid !== 'number' || typeof o.hostname !== 'string' || typeof o.nonce !== 'string') return null;
-    return { pid: o.pid, hostname: o.hostname, pidStart: typeof o.pidStart === 'string' ? o.pidStart : null, startedAt: String(o.startedAt ?? ''), nonce: o.nonce, ...(o.what ? { what: o.what } : {}) };
+    return {
+      pid: o.pid,
+      hostname: o.hostname,
+      pidStart: typeof o.pidStart === 'string' ? o.pidStart : null,
+      startedAt: String(o.startedAt ?? ''),
+      nonce: o.nonce,
+      ...(o.what ? { what: o.what } : {}),
+    };
   } catch {
     return null;
   }
@@ -188,7 +195,14 @@ export async function acquireLock(dest: string, options: { what?: string } = {})
     return await tryLock(dest, options);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EROFS' ? 'read-only file system' : code === 'EEXIST' || code === 'ENOTDIR' ? 'a file is in the way of its folder' : (code ?? String(error));
+    const why =
+      code === 'EACCES' || code === 'EPERM'
+        ? 'permission denied'
+        : code === 'EROFS'
+          ? 'read-only file system'
+          : code === 'EEXIST' || code === 'ENOTDIR'
+            ? 'a file is in the way of its folder'
+            : (code ?? String(error));
     throw new StreamkitError('OUTPUT_UNWRITABLE', `Cannot create the lock file beside ${dest}: ${why}.`, {
       hint: "The output folder's parent must be writable (the lock and the staging folder live there); choose another output or fix its permissions.",
       details: { output: dest },

@@ -30,4 +30,3 @@ export function isRetryable(error: unknown): boolean {
 export function isPermanent(error: unknown): boolean {
   return !isRetryable(error);
 }
-

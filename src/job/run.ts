@@ -83,7 +83,8 @@ export async function runJob(job: Job, options: RunJobOptions = {}): Promise<Job
   const end = (o: Outcome): JobResult => ({ ...o, attempts, elapsedSeconds: (performance.now() - started) / 1000 }) as JobResult;
   const failed = (error: unknown): JobResult => end({ status: 'failed', error, retryable: isRetryable(error) });
   const cancelled = (error: unknown = null): JobResult => end({ status: 'cancelled', error });
-  const current = (manifest: Manifest, reason?: string): JobResult => end({ status: 'skipped', skip: 'current', reason: reason ?? `up to date (made ${manifest.createdAt})`, sizeBytes: packageSize(manifest) });
+  const current = (manifest: Manifest, reason?: string): JobResult =>
+    end({ status: 'skipped', skip: 'current', reason: reason ?? `up to date (made ${manifest.createdAt})`, sizeBytes: packageSize(manifest) });
 
   let key: string;
   try {

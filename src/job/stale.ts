@@ -71,4 +71,3 @@ export async function cleanStaleStaging(dest: string): Promise<{ removed: string
   }
   return { removed, killed };
 }
-

@@ -41,7 +41,10 @@ export function validateTemplate(template: string): void {
   }
   const rest = template.replace(TOKEN, '');
   if (rest.includes('{') || rest.includes('}')) {
-    throw new StreamkitError('USAGE', `Unbalanced brace in the output template ${template}.`, { hint: `Placeholders look like {stem}; the default template is ${DEFAULT_OUTPUT_TEMPLATE}.`, details: { template } });
+    throw new StreamkitError('USAGE', `Unbalanced brace in the output template ${template}.`, {
+      hint: `Placeholders look like {stem}; the default template is ${DEFAULT_OUTPUT_TEMPLATE}.`,
+      details: { template },
+    });
   }
 }
 

@@ -65,7 +65,15 @@ export function buildLadder(preset: Preset, media: Pick<MediaInfo, 'video'>): La
   const notes: string[] = [];
 
   const specs = [...preset.video.rungs].sort((a, b) => b.height - a.height);
-  const make = (name: string, short: number, bitrate: number, maxrate: number | undefined, bufsize: number | undefined, crf: number | undefined, fromSource: boolean): LadderRung => {
+  const make = (
+    name: string,
+    short: number,
+    bitrate: number,
+    maxrate: number | undefined,
+    bufsize: number | undefined,
+    crf: number | undefined,
+    fromSource: boolean,
+  ): LadderRung => {
     const s = even(short);
     const l = even(s * aspect);
     const max = rc.mode === 'cbr' ? bitrate : Math.round(maxrate ?? bitrate * rc.maxrateRatio);
@@ -93,7 +101,9 @@ export function buildLadder(preset: Preset, media: Pick<MediaInfo, 'video'>): La
     const pixelRatio = (sourceShort / above.height) ** 2;
     const scale = (v: number | undefined): number | undefined => (v === undefined ? undefined : v * pixelRatio);
     const name = `${sourceShort}p`;
-    rungs.unshift(make(rungs.some((r) => r.name === name) ? `${name}-source` : name, sourceShort, above.bitrate * pixelRatio, scale(above.maxrate), scale(above.bufsize), above.crf, true));
+    rungs.unshift(
+      make(rungs.some((r) => r.name === name) ? `${name}-source` : name, sourceShort, above.bitrate * pixelRatio, scale(above.maxrate), scale(above.bufsize), above.crf, true),
+    );
     notes.push(`added ${name} at the source's height in place of ${above.name ?? `${above.height}p`}, bitrate scaled by the pixel ratio (${pixelRatio.toFixed(2)})`);
   }
 

@@ -71,7 +71,29 @@ const rawElementary = new Set(['h264', 'hevc', 'mpegvideo', 'm4v', 'av1', 'obu',
 /** Demuxers that turn text into pictures: a text file is not media. */
 const textFormats = new Set(['tty', 'ansi']);
 /** Input devices listed among the demuxers: never for a file (lavfi's movie= reads any file). */
-const deviceFormats = new Set(['lavfi', 'alsa', 'fbdev', 'kmsgrab', 'pulse', 'x11grab', 'xcbgrab', 'v4l2', 'video4linux2', 'oss', 'jack', 'openal', 'iec61883', 'libdc1394', 'libcdio', 'sndio', 'decklink', 'dshow', 'gdigrab', 'avfoundation', 'android_camera']);
+const deviceFormats = new Set([
+  'lavfi',
+  'alsa',
+  'fbdev',
+  'kmsgrab',
+  'pulse',
+  'x11grab',
+  'xcbgrab',
+  'v4l2',
+  'video4linux2',
+  'oss',
+  'jack',
+  'openal',
+  'iec61883',
+  'libdc1394',
+  'libcdio',
+  'sndio',
+  'decklink',
+  'dshow',
+  'gdigrab',
+  'avfoundation',
+  'android_camera',
+]);
 
 /**
  * Parse `ffprobe -demuxers` into the names allowed for local files: every demuxer except those that
@@ -105,7 +127,9 @@ function demuxerWhitelist(ffprobe: string, signal?: AbortSignal): Promise<string
     const r = await runCapture(ffprobe, ['-hide_banner', '-demuxers'], { timeoutMs: 30_000, ...(signal ? { signal } : {}) });
     const list = r.exitCode === 0 ? localDemuxerWhitelist(r.stdout) : [];
     if (list.length === 0) {
-      throw new StreamkitError('FFMPEG_NOT_FOUND', `${ffprobe} -demuxers listed no demuxers: is it really ffprobe?`, { details: { binary: ffprobe, tool: 'ffprobe', stderrTail: lastLines(r.stderr) } });
+      throw new StreamkitError('FFMPEG_NOT_FOUND', `${ffprobe} -demuxers listed no demuxers: is it really ffprobe?`, {
+        details: { binary: ffprobe, tool: 'ffprobe', stderrTail: lastLines(r.stderr) },
+      });
     }
     return list;
   });
@@ -145,7 +169,11 @@ async function checkLocalFile(input: string): Promise<number> {
     if (code === 'ENOENT') throw new StreamkitError('INPUT_MISSING', `Input not found: ${input}`, { hint: 'Check the path; quote names with spaces.', details: { input } });
     throw new StreamkitError('INPUT_UNREADABLE', `Cannot read input ${input}: ${code ?? String(error)}.`, { details: { input }, cause: error });
   }
-  if (st.isDirectory()) throw new StreamkitError('INPUT_UNREADABLE', `Input is a directory, not a media file: ${input}`, { hint: 'To process every file in a folder, use `streamkit batch`.', details: { input } });
+  if (st.isDirectory())
+    throw new StreamkitError('INPUT_UNREADABLE', `Input is a directory, not a media file: ${input}`, {
+      hint: 'To process every file in a folder, use `streamkit batch`.',
+      details: { input },
+    });
   if (!st.isFile()) throw new StreamkitError('INPUT_UNREADABLE', `Input is not a regular file: ${input}`, { details: { input } });
   if (st.size === 0) throw new StreamkitError('INPUT_NOT_MEDIA', `Input is empty (0 bytes): ${input}`, { details: { input } });
   let head: Buffer;
@@ -159,7 +187,7 @@ async function checkLocalFile(input: string): Promise<number> {
     }
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new StreamkitError('INPUT_UNREADABLE', `Cannot read input ${input}: ${code === 'EACCES' ? 'permission denied' : code ?? String(error)}.`, {
+    throw new StreamkitError('INPUT_UNREADABLE', `Cannot read input ${input}: ${code === 'EACCES' ? 'permission denied' : (code ?? String(error))}.`, {
       hint: code === 'EACCES' ? `Check the file's permissions (ls -l ${shellQuoteArg(input)}); streamkit runs as the user who started it.` : undefined,
       details: { input },
       cause: error,
@@ -167,7 +195,10 @@ async function checkLocalFile(input: string): Promise<number> {
   }
   // Playlists and concat scripts make ffmpeg open other files named inside them (the well-known
   // local-file disclosure); they are refused before ffprobe ever sees them.
-  const text = head.toString('latin1').replace(/^\uFEFF|^\xEF\xBB\xBF/, '').trimStart();
+  const text = head
+    .toString('latin1')
+    .replace(/^\uFEFF|^\xEF\xBB\xBF/, '')
+    .trimStart();
   if (text.startsWith('#EXTM3U') || text.startsWith('ffconcat') || /^<\?xml[^>]*>\s*<MPD/i.test(text) || text.startsWith(';FFMETADATA')) {
     throw new StreamkitError('INPUT_REFUSED', `Refusing ${input}: it is a playlist or script that references other files, not media.`, {
       hint: 'Give the media file itself. Remote HLS sources can be given as an explicit https:// URL.',
@@ -208,7 +239,13 @@ type ProbeJson = {
 async function firstFrameTime(options: ProbeOptions, selection: readonly string[], url: string): Promise<number | null> {
   const args = ['-v', 'error', ...selection, '-show_frames', '-read_intervals', '%+#3', '-show_entries', 'frame=pts_time', '-of', 'csv=p=0', '-i', url];
   const r = await runCapture(options.ffprobe, args, { timeoutMs: 60_000, ...(options.signal ? { signal: options.signal } : {}) });
-  const first = r.exitCode === 0 ? r.stdout.split('\n').map((l) => l.trim()).find((l) => l !== '' && l !== 'N/A') : undefined;
+  const first =
+    r.exitCode === 0
+      ? r.stdout
+          .split('\n')
+          .map((l) => l.trim())
+          .find((l) => l !== '' && l !== 'N/A')
+      : undefined;
   return first === undefined ? null : startTimeOf(first.split(',')[0]);
 }
 
@@ -218,7 +255,7 @@ function startTimeOf(value: string | undefined): number | null {
 }
 
 function normaliseRotation(deg: number): 0 | 90 | 180 | 270 {
-  const r = ((Math.round(deg / 90) * 90) % 360 + 360) % 360;
+  const r = (((Math.round(deg / 90) * 90) % 360) + 360) % 360;
   return r as 0 | 90 | 180 | 270;
 }
 
@@ -342,9 +379,11 @@ export async function probeMedia(input: string, options: ProbeOptions): Promise<
       title: s.tags?.['title'] ?? null,
       startTime: startTimeOf(s.start_time),
     }));
-  await Promise.all(audio.map(async (a) => {
-    a.firstSampleTime = await firstFrameTime(options, [...protocolOptions(remote), ...inputOptions, '-select_streams', String(a.index)], url);
-  }));
+  await Promise.all(
+    audio.map(async (a) => {
+      a.firstSampleTime = await firstFrameTime(options, [...protocolOptions(remote), ...inputOptions, '-select_streams', String(a.index)], url);
+    }),
+  );
   return {
     input,
     url,

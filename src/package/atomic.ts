@@ -98,7 +98,8 @@ export async function checkDestination(destInput: string, force: boolean): Promi
       });
     }
     const st = await stat(dest);
-    if (!st.isDirectory()) throw new StreamkitError('OUTPUT_EXISTS', `Output ${dest} exists and is not a folder; refusing to replace a file with a package.`, { details: { output: dest } });
+    if (!st.isDirectory())
+      throw new StreamkitError('OUTPUT_EXISTS', `Output ${dest} exists and is not a folder; refusing to replace a file with a package.`, { details: { output: dest } });
   }
   return dest;
 }

@@ -64,7 +64,9 @@ export function checkAvSync(input: SyncInput): SyncReport {
   const relative = (t: number | null): number => (t ?? input.timeline.inputStart) - input.timeline.inputStart;
   // the frame-rate filter keeps the video's start exactly (args/fps-filter.ts), on the grid when it is zero
   const videoAt = input.timeline.videoStart;
-  const audios = input.audios.filter((a) => a.firstPts !== null).map((a) => ({ dir: a.dir, start: a.firstPts! + input.timeline.audioPrimingSamples / a.sampleRate, at: relative(a.sourceStart) }));
+  const audios = input.audios
+    .filter((a) => a.firstPts !== null)
+    .map((a) => ({ dir: a.dir, start: a.firstPts! + input.timeline.audioPrimingSamples / a.sampleRate, at: relative(a.sourceStart) }));
   const videos = input.videos.filter((v) => v.firstPts !== null).map((v) => ({ dir: v.dir, start: v.firstPts!, at: videoAt }));
   // the origin of the package's timeline: from the first audio rendition, else from the first rung
   const anchor = audios[0] ?? videos[0];
@@ -76,7 +78,10 @@ export function checkAvSync(input: SyncInput): SyncReport {
   ];
   const off = renditions.filter((r) => Math.abs(r.errorMs) > TOLERANCE_S * 1000);
   if (off.length > 0) {
-    const what = off.map((r) => `${r.dir} (${r.kind}) starts at ${r.start.toFixed(4)} s, ${r.errorMs > 0 ? 'later' : 'earlier'} by ${Math.abs(r.errorMs).toFixed(1)} ms than the source's start times put it (${r.expected.toFixed(4)} s)`);
+    const what = off.map(
+      (r) =>
+        `${r.dir} (${r.kind}) starts at ${r.start.toFixed(4)} s, ${r.errorMs > 0 ? 'later' : 'earlier'} by ${Math.abs(r.errorMs).toFixed(1)} ms than the source's start times put it (${r.expected.toFixed(4)} s)`,
+    );
     throw new StreamkitError('VERIFY_FAILED', `Audio and video are out of sync: ${what.join('; ')}.`, {
       hint: 'Players would show this package out of sync. This is a bug or an ffmpeg problem; rerun with --verbose and report it with the ffmpeg version.',
       details: { renditions, toleranceMs: TOLERANCE_S * 1000 },

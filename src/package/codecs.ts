@@ -6,22 +6,17 @@
  */
 import { hex, removeEmulationPrevention } from './bitstream/bytes.js';
 import { parseAdtsHeader } from './bitstream/ts.js';
-import {
-  type Av1Config,
-  type EsdsInfo,
-  type HevcProfileTierLevel,
-  parseAv1C,
-  parseAvcC,
-  parseEsds,
-  parseHevcGeneralPtl,
-  parseHvcC,
-} from './bitstream/mp4.js';
+import { type Av1Config, type EsdsInfo, type HevcProfileTierLevel, parseAv1C, parseAvcC, parseEsds, parseHevcGeneralPtl, parseHvcC } from './bitstream/mp4.js';
 
 // ------------------------------------------------------------------------------------------ AVC
 
 /** `avc1.PPCCLL` (lower-case hex). `sampleEntry` may be 'avc3' for in-band parameter sets. */
 export function avcCodecString(profileIdc: number, constraintFlags: number, levelIdc: number, sampleEntry = 'avc1'): string {
-  for (const [name, v] of [['profile_idc', profileIdc], ['constraint flags', constraintFlags], ['level_idc', levelIdc]] as const) {
+  for (const [name, v] of [
+    ['profile_idc', profileIdc],
+    ['constraint flags', constraintFlags],
+    ['level_idc', levelIdc],
+  ] as const) {
     if (!Number.isInteger(v) || v < 0 || v > 255) throw new Error(`avcCodecString: ${name} ${v} is not a byte`);
   }
   return `${sampleEntry}.${hex(profileIdc, 2)}${hex(constraintFlags, 2)}${hex(levelIdc, 2)}`;

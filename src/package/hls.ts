@@ -87,7 +87,11 @@ export function foldsTail(durations: readonly number[], target: number): boolean
 
 /** fMP4 segment bytes without the given top-level boxes (moof/mdat pairs stay; ffmpeg's trun offsets are relative to their moof). */
 function withoutBoxes(buf: Buffer, types: readonly string[]): Buffer {
-  return Buffer.concat(iterateBoxes(buf).filter((b) => !types.includes(b.type)).map((b) => buf.subarray(b.start, b.end)));
+  return Buffer.concat(
+    iterateBoxes(buf)
+      .filter((b) => !types.includes(b.type))
+      .map((b) => buf.subarray(b.start, b.end)),
+  );
 }
 
 /**
@@ -99,7 +103,13 @@ function withoutBoxes(buf: Buffer, types: readonly string[]): Buffer {
 async function foldShortTail(root: string, dir: string, target: number): Promise<boolean> {
   const abs = join(root, dir);
   const p = await readPlaylist(abs);
-  if (!foldsTail(p.segments.map((s) => s.duration), target)) return false;
+  if (
+    !foldsTail(
+      p.segments.map((s) => s.duration),
+      target,
+    )
+  )
+    return false;
   const prev = p.segments[p.segments.length - 2]!;
   const last = p.segments[p.segments.length - 1]!;
   const read = async (uri: string): Promise<Buffer> => {
@@ -199,7 +209,10 @@ function checkAlignment(rungs: readonly MeasuredRendition[], frameDuration: numb
       const a = ref.segments[i]!.firstPts;
       const b = s.firstPts;
       if (a !== null && b !== null && Math.abs(a - b) > frameDuration / 2) {
-        fail(`Segment ${i} starts at ${a.toFixed(3)} s in ${ref.dir} but at ${b.toFixed(3)} s in ${r.dir}: segment boundaries are not aligned.`, { rungs: [ref.dir, r.dir], segment: i });
+        fail(`Segment ${i} starts at ${a.toFixed(3)} s in ${ref.dir} but at ${b.toFixed(3)} s in ${r.dir}: segment boundaries are not aligned.`, {
+          rungs: [ref.dir, r.dir],
+          segment: i,
+        });
       }
     });
   }

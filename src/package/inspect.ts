@@ -378,8 +378,7 @@ function parseTrafSamples(
   const tfdtBox = findBox(buf, ['tfdt'], traf);
   // undefined = unknown (no tfdt and nothing to continue from, or a missing duration)
   let dts: number | undefined = tfdtBox ? parseTfdt(buf, tfdtBox).baseMediaDecodeTime : nextDts.get(tfhd.trackId);
-  const timingError = (why: string): Error =>
-    new Error(`traf at offset ${traf.start} (track ${tfhd.trackId}): cannot compute decode times: ${why}`);
+  const timingError = (why: string): Error => new Error(`traf at offset ${traf.start} (track ${tfhd.trackId}): cannot compute decode times: ${why}`);
   let unknownWhy = tfdtBox || dts !== undefined ? '' : 'no tfdt and no earlier fragment of this track in the segment';
   const base = tfhd.baseDataOffset ?? (tfhd.defaultBaseIsMoof ? moof.start : previousTrafEnd);
   let cursor = base;

@@ -33,7 +33,12 @@ export interface JobIdentity {
  * `presetHash` hashes). An input that cannot be read is INPUT_MISSING / INPUT_UNREADABLE (exit 3);
  * `hint` says where inputs must be for the caller (a queue worker: on shared storage).
  */
-export async function jobIdentity(input: string, preset: unknown, options: { frameRate?: string | null | undefined; hw?: HardwareRequest | undefined }, hint?: string): Promise<JobIdentity> {
+export async function jobIdentity(
+  input: string,
+  preset: unknown,
+  options: { frameRate?: string | null | undefined; hw?: HardwareRequest | undefined },
+  hint?: string,
+): Promise<JobIdentity> {
   let fingerprint: InputFingerprint;
   try {
     fingerprint = await fingerprintInput(input);

@@ -158,7 +158,11 @@ export async function describeOutputs(root: string, known: ReadonlyMap<string, K
   return out;
 }
 
-export async function writeManifest(root: string, manifest: Omit<Manifest, 'outputs' | 'manifestVersion' | 'createdAt'>, known?: ReadonlyMap<string, KnownHash>): Promise<Manifest> {
+export async function writeManifest(
+  root: string,
+  manifest: Omit<Manifest, 'outputs' | 'manifestVersion' | 'createdAt'>,
+  known?: ReadonlyMap<string, KnownHash>,
+): Promise<Manifest> {
   const full: Manifest = { manifestVersion: MANIFEST_VERSION, createdAt: new Date().toISOString(), ...manifest, outputs: await describeOutputs(root, known) };
   await writeFile(join(root, MANIFEST_NAME), `${JSON.stringify(full, null, 2)}\n`);
   return full;
@@ -222,7 +226,8 @@ export async function loadManifest(root: string): Promise<ManifestRead> {
     return { status: 'invalid', reason: `${MANIFEST_NAME} is not valid JSON` };
   }
   const version = (doc as { manifestVersion?: unknown } | null)?.manifestVersion;
-  if (typeof version === 'number' && version !== MANIFEST_VERSION) return { status: 'invalid', reason: `${MANIFEST_NAME} has manifest version ${version}, expected ${MANIFEST_VERSION}` };
+  if (typeof version === 'number' && version !== MANIFEST_VERSION)
+    return { status: 'invalid', reason: `${MANIFEST_NAME} has manifest version ${version}, expected ${MANIFEST_VERSION}` };
   const r = manifestSchema.safeParse(doc);
   if (!r.success) return { status: 'invalid', reason: `${MANIFEST_NAME} is not a streamkit manifest (${firstIssue(r.error)})` };
   const manifest: Manifest = r.data; // the schema checks what the interface promises

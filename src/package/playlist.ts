@@ -142,7 +142,7 @@ export function writeMasterPlaylist(p: { version: number; variants: readonly Var
       'TYPE=AUDIO',
       `GROUP-ID=${quoted(a.groupId)}`,
       `NAME=${quoted(a.name)}`,
-      `LANGUAGE=${quoted(a.language ?? "und")}`,
+      `LANGUAGE=${quoted(a.language ?? 'und')}`,
       `DEFAULT=${a.default ? 'YES' : 'NO'}`,
       'AUTOSELECT=YES',
       `CHANNELS=${quoted(String(a.channels))}`,
@@ -192,7 +192,10 @@ export interface ParsedMaster {
 }
 
 export function parseMasterPlaylist(text: string): ParsedMaster {
-  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '');
+  const lines = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
   if (lines[0] !== '#EXTM3U') throw new Error('not an HLS playlist');
   const res: ParsedMaster = { version: null, independentSegments: false, variants: [], iframes: [], media: [] };
   for (let i = 1; i < lines.length; i++) {

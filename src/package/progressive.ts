@@ -63,10 +63,14 @@ export function requireFlvSupport(caps: Capabilities, codec: Codec, purpose: 'FL
   }
   if (codec === 'h264' || versionAtLeast(caps, 6, 1)) return;
   const name = codec === 'hevc' ? 'HEVC' : 'AV1';
-  throw new StreamkitError('FEATURE_UNAVAILABLE', `${purpose} with ${name} need enhanced FLV, which ffmpeg muxes from version 6.1 on; this ffmpeg is ${caps.version.raw || 'of unknown version'}.`, {
-    hint: `Point --ffmpeg (or STREAMKIT_FFMPEG) at ffmpeg 6.1 or later, use an H.264 preset for ${purpose === 'FLV files' ? 'FLV' : 'RTMP'}, or remove packaging.flv from the preset.`,
-    details: { ffmpeg: caps.path, version: caps.version.raw, codec, needs: 'ffmpeg >= 6.1 (enhanced FLV)' },
-  });
+  throw new StreamkitError(
+    'FEATURE_UNAVAILABLE',
+    `${purpose} with ${name} need enhanced FLV, which ffmpeg muxes from version 6.1 on; this ffmpeg is ${caps.version.raw || 'of unknown version'}.`,
+    {
+      hint: `Point --ffmpeg (or STREAMKIT_FFMPEG) at ffmpeg 6.1 or later, use an H.264 preset for ${purpose === 'FLV files' ? 'FLV' : 'RTMP'}, or remove packaging.flv from the preset.`,
+      details: { ffmpeg: caps.path, version: caps.version.raw, codec, needs: 'ffmpeg >= 6.1 (enhanced FLV)' },
+    },
+  );
 }
 
 /** Muxers a plan with file targets needs besides the codec rule above. */
@@ -223,7 +227,10 @@ export async function verifyFiles(
       }
       if (!h.hasVideo || h.hasAudio !== f.audio.length > 0) fail(`${f.path} has the wrong FLV header flags (video ${h.hasVideo}, audio ${h.hasAudio}).`, { file: f.path });
     }
-    const r = await runCapture(tools.ffprobe, ['-v', 'error', '-protocol_whitelist', 'file', '-print_format', 'json', '-show_format', '-show_streams', '-i', `file:${abs}`], { timeoutMs: 120_000, ...(signal ? { signal } : {}) });
+    const r = await runCapture(tools.ffprobe, ['-v', 'error', '-protocol_whitelist', 'file', '-print_format', 'json', '-show_format', '-show_streams', '-i', `file:${abs}`], {
+      timeoutMs: 120_000,
+      ...(signal ? { signal } : {}),
+    });
     let json: ProbeStreams = {};
     try {
       json = JSON.parse(r.stdout || '{}') as ProbeStreams;

@@ -82,10 +82,21 @@ export function decodeCheckPieces(renditions: readonly CheckedRendition[]): Deco
     }
     const firstKey = first.keyframes[0];
     const firstCut = firstKey !== undefined && firstKey.offset + firstKey.length < first.bytes;
-    pieces.push({ what: `${r.dir}: first keyframe of ${first.uri}`, parts: [firstCut ? { file: at(first.uri), start: 0, end: firstKey.offset + firstKey.length } : whole(at(first.uri))], frames: null });
+    pieces.push({
+      what: `${r.dir}: first keyframe of ${first.uri}`,
+      parts: [firstCut ? { file: at(first.uri), start: 0, end: firstKey.offset + firstKey.length } : whole(at(first.uri))],
+      frames: null,
+    });
     const lastKey = last.keyframes[last.keyframes.length - 1];
     if (lastKey && r.tsInitLength && lastKey.offset > r.tsInitLength) {
-      pieces.push({ what: `${r.dir}: last GOP of ${last.uri}`, parts: [{ file: at(last.uri), start: 0, end: r.tsInitLength }, { file: at(last.uri), start: lastKey.offset, end: null }], frames: null });
+      pieces.push({
+        what: `${r.dir}: last GOP of ${last.uri}`,
+        parts: [
+          { file: at(last.uri), start: 0, end: r.tsInitLength },
+          { file: at(last.uri), start: lastKey.offset, end: null },
+        ],
+        frames: null,
+      });
     } else if (last !== first || firstCut) {
       // the last segment is a single GOP, or its end cannot be cut out: all of it
       pieces.push({ what: `${r.dir}: ${last.uri}`, parts: [whole(at(last.uri))], frames: null });

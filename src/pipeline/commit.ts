@@ -13,21 +13,32 @@ import type { Source } from './probe.js';
  * Stage 7: write streamkit.json (what made the package, every file with its SHA-256) and move the
  * staging folder into place, replacing an old package only when `replace`.
  */
-export async function commitPackage(ctx: JobContext, source: Source, encoded: Encoded, pkg: HlsPackage | null, staging: Staging, job: { frameRate?: string | undefined; hw?: HardwareRequest | undefined; replace: boolean }): Promise<void> {
+export async function commitPackage(
+  ctx: JobContext,
+  source: Source,
+  encoded: Encoded,
+  pkg: HlsPackage | null,
+  staging: Staging,
+  job: { frameRate?: string | undefined; hw?: HardwareRequest | undefined; replace: boolean },
+): Promise<void> {
   if (ctx.signal?.aborted) throw new StreamkitError('INTERRUPTED', 'Interrupted; nothing was written to the destination.');
   const { plan } = encoded;
   const id = await jobIdentity(ctx.input, plan.preset, job);
-  await writeManifest(ctx.workDir, {
-    streamkitVersion: streamkitVersion(),
-    jobKey: id.key,
-    input: id.fingerprint,
-    preset: { name: source.preset.name, hash: id.presetHash, resolved: plan.preset },
-    options: id.options,
-    ffmpeg: { path: source.toolchain.ffmpeg.path, version: source.toolchain.caps.version.raw },
-    hardware: plan.hardware,
-    encoder: plan.encoder,
-    ...(pkg ? { avSync: pkg.sync } : {}),
-  }, encoded.facts);
+  await writeManifest(
+    ctx.workDir,
+    {
+      streamkitVersion: streamkitVersion(),
+      jobKey: id.key,
+      input: id.fingerprint,
+      preset: { name: source.preset.name, hash: id.presetHash, resolved: plan.preset },
+      options: id.options,
+      ffmpeg: { path: source.toolchain.ffmpeg.path, version: source.toolchain.caps.version.raw },
+      hardware: plan.hardware,
+      encoder: plan.encoder,
+      ...(pkg ? { avSync: pkg.sync } : {}),
+    },
+    encoded.facts,
+  );
   ctx.emit({ type: 'stage', stage: 'commit', status: 'start' });
   await staging.commit({ replace: job.replace });
   ctx.emit({ type: 'stage', stage: 'commit', status: 'done' });

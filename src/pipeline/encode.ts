@@ -45,7 +45,13 @@ async function freshFolders(ctx: JobContext, plan: TranscodePlan): Promise<void>
 }
 
 /** One ffmpeg run of the whole plan, with progress events, while finished segments are measured. */
-async function runEncode(ctx: JobContext, plan: TranscodePlan, ffmpeg: string, facts: SegmentFactsCache, counters: { frames: number | null; warnings: number }): Promise<Awaited<ReturnType<typeof runFfmpeg>>> {
+async function runEncode(
+  ctx: JobContext,
+  plan: TranscodePlan,
+  ffmpeg: string,
+  facts: SegmentFactsCache,
+  counters: { frames: number | null; warnings: number },
+): Promise<Awaited<ReturnType<typeof runFfmpeg>>> {
   const duration = plan.media.duration;
   const watcher: SegmentWatcher | null = plan.hls ? watchSegments(ctx.workDir, hlsRenditions(plan), facts) : null;
   // a full disk stops ffmpeg at once (it would go on encoding into failed writes) and is reported as such
@@ -115,7 +121,8 @@ export async function encode(ctx: JobContext, source: Source, planned: PlannedHa
     await freshFolders(ctx, plan);
     encoded = await runEncode(ctx, plan, ffmpeg, facts, counters);
   }
-  if (counters.warnings > MAX_FFMPEG_WARNINGS) ctx.emit({ type: 'warning', source: 'ffmpeg', message: `(${counters.warnings - MAX_FFMPEG_WARNINGS} more warning lines not shown)` });
+  if (counters.warnings > MAX_FFMPEG_WARNINGS)
+    ctx.emit({ type: 'warning', source: 'ffmpeg', message: `(${counters.warnings - MAX_FFMPEG_WARNINGS} more warning lines not shown)` });
   // the container's duration covers every stream: compare only when every stream that could make
   // it longer was encoded too (video, and all audio)
   const allAudio = plan.audioRenditions.length === plan.media.audio.length;

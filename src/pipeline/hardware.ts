@@ -21,7 +21,9 @@ function planFor(source: Source, hardware: CheckedHardware, nvenc?: TranscodePla
 /** `--hw auto` after NVENC turned out unusable for this job: the same job on the preset's CPU encoder. */
 async function cpuInstead(source: Source, why: string): Promise<PlannedHardware> {
   if (!source.preset.preset.video.encoder.cpu) {
-    throw new StreamkitError('FEATURE_UNAVAILABLE', `No usable encoder: NVENC does not work here (${why}), and the preset names no CPU encoder.`, { hint: 'Add video.encoder.cpu to the preset.' });
+    throw new StreamkitError('FEATURE_UNAVAILABLE', `No usable encoder: NVENC does not work here (${why}), and the preset names no CPU encoder.`, {
+      hint: 'Add video.encoder.cpu to the preset.',
+    });
   }
   const cpu = checkedHardware(source.preset, await selectHardware(source.toolchain.caps, source.preset.preset, 'cpu'));
   const hardware = { ...cpu, reason: `auto: CPU (${why})` };

@@ -18,22 +18,22 @@ import { encoderProfiles } from '../encoder/profiles.js';
 
 export const TRIAL_FRAMES = 48;
 
-export type PipelineResult =
-  | { ok: true; pipeline: NvencPipeline; tried: string[] }
-  | { ok: false; failure: NvencFailure; summary: string; tried: string[] };
+export type PipelineResult = { ok: true; pipeline: NvencPipeline; tried: string[] } | { ok: false; failure: NvencFailure; summary: string; tried: string[] };
 
 export type TrialRunner = (args: string[], options: { timeoutMs: number; signal?: AbortSignal | undefined }) => Promise<{ exitCode: number; stderr: string }>;
 
-const defaultRunner = (bin: string): TrialRunner => async (args, options) => {
-  try {
-    const r = await runCapture(bin, args, { timeoutMs: options.timeoutMs, ...(options.signal ? { signal: options.signal } : {}) });
-    return { exitCode: r.exitCode, stderr: r.stderr };
-  } catch (error) {
-    // a trial that hangs past its time limit is a failed trial; an interruption stays an interruption
-    if (error instanceof StreamkitError && error.code === 'INTERRUPTED') throw error;
-    return { exitCode: -1, stderr: (error as Error).message };
-  }
-};
+const defaultRunner =
+  (bin: string): TrialRunner =>
+  async (args, options) => {
+    try {
+      const r = await runCapture(bin, args, { timeoutMs: options.timeoutMs, ...(options.signal ? { signal: options.signal } : {}) });
+      return { exitCode: r.exitCode, stderr: r.stderr };
+    } catch (error) {
+      // a trial that hangs past its time limit is a failed trial; an interruption stays an interruption
+      if (error instanceof StreamkitError && error.code === 'INTERRUPTED') throw error;
+      return { exitCode: -1, stderr: (error as Error).message };
+    }
+  };
 
 const encoderTrials = new Map<string, Promise<{ exitCode: number; stderr: string }>>();
 

@@ -82,4 +82,3 @@ export function buildPlan(input: PlanInput): TranscodePlan {
     ...(hardware.hardware === 'nvenc' && input.nvenc ? { nvenc: input.nvenc } : {}),
   };
 }
-

@@ -13,9 +13,15 @@ export async function verifyOutputs(ctx: JobContext, source: Source, encoded: En
   const { plan } = encoded;
   const tools = { ffmpeg: source.toolchain.ffmpeg.path, ffprobe: source.toolchain.ffprobe.path };
   if (pkg) await decodeCheck(tools.ffmpeg, ctx.workDir, pkg.decodePieces, ctx.signal);
-  return verifyFiles(tools, ctx.workDir, plan.files, {
-    codec: plan.preset.video.codec,
-    sizes: new Map(plan.ladder.rungs.map((r) => [r.name, { width: r.width, height: r.height }])),
-    durationSeconds: plan.media.duration,
-  }, ctx.signal);
+  return verifyFiles(
+    tools,
+    ctx.workDir,
+    plan.files,
+    {
+      codec: plan.preset.video.codec,
+      sizes: new Map(plan.ladder.rungs.map((r) => [r.name, { width: r.width, height: r.height }])),
+      durationSeconds: plan.media.duration,
+    },
+    ctx.signal,
+  );
 }

@@ -53,9 +53,7 @@ async function findPresetFile(ref: string, fromDir: string | null): Promise<stri
       /* try the next extension */
     }
   }
-  const names = (await readdir(builtinPresetDir).catch(() => [] as string[]))
-    .filter((f) => /\.(ya?ml|json)$/.test(f))
-    .map((f) => f.replace(/\.(ya?ml|json)$/, ''));
+  const names = (await readdir(builtinPresetDir).catch(() => [] as string[])).filter((f) => /\.(ya?ml|json)$/.test(f)).map((f) => f.replace(/\.(ya?ml|json)$/, ''));
   throw new StreamkitError('PRESET_NOT_FOUND', `No built-in preset named "${ref}".`, {
     hint: `Built-in presets: ${names.join(', ')}. To use a file, give a path such as ./${ref}.yaml.`,
     details: { preset: ref },
@@ -79,10 +77,14 @@ async function readPresetDocument(file: string): Promise<JsonObject> {
     doc = extname(file).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text, { prettyErrors: true });
   } catch (error) {
     const where = error instanceof YAMLParseError && error.linePos ? `line ${error.linePos[0].line}` : '(root)';
-    throw new PresetError([{ file, path: where, message: `expected valid ${extname(file).toLowerCase() === '.json' ? 'JSON' : 'YAML'}: ${(error as Error).message.split('\n')[0]}` }]);
+    throw new PresetError([
+      { file, path: where, message: `expected valid ${extname(file).toLowerCase() === '.json' ? 'JSON' : 'YAML'}: ${(error as Error).message.split('\n')[0]}` },
+    ]);
   }
   if (!isObject(doc)) {
-    throw new PresetError([{ file, path: '', message: `expected a mapping of preset keys, got ${doc === null ? 'an empty document' : Array.isArray(doc) ? 'a list' : typeof doc}` }]);
+    throw new PresetError([
+      { file, path: '', message: `expected a mapping of preset keys, got ${doc === null ? 'an empty document' : Array.isArray(doc) ? 'a list' : typeof doc}` },
+    ]);
   }
   return doc;
 }
@@ -131,8 +133,19 @@ function describeIssue(issue: z.core.$ZodIssue): { path: PropertyKey[]; message:
   }
   if (issue.code === 'invalid_type') {
     const input = (issue as { input?: unknown }).input;
-    const got = input === undefined ? 'nothing (the key is missing)' : input === null ? 'null' : Array.isArray(input) ? 'a list' : typeof input === 'object' ? 'a mapping' : `${typeof input} ${JSON.stringify(input)}`;
-    return [{ path: [...issue.path], message: `expected ${issue.expected === 'object' ? 'a mapping' : issue.expected === 'array' ? 'a list' : `a ${issue.expected}`}, got ${got}` }];
+    const got =
+      input === undefined
+        ? 'nothing (the key is missing)'
+        : input === null
+          ? 'null'
+          : Array.isArray(input)
+            ? 'a list'
+            : typeof input === 'object'
+              ? 'a mapping'
+              : `${typeof input} ${JSON.stringify(input)}`;
+    return [
+      { path: [...issue.path], message: `expected ${issue.expected === 'object' ? 'a mapping' : issue.expected === 'array' ? 'a list' : `a ${issue.expected}`}, got ${got}` },
+    ];
   }
   return [{ path: [...issue.path], message: issue.message }];
 }
@@ -145,7 +158,9 @@ export async function loadPreset(ref: string, fromDir: string | null = null): Pr
   while (nextRef !== undefined) {
     const file = await findPresetFile(nextRef, dir);
     if (chain.some((c) => c.file === file)) {
-      throw new PresetError([{ file: chain[chain.length - 1]!.file, path: 'extends', message: `expected no cycle, but ${[...chain.map((c) => c.file), file].join(' -> ')} loops` }]);
+      throw new PresetError([
+        { file: chain[chain.length - 1]!.file, path: 'extends', message: `expected no cycle, but ${[...chain.map((c) => c.file), file].join(' -> ')} loops` },
+      ]);
     }
     const doc = await readPresetDocument(file);
     chain.push({ file, doc });

@@ -13,20 +13,18 @@ export type Codec = (typeof codecs)[number];
 export const hardwareKinds = ['cpu', 'nvenc'] as const;
 export type HardwareKind = (typeof hardwareKinds)[number];
 
-const bitrate = z
-  .union([z.number(), z.string()])
-  .transform((v, ctx) => {
-    const bps = parseBitrate(v);
-    if (bps === null) {
-      ctx.addIssue({ code: 'custom', message: `expected a bitrate such as 2500k, 6M or 128000 (bits/s), got ${JSON.stringify(v)}` });
-      return z.NEVER;
-    }
-    if (bps <= 0) {
-      ctx.addIssue({ code: 'custom', message: `expected a positive bitrate, got ${JSON.stringify(v)}` });
-      return z.NEVER;
-    }
-    return bps;
-  });
+const bitrate = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  const bps = parseBitrate(v);
+  if (bps === null) {
+    ctx.addIssue({ code: 'custom', message: `expected a bitrate such as 2500k, 6M or 128000 (bits/s), got ${JSON.stringify(v)}` });
+    return z.NEVER;
+  }
+  if (bps <= 0) {
+    ctx.addIssue({ code: 'custom', message: `expected a positive bitrate, got ${JSON.stringify(v)}` });
+    return z.NEVER;
+  }
+  return bps;
+});
 
 /** Extra encoder options: a flat map of option -> value, checked against the encoder's allowlist later. */
 const extraOptions = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]));
@@ -144,13 +142,15 @@ export const presetSchema = z
     });
     const names = p.video.rungs.map((r) => r.name ?? `${r.height}p`);
     names.forEach((n, i) => {
-      if (names.indexOf(n) !== i) ctx.addIssue({ code: 'custom', path: ['video', 'rungs', i, 'name'], message: `expected unique rung names; "${n}" is used twice (give rungs of equal height a name)` });
+      if (names.indexOf(n) !== i)
+        ctx.addIssue({ code: 'custom', path: ['video', 'rungs', i, 'name'], message: `expected unique rung names; "${n}" is used twice (give rungs of equal height a name)` });
     });
     for (const target of ['mp4', 'flv'] as const) {
       const sel = p.packaging[target]?.rungs;
       if (Array.isArray(sel)) {
         sel.forEach((n, i) => {
-          if (!names.includes(n)) ctx.addIssue({ code: 'custom', path: ['packaging', target, 'rungs', i], message: `expected one of the rung names (${names.join(', ')}), got ${JSON.stringify(n)}` });
+          if (!names.includes(n))
+            ctx.addIssue({ code: 'custom', path: ['packaging', target, 'rungs', i], message: `expected one of the rung names (${names.join(', ')}), got ${JSON.stringify(n)}` });
           else if (sel.indexOf(n) !== i) ctx.addIssue({ code: 'custom', path: ['packaging', target, 'rungs', i], message: `expected each rung once; "${n}" is listed twice` });
         });
       }
@@ -159,12 +159,24 @@ export const presetSchema = z
     if (h) {
       const ki = p.video.keyframeInterval;
       if (h.segmentDuration < ki) {
-        ctx.addIssue({ code: 'custom', path: ['packaging', 'hls', 'segmentDuration'], message: `expected a segment duration of at least the keyframe interval (${ki} s), got ${h.segmentDuration} s` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['packaging', 'hls', 'segmentDuration'],
+          message: `expected a segment duration of at least the keyframe interval (${ki} s), got ${h.segmentDuration} s`,
+        });
       } else if (Math.abs(h.segmentDuration / ki - Math.round(h.segmentDuration / ki)) > 1e-6) {
-        ctx.addIssue({ code: 'custom', path: ['packaging', 'hls', 'segmentDuration'], message: `expected a whole multiple of the keyframe interval (${ki} s) so that every segment starts with a keyframe, got ${h.segmentDuration} s` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['packaging', 'hls', 'segmentDuration'],
+          message: `expected a whole multiple of the keyframe interval (${ki} s) so that every segment starts with a keyframe, got ${h.segmentDuration} s`,
+        });
       }
       if (h.container === 'ts' && p.video.codec !== 'h264') {
-        ctx.addIssue({ code: 'custom', path: ['packaging', 'hls', 'container'], message: `expected fmp4 for ${p.video.codec} (Apple's HLS rules allow HEVC and AV1 only in fragmented MP4), got ts` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['packaging', 'hls', 'container'],
+          message: `expected fmp4 for ${p.video.codec} (Apple's HLS rules allow HEVC and AV1 only in fragmented MP4), got ts`,
+        });
       }
     }
   });

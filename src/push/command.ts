@@ -51,6 +51,7 @@ export function buildPushArgs(plan: TranscodePlan, o: PushArgsOptions): string[]
   args.push('-c:v', profile.name, ...forStream(profile.args(rungEncodeSettings(plan, rung)), 'v:0'));
   if (plan.audio) {
     const a = plan.audioRenditions[0];
+    // biome-ignore format: ffmpeg flag/value pairs, one pair per line
     args.push(
       '-map', silent ? '1:a:0' : `0:a:${a?.sourceOrder ?? 0}`,
       '-c:a', 'aac',
@@ -61,6 +62,7 @@ export function buildPushArgs(plan: TranscodePlan, o: PushArgsOptions): string[]
     if (silent && !o.loop) args.push('-shortest');
   }
   if (o.durationSeconds !== null) args.push('-t', o.durationSeconds.toFixed(3));
+  // biome-ignore format: ffmpeg flag/value pairs, one pair per line
   args.push(
     '-map_metadata', '-1', '-map_chapters', '-1',
     // a live FLV stream cannot seek back to patch its header

@@ -140,7 +140,10 @@ export async function planPush(options: PushOptions): Promise<PlannedPush> {
   for (const p of target.scheme === 'rtmps' ? ['rtmps', 'tls'] : ['rtmp']) {
     if (!have.has(p)) {
       throw new StreamkitError('FEATURE_UNAVAILABLE', `${toolchain.ffmpeg.path} cannot publish ${target.scheme}: it has no "${p}" output protocol.`, {
-        hint: target.scheme === 'rtmps' ? 'Use an ffmpeg built with TLS (gnutls or openssl; Debian\'s is), or rtmp:// if the server allows it.' : 'Use a full ffmpeg build (Debian: apt-get install ffmpeg).',
+        hint:
+          target.scheme === 'rtmps'
+            ? "Use an ffmpeg built with TLS (gnutls or openssl; Debian's is), or rtmp:// if the server allows it."
+            : 'Use a full ffmpeg build (Debian: apt-get install ffmpeg).',
         details: { ffmpeg: toolchain.ffmpeg.path, protocol: p },
       });
     }
@@ -168,7 +171,10 @@ export async function planPush(options: PushOptions): Promise<PlannedPush> {
 /** Why a run of ffmpeg ended, from its last log lines. */
 export function classifyFailure(stderrTail: readonly string[]): { kind: 'unreachable' | 'refused' | 'dropped'; reason: string } {
   const text = stderrTail.join('\n');
-  const unreachable = /Connection refused|Connection timed out|No route to host|Network is unreachable|Name or service not known|Temporary failure in name resolution|Cannot open connection|Failed to resolve/i.exec(text);
+  const unreachable =
+    /Connection refused|Connection timed out|No route to host|Network is unreachable|Name or service not known|Temporary failure in name resolution|Cannot open connection|Failed to resolve/i.exec(
+      text,
+    );
   if (unreachable) return { kind: 'unreachable', reason: unreachable[0].toLowerCase() };
   const refused = /Server error:[^\n]*|NetStream\.Publish\.(BadName|Rejected|Denied)[^\n]*|Unauthorized|Forbidden|Authentication failed/i.exec(text);
   if (refused) return { kind: 'refused', reason: refused[0] };
@@ -282,7 +288,10 @@ export async function push(options: PushOptions): Promise<PushResult> {
           account();
           if (!slowWarned && s.speed !== null && s.speed < 0.9 && (s.outTimeSeconds ?? 0) > 10) {
             slowWarned = true;
-            emit({ type: 'warning', message: `encoding runs slower than real time (${s.speed.toFixed(2)}x): viewers will stall; use a faster encoder preset or a lower resolution` });
+            emit({
+              type: 'warning',
+              message: `encoding runs slower than real time (${s.speed.toFixed(2)}x): viewers will stall; use a faster encoder preset or a lower resolution`,
+            });
           }
           emit({ type: 'live', liveSeconds: live, sentSeconds: sent, fps: s.fps, bitrateKbps: s.bitrateKbps, speed: s.speed, dupFrames: s.dupFrames, dropFrames: s.dropFrames });
         },
@@ -290,7 +299,11 @@ export async function push(options: PushOptions): Promise<PushResult> {
     } catch (error) {
       account();
       if (error instanceof InterruptedError || options.signal?.aborted) {
-        throw new StreamkitError('INTERRUPTED', `Interrupted by ${String(options.signal?.reason ?? 'a signal')} after ${live.toFixed(0)} s live; stopped publishing to ${target.redacted}.`, { details: { url: target.redacted, ...summary() } });
+        throw new StreamkitError(
+          'INTERRUPTED',
+          `Interrupted by ${String(options.signal?.reason ?? 'a signal')} after ${live.toFixed(0)} s live; stopped publishing to ${target.redacted}.`,
+          { details: { url: target.redacted, ...summary() } },
+        );
       }
       if (!(error instanceof FfmpegError)) throw error;
       failure = error;
@@ -320,17 +333,25 @@ export async function push(options: PushOptions): Promise<PushResult> {
     }
     failures = established ? 1 : failures + 1;
     if (failures > maxAttempts) {
-      throw new StreamkitError('PUBLISH_FAILED', `Lost the connection to ${target.redacted} (${why.reason}) and could not reconnect after ${maxAttempts} attempt${maxAttempts === 1 ? '' : 's'}.`, {
-        hint: 'Check the ingest server; raise --reconnect-attempts or --reconnect-delay to wait longer for it.',
-        details: { url: target.redacted, ...summary(), command: failure?.command ?? planned.redactedArgv, stderrTail: tail },
-      });
+      throw new StreamkitError(
+        'PUBLISH_FAILED',
+        `Lost the connection to ${target.redacted} (${why.reason}) and could not reconnect after ${maxAttempts} attempt${maxAttempts === 1 ? '' : 's'}.`,
+        {
+          hint: 'Check the ingest server; raise --reconnect-attempts or --reconnect-delay to wait longer for it.',
+          details: { url: target.redacted, ...summary(), command: failure?.command ?? planned.redactedArgv, stderrTail: tail },
+        },
+      );
     }
     const delaySeconds = Math.min(MAX_DELAY_SECONDS, baseDelay * 2 ** (failures - 1));
     reconnects++;
     emit({ type: 'reconnect', attempt: failures, maxAttempts, delaySeconds, reason: why.reason, sentSeconds: sent, url: target.redacted });
     await sleep(delaySeconds, options.signal).catch((error: unknown) => {
       if (error instanceof InterruptedError) {
-        throw new StreamkitError('INTERRUPTED', `Interrupted by ${String(options.signal?.reason ?? 'a signal')} while waiting to reconnect; stopped publishing to ${target.redacted}.`, { details: { url: target.redacted, ...summary() } });
+        throw new StreamkitError(
+          'INTERRUPTED',
+          `Interrupted by ${String(options.signal?.reason ?? 'a signal')} while waiting to reconnect; stopped publishing to ${target.redacted}.`,
+          { details: { url: target.redacted, ...summary() } },
+        );
       }
       throw error;
     });

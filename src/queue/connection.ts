@@ -48,10 +48,14 @@ export function redisConnection(url: string, failFast = false): ConnectionOption
   try {
     u = new URL(url);
   } catch {
-    throw new StreamkitError('USAGE', `Invalid Redis URL "${url}".`, { hint: 'Expected redis://host:6379 (or rediss:// for TLS, redis://:password@host:6379/0 with a password and database).' });
+    throw new StreamkitError('USAGE', `Invalid Redis URL "${url}".`, {
+      hint: 'Expected redis://host:6379 (or rediss:// for TLS, redis://:password@host:6379/0 with a password and database).',
+    });
   }
   if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') {
-    throw new StreamkitError('USAGE', `Invalid Redis URL "${redactRedisUrl(url)}": expected the redis:// or rediss:// scheme.`, { hint: 'Example: --redis redis://127.0.0.1:6379' });
+    throw new StreamkitError('USAGE', `Invalid Redis URL "${redactRedisUrl(url)}": expected the redis:// or rediss:// scheme.`, {
+      hint: 'Example: --redis redis://127.0.0.1:6379',
+    });
   }
   const dbText = u.pathname.replace(/^\//, '');
   if (dbText !== '' && !/^\d+$/.test(dbText)) {

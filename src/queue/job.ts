@@ -104,13 +104,24 @@ export async function buildJobs(inputs: readonly string[], options: BuildJobOpti
     const output = expandOutputTemplate(template, raw, resolved.name, cwd);
     const previous = byOutput.get(output);
     if (previous !== undefined && previous !== input) {
-      throw new StreamkitError('USAGE', `${previous} and ${input} would both be written to ${output}.`, { hint: 'Use {stem} (and {dir}) in --output so every input gets its own package folder.' });
+      throw new StreamkitError('USAGE', `${previous} and ${input} would both be written to ${output}.`, {
+        hint: 'Use {stem} (and {dir}) in --output so every input gets its own package folder.',
+      });
     }
     if (previous !== undefined) continue; // the same input twice on one command line: one job
     byOutput.set(output, input);
     jobs.push({
       id: queueJobId(id.key, output),
-      data: { v: JOB_DATA_VERSION, input, output, preset: { name: resolved.name, hash: id.presetHash, resolved: preset }, options: id.options, jobKey: id.key, fingerprint: id.fingerprint, force: options.force ?? false },
+      data: {
+        v: JOB_DATA_VERSION,
+        input,
+        output,
+        preset: { name: resolved.name, hash: id.presetHash, resolved: preset },
+        options: id.options,
+        jobKey: id.key,
+        fingerprint: id.fingerprint,
+        force: options.force ?? false,
+      },
     });
   }
   return jobs;

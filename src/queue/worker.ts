@@ -63,7 +63,6 @@ export interface WorkerSummary {
   handedBack: number;
 }
 
-
 export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> {
   const { target, log } = options;
   const me = { host: hostname(), pid: process.pid };
@@ -103,7 +102,14 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       const preset = parsePresetObject(d.preset.resolved, `(job ${id}) preset ${d.preset.name}`);
       const hw: HardwareRequest = d.options.hw === 'auto' ? workerHw : d.options.hw;
       const r = await runJob(
-        { input: d.input, output: d.output, preset: { name: d.preset.name, file: `(job ${id})`, chain: [], preset }, frameRate: d.options.frameRate ?? undefined, hw, force: d.force },
+        {
+          input: d.input,
+          output: d.output,
+          preset: { name: d.preset.name, file: `(job ${id})`, chain: [], preset },
+          frameRate: d.options.frameRate ?? undefined,
+          hw,
+          force: d.force,
+        },
         {
           toolchain,
           signal,
@@ -115,9 +121,11 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
               void job.log(note).catch(() => undefined);
             } else if (e.type === 'transcode') {
               const t = e.event;
-              if (t.type === 'stage' && t.status === 'start') progress({ stage: t.stage, percent: t.stage === 'encode' ? 0 : null, fps: null, speed: null, etaSeconds: null }, true);
+              if (t.type === 'stage' && t.status === 'start')
+                progress({ stage: t.stage, percent: t.stage === 'encode' ? 0 : null, fps: null, speed: null, etaSeconds: null }, true);
               else if (t.type === 'progress') progress({ stage: 'encode', percent: t.percent, fps: t.fps, speed: t.speed, etaSeconds: t.etaSeconds }, t.percent === 100);
-              else if (t.type === 'start') void job.log(`${me.host}:${me.pid}: ${t.encoder} on ${t.hardware} (${t.hardwareReason}), ffmpeg ${t.ffmpeg.version}`).catch(() => undefined);
+              else if (t.type === 'start')
+                void job.log(`${me.host}:${me.pid}: ${t.encoder} on ${t.hardware} (${t.hardwareReason}), ffmpeg ${t.ffmpeg.version}`).catch(() => undefined);
             }
           },
         },
@@ -148,15 +156,15 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
         log({ type: 'job', status: 'abandoned', id, output: data?.output, reason: 'lost the job lock; another worker has it now' });
         throw new Error('lost the job lock; another worker has it now');
       }
-      const e = isStreamkitError(error)
-        ? error
-        : new StreamkitError('JOB_FAILED', `Job failed: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+      const e = isStreamkitError(error) ? error : new StreamkitError('JOB_FAILED', `Job failed: ${(error as Error)?.message ?? String(error)}`, { cause: error });
       const permanent = isPermanent(e);
       const attempts = job.opts.attempts ?? 1;
       const willRetry = !permanent && job.attemptsMade + 1 < attempts;
       summary.failed++;
       log({ type: 'job', status: willRetry ? 'retry' : 'failed', id, output: data?.output, code: e.code, message: e.message, attempt: job.attemptsMade + 1, attempts });
-      await job.log(`${me.host}:${me.pid}: attempt ${job.attemptsMade + 1}/${attempts} failed (${e.code})${willRetry ? ', will retry' : ''}\n${formatError(e, false)}`).catch(() => undefined);
+      await job
+        .log(`${me.host}:${me.pid}: attempt ${job.attemptsMade + 1}/${attempts} failed (${e.code})${willRetry ? ', will retry' : ''}\n${formatError(e, false)}`)
+        .catch(() => undefined);
       const reason = `${e.code}: ${e.message}`;
       throw permanent ? new UnrecoverableError(reason) : new Error(reason);
     } finally {
@@ -192,7 +200,16 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
 
   const running = worker.run();
   await worker.waitUntilReady();
-  log({ type: 'worker', status: 'ready', queue: target.queueName, redis: redactRedisUrl(target.redisUrl), concurrency: worker.concurrency, hw: workerHw, host: me.host, pid: me.pid });
+  log({
+    type: 'worker',
+    status: 'ready',
+    queue: target.queueName,
+    redis: redactRedisUrl(target.redisUrl),
+    concurrency: worker.concurrency,
+    hw: workerHw,
+    host: me.host,
+    pid: me.pid,
+  });
 
   let graceTimer: NodeJS.Timeout | undefined;
   const shutdown = (): void => {
@@ -220,4 +237,3 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   log({ type: 'worker', status: 'stopped', ...summary });
   return summary;
 }
-

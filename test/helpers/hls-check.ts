@@ -76,7 +76,16 @@ export interface CheckedPackage {
   audio: { attrs: Record<string, string>; playlist: MediaPlaylistInfo; stream: ProbeStream }[];
 }
 
-const H264_PROFILE_IDC: Record<string, number> = { 'Constrained Baseline': 66, Baseline: 66, Main: 77, Extended: 88, High: 100, 'High 10': 110, 'High 4:2:2': 122, 'High 4:4:4 Predictive': 244 };
+const H264_PROFILE_IDC: Record<string, number> = {
+  'Constrained Baseline': 66,
+  Baseline: 66,
+  Main: 77,
+  Extended: 88,
+  High: 100,
+  'High 10': 110,
+  'High 4:2:2': 122,
+  'High 4:4:4 Predictive': 244,
+};
 const HEVC_PROFILE_IDC: Record<string, number> = { Main: 1, 'Main 10': 2, 'Main Still Picture': 3, Rext: 4 };
 const AV1_PROFILE: Record<string, number> = { Main: 0, High: 1, Professional: 2 };
 const hex2 = (n: number): string => n.toString(16).padStart(2, '0');
@@ -85,7 +94,10 @@ const hex2 = (n: number): string => n.toString(16).padStart(2, '0');
 async function readMediaPlaylist(root: string, uri: string): Promise<MediaPlaylistInfo> {
   const file = join(root, uri);
   const text = await readFile(file, 'utf8');
-  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
   expect(lines[0], uri).toBe('#EXTM3U');
   const tag = (name: string): string | undefined => lines.find((l) => l.startsWith(`${name}:`))?.slice(name.length + 1);
   expect(tag('#EXT-X-PLAYLIST-TYPE'), `${uri} PLAYLIST-TYPE`).toBe('VOD');
@@ -138,7 +150,12 @@ async function concatenated(root: string, p: MediaPlaylistInfo, scratch: string)
 async function probe(file: string, kind: 'v' | 'a', withPackets: boolean): Promise<{ stream: ProbeStream; packets: Packet[] }> {
   const entries = 'stream=codec_type,codec_name,codec_tag_string,profile,level,width,height,pix_fmt,sample_aspect_ratio,channels,extradata:stream_side_data=rotation';
   const r = await ffprobeJson<{ streams: ProbeStream[]; packets?: Packet[] }>([
-    '-select_streams', `${kind}:0`, '-show_data', '-show_entries', withPackets ? `${entries}:packet=pts_time,flags,pos` : entries, `file:${file}`,
+    '-select_streams',
+    `${kind}:0`,
+    '-show_data',
+    '-show_entries',
+    withPackets ? `${entries}:packet=pts_time,flags,pos` : entries,
+    `file:${file}`,
   ]);
   expect(r.streams.length, `${file} has a ${kind} stream`).toBe(1);
   return { stream: r.streams[0]!, packets: r.packets ?? [] };
@@ -146,7 +163,10 @@ async function probe(file: string, kind: 'v' | 'a', withPackets: boolean): Promi
 
 /** ffprobe's hex dump ("00000000: 0000 0167 42c0 ...  ascii") back to bytes. */
 function hexDump(dump: string | undefined): Buffer {
-  const hex = (dump ?? '').split('\n').map((l) => /^[0-9a-f]{8}: ((?:[0-9a-f]{2,4} ?)+)/.exec(l)?.[1]?.replace(/ /g, '') ?? '').join('');
+  const hex = (dump ?? '')
+    .split('\n')
+    .map((l) => /^[0-9a-f]{8}: ((?:[0-9a-f]{2,4} ?)+)/.exec(l)?.[1]?.replace(/ /g, '') ?? '')
+    .join('');
   return Buffer.from(hex, 'hex');
 }
 
@@ -186,14 +206,20 @@ function expectedHevc(init: Buffer, stream: ProbeStream): string {
   const profile = c[1]! & 0x1f;
   const compat = c.readUInt32BE(2);
   let reversed = 0;
-  for (let i = 0; i < 32; i++) reversed = (reversed * 2) + ((compat >>> i) & 1);
+  for (let i = 0; i < 32; i++) reversed = reversed * 2 + ((compat >>> i) & 1);
   const constraints = [...c.subarray(6, 12)];
   while (constraints.length > 0 && constraints[constraints.length - 1] === 0) constraints.pop();
   const level = c[12]!;
   expect(profile, `hvcC profile vs ffprobe ${stream.profile}`).toBe(HEVC_PROFILE_IDC[stream.profile ?? '']);
   expect(level, 'hvcC level vs ffprobe level').toBe(stream.level);
   expect(stream.codec_tag_string, 'HEVC sample entry').toBe('hvc1');
-  return ['hvc1', `${['', 'A', 'B', 'C'][space]}${profile}`, reversed.toString(16).toUpperCase(), `${tier ? 'H' : 'L'}${level}`, ...constraints.map((b) => hex2(b).toUpperCase())].join('.');
+  return [
+    'hvc1',
+    `${['', 'A', 'B', 'C'][space]}${profile}`,
+    reversed.toString(16).toUpperCase(),
+    `${tier ? 'H' : 'L'}${level}`,
+    ...constraints.map((b) => hex2(b).toUpperCase()),
+  ].join('.');
 }
 
 /** The mandatory part av01.P.LLT.DD (and the chroma fields) from the av1C record, cross-checked with ffprobe. */
@@ -246,7 +272,10 @@ async function checkPackageIn(root: string, opts: CheckOptions, scratch: string)
     }),
   );
   if (audio.length > 0) {
-    expect(audioMedia.filter((m) => m['DEFAULT'] === 'YES'), 'one DEFAULT=YES audio rendition').toHaveLength(1);
+    expect(
+      audioMedia.filter((m) => m['DEFAULT'] === 'YES'),
+      'one DEFAULT=YES audio rendition',
+    ).toHaveLength(1);
     expect(new Set(audioMedia.map((m) => m['NAME'])).size, 'unique NAMEs').toBe(audioMedia.length);
   }
 
@@ -286,9 +315,12 @@ async function checkPackageIn(root: string, opts: CheckOptions, scratch: string)
 
     // RESOLUTION, FRAME-RATE, square pixels, no rotation left
     expect(v.attrs['RESOLUTION'], `${v.uri} RESOLUTION`).toBe(`${stream.width}x${stream.height}`);
-    expect(stream.width! % 2 + stream.height! % 2, 'even dimensions').toBe(0);
+    expect((stream.width! % 2) + (stream.height! % 2), 'even dimensions').toBe(0);
     expect(['1:1', undefined, 'N/A', '0:1']).toContain(stream.sample_aspect_ratio);
-    expect(stream.side_data_list?.find((d) => d.rotation !== undefined && d.rotation !== 0), 'no rotation metadata in the output').toBeUndefined();
+    expect(
+      stream.side_data_list?.find((d) => d.rotation !== undefined && d.rotation !== 0),
+      'no rotation metadata in the output',
+    ).toBeUndefined();
     if (opts.fps !== undefined) expect(v.attrs['FRAME-RATE']).toBe(opts.fps.toFixed(3));
 
     // EXTINF = distance between segment starts
@@ -313,7 +345,13 @@ async function checkPackageIn(root: string, opts: CheckOptions, scratch: string)
       packets.forEach((p, i) => {
         // the first fragment of a segment starts at its first packet; a folded tail's fragment at the segment's last keyframe
         starts.push(Number(p[0]!.pts_time));
-        if (fragmentStarts[i]! > 1) starts.push(...p.filter((x) => x.flags.includes('K')).slice(-(fragmentStarts[i]! - 1)).map((x) => Number(x.pts_time)));
+        if (fragmentStarts[i]! > 1)
+          starts.push(
+            ...p
+              .filter((x) => x.flags.includes('K'))
+              .slice(-(fragmentStarts[i]! - 1))
+              .map((x) => Number(x.pts_time)),
+          );
       });
       listed = starts;
     }
@@ -406,7 +444,10 @@ function topLevelBoxes(buf: Buffer): string[] {
 /** Parse an I-frame playlist and check that each byte range (with its map) decodes to a keyframe at a known keyframe time. */
 async function checkIFrames(root: string, uri: string, keyframes: number[], scratch: string): Promise<number> {
   const file = join(root, uri);
-  const lines = (await readFile(file, 'utf8')).split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const lines = (await readFile(file, 'utf8'))
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
   expect(lines[0]).toBe('#EXTM3U');
   expect(lines).toContain('#EXT-X-I-FRAMES-ONLY');
   expect(lines[lines.length - 1]).toBe('#EXT-X-ENDLIST');
@@ -440,7 +481,10 @@ async function checkIFrames(root: string, uri: string, keyframes: number[], scra
     await writeFile(out, Buffer.concat([mapBytes, ...entries.map(range)]));
     const r = await ffprobeJson<{ packets?: Packet[] }>(['-select_streams', 'v:0', '-show_entries', 'packet=pts_time,flags', `file:${out}`]);
     const pts = (r.packets ?? []).map((p) => Number(p.pts_time));
-    expect((r.packets ?? []).every((p) => p.flags.includes('K')), `${uri}: every byte range is a keyframe`).toBe(true);
+    expect(
+      (r.packets ?? []).every((p) => p.flags.includes('K')),
+      `${uri}: every byte range is a keyframe`,
+    ).toBe(true);
     expect(pts.length, `${uri}: one packet per byte range`).toBe(entries.length);
     pts.forEach((t, i) => {
       expect(Math.abs(t - keyframes[i]!), `${uri} entry ${i} at keyframe ${keyframes[i]}`).toBeLessThan(0.002);
@@ -451,7 +495,9 @@ async function checkIFrames(root: string, uri: string, keyframes: number[], scra
       entries.map(async (e, i) => {
         const out = join(scratch, `${basename(dirname(file))}-iframe-${i}.mp4`);
         await writeFile(out, Buffer.concat([mapBytes, range(e)]));
-        const r = await ffprobeJson<{ packets?: Packet[] }>(['-select_streams', 'v:0', '-show_entries', 'packet=pts_time,flags', '-read_intervals', '%+#1', `file:${out}`]).catch(() => ({ packets: [] as Packet[] }));
+        const r = await ffprobeJson<{ packets?: Packet[] }>(['-select_streams', 'v:0', '-show_entries', 'packet=pts_time,flags', '-read_intervals', '%+#1', `file:${out}`]).catch(
+          () => ({ packets: [] as Packet[] }),
+        );
         const first = r.packets?.[0];
         expect(first, `${uri} entry ${i}: a video packet in ${e.length}@${e.offset} of ${e.uri}`).toBeDefined();
         expect(first!.flags, `${uri} entry ${i} is a keyframe`).toContain('K');

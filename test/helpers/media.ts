@@ -9,7 +9,11 @@ import { FFMPEG, FFPROBE } from './requirements.js';
 const execFileP = promisify(execFile);
 
 export async function run(file: string, args: readonly string[], options: { encoding?: 'buffer'; cwd?: string } = {}): Promise<{ stdout: string; stderr: string }> {
-  const r = await execFileP(file, [...args], { maxBuffer: 256 * 1024 * 1024, encoding: options.encoding === 'buffer' ? 'latin1' : 'utf8', ...(options.cwd ? { cwd: options.cwd } : {}) });
+  const r = await execFileP(file, [...args], {
+    maxBuffer: 256 * 1024 * 1024,
+    encoding: options.encoding === 'buffer' ? 'latin1' : 'utf8',
+    ...(options.cwd ? { cwd: options.cwd } : {}),
+  });
   return { stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 
@@ -78,9 +82,27 @@ export async function makeSource(out: string, spec: SourceSpec = {}): Promise<st
 /** A small real clip for the CLI tests: 320x180 testsrc2 + a sine, H.264 (1 s GOP) / AAC in MP4. */
 export async function makeClip(file: string, seconds = 2, extra: readonly string[] = []): Promise<string> {
   await ffmpeg([
-    '-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=30',
-    '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-    '-t', String(seconds), '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '30', '-c:a', 'aac', '-shortest', ...extra, file,
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=size=320x180:rate=30',
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=frequency=440:sample_rate=48000',
+    '-t',
+    String(seconds),
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-g',
+    '30',
+    '-c:a',
+    'aac',
+    '-shortest',
+    ...extra,
+    file,
   ]);
   return file;
 }

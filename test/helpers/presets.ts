@@ -30,7 +30,11 @@ const fastEncoder: Record<Codec, string> = {
 export async function writeFastPreset(dir: string, name: string, spec: FastPresetSpec): Promise<string> {
   const rungs = spec.rungs ?? [180, 120];
   const bitrate = (h: number): string => `${Math.round((h * h * 16) / 9 / 180)}k`;
-  const options = spec.options ? `, options: { ${Object.entries(spec.options).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join(', ')} }` : '';
+  const options = spec.options
+    ? `, options: { ${Object.entries(spec.options)
+        .map(([k, v]) => `${k}: ${JSON.stringify(v)}`)
+        .join(', ')} }`
+    : '';
   const yaml = [
     `extends: ${spec.codec}-ladder`,
     `name: ${name}`,

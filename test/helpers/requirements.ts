@@ -108,7 +108,9 @@ export function unmet(...requirements: Requirement[]): boolean {
   const why = missing.map((r) => `${r.what}: ${r.missing}`).join(' / ');
   if (underCi) {
     it(`needs ${whats}`, () => {
-      throw new Error(`missing ${why} Under CI (CI=${process.env['CI']}) a missing requirement fails instead of skipping the tests that need it; docs/testing.md lists what each test needs.`);
+      throw new Error(
+        `missing ${why} Under CI (CI=${process.env['CI']}) a missing requirement fails instead of skipping the tests that need it; docs/testing.md lists what each test needs.`,
+      );
     });
   } else {
     console.warn(`skipped, missing ${why} (Under CI=true this fails instead.)`);

@@ -92,7 +92,10 @@ describe.skipIf(unmet(need.ffmpeg))('atomic output (CLI)', () => {
     // the built-in preset at its real speed (x264 medium), so there is time to interrupt
     const long = await makeSource(join(dir, 'long.mp4'), { duration: 30, size: '320x180' });
     const output = join(dir, 'out-interrupted');
-    const child = spawn(process.execPath, [BIN, 'transcode', long, '--preset', 'h264-ladder', '--output', output, '--hw', 'cpu', '--json'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'transcode', long, '--preset', 'h264-ladder', '--output', output, '--hw', 'cpu', '--json'], {
+      cwd: REPO,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let sent = false;
     child.stdout.setEncoding('utf8');
@@ -120,7 +123,10 @@ describe.skipIf(unmet(need.ffmpeg))('atomic output (CLI)', () => {
     await mkdir(join(dir, 'tools'));
     await symlink(FFMPEG, join(dir, 'tools', 'ffmpeg'));
     // no ffprobe beside ./tools/ffmpeg: name the located one, wherever it was found
-    const r = await cli(['transcode', 'clip.mp4', '--preset', './good.yaml', '--output', 'rel/pkg', '--ffmpeg', './tools/ffmpeg', '--hw', 'cpu'], { cwd: dir, env: cliEnv({ STREAMKIT_FFPROBE: FFPROBE }) });
+    const r = await cli(['transcode', 'clip.mp4', '--preset', './good.yaml', '--output', 'rel/pkg', '--ffmpeg', './tools/ffmpeg', '--hw', 'cpu'], {
+      cwd: dir,
+      env: cliEnv({ STREAMKIT_FFPROBE: FFPROBE }),
+    });
     expect(r.code, r.stderr).toBe(0);
     expect(existsSync(join(dir, 'rel', 'pkg', '120p', 'index.m3u8'))).toBe(true);
     expect(await staging(join(dir, 'rel'))).toEqual([]);
@@ -134,7 +140,10 @@ describe.skipIf(unmet(need.ffmpeg))('atomic output (CLI)', () => {
     const master = parseMasterPlaylist(await readFile(join(output, 'master.m3u8'), 'utf8'));
     expect(master.variants.map((v) => v.uri)).toEqual(['120p/index.m3u8']);
     // --json: newline-delimited events on stdout, ending with done
-    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; output?: string });
+    const events = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; output?: string });
     expect(events[events.length - 1]).toMatchObject({ type: 'done', output });
     expect(await staging()).toEqual([]);
   });

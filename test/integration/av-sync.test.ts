@@ -15,22 +15,65 @@ import { FFMPEG, ffmpeg, need, run, unmet } from '../helpers/index.js';
 /** A white frame and a 1 kHz beep every 2 s, both from t = 0; 24 fps (B-frames shift H.264 by 2 frames). */
 async function makeFlashBeep(out: string, extra: string[] = []): Promise<string> {
   await ffmpeg([
-    '-f', 'lavfi', '-i', "color=black:size=320x240:rate=24,drawbox=w=iw:h=ih:color=white:t=fill:enable='lt(mod(t,2),1/24)'",
-    '-f', 'lavfi', '-i', "aevalsrc='if(lt(mod(t,2),0.05),sin(2*PI*1000*t),0)':s=48000",
-    '-t', '4', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '128k', ...extra, out,
+    '-f',
+    'lavfi',
+    '-i',
+    "color=black:size=320x240:rate=24,drawbox=w=iw:h=ih:color=white:t=fill:enable='lt(mod(t,2),1/24)'",
+    '-f',
+    'lavfi',
+    '-i',
+    "aevalsrc='if(lt(mod(t,2),0.05),sin(2*PI*1000*t),0)':s=48000",
+    '-t',
+    '4',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-pix_fmt',
+    'yuv420p',
+    '-c:a',
+    'aac',
+    '-b:a',
+    '128k',
+    ...extra,
+    out,
   ]);
   return out;
 }
 
 /** First presentation time (s) at which the picture is white. */
 async function firstWhite(file: string): Promise<number> {
-  const { stdout } = await run(FFMPEG, ['-hide_banner', '-nostdin', '-copyts', '-i', file, '-an', '-vf', 'signalstats,metadata=print:key=lavfi.signalstats.YAVG:file=-', '-f', 'null', '-']);
+  const { stdout } = await run(FFMPEG, [
+    '-hide_banner',
+    '-nostdin',
+    '-copyts',
+    '-i',
+    file,
+    '-an',
+    '-vf',
+    'signalstats,metadata=print:key=lavfi.signalstats.YAVG:file=-',
+    '-f',
+    'null',
+    '-',
+  ]);
   return firstWhere(stdout, 'lavfi.signalstats.YAVG', (v) => v > 128);
 }
 
 /** First presentation time (s) of a 1 ms window whose peak is above -20 dBFS. */
 async function firstBeep(file: string): Promise<number> {
-  const { stdout } = await run(FFMPEG, ['-hide_banner', '-nostdin', '-copyts', '-i', file, '-vn', '-af', 'asetnsamples=n=48,astats=metadata=1:reset=1,ametadata=print:key=lavfi.astats.Overall.Peak_level:file=-', '-f', 'null', '-']);
+  const { stdout } = await run(FFMPEG, [
+    '-hide_banner',
+    '-nostdin',
+    '-copyts',
+    '-i',
+    file,
+    '-vn',
+    '-af',
+    'asetnsamples=n=48,astats=metadata=1:reset=1,ametadata=print:key=lavfi.astats.Overall.Peak_level:file=-',
+    '-f',
+    'null',
+    '-',
+  ]);
   return firstWhere(stdout, 'lavfi.astats.Overall.Peak_level', (v) => v > -20);
 }
 

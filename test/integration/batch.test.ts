@@ -74,10 +74,32 @@ const names = (events: { input: string }[]): string[] => events.map((e) => e.inp
 
 async function makeClip(file: string, seconds: number, freq: number, size = '320x180'): Promise<void> {
   await execFileP(FFMPEG, [
-    '-hide_banner', '-loglevel', 'error', '-nostdin', '-y',
-    '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=25`,
-    '-f', 'lavfi', '-i', `sine=frequency=${freq}:sample_rate=48000`,
-    '-t', String(seconds), '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '64k', `file:${file}`,
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-nostdin',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=size=${size}:rate=25`,
+    '-f',
+    'lavfi',
+    '-i',
+    `sine=frequency=${freq}:sample_rate=48000`,
+    '-t',
+    String(seconds),
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-pix_fmt',
+    'yuv420p',
+    '-c:a',
+    'aac',
+    '-b:a',
+    '64k',
+    `file:${file}`,
   ]);
 }
 
@@ -203,7 +225,10 @@ describe.skipIf(noFfmpeg)('streamkit batch (real ffmpeg, real CLI)', () => {
     expect(existsSync(join(root, 'out', 'broken'))).toBe(false);
     expect(await leftovers(join(root, 'out'))).toEqual([]);
 
-    const report = JSON.parse(await readFile(join(root, 'report.json'), 'utf8')) as { counts: Record<string, number>; jobs: { status: string; input: string; reason: string | null; sizeBytes: number | null }[] };
+    const report = JSON.parse(await readFile(join(root, 'report.json'), 'utf8')) as {
+      counts: Record<string, number>;
+      jobs: { status: string; input: string; reason: string | null; sizeBytes: number | null }[];
+    };
     expect(report.counts).toEqual({ total: 10, done: 9, skipped: 0, failed: 1, cancelled: 0 });
     expect(report.jobs.find((j) => j.input.endsWith('broken.mp4'))).toMatchObject({ status: 'failed', reason: expect.stringContaining('not a media file') });
     expect(report.jobs.filter((j) => j.status === 'done').every((j) => (j.sizeBytes ?? 0) > 10_000)).toBe(true);
@@ -269,7 +294,11 @@ describe.skipIf(noFfmpeg)('streamkit batch (real ffmpeg, real CLI)', () => {
     const second = await cli(args, root);
     expect(second.code, second.stderr).toBe(0);
     // what the killed run finished is skipped, everything else is done now, exactly once
-    expect(ofType(second.events, 'job-skipped').map((e) => e.id).sort()).toEqual([...done].sort());
+    expect(
+      ofType(second.events, 'job-skipped')
+        .map((e) => e.id)
+        .sort(),
+    ).toEqual([...done].sort());
     expect(ofType(second.events, 'job-done')).toHaveLength(5 - done.size);
     expect(await absentOrCurrent(pairs)).toEqual({ current: 5, absent: 0 });
     expect(await leftovers(join(root, 'kout'))).toEqual([]);
@@ -361,27 +390,29 @@ async function waitFor<T>(fn: () => Promise<T | null>, seconds: number): Promise
 
 const haveSetpriv = process.platform === 'linux' && ['/usr/bin/setpriv', '/bin/setpriv'].some((p) => existsSync(p));
 
-describe.skipIf(noFfmpeg || skipNoted(!haveSetpriv && 'batch: setpriv (util-linux) is not installed, or this is not Linux: no --pdeathsig to test'))('ffmpeg started by streamkit dies with it (setpriv --pdeathsig)', () => {
-  it('SIGKILL of the node process takes its ffmpeg down too', async () => {
-    assertBuilt();
-    // a ten-minute real-time encode: it would outlive the test by far if it were orphaned
-    const script = `import { runFfmpeg } from ${JSON.stringify(join(REPO, 'dist', 'ffmpeg', 'run.js'))};
+describe.skipIf(noFfmpeg || skipNoted(!haveSetpriv && 'batch: setpriv (util-linux) is not installed, or this is not Linux: no --pdeathsig to test'))(
+  'ffmpeg started by streamkit dies with it (setpriv --pdeathsig)',
+  () => {
+    it('SIGKILL of the node process takes its ffmpeg down too', async () => {
+      assertBuilt();
+      // a ten-minute real-time encode: it would outlive the test by far if it were orphaned
+      const script = `import { runFfmpeg } from ${JSON.stringify(join(REPO, 'dist', 'ffmpeg', 'run.js'))};
 await runFfmpeg(${JSON.stringify(FFMPEG)}, ['-re', '-f', 'lavfi', '-i', 'testsrc2=size=64x64:rate=5', '-t', '600', '-f', 'null', '-']);`;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore' });
-    const exited = new Promise((r) => child.on('exit', r));
-    try {
-      const ffmpegPid = await waitFor(async () => (await childrenNamed(child.pid!, basename(FFMPEG).slice(0, 15)))[0] ?? null, 20);
-      expect(ffmpegPid).not.toBeNull();
-      child.kill('SIGKILL');
-      await exited;
-      const gone = await waitFor(async () => {
-        const stat = await readFile(`/proc/${ffmpegPid}/stat`, 'utf8').catch(() => null);
-        return stat === null || /^\d+ \(.*\) Z/.test(stat) ? true : null;
-      }, 10);
-      expect(gone).toBe(true);
-    } finally {
-      child.kill('SIGKILL');
-    }
-  });
-});
-
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore' });
+      const exited = new Promise((r) => child.on('exit', r));
+      try {
+        const ffmpegPid = await waitFor(async () => (await childrenNamed(child.pid!, basename(FFMPEG).slice(0, 15)))[0] ?? null, 20);
+        expect(ffmpegPid).not.toBeNull();
+        child.kill('SIGKILL');
+        await exited;
+        const gone = await waitFor(async () => {
+          const stat = await readFile(`/proc/${ffmpegPid}/stat`, 'utf8').catch(() => null);
+          return stat === null || /^\d+ \(.*\) Z/.test(stat) ? true : null;
+        }, 10);
+        expect(gone).toBe(true);
+      } finally {
+        child.kill('SIGKILL');
+      }
+    });
+  },
+);

@@ -22,7 +22,26 @@ describe.skipIf(unmet(need.ffmpeg))('cancelling a running transcode', () => {
     env = cliEnv({}, join(dir, '.cache'));
     // long and heavy enough to still be encoding when the signal comes: x264 `medium`, 30 s of 640x360
     preset = await writeCliPreset(dir, 'medium.yaml', 'medium');
-    await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', '30', '-c:v', 'libx264', '-preset', 'ultrafast', '-c:a', 'aac', '-shortest', join(dir, 'long.mp4')]);
+    await ffmpeg([
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=640x360:rate=30',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=440:sample_rate=48000',
+      '-t',
+      '30',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-c:a',
+      'aac',
+      '-shortest',
+      join(dir, 'long.mp4'),
+    ]);
   });
   afterAll(async () => {
     if (dir) await rm(dir, { recursive: true, force: true });
@@ -133,7 +152,9 @@ describe.skipIf(unmet(need.ffmpeg))('cancelling a running transcode', () => {
     child.kill('SIGINT');
     const r = await done;
     expect(r.code).toBe(130);
-    expect(r.stderr).toBe('SIGINT: stopping ffmpeg and removing the temporary output (again to stop at once)...\nerror: Interrupted by SIGINT; nothing was written to the destination.\n');
+    expect(r.stderr).toBe(
+      'SIGINT: stopping ffmpeg and removing the temporary output (again to stop at once)...\nerror: Interrupted by SIGINT; nothing was written to the destination.\n',
+    );
     expect(existsSync(join(dir, out))).toBe(false);
     expect(await stagingLeft(dir)).toEqual([]);
   });

@@ -130,8 +130,16 @@ describe.skipIf(unmet(need.ffmpeg))('CLI failures: exit code, message, nothing l
     const cases: [string, string, RegExp][] = [
       ['unknown-key.yaml', 'extends: h264-ladder\nvideo:\n  keyframeIntervall: 2\n', /unknown-key\.yaml: video\.keyframeIntervall: unknown key "keyframeIntervall"/],
       ['wrong-type.yaml', 'extends: h264-ladder\nvideo:\n  keyframeInterval: "two"\n', /wrong-type\.yaml: video\.keyframeInterval: expected a number, got string "two"/],
-      ['negative.yaml', 'extends: h264-ladder\nvideo:\n  rungs:\n    - { height: 360, bitrate: -500k }\n', /negative\.yaml: video\.rungs\[0\]\.bitrate: expected a positive bitrate, got "-500k"/],
-      ['maxrate.yaml', 'extends: h264-ladder\nvideo:\n  rungs:\n    - { height: 360, bitrate: 800k, maxrate: 400k }\n', /maxrate\.yaml: video\.rungs\[0\]\.maxrate: expected maxrate >= bitrate \(800000 bit\/s\), got 400000 bit\/s/],
+      [
+        'negative.yaml',
+        'extends: h264-ladder\nvideo:\n  rungs:\n    - { height: 360, bitrate: -500k }\n',
+        /negative\.yaml: video\.rungs\[0\]\.bitrate: expected a positive bitrate, got "-500k"/,
+      ],
+      [
+        'maxrate.yaml',
+        'extends: h264-ladder\nvideo:\n  rungs:\n    - { height: 360, bitrate: 800k, maxrate: 400k }\n',
+        /maxrate\.yaml: video\.rungs\[0\]\.maxrate: expected maxrate >= bitrate \(800000 bit\/s\), got 400000 bit\/s/,
+      ],
     ];
     for (const [name, text, message] of cases) {
       it(name, async () => {

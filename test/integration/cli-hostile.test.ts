@@ -62,7 +62,23 @@ describe.skipIf(unmet(need.ffmpeg))('hostile input', () => {
     preset = await writeCliPreset(dir);
     await makeClip(join(dir, 'clip.mp4'), 1);
     // a clip with another picture size, to tell which file was read
-    await run(FFMPEG, ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=256x144:rate=30', '-t', '1', '-c:v', 'libx264', '-preset', 'ultrafast', join(dir, 'other.mp4')]);
+    await run(FFMPEG, [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=256x144:rate=30',
+      '-t',
+      '1',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      join(dir, 'other.mp4'),
+    ]);
     server = createServer((req, res) => {
       requests.push(req.url ?? '');
       const body = served.get(req.url ?? '');
@@ -156,14 +172,23 @@ describe.skipIf(unmet(need.ffmpeg))('hostile input', () => {
       ['list.ffconcat', (f) => `ffconcat version 1.0\nfile '${f}'\n`],
       ['concat-named.mp4', (f) => `ffconcat version 1.0\nfile '${f}'\n`],
       // no XML declaration: past the content check, stopped by ffprobe's demuxer whitelist
-      ['manifest-named.mp4', (f) => `<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static" mediaPresentationDuration="PT3S" minBufferTime="PT1S" profiles="urn:mpeg:dash:profile:isoff-on-demand:2011"><Period><AdaptationSet mimeType="video/mp4"><Representation id="1" bandwidth="1000" width="320" height="180"><BaseURL>file://${f}</BaseURL></Representation></AdaptationSet></Period></MPD>\n`],
+      [
+        'manifest-named.mp4',
+        (f) =>
+          `<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static" mediaPresentationDuration="PT3S" minBufferTime="PT1S" profiles="urn:mpeg:dash:profile:isoff-on-demand:2011"><Period><AdaptationSet mimeType="video/mp4"><Representation id="1" bandwidth="1000" width="320" height="180"><BaseURL>file://${f}</BaseURL></Representation></AdaptationSet></Period></MPD>\n`,
+      ],
     ];
     for (const [name, text] of cases) {
       it(name, async () => {
         const fifo = await canary(join(dir, `${name}.canary.mp4`));
         const escaped = name.replace('.', '\\.');
-        const refused = new RegExp(`^error: (Refusing ${escaped}: it is a playlist or script that references other files, not media\\.|${escaped} is not a media file ffprobe can read\\.\\nffprobe said:\\n.*Format not on whitelist)`);
-        for (const [variant, target] of [['canary', fifo.path], ['passwd', '/etc/passwd']] as const) {
+        const refused = new RegExp(
+          `^error: (Refusing ${escaped}: it is a playlist or script that references other files, not media\\.|${escaped} is not a media file ffprobe can read\\.\\nffprobe said:\\n.*Format not on whitelist)`,
+        );
+        for (const [variant, target] of [
+          ['canary', fifo.path],
+          ['passwd', '/etc/passwd'],
+        ] as const) {
           const file = `${variant}-${name}`;
           await writeFile(join(dir, file), text(target));
           const out = `o-${file}`;
@@ -214,7 +239,10 @@ describe.skipIf(unmet(need.ffmpeg))('hostile input', () => {
 
     it('allowed extra options reach the encoder (and only as option values)', async () => {
       const file = join(dir, 'ok-options.yaml');
-      await writeFile(file, 'extends: ./fast.yaml\nvideo:\n  encoder:\n    cpu: { name: libx264, preset: ultrafast, tune: zerolatency, options: { profile: baseline, refs: 2 } }\n');
+      await writeFile(
+        file,
+        'extends: ./fast.yaml\nvideo:\n  encoder:\n    cpu: { name: libx264, preset: ultrafast, tune: zerolatency, options: { profile: baseline, refs: 2 } }\n',
+      );
       const r = await cli(['--json', 'transcode', '--hw', 'cpu', '--dry-run', '-p', file, 'clip.mp4'], { cwd: dir, env });
       expect(r.code, r.stderr).toBe(0);
       const command = parseEvents(r.stdout)[0]!['command'] as string[];

@@ -10,7 +10,28 @@ import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
-import { ANSI_RE, assertBuilt, BIN, cli, cliEnv, escapeRegExp, ffmpeg, FFMPEG, FFPROBE, located, makeClip, need, parseEvents, probeFile, REPO, skipNoted, stagingLeft, tempDir, unmet, writeCliPreset } from '../helpers/index.js';
+import {
+  ANSI_RE,
+  assertBuilt,
+  BIN,
+  cli,
+  cliEnv,
+  escapeRegExp,
+  ffmpeg,
+  FFMPEG,
+  FFPROBE,
+  located,
+  makeClip,
+  need,
+  parseEvents,
+  probeFile,
+  REPO,
+  skipNoted,
+  stagingLeft,
+  tempDir,
+  unmet,
+  writeCliPreset,
+} from '../helpers/index.js';
 
 const run = promisify(execFile);
 const haveScript = existsSync('/usr/bin/script');
@@ -67,7 +88,18 @@ describe.skipIf(unmet(need.ffmpeg))('CLI output and commands', () => {
       expect(prev).toBe(100);
 
       const stages = events.filter((e) => e.type === 'stage').map((e) => `${e['stage']}:${e['status']}`);
-      expect(stages).toEqual(['probe:start', 'probe:done', 'encode:start', 'encode:done', 'package:start', 'package:done', 'verify:start', 'verify:done', 'commit:start', 'commit:done']);
+      expect(stages).toEqual([
+        'probe:start',
+        'probe:done',
+        'encode:start',
+        'encode:done',
+        'package:start',
+        'package:done',
+        'verify:start',
+        'verify:done',
+        'commit:start',
+        'commit:done',
+      ]);
 
       const rungs = events.filter((e) => e.type === 'rung');
       expect(rungs.map((e) => e['name'])).toEqual(['180p', '144p']);
@@ -166,48 +198,55 @@ describe.skipIf(unmet(need.ffmpeg))('CLI output and commands', () => {
     });
   });
 
-  describe.skipIf(skipNoted(!haveScript && 'cli-output: script(1) is not installed, so there is no pseudo-terminal for the terminal tests (Debian: bsdutils)'))('a terminal (a real pseudo-terminal from script(1))', () => {
-    const inPty = (cmd: string, extraEnv: NodeJS.ProcessEnv): Promise<string> =>
-      new Promise((res, rej) => {
-        // script(1) gives a terminal of no size; a real one has columns and rows
-        const child = spawn('script', ['-qec', `stty cols 120 rows 40; ${cmd}`, '/dev/null'], { cwd: dir, env: { ...env, TERM: 'xterm-256color', ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
-        let out = '';
-        child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
-        child.on('error', rej);
-        child.on('close', () => res(out));
+  describe.skipIf(skipNoted(!haveScript && 'cli-output: script(1) is not installed, so there is no pseudo-terminal for the terminal tests (Debian: bsdutils)'))(
+    'a terminal (a real pseudo-terminal from script(1))',
+    () => {
+      const inPty = (cmd: string, extraEnv: NodeJS.ProcessEnv): Promise<string> =>
+        new Promise((res, rej) => {
+          // script(1) gives a terminal of no size; a real one has columns and rows
+          const child = spawn('script', ['-qec', `stty cols 120 rows 40; ${cmd}`, '/dev/null'], {
+            cwd: dir,
+            env: { ...env, TERM: 'xterm-256color', ...extraEnv },
+            stdio: ['ignore', 'pipe', 'pipe'],
+          });
+          let out = '';
+          child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+          child.on('error', rej);
+          child.on('close', () => res(out));
+        });
+      const command = (out: string): string => [process.execPath, BIN, 'transcode', '--hw', 'cpu', '-p', preset, '-o', out, 'clip.mp4'].map((a) => `'${a}'`).join(' ');
+
+      it('renders the listr2 task list, in colour; NO_COLOR takes the colour away', async () => {
+        const coloured = await inPty(command('o-tty'), {});
+        const text = coloured.replace(new RegExp(ANSI_RE.source, 'g'), '');
+        expect(text).toContain('Probe input, preset and ffmpeg');
+        expect(text).toMatch(/Encode \(one ffmpeg process/);
+        expect(text).toContain('180p 320x180');
+        expect(text).toMatch(/✔ Move into place/);
+        expect(text).toMatch(/done in \d+\.\d s: .*o-tty\/master\.m3u8/);
+        // biome-ignore lint/suspicious/noControlCharactersInRegex: an SGR colour sequence starts with ESC
+        expect(coloured).toMatch(/\u001b\[3\dm✔/); // SGR colour
+        const plain = await inPty(command('o-tty-nc'), { NO_COLOR: '1' });
+        expect(plain).toMatch(/✔ .*Move into place/);
+        // biome-ignore lint/suspicious/noControlCharactersInRegex: an SGR colour sequence starts with ESC
+        expect(plain).not.toMatch(/\u001b\[3\dm/);
+        expect(existsSync(join(dir, 'o-tty-nc', 'master.m3u8'))).toBe(true);
       });
-    const command = (out: string): string => [process.execPath, BIN, 'transcode', '--hw', 'cpu', '-p', preset, '-o', out, 'clip.mp4'].map((a) => `'${a}'`).join(' ');
 
-    it('renders the listr2 task list, in colour; NO_COLOR takes the colour away', async () => {
-      const coloured = await inPty(command('o-tty'), {});
-      const text = coloured.replace(new RegExp(ANSI_RE.source, 'g'), '');
-      expect(text).toContain('Probe input, preset and ffmpeg');
-      expect(text).toMatch(/Encode \(one ffmpeg process/);
-      expect(text).toContain('180p 320x180');
-      expect(text).toMatch(/✔ Move into place/);
-      expect(text).toMatch(/done in \d+\.\d s: .*o-tty\/master\.m3u8/);
-      // biome-ignore lint/suspicious/noControlCharactersInRegex: an SGR colour sequence starts with ESC
-      expect(coloured).toMatch(/\u001b\[3\dm✔/); // SGR colour
-      const plain = await inPty(command('o-tty-nc'), { NO_COLOR: '1' });
-      expect(plain).toMatch(/✔ .*Move into place/);
-      // biome-ignore lint/suspicious/noControlCharactersInRegex: an SGR colour sequence starts with ESC
-      expect(plain).not.toMatch(/\u001b\[3\dm/);
-      expect(existsSync(join(dir, 'o-tty-nc', 'master.m3u8'))).toBe(true);
-    });
+      it('CI set: plain timestamped lines even on a terminal', async () => {
+        const out = await inPty(command('o-tty-ci'), { CI: 'true' });
+        const lines = out.split(/\r?\n/).filter((l) => l !== '');
+        for (const l of lines) expect(l).toMatch(TIMESTAMPED);
+        expect(out).not.toMatch(ANSI_RE);
+      });
 
-    it('CI set: plain timestamped lines even on a terminal', async () => {
-      const out = await inPty(command('o-tty-ci'), { CI: 'true' });
-      const lines = out.split(/\r?\n/).filter((l) => l !== '');
-      for (const l of lines) expect(l).toMatch(TIMESTAMPED);
-      expect(out).not.toMatch(ANSI_RE);
-    });
-
-    it('commands without transcode events print only their own text (no task list)', async () => {
-      const out = await inPty(`'${process.execPath}' '${BIN}' presets`, {});
-      expect(out).toMatch(/^h264-ladder +H\.264/m);
-      expect(out).not.toContain('Probe input');
-    });
-  });
+      it('commands without transcode events print only their own text (no task list)', async () => {
+        const out = await inPty(`'${process.execPath}' '${BIN}' presets`, {});
+        expect(out).toMatch(/^h264-ladder +H\.264/m);
+        expect(out).not.toContain('Probe input');
+      });
+    },
+  );
 
   describe('--dry-run', () => {
     it('prints the ladder and a shell-quoted command that really runs when pasted into bash', async () => {
@@ -277,7 +316,11 @@ describe.skipIf(unmet(need.ffmpeg))('CLI output and commands', () => {
       expect(r.stdout).toMatch(/^ {2}180p +320x180 /m);
       const j = parseEvents((await cli(['probe', 'clip.mp4', '--json', '-p', preset], { cwd: dir, env })).stdout);
       expect(j).toHaveLength(1);
-      expect(j[0]).toMatchObject({ type: 'probe', preset: 'test-ultrafast', media: { formatName: expect.stringMatching(/mp4/), video: { width: 320, height: 180, frameRate: '30' } } });
+      expect(j[0]).toMatchObject({
+        type: 'probe',
+        preset: 'test-ultrafast',
+        media: { formatName: expect.stringMatching(/mp4/), video: { width: 320, height: 180, frameRate: '30' } },
+      });
       expect((j[0]!['ladder'] as { rungs: { name: string }[] }).rungs.map((x) => x.name)).toEqual(['180p', '144p']);
       const missing = await cli(['probe', 'missing.mp4'], { cwd: dir, env });
       expect(missing.code).toBe(3);
@@ -359,7 +402,10 @@ describe.skipIf(unmet(need.ffmpeg))('CLI output and commands', () => {
 
   it('a closed stdout (| head) stops the transcode and cleans up instead of crashing', async () => {
     // `streamkit --json ... | head -1`
-    const r = await run('bash', ['-c', `'${process.execPath}' '${BIN}' --json transcode --hw cpu -p '${preset}' -o o-epipe clip.mp4 | head -1; echo "\${PIPESTATUS[0]}"`], { cwd: dir, env });
+    const r = await run('bash', ['-c', `'${process.execPath}' '${BIN}' --json transcode --hw cpu -p '${preset}' -o o-epipe clip.mp4 | head -1; echo "\${PIPESTATUS[0]}"`], {
+      cwd: dir,
+      env,
+    });
     const [first, status] = r.stdout.trimEnd().split('\n');
     expect(JSON.parse(first!)).toMatchObject({ type: 'stage', stage: 'probe', status: 'start' });
     // many events follow the first one: a later write meets the closed pipe, which interrupts

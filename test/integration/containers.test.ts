@@ -32,7 +32,10 @@ describe.skipIf(unmet(need.ffmpeg))('containers and codecs in (CLI)', () => {
   };
 
   it('WebM: VP9 + Opus -> AV1', async () => {
-    const src = await makeSource(join(dir, 'vp9.webm'), { video: ['-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '300k'], audioCodec: ['-c:a', 'libopus'] });
+    const src = await makeSource(join(dir, 'vp9.webm'), {
+      video: ['-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '300k'],
+      audioCodec: ['-c:a', 'libopus'],
+    });
     const pkg = await checkPackage(await transcodeCli(src, 'out-vp9', 'av1'), { fps: 30, duration: 4, audioRenditions: 1 });
     expect(pkg.rungs[0]!.videoCodec).toMatch(/^av01\./);
     // Opus in, AAC-LC out
@@ -40,7 +43,10 @@ describe.skipIf(unmet(need.ffmpeg))('containers and codecs in (CLI)', () => {
   });
 
   it('WebM: VP8 + Vorbis -> H.264', async () => {
-    const src = await makeSource(join(dir, 'vp8.webm'), { video: ['-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '300k'], audioCodec: ['-c:a', 'libvorbis'] });
+    const src = await makeSource(join(dir, 'vp8.webm'), {
+      video: ['-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '300k'],
+      audioCodec: ['-c:a', 'libvorbis'],
+    });
     await checkPackage(await transcodeCli(src, 'out-vp8', 'h264'), { fps: 30, duration: 4, audioRenditions: 1 });
   });
 

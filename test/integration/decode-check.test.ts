@@ -110,9 +110,28 @@ describe.skipIf(unmet(need.ffmpeg))('decode check of a package', () => {
   it('a source one frame past a GOP boundary (x264 with B-frames): the lone last IDR is checked on its own', async () => {
     // 8 s + 1 frame, the last one black (as films end): ffmpeg cuts a one-frame segment that
     // packaging folds into the last one, and that IDR is a few TS packets
-    const source = await makeSource(join(dir, 'plus-one.mp4'), { duration: 9, rate: '30', vf: "drawbox=x=0:y=0:w=iw:h=ih:color=black:t=fill:enable='gte(n,240)'", extra: ['-frames:v', '241'] });
+    const source = await makeSource(join(dir, 'plus-one.mp4'), {
+      duration: 9,
+      rate: '30',
+      vf: "drawbox=x=0:y=0:w=iw:h=ih:color=black:t=fill:enable='gte(n,240)'",
+      extra: ['-frames:v', '241'],
+    });
     const preset = join(dir, 'bframes.yaml');
-    await writeFile(preset, ['extends: h264-ladder', 'name: bframes', 'video:', '  encoder:', '    cpu: { name: libx264, preset: veryfast }', '  keyframeInterval: 1', '  rungs:', '    - { name: 180p, height: 180, bitrate: 300k }', 'packaging:', '  hls: { segmentDuration: 3 }'].join('\n'));
+    await writeFile(
+      preset,
+      [
+        'extends: h264-ladder',
+        'name: bframes',
+        'video:',
+        '  encoder:',
+        '    cpu: { name: libx264, preset: veryfast }',
+        '  keyframeInterval: 1',
+        '  rungs:',
+        '    - { name: 180p, height: 180, bitrate: 300k }',
+        'packaging:',
+        '  hls: { segmentDuration: 3 }',
+      ].join('\n'),
+    );
     const out = join(dir, 'pkg-plus-one');
     await transcode({ input: source, preset, output: out, hw: 'cpu', ffmpeg: FFMPEG, ffprobe: FFPROBE });
     const video = await measureRendition(out, '180p', 'video');
@@ -125,7 +144,10 @@ describe.skipIf(unmet(need.ffmpeg))('decode check of a package', () => {
     // trailer's black last frame: "could not find codec parameters"), so the demuxer is always named;
     // test/unit/decode-pieces.test.ts checks the argv, this checks the piece decodes
     const lone = keys[keys.length - 1]!;
-    expect(pieces[1]!.parts).toEqual([{ file: `180p/${last.uri}`, start: 0, end: video.tsInitLength }, { file: `180p/${last.uri}`, start: lone.offset, end: null }]);
+    expect(pieces[1]!.parts).toEqual([
+      { file: `180p/${last.uri}`, start: 0, end: video.tsInitLength },
+      { file: `180p/${last.uri}`, start: lone.offset, end: null },
+    ]);
     expect(lone.length).toBeLessThan(10 * 188);
     await expect(decodeCheck(FFMPEG, out, pieces)).resolves.toBeUndefined();
   }, 60_000);

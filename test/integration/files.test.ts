@@ -35,7 +35,12 @@ async function cli(args: string[]): Promise<CliRun> {
   const out = sink((s) => (stdout += s));
   const err = sink((s) => (stderr += s));
   const code = await main(['--ffmpeg', FFMPEG, '--ffprobe', FFPROBE, ...args], { out, err, env: { ...process.env, CI: '1' }, signal: new AbortController().signal });
-  const events = args.includes('--json') ? stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as CliRun['events'][number]) : [];
+  const events = args.includes('--json')
+    ? stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as CliRun['events'][number])
+    : [];
   return { code, stdout, stderr, events };
 }
 
@@ -52,7 +57,9 @@ function topBoxes(buf: Buffer): string[] {
   return types;
 }
 
-async function probe(file: string): Promise<{ streams: { codec_type: string; codec_name: string; width?: number; height?: number; sample_rate?: string }[]; format: { duration: string; format_name: string } }> {
+async function probe(
+  file: string,
+): Promise<{ streams: { codec_type: string; codec_name: string; width?: number; height?: number; sample_rate?: string }[]; format: { duration: string; format_name: string } }> {
   const { stdout } = await run(FFPROBE, ['-v', 'error', '-show_streams', '-show_format', '-of', 'json', file]);
   return JSON.parse(stdout) as never;
 }
@@ -60,7 +67,10 @@ async function probe(file: string): Promise<{ streams: { codec_type: string; cod
 /** MD5 of every decoded video frame, in order (timestamps left out). */
 async function frameHashes(input: string, extra: string[] = []): Promise<string[]> {
   const { stdout } = await run(FFMPEG, ['-hide_banner', '-loglevel', 'error', ...extra, '-i', input, '-map', '0:v:0', '-f', 'framemd5', '-'], { maxBuffer: 64 * 1024 * 1024 });
-  return stdout.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(',').pop()!.trim());
+  return stdout
+    .split('\n')
+    .filter((l) => l && !l.startsWith('#'))
+    .map((l) => l.split(',').pop()!.trim());
 }
 
 describe.skipIf(unmet(need.ffmpeg))('HLS + MP4 + FLV from one transcode', () => {
@@ -70,27 +80,53 @@ describe.skipIf(unmet(need.ffmpeg))('HLS + MP4 + FLV from one transcode', () => 
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'streamkit-files-'));
     src = join(root, 'src.mp4');
-    await run(FFMPEG, ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100', '-t', '4', '-c:v', 'libx264', '-preset', 'ultrafast', '-c:a', 'aac', '-ac', '2', `file:${src}`]);
+    await run(FFMPEG, [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=320x180:rate=30',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=440:sample_rate=44100',
+      '-t',
+      '4',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-c:a',
+      'aac',
+      '-ac',
+      '2',
+      `file:${src}`,
+    ]);
     combo = join(root, 'combo.yaml');
-    await writeFile(combo, [
-      'name: combo',
-      'video:',
-      '  codec: h264',
-      // one x264 thread: with frame threads and VBV, x264's output depends on thread timing (12 runs
-      // of one ffmpeg command gave 9 different streams), and a test below compares two encodes
-      '  encoder: { cpu: { name: libx264, preset: ultrafast, options: { threads: 1 } } }',
-      '  rateControl: { mode: vbr }',
-      '  keyframeInterval: 1',
-      '  rungs:',
-      '    - { name: top, height: 180, bitrate: 400k }',
-      '    - { name: low, height: 90, bitrate: 150k }',
-      'audio: { bitrate: 64k }',
-      'packaging:',
-      '  hls: { segmentDuration: 2 }',
-      '  mp4: { rungs: all }',
-      '  flv: { rungs: top }',
-      '',
-    ].join('\n'));
+    await writeFile(
+      combo,
+      [
+        'name: combo',
+        'video:',
+        '  codec: h264',
+        // one x264 thread: with frame threads and VBV, x264's output depends on thread timing (12 runs
+        // of one ffmpeg command gave 9 different streams), and a test below compares two encodes
+        '  encoder: { cpu: { name: libx264, preset: ultrafast, options: { threads: 1 } } }',
+        '  rateControl: { mode: vbr }',
+        '  keyframeInterval: 1',
+        '  rungs:',
+        '    - { name: top, height: 180, bitrate: 400k }',
+        '    - { name: low, height: 90, bitrate: 150k }',
+        'audio: { bitrate: 64k }',
+        'packaging:',
+        '  hls: { segmentDuration: 2 }',
+        '  mp4: { rungs: all }',
+        '  flv: { rungs: top }',
+        '',
+      ].join('\n'),
+    );
   });
   afterAll(async () => {
     if (root) await rm(root, { recursive: true, force: true });
@@ -135,7 +171,10 @@ describe.skipIf(unmet(need.ffmpeg))('HLS + MP4 + FLV from one transcode', () => 
     expect((await readdir(root)).filter((n) => n.startsWith('.streamkit-tmp-'))).toEqual([]);
 
     // MP4: progressive, moov in front of the media data, H.264 + AAC of the right size
-    for (const [name, w, h] of [['top', 320, 180], ['low', 160, 90]] as const) {
+    for (const [name, w, h] of [
+      ['top', 320, 180],
+      ['low', 160, 90],
+    ] as const) {
       const file = join(out, 'mp4', `${name}.mp4`);
       const boxes = topBoxes(await readFile(file));
       expect(boxes[0]).toBe('ftyp');

@@ -22,7 +22,12 @@ describe.skipIf(unmet(need.ffmpeg))('CPU filter graph', () => {
   });
 
   it('threaded scalers give the same frames as unthreaded ones', async () => {
-    const input = await makeSource(join(dir, 'ten-bit.mp4'), { size: '640x360', duration: 1, audio: [], video: ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv422p10le'] });
+    const input = await makeSource(join(dir, 'ten-bit.mp4'), {
+      size: '640x360',
+      duration: 1,
+      audio: [],
+      video: ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv422p10le'],
+    });
     const preset = await writeFastPreset(dir, 'two-rungs', { codec: 'h264', rungs: [360, 180] });
     const { plan } = await planTranscode({ input, preset, hw: 'cpu', ffmpeg: FFMPEG, ffprobe: FFPROBE });
     const frames = async (scaleThreads: number): Promise<{ graph: string; md5: string[] }> => {

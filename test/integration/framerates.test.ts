@@ -52,7 +52,10 @@ describe.skipIf(unmet(need.ffmpeg))('frame rates', () => {
       expect(r.attrs['FRAME-RATE']).toBe('59.940');
       // 60-frame GOPs = 1.001 s; every segment but the last is exactly two of them
       const durations = r.playlist.segments.map((s) => s.duration);
-      expect(durations.slice(0, -1).every((d) => Math.abs(d - 2.002) < 1e-6), durations.join(' ')).toBe(true);
+      expect(
+        durations.slice(0, -1).every((d) => Math.abs(d - 2.002) < 1e-6),
+        durations.join(' '),
+      ).toBe(true);
       expect(durations).toHaveLength(4);
       r.segmentStarts.forEach((t, i) => {
         expect(t - r.segmentStarts[0]!).toBeCloseTo(i * 2.002, 3);

@@ -86,9 +86,23 @@ describe.skipIf(unmet(need.ffmpeg))('segment inspection on real ffmpeg output', 
       (async () => {
         await mkdir(dir('av1-hdr'));
         await ffmpeg([
-          ...VIDEO_IN, '-t', '0.5', '-pix_fmt', 'yuv420p10le', ...SVTAV1,
-          '-color_primaries', 'bt2020', '-color_trc', 'smpte2084', '-colorspace', 'bt2020nc', '-color_range', 'pc',
-          '-movflags', '+frag_keyframe+empty_moov', join(dir('av1-hdr'), 'a.mp4'),
+          ...VIDEO_IN,
+          '-t',
+          '0.5',
+          '-pix_fmt',
+          'yuv420p10le',
+          ...SVTAV1,
+          '-color_primaries',
+          'bt2020',
+          '-color_trc',
+          'smpte2084',
+          '-colorspace',
+          'bt2020nc',
+          '-color_range',
+          'pc',
+          '-movflags',
+          '+frag_keyframe+empty_moov',
+          join(dir('av1-hdr'), 'a.mp4'),
         ]);
       })(),
     ]);

@@ -53,7 +53,9 @@ class Nginx {
     await mkdir(dir, { recursive: true });
     await mkdir(recordDir, { recursive: true });
     const conf = join(dir, 'nginx.conf');
-    await writeFile(conf, `
+    await writeFile(
+      conf,
+      `
 load_module ${RTMP_MODULE};
 daemon off;
 master_process off;
@@ -67,15 +69,18 @@ rtmp {
     application closed { live on; deny publish all; }
   }
 }
-`);
+`,
+    );
     const child = spawn(NGINX!, ['-c', conf, '-p', `${dir}/`, '-e', join(dir, 'error.log')], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
     let gone = false;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => {
-      gone = true;
-      resolve();
-    }));
+    const exited = new Promise<void>((resolve) =>
+      child.once('exit', () => {
+        gone = true;
+        resolve();
+      }),
+    );
     for (let i = 0; i < 200 && !gone; i++) {
       if (await canConnect(port)) return new Nginx(dir, port, recordDir, child, exited);
       await new Promise((r) => setTimeout(r, 50));
@@ -139,7 +144,9 @@ interface Recording {
 async function recording(file: string): Promise<Recording> {
   const { stdout } = await run(FFPROBE, ['-v', 'error', '-show_streams', '-show_format', '-of', 'json', file]);
   const p = JSON.parse(stdout) as { streams: { codec_type: string; codec_name: string; width?: number; sample_rate?: string }[]; format: { duration: string } };
-  const { stdout: pk } = await run(FFPROBE, ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time,flags,size', '-of', 'json', file], { maxBuffer: 64 * 1024 * 1024 });
+  const { stdout: pk } = await run(FFPROBE, ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time,flags,size', '-of', 'json', file], {
+    maxBuffer: 64 * 1024 * 1024,
+  });
   const packets = (JSON.parse(pk) as { packets: { pts_time: string; flags: string; size: string }[] }).packets;
   return {
     codecs: p.streams.map((s) => s.codec_name).sort(),
@@ -158,7 +165,30 @@ describe.skipIf(unmet(need.ffmpeg, need.nginxRtmp))('streamkit push to nginx-rtm
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'streamkit-push-'));
     src = join(root, 'src.mp4');
-    await run(FFMPEG, ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100', '-t', '6', '-c:v', 'libx264', '-preset', 'ultrafast', '-c:a', 'aac', '-ac', '2', `file:${src}`]);
+    await run(FFMPEG, [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=320x180:rate=30',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=440:sample_rate=44100',
+      '-t',
+      '6',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-c:a',
+      'aac',
+      '-ac',
+      '2',
+      `file:${src}`,
+    ]);
     nginx = await Nginx.start(join(root, 'nginx'), await freePort(), join(root, 'rec'));
   });
   afterAll(async () => {

@@ -43,7 +43,10 @@ function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
 }
 
 function ndjson(text: string): Record<string, unknown>[] {
-  return text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 interface WorkerProc {
@@ -146,7 +149,11 @@ describe.skipIf(unavailable)('streamkit queue + worker on a real Redis', () => {
 
   /** `ownGroup`: in a process group of its own, like a program started in a terminal (Ctrl-C reaches ffmpeg too) */
   function startWorker(queue: string, extra: string[] = [], ownGroup = false): WorkerProc {
-    const child = spawn(process.execPath, [BIN, 'worker', '--json', '--redis', redisUrl, '--queue', queue, ...FAST, ...extra], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: '1' }, detached: ownGroup });
+    const child = spawn(process.execPath, [BIN, 'worker', '--json', '--redis', redisUrl, '--queue', queue, ...FAST, ...extra], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, CI: '1' },
+      detached: ownGroup,
+    });
     const w: WorkerProc = {
       child,
       pid: child.pid!,
@@ -165,7 +172,13 @@ describe.skipIf(unavailable)('streamkit queue + worker on a real Redis', () => {
     return w;
   }
 
-  const workerReady = (w: WorkerProc): Promise<true> => waitFor('worker ready', async () => w.events.some((e) => e['type'] === 'worker' && e['status'] === 'ready') || (w.child.exitCode !== null && Promise.reject(new Error(`worker exited: ${w.stderr.join('')}`))), 30_000);
+  const workerReady = (w: WorkerProc): Promise<true> =>
+    waitFor(
+      'worker ready',
+      async () =>
+        w.events.some((e) => e['type'] === 'worker' && e['status'] === 'ready') || (w.child.exitCode !== null && Promise.reject(new Error(`worker exited: ${w.stderr.join('')}`))),
+      30_000,
+    );
 
   function openQueue(name: string): Queue<QueueJobData> {
     const q = new Queue<QueueJobData>(name, { connection: { host: '127.0.0.1', port } });
@@ -197,7 +210,32 @@ describe.skipIf(unavailable)('streamkit queue + worker on a real Redis', () => {
     redis = spawn(REDIS!, ['--port', String(port), '--save', '', '--appendonly', 'no', '--bind', '127.0.0.1'], { stdio: 'ignore' });
     await mkdir(inDir());
     const av = (size: string, seconds: number, file: string): Promise<unknown> =>
-      run(FFMPEG, ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=30`, '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', String(seconds), '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '30', '-c:a', 'aac', join(inDir(), file)]);
+      run(FFMPEG, [
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-nostdin',
+        '-y',
+        '-f',
+        'lavfi',
+        '-i',
+        `testsrc2=size=${size}:rate=30`,
+        '-f',
+        'lavfi',
+        '-i',
+        'sine=frequency=440:sample_rate=48000',
+        '-t',
+        String(seconds),
+        '-c:v',
+        'libx264',
+        '-preset',
+        'ultrafast',
+        '-g',
+        '30',
+        '-c:a',
+        'aac',
+        join(inDir(), file),
+      ]);
     await Promise.all([
       // long enough to be killed mid-encode (a few seconds with the test preset)
       av('320x180', 60, 'long.mp4'),
@@ -208,7 +246,18 @@ describe.skipIf(unavailable)('streamkit queue + worker on a real Redis', () => {
       writeFile(join(inDir(), 'corrupt.mp4'), Buffer.from(Array.from({ length: 64 * 1024 }, (_, i) => (i * 7919) % 251))),
       writeFile(
         preset(),
-        ['extends: h264-ladder', 'name: queue-test', 'video:', '  encoder:', '    cpu: { name: libx264, preset: ultrafast }', '  rungs:', '    - { name: 90p, height: 90, bitrate: 150k }', 'packaging:', '  hls: { segmentDuration: 2 }', ''].join('\n'),
+        [
+          'extends: h264-ladder',
+          'name: queue-test',
+          'video:',
+          '  encoder:',
+          '    cpu: { name: libx264, preset: ultrafast }',
+          '  rungs:',
+          '    - { name: 90p, height: 90, bitrate: 150k }',
+          'packaging:',
+          '  hls: { segmentDuration: 2 }',
+          '',
+        ].join('\n'),
       ),
     ]);
     await waitFor('redis-server', () => redisAnswers(port), 10_000);
@@ -233,7 +282,22 @@ describe.skipIf(unavailable)('streamkit queue + worker on a real Redis', () => {
     it('enqueues one job per input with the resolved preset inside, and dedupes a second add', async () => {
       main = q();
       const inputs = ['long', 'short-1', 'short-2', 'short-3', 'short-4', 'corrupt'].map((n) => join(inDir(), `${n}.mp4`));
-      const add = await cli(['queue', 'add', ...inputs, '--json', '--redis', redisUrl, '--queue', 'main', '-p', preset(), '-o', join(root, 'out', '{stem}-{preset}'), '--backoff', '0.2']);
+      const add = await cli([
+        'queue',
+        'add',
+        ...inputs,
+        '--json',
+        '--redis',
+        redisUrl,
+        '--queue',
+        'main',
+        '-p',
+        preset(),
+        '-o',
+        join(root, 'out', '{stem}-{preset}'),
+        '--backoff',
+        '0.2',
+      ]);
       expect(add.stderr).toBe('');
       expect(add.code).toBe(0);
       const queued = ndjson(add.stdout).filter((e) => e['type'] === 'queued');
@@ -243,7 +307,9 @@ describe.skipIf(unavailable)('streamkit queue + worker on a real Redis', () => {
 
       const job = (await main.getJob(ids['short-1']!))!;
       expect(job.data.preset.name).toBe('queue-test');
-      expect(job.data.preset.resolved).toMatchObject({ video: { encoder: { cpu: { name: 'libx264', preset: 'ultrafast' } }, rungs: [{ name: '90p', height: 90, bitrate: 150000 }] } });
+      expect(job.data.preset.resolved).toMatchObject({
+        video: { encoder: { cpu: { name: 'libx264', preset: 'ultrafast' } }, rungs: [{ name: '90p', height: 90, bitrate: 150000 }] },
+      });
       expect(job.opts.attempts).toBe(3);
 
       const again = await cli(['queue', 'add', ...inputs, '--json', '--redis', redisUrl, '--queue', 'main', '-p', preset(), '-o', join(root, 'out', '{stem}-{preset}')]);
@@ -254,7 +320,24 @@ describe.skipIf(unavailable)('streamkit queue + worker on a real Redis', () => {
 
       // a destination whose parent is a file: not an input problem, so it is retried, then fails
       await writeFile(join(root, 'not-a-folder'), 'x');
-      const blocked = await cli(['queue', 'add', join(inDir(), 'short-1.mp4'), '--json', '--redis', redisUrl, '--queue', 'main', '-p', preset(), '-o', join(root, 'not-a-folder', '{stem}'), '--attempts', '2', '--backoff', '0.2']);
+      const blocked = await cli([
+        'queue',
+        'add',
+        join(inDir(), 'short-1.mp4'),
+        '--json',
+        '--redis',
+        redisUrl,
+        '--queue',
+        'main',
+        '-p',
+        preset(),
+        '-o',
+        join(root, 'not-a-folder', '{stem}'),
+        '--attempts',
+        '2',
+        '--backoff',
+        '0.2',
+      ]);
       expect(blocked.code).toBe(0);
       blockedId = String(ndjson(blocked.stdout).find((e) => e['type'] === 'queued')?.['id']);
     });
@@ -271,10 +354,14 @@ describe.skipIf(unavailable)('streamkit queue + worker on a real Redis', () => {
       victim.child.kill('SIGKILL');
       expect(await victim.exited).toBeNull();
 
-      await waitFor('all jobs finished', async () => {
-        const c = await main.getJobCounts('wait', 'active', 'delayed', 'completed', 'failed');
-        return c.completed === 5 && c.failed === 2 && c.wait === 0 && c.active === 0 && c.delayed === 0;
-      }, 90_000);
+      await waitFor(
+        'all jobs finished',
+        async () => {
+          const c = await main.getJobCounts('wait', 'active', 'delayed', 'completed', 'failed');
+          return c.completed === 5 && c.failed === 2 && c.wait === 0 && c.active === 0 && c.delayed === 0;
+        },
+        90_000,
+      );
 
       // the killed job was taken over by the survivor after its lock expired, and completed once
       const long = (await main.getJob(ids['long']!)) as Job<QueueJobData, QueueJobResult>;
@@ -284,7 +371,10 @@ describe.skipIf(unavailable)('streamkit queue + worker on a real Redis', () => {
       const events = stream.map(([, kv]) => Object.fromEntries(Array.from({ length: kv.length / 2 }, (_, i) => [kv[2 * i], kv[2 * i + 1]])) as Record<string, string>);
       expect(events.some((e) => e['event'] === 'stalled' && e['jobId'] === ids['long'])).toBe(true);
       for (const name of ['long', 'short-1', 'short-2', 'short-3', 'short-4']) {
-        expect(events.filter((e) => e['event'] === 'completed' && e['jobId'] === ids[name]), name).toHaveLength(1);
+        expect(
+          events.filter((e) => e['event'] === 'completed' && e['jobId'] === ids[name]),
+          name,
+        ).toHaveLength(1);
         const job = (await main.getJob(ids[name]!))!;
         await expectValidPackage(job.data);
       }
@@ -316,7 +406,12 @@ describe.skipIf(unavailable)('streamkit queue + worker on a real Redis', () => {
       expect(s['type']).toBe('queue-status');
       expect(s['counts']).toEqual({ waiting: 0, active: 0, delayed: 0, completed: 5, failed: 2 });
       const failed = s['failed'] as { id: string; code: string; attemptsMade: number; attempts: number }[];
-      expect(failed.map((f) => [f.id, f.code, f.attemptsMade, f.attempts]).sort()).toEqual([[ids['corrupt'], 'INPUT_NOT_MEDIA', 1, 3], [blockedId, 'OUTPUT_UNWRITABLE', 2, 2]].sort());
+      expect(failed.map((f) => [f.id, f.code, f.attemptsMade, f.attempts]).sort()).toEqual(
+        [
+          [ids['corrupt'], 'INPUT_NOT_MEDIA', 1, 3],
+          [blockedId, 'OUTPUT_UNWRITABLE', 2, 2],
+        ].sort(),
+      );
       const completed = s['completed'] as { id: string; result: QueueJobResult }[];
       expect(completed.map((c) => c.id).sort()).toEqual(['long', 'short-1', 'short-2', 'short-3', 'short-4'].map((n) => ids[n]).sort());
       const human = await cli(['queue', 'status', '--redis', redisUrl, '--queue', 'main']);
@@ -328,7 +423,14 @@ describe.skipIf(unavailable)('streamkit queue + worker on a real Redis', () => {
       const inputs = ['short-1', 'corrupt'].map((n) => join(inDir(), `${n}.mp4`));
       const args = ['queue', 'add', '--json', '--redis', redisUrl, '--queue', 'main', '-p', preset(), '-o', join(root, 'out', '{stem}-{preset}')];
       const again = await cli([...args, ...inputs]);
-      expect(ndjson(again.stdout).filter((e) => e['type'] === 'queued').map((e) => [e['outcome'], e['previousState']])).toEqual([['duplicate', 'completed'], ['duplicate', 'failed']]);
+      expect(
+        ndjson(again.stdout)
+          .filter((e) => e['type'] === 'queued')
+          .map((e) => [e['outcome'], e['previousState']]),
+      ).toEqual([
+        ['duplicate', 'completed'],
+        ['duplicate', 'failed'],
+      ]);
       expect((await main.getJobCounts('wait')).wait).toBe(0);
 
       // once the finished record is gone (expired), the same job runs again and finds its package current

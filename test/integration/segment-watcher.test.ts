@@ -36,15 +36,43 @@ describe.skipIf(unmet(need.ffmpeg))('segments measured during the encode', () =>
     dir = await mkdtemp(join(tmpdir(), 'streamkit-watch-'));
     ts = join(dir, 'made-ts');
     fmp4 = join(dir, 'made-fmp4');
-    for (const [out, type, ext] of [[ts, 'mpegts', 'ts'], [fmp4, 'fmp4', 'm4s']] as const) {
+    for (const [out, type, ext] of [
+      [ts, 'mpegts', 'ts'],
+      [fmp4, 'fmp4', 'm4s'],
+    ] as const) {
       await mkdir(out);
       // 3 s, a keyframe every second, 1 s segments: seg_00000 to seg_00002
       await ffmpeg([
-        '-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=160x90:rate=25', '-t', '3',
-        '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '25', '-sc_threshold', '0',
-        '-f', 'hls', '-hls_time', '1', '-hls_playlist_type', 'vod', '-hls_segment_type', type,
+        '-v',
+        'error',
+        '-f',
+        'lavfi',
+        '-i',
+        'testsrc2=size=160x90:rate=25',
+        '-t',
+        '3',
+        '-c:v',
+        'libx264',
+        '-preset',
+        'ultrafast',
+        '-g',
+        '25',
+        '-sc_threshold',
+        '0',
+        '-f',
+        'hls',
+        '-hls_time',
+        '1',
+        '-hls_playlist_type',
+        'vod',
+        '-hls_segment_type',
+        type,
         ...(type === 'fmp4' ? ['-hls_fmp4_init_filename', 'init.mp4'] : []),
-        '-hls_flags', 'independent_segments+temp_file', '-hls_segment_filename', join(out, `${SEGMENT_PATTERN}.${ext}`), join(out, 'index.m3u8'),
+        '-hls_flags',
+        'independent_segments+temp_file',
+        '-hls_segment_filename',
+        join(out, `${SEGMENT_PATTERN}.${ext}`),
+        join(out, 'index.m3u8'),
       ]);
     }
   }, 60_000);

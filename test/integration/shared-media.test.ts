@@ -59,7 +59,12 @@ describe.skipIf(noMedia || unmet(need.ffmpeg))('real clips from ../shared/media'
   });
 
   it.skipIf(lacks('driving-1080p25.h264'))('raw H.264, full-range 1080p, 25 fps', async () => {
-    const pkg = await checkPackage(await run(clip('driving-1080p25.h264'), 'driving', 'hevc', [360], ['--framerate', '25']), { fps: 25, duration: 54 / 25, audioRenditions: 0, maxPeakToAverage: 3 });
+    const pkg = await checkPackage(await run(clip('driving-1080p25.h264'), 'driving', 'hevc', [360], ['--framerate', '25']), {
+      fps: 25,
+      duration: 54 / 25,
+      audioRenditions: 0,
+      maxPeakToAverage: 3,
+    });
     expect(pkg.rungs[0]!.stream.pix_fmt).toBe('yuv420p');
   });
 

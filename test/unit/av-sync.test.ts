@@ -9,7 +9,10 @@ const PRIMING = 1024 / 48000;
 function input(video: number, audio: number, over: Partial<SyncInput> = {}): SyncInput {
   return {
     timeline: { offset: 1, inputStart: 0, videoStart: 0, audioPrimingSamples: 1024 },
-    videos: [{ dir: '720p', firstPts: video }, { dir: '360p', firstPts: video }],
+    videos: [
+      { dir: '720p', firstPts: video },
+      { dir: '360p', firstPts: video },
+    ],
     audios: [{ dir: 'audio-1', firstPts: audio, sampleRate: 48000, sourceStart: 0 }],
     ...over,
   };
@@ -60,7 +63,17 @@ describe('checkAvSync', () => {
 
   it('without audio compares the rungs only', () => {
     expect(checkAvSync(input(5, 0, { audios: [] })).audioVideoOffsetMs).toBe(0);
-    expect(failure(input(5, 0, { audios: [], videos: [{ dir: 'a', firstPts: 5 }, { dir: 'b', firstPts: 5.01 }] })).message).toMatch(/b \(video\)/);
+    expect(
+      failure(
+        input(5, 0, {
+          audios: [],
+          videos: [
+            { dir: 'a', firstPts: 5 },
+            { dir: 'b', firstPts: 5.01 },
+          ],
+        }),
+      ).message,
+    ).toMatch(/b \(video\)/);
   });
 
   it('timelineFor covers 16 reordered frames, at least 1 s', () => {

@@ -176,7 +176,18 @@ describe('inputs and planning (real folders)', () => {
   let root = '';
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'streamkit-batch-unit-'));
-    for (const f of ['in/a.mp4', 'in/b.MOV', 'in/notes.txt', 'in/seg.ts', 'in/.hidden.mp4', 'in/sub/c.mkv', 'in/sub/.streamkit-tmp-x-1-abcdef/d.mp4', 'in/pkg/720p/init.mp4', 'in/pkg/streamkit.json', 'other/a.mp4']) {
+    for (const f of [
+      'in/a.mp4',
+      'in/b.MOV',
+      'in/notes.txt',
+      'in/seg.ts',
+      'in/.hidden.mp4',
+      'in/sub/c.mkv',
+      'in/sub/.streamkit-tmp-x-1-abcdef/d.mp4',
+      'in/pkg/720p/init.mp4',
+      'in/pkg/streamkit.json',
+      'other/a.mp4',
+    ]) {
       await mkdir(join(root, f, '..'), { recursive: true });
       await writeFile(join(root, f), 'x');
     }
@@ -207,8 +218,14 @@ describe('inputs and planning (real folders)', () => {
     ]);
     // the same input named twice is one job
     expect((await planBatch({ inputs: ['in/a.mp4', 'in'], preset: 'h264-ladder', cwd: root })).jobs).toHaveLength(3);
-    await expect(planBatch({ inputs: ['in/a.mp4', 'other/a.mp4'], preset: 'h264-ladder', output: 'out/{stem}', cwd: root })).rejects.toMatchObject({ code: 'USAGE', message: expect.stringContaining('same output') });
-    await expect(planBatch({ inputs: ['in/a.mp4'], preset: 'h264-ladder', output: '{dir}', cwd: root })).rejects.toMatchObject({ code: 'USAGE', message: expect.stringContaining('replace the input') });
+    await expect(planBatch({ inputs: ['in/a.mp4', 'other/a.mp4'], preset: 'h264-ladder', output: 'out/{stem}', cwd: root })).rejects.toMatchObject({
+      code: 'USAGE',
+      message: expect.stringContaining('same output'),
+    });
+    await expect(planBatch({ inputs: ['in/a.mp4'], preset: 'h264-ladder', output: '{dir}', cwd: root })).rejects.toMatchObject({
+      code: 'USAGE',
+      message: expect.stringContaining('replace the input'),
+    });
     await expect(planBatch({ inputs: ['in/a.mp4'], cwd: root })).rejects.toMatchObject({ code: 'USAGE', message: expect.stringContaining('No preset') });
     await expect(planBatch({ inputs: ['in/a.mp4'], preset: 'no-such-preset', cwd: root })).rejects.toMatchObject({ code: 'PRESET_NOT_FOUND' });
   });
@@ -243,8 +260,7 @@ describe('per-destination lock', () => {
     if (root) await rm(root, { recursive: true, force: true });
   });
 
-  const staleRecord = async (pid: number, extra: Partial<LockOwner> = {}): Promise<string> =>
-    `${JSON.stringify({ ...currentOwner('test'), pid, pidStart: null, ...extra })}\n`;
+  const staleRecord = async (pid: number, extra: Partial<LockOwner> = {}): Promise<string> => `${JSON.stringify({ ...currentOwner('test'), pid, pidStart: null, ...extra })}\n`;
 
   it('is exclusive while held and free again after release (parents it created are removed)', async () => {
     const dest = join(root, 'new/deeper/pkg');
@@ -331,8 +347,33 @@ describe('summary formats', () => {
     stopped: null,
     jobs: [
       { id: 1, input: '/w/a.mp4', output: '/w/out/a', preset: 'p', status: 'done', reason: null, attempts: 1, elapsedSeconds: 4, durationSeconds: 8, speed: 2, sizeBytes: 2048 },
-      { id: 2, input: '/w/b.mp4', output: '/w/out/b', preset: 'p', status: 'skipped', skip: 'locked', reason: 'locked by another run', attempts: 0, elapsedSeconds: null, durationSeconds: null, speed: null, sizeBytes: null },
-      { id: 3, input: '/w/c|d.mp4', output: '/w/out/c', preset: 'p', status: 'failed', reason: 'bad | input', attempts: 1, elapsedSeconds: 0.5, durationSeconds: null, speed: null, sizeBytes: null },
+      {
+        id: 2,
+        input: '/w/b.mp4',
+        output: '/w/out/b',
+        preset: 'p',
+        status: 'skipped',
+        skip: 'locked',
+        reason: 'locked by another run',
+        attempts: 0,
+        elapsedSeconds: null,
+        durationSeconds: null,
+        speed: null,
+        sizeBytes: null,
+      },
+      {
+        id: 3,
+        input: '/w/c|d.mp4',
+        output: '/w/out/c',
+        preset: 'p',
+        status: 'failed',
+        reason: 'bad | input',
+        attempts: 1,
+        elapsedSeconds: 0.5,
+        durationSeconds: null,
+        speed: null,
+        sizeBytes: null,
+      },
     ],
   };
 

@@ -37,24 +37,37 @@ const x264Flags = (i: number): string[] => ['-c:v', 'libx264', ...x264.args(rung
 const count = (argv: readonly string[], x: string): number => argv.filter((a) => a === x).length;
 const argAfter = (argv: readonly string[], flag: string): string | undefined => argv[argv.indexOf(flag) + 1];
 
-describe('benchmark contenders, written from the facts of streamkit\'s plan', () => {
+describe("benchmark contenders, written from the facts of streamkit's plan", () => {
   it('reads the source stream, frame rate, rungs, rate control, GOP and audio from the plan', () => {
     expect(ladder.ffmpeg).toBe('/usr/bin/ffmpeg');
     expect(ladder.input).toBe('/w/in.mp4');
     expect(ladder.source).toBe('0:0');
     expect(ladder.fps).toBe('24');
     expect(ladder.format).toBeNull();
-    expect(ladder.rungs.map((r) => [r.name, r.width, r.height, r.bitrate])).toEqual([['1080p', 1920, 1080, 7_800_000], ['720p', 1280, 720, 4_500_000], ['360p', 640, 360, 365_000]]);
+    expect(ladder.rungs.map((r) => [r.name, r.width, r.height, r.bitrate])).toEqual([
+      ['1080p', 1920, 1080, 7_800_000],
+      ['720p', 1280, 720, 4_500_000],
+      ['360p', 640, 360, 365_000],
+    ]);
     expect(ladder.rungs.map((r) => r.video)).toEqual([x264Flags(0), x264Flags(1), x264Flags(2)]);
     // the plan's settings reach the encoder: speed, bitrate, cap, GOP
     const v = ladder.rungs[1]!.video;
-    expect([argAfter(v, '-preset'), argAfter(v, '-b:v'), argAfter(v, '-maxrate'), argAfter(v, '-bufsize'), argAfter(v, '-g')]).toEqual(['medium', '4500k', '6750k', '13500k', '48']);
+    expect([argAfter(v, '-preset'), argAfter(v, '-b:v'), argAfter(v, '-maxrate'), argAfter(v, '-bufsize'), argAfter(v, '-g')]).toEqual([
+      'medium',
+      '4500k',
+      '6750k',
+      '13500k',
+      '48',
+    ]);
     expect(ladder.audio).toEqual([{ map: '0:a:0', codec: ['-c:a', 'aac', '-b:a', '128k', '-ac', '2', '-ar', '48000'], dir: 'audio-1' }]);
     expect(ladder.hls).toEqual({ time: '5.979167', container: 'ts' });
   });
 
-  it('the settings handed to the encoder profile are all of streamkit\'s RungEncodeSettings', () => {
-    const s: RungEncodeSettings = rungSettings({ ...plan, preset: { video: { rateControl: { mode: 'crf' } } }, speed: 'veryfast', tune: 'film', encoderOptions: { refs: 2 } }, { ...rungs[0]!, crf: 23 });
+  it("the settings handed to the encoder profile are all of streamkit's RungEncodeSettings", () => {
+    const s: RungEncodeSettings = rungSettings(
+      { ...plan, preset: { video: { rateControl: { mode: 'crf' } } }, speed: 'veryfast', tune: 'film', encoderOptions: { refs: 2 } },
+      { ...rungs[0]!, crf: 23 },
+    );
     expect(s).toEqual({ mode: 'crf', bitrate: 7_800_000, maxrate: 11_700_000, bufsize: 23_400_000, crf: 23, gopFrames: 48, speed: 'veryfast', tune: 'film', options: { refs: 2 } });
   });
 
@@ -62,15 +75,19 @@ describe('benchmark contenders, written from the facts of streamkit\'s plan', ()
     const l = benchLadder({ ...plan, media: { video: { index: 2, pixelFormat: 'yuv420p10le' } }, ladder: { ...plan.ladder, frameRate: { num: 30000, den: 1001 } } }, x264, where);
     expect(l.fps).toBe('30000/1001');
     expect(l.source).toBe('0:2');
-    expect(expertGraph(l)).toBe('[0:2]fps=30000/1001,split=3[s0][s1][s2];[s0]scale=1920:1080,format=yuv420p,setsar=1[v0];[s1]scale=1280:720,format=yuv420p,setsar=1[v1];[s2]scale=640:360,format=yuv420p,setsar=1[v2]');
+    expect(expertGraph(l)).toBe(
+      '[0:2]fps=30000/1001,split=3[s0][s1][s2];[s0]scale=1920:1080,format=yuv420p,setsar=1[v0];[s1]scale=1280:720,format=yuv420p,setsar=1[v1];[s2]scale=640:360,format=yuv420p,setsar=1[v2]',
+    );
     expect(argAfter(naiveCommands(l, '/w/naive')[1]!.argv, '-vf')).toBe('fps=30000/1001,scale=1280:720,format=yuv420p,setsar=1');
   });
 
-  it('expert: one process, split from the source, the rungs\' encoder flags, audio in every rung, paths relative to its folder', () => {
+  it("expert: one process, split from the source, the rungs' encoder flags, audio in every rung, paths relative to its folder", () => {
     const { argv, dirs } = expertCommand(ladder, '/w/expert');
     expect(argv.slice(0, 9)).toEqual(['/usr/bin/ffmpeg', '-hide_banner', '-nostdin', '-nostats', '-loglevel', 'warning', '-y', '-i', '/w/in.mp4']);
     expect(count(argv, '-i')).toBe(1);
-    expect(argAfter(argv, '-filter_complex')).toBe('[0:0]fps=24,split=3[s0][s1][s2];[s0]scale=1920:1080,setsar=1[v0];[s1]scale=1280:720,setsar=1[v1];[s2]scale=640:360,setsar=1[v2]');
+    expect(argAfter(argv, '-filter_complex')).toBe(
+      '[0:0]fps=24,split=3[s0][s1][s2];[s0]scale=1920:1080,setsar=1[v0];[s1]scale=1280:720,setsar=1[v1];[s2]scale=640:360,setsar=1[v2]',
+    );
     expect(count(argv, 'libx264')).toBe(3);
     expect(count(argv, 'aac')).toBe(3);
     expect(argv).toContain('720p/index.m3u8');
@@ -83,8 +100,25 @@ describe('benchmark contenders, written from the facts of streamkit\'s plan', ()
     const rest = argv.slice(i + 1 + x264Flags(0).length);
     expect(rest.slice(0, 10)).toEqual(['-map', '0:a:0', '-c:a', 'aac', '-b:a', '128k', '-ac', '2', '-ar', '48000']);
     expect(rest.slice(10, rest.indexOf('1080p/index.m3u8') + 1)).toEqual([
-      '-map_metadata', '-1', '-map_chapters', '-1', '-f', 'hls', '-hls_time', '5.979167', '-hls_playlist_type', 'vod', '-hls_list_size', '0',
-      '-hls_segment_type', 'mpegts', '-hls_flags', 'independent_segments', '-hls_segment_filename', '1080p/seg_%05d.ts', '1080p/index.m3u8',
+      '-map_metadata',
+      '-1',
+      '-map_chapters',
+      '-1',
+      '-f',
+      'hls',
+      '-hls_time',
+      '5.979167',
+      '-hls_playlist_type',
+      'vod',
+      '-hls_list_size',
+      '0',
+      '-hls_segment_type',
+      'mpegts',
+      '-hls_flags',
+      'independent_segments',
+      '-hls_segment_filename',
+      '1080p/seg_%05d.ts',
+      '1080p/index.m3u8',
     ]);
     expect(argv.at(-1)).toBe('360p/index.m3u8');
   });
@@ -114,7 +148,7 @@ describe('benchmark contenders, written from the facts of streamkit\'s plan', ()
     expect(runs.map((r) => r.dir)).toEqual(['/w/naive/1080p', '/w/naive/720p', '/w/naive/360p']);
   });
 
-  it('fMP4 ladders (HEVC, AV1): fMP4 segments with their init segment, the encoder\'s own flags', () => {
+  it("fMP4 ladders (HEVC, AV1): fMP4 segments with their init segment, the encoder's own flags", () => {
     const hevc = benchLadder({ ...plan, hls: { container: 'fmp4', hlsTime: 5.979167 } }, encoderProfiles.libx265, where);
     const { argv } = expertCommand(hevc, '/w/expert');
     expect(argAfter(argv, '-hls_segment_type')).toBe('fmp4');
@@ -159,7 +193,11 @@ describe('benchmark contenders, written from the facts of streamkit\'s plan', ()
     expect(f.audioEncode).toBeCloseTo(0.2, 9);
     expect(cpuFloor({ expertCpu: 60, decodeCpu: 2, graphCpu: 3.5, audioCpu: null, audioCopyCpu: null, expertAudioEncodes: 0 }).avoidable).toBe(1.5);
     // parts measured cheaper than what they contain (noise) save nothing, they do not add
-    expect(cpuFloor({ expertCpu: 60, decodeCpu: 2.1, graphCpu: 2, audioCpu: 0.1, audioCopyCpu: 0.12, expertAudioEncodes: 4 })).toEqual({ seconds: 60, avoidable: 0, audioEncode: 0 });
+    expect(cpuFloor({ expertCpu: 60, decodeCpu: 2.1, graphCpu: 2, audioCpu: 0.1, audioCopyCpu: 0.12, expertAudioEncodes: 4 })).toEqual({
+      seconds: 60,
+      avoidable: 0,
+      audioEncode: 0,
+    });
   });
 
   it('refuses plans the hand-written commands do not cover', () => {
@@ -169,13 +207,31 @@ describe('benchmark contenders, written from the facts of streamkit\'s plan', ()
   });
 });
 
-describe('benchmark contenders against a real plan of the benchmark\'s presets', () => {
+describe("benchmark contenders against a real plan of the benchmark's presets", () => {
   /** The plan planTranscode() makes for a 10 s 1080p24 H.264 + AAC stereo source (no ffmpeg needed). */
   async function realPlan(presetFile: string): Promise<TranscodePlan> {
     const { preset, name } = await loadPreset(resolve('bench/presets', presetFile));
     const media: MediaInfo = {
-      input: '/w/in.mp4', url: inputUrl('/w/in.mp4'), remote: false, formatName: 'mov,mp4,m4a,3gp,3g2,mj2', duration: 10, sizeBytes: 25_000_000,
-      video: { index: 0, codec: 'h264', width: 1920, height: 1080, sar: rational(1, 1), rotation: 0, displayWidth: 1920, displayHeight: 1080, frameRate: rational(24, 1), variableFrameRate: false, pixelFormat: 'yuv420p', bitDepth: 8 },
+      input: '/w/in.mp4',
+      url: inputUrl('/w/in.mp4'),
+      remote: false,
+      formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
+      duration: 10,
+      sizeBytes: 25_000_000,
+      video: {
+        index: 0,
+        codec: 'h264',
+        width: 1920,
+        height: 1080,
+        sar: rational(1, 1),
+        rotation: 0,
+        displayWidth: 1920,
+        displayHeight: 1080,
+        frameRate: rational(24, 1),
+        variableFrameRate: false,
+        pixelFormat: 'yuv420p',
+        bitDepth: 8,
+      },
       audio: [{ index: 1, codec: 'aac', channels: 2, sampleRate: 48000, language: null, title: null }],
       inputOptions: ['-f', 'mov'],
     };
@@ -184,11 +240,21 @@ describe('benchmark contenders against a real plan of the benchmark\'s presets',
     const encoder = choice.name as EncoderName;
     const container = preset.packaging.hls?.container ?? (preset.video.codec === 'h264' ? 'ts' : 'fmp4');
     return {
-      media, preset, presetName: name, hardware: 'cpu', encoder, speed: choice.preset, tune: choice.tune, encoderOptions: {}, ladder, notes: [],
+      media,
+      preset,
+      presetName: name,
+      hardware: 'cpu',
+      encoder,
+      speed: choice.preset,
+      tune: choice.tune,
+      encoderOptions: {},
+      ladder,
+      notes: [],
       audio: preset.audio === false ? null : preset.audio,
       audioRenditions: [{ sourceOrder: 0, dir: 'audio-1', name: 'Main', language: null, channels: 2, default: true }],
       hls: { container, hlsTime: 5.979167, segmentSeconds: 6 },
-      timeline: { offset: 1, inputStart: 0, videoStart: 0, audioPrimingSamples: 1024 }, fpsModeOption: '-fps_mode',
+      timeline: { offset: 1, inputStart: 0, videoStart: 0, audioPrimingSamples: 1024 },
+      fpsModeOption: '-fps_mode',
       files: [],
     };
   }

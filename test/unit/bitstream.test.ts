@@ -40,8 +40,7 @@ const box = (type: string, ...parts: Buffer[]): Buffer => {
   head.write(type, 4, 'latin1');
   return Buffer.concat([head, body]);
 };
-const fullBox = (type: string, version: number, flags: number, ...parts: Buffer[]): Buffer =>
-  box(type, u32(((version & 0xff) << 24) | (flags & 0xffffff)), ...parts);
+const fullBox = (type: string, version: number, flags: number, ...parts: Buffer[]): Buffer => box(type, u32(((version & 0xff) << 24) | (flags & 0xffffff)), ...parts);
 
 describe('BitReader', () => {
   it('reads bit fields across byte boundaries', () => {
@@ -128,7 +127,10 @@ describe('ISO BMFF boxes', () => {
     const trunBuf = fullBox('trun', 1, flags, u32(2, -8 >>> 0, 0x02000000, 10, -512 >>> 0, 20, 1024));
     const trun = parseTrun(trunBuf, iterateBoxes(trunBuf)[0]!);
     expect(trun).toMatchObject({ sampleCount: 2, dataOffset: -8, firstSampleFlags: 0x02000000 });
-    expect(trun.samples).toEqual([{ size: 10, compositionTimeOffset: -512 }, { size: 20, compositionTimeOffset: 1024 }]);
+    expect(trun.samples).toEqual([
+      { size: 10, compositionTimeOffset: -512 },
+      { size: 20, compositionTimeOffset: 1024 },
+    ]);
     const shortTrun = fullBox('trun', 0, TRUN_SAMPLE_SIZE | TRUN_SAMPLE_FLAGS, u32(3, 1, 2));
     expect(() => parseTrun(shortTrun, iterateBoxes(shortTrun)[0]!)).toThrow(/too short for 3 samples/);
   });
@@ -237,20 +239,37 @@ describe('inspectFmp4Segment (synthetic)', () => {
 
   // fragment 1: default-base-is-moof; sync via trun first_sample_flags, others from trex; audio traf after video
   const frag1 = (offset: number): Buffer =>
-    fragment(1, [
-      { trackId: 1, tfhdFlags: BASE_IS_MOOF, tfdt: 1000, trunFlags: D | TRUN_FIRST_SAMPLE_FLAGS | S, firstSampleFlags: SYNC, samples: [[100], [20], [20]], dataSize: 140 },
-      { trackId: 2, tfhdFlags: BASE_IS_MOOF, tfdt: 48000, trunFlags: D, samples: [[], []], dataSize: 10 },
-    ], offset);
+    fragment(
+      1,
+      [
+        { trackId: 1, tfhdFlags: BASE_IS_MOOF, tfdt: 1000, trunFlags: D | TRUN_FIRST_SAMPLE_FLAGS | S, firstSampleFlags: SYNC, samples: [[100], [20], [20]], dataSize: 140 },
+        { trackId: 2, tfhdFlags: BASE_IS_MOOF, tfdt: 48000, trunFlags: D, samples: [[], []], dataSize: 10 },
+      ],
+      offset,
+    );
   // fragment 2: tfhd default flags say sync, but per-sample trun flags win: first sample non-sync, second sync
   const frag2 = (offset: number): Buffer =>
-    fragment(2, [
-      { trackId: 1, tfhdFlags: BASE_IS_MOOF | 0x20, tfhdFields: [SYNC], tfdt: 1120, trunFlags: D | S | F, samples: [[30, NON_SYNC], [40, SYNC]], dataSize: 70 },
-    ], offset);
+    fragment(
+      2,
+      [
+        {
+          trackId: 1,
+          tfhdFlags: BASE_IS_MOOF | 0x20,
+          tfhdFields: [SYNC],
+          tfdt: 1120,
+          trunFlags: D | S | F,
+          samples: [
+            [30, NON_SYNC],
+            [40, SYNC],
+          ],
+          dataSize: 70,
+        },
+      ],
+      offset,
+    );
   // fragment 3: explicit base_data_offset, no data_offset in trun, no tfdt (continues), sync from tfhd default flags, composition offset
   const frag3 = (offset: number): Buffer =>
-    fragment(3, [
-      { trackId: 1, tfhdFlags: 0x01 | 0x20, tfhdFields: [SYNC], baseDataOffset: 0, trunFlags: S | C, samples: [[50, 80]], dataSize: 50 },
-    ], offset);
+    fragment(3, [{ trackId: 1, tfhdFlags: 0x01 | 0x20, tfhdFields: [SYNC], baseDataOffset: 0, trunFlags: S | C, samples: [[50, 80]], dataSize: 50 }], offset);
 
   it('finds keyframes only at the start of fragments and applies flag precedence', () => {
     const styp = box('styp', Buffer.from('msdh'));
@@ -341,7 +360,7 @@ function psi(tableId: number, idExt: number, body: Buffer): Buffer {
 function pes(streamId: number, pts: number, es: Buffer): Buffer {
   const ts = Buffer.from([
     0x21 | (Math.floor(pts / 2 ** 30) << 1),
-    (Math.floor(pts / 2 ** 22)) & 0xff,
+    Math.floor(pts / 2 ** 22) & 0xff,
     ((Math.floor(pts / 2 ** 15) & 0x7f) << 1) | 1,
     (pts >> 7) & 0xff,
     ((pts & 0x7f) << 1) | 1,
@@ -397,7 +416,10 @@ describe('MPEG-TS', () => {
     const pmtSection = readFirstPsiSection(buf, packets, 0x1000);
     const pmtParsed = parsePmt(pmtSection!.data);
     expect(pmtParsed.pcrPid).toBe(0x100);
-    expect(pmtParsed.streams.map((s) => [s.streamType, s.pid, s.kind])).toEqual([[0x1b, 0x100, 'video'], [0x0f, 0x101, 'audio']]);
+    expect(pmtParsed.streams.map((s) => [s.streamType, s.pid, s.kind])).toEqual([
+      [0x1b, 0x100, 'video'],
+      [0x0f, 0x101, 'audio'],
+    ]);
     const units = collectPesUnits(packets, new Set([0x100, 0x101]));
     const video = units.get(0x100)!;
     expect(video.map((u) => u.randomAccess)).toEqual([true, false, false, false]);

@@ -1,13 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import {
-  parseEncoders,
-  parseFilters,
-  parseHwaccels,
-  parseMuxers,
-  parseVersion,
-} from '../../src/ffmpeg/capabilities-parse.js';
+import { parseEncoders, parseFilters, parseHwaccels, parseMuxers, parseVersion } from '../../src/ffmpeg/capabilities-parse.js';
 
 // Real output of the system ffmpeg 5.1.9-0+deb12u1 (Debian 12):
 //   ffmpeg -hide_banner -encoders|-muxers|-filters|-hwaccels, ffmpeg -version, ffprobe -version
@@ -20,7 +14,10 @@ describe('parseEncoders (ffmpeg 5.1 -encoders)', () => {
   const byName = new Map(encoders.map((e) => [e.name, e]));
 
   it('parses every entry line after the ------ separator, none of the legend', () => {
-    const after = text.split('\n').slice(text.split('\n').indexOf(' ------') + 1).filter((l) => l.trim() !== '');
+    const after = text
+      .split('\n')
+      .slice(text.split('\n').indexOf(' ------') + 1)
+      .filter((l) => l.trim() !== '');
     expect(encoders).toHaveLength(after.length);
     expect(encoders.length).toBeGreaterThan(150);
     expect(byName.has('=')).toBe(false);
@@ -81,9 +78,26 @@ describe('parseMuxers (ffmpeg 5.1 -muxers)', () => {
   });
 
   it('only counts lines with the E column (-formats style input, 6.1+ device column)', () => {
-    const formats = ['File formats:', ' D. = Demuxing supported', ' .E = Muxing supported', ' --', ' D  aac             raw ADTS AAC', ' DE matroska,webm   Matroska / WebM', '  E mp4             MP4'].join('\n');
+    const formats = [
+      'File formats:',
+      ' D. = Demuxing supported',
+      ' .E = Muxing supported',
+      ' --',
+      ' D  aac             raw ADTS AAC',
+      ' DE matroska,webm   Matroska / WebM',
+      '  E mp4             MP4',
+    ].join('\n');
     expect(parseMuxers(formats)).toEqual(['matroska', 'webm', 'mp4']);
-    const v7 = ['Formats:', ' D.. = Demuxing supported', ' .E. = Muxing supported', ' ..d = Is a device', ' ---', '  E  mp4             MP4', ' DEd fbdev           Linux framebuffer', ' D   aac             raw ADTS AAC'].join('\n');
+    const v7 = [
+      'Formats:',
+      ' D.. = Demuxing supported',
+      ' .E. = Muxing supported',
+      ' ..d = Is a device',
+      ' ---',
+      '  E  mp4             MP4',
+      ' DEd fbdev           Linux framebuffer',
+      ' D   aac             raw ADTS AAC',
+    ].join('\n');
     expect(parseMuxers(v7)).toEqual(['mp4', 'fbdev']);
   });
 });

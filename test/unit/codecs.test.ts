@@ -137,16 +137,46 @@ describe('AV1', () => {
 
   it('writes the optional fields when colour differs from the defaults (BT.2020 PQ from a sequence header)', () => {
     const seqHeader = bits([
-      [0, 3], [0, 1], [0, 1], // seq_profile, still_picture, reduced_still_picture_header
-      [0, 1], [0, 1], [0, 5], // timing_info_present, initial_display_delay_present, operating_points_cnt_minus_1
-      [0, 12], [8, 5], [0, 1], // operating_point_idc, seq_level_idx, seq_tier
-      [10, 4], [10, 4], [1919, 11], [1079, 11], // frame size bits and max sizes
-      [0, 1], [0, 1], [1, 1], [1, 1], // frame_id_numbers_present, 128x128, filter_intra, intra_edge
-      [0, 1], [0, 1], [0, 1], [0, 1], [1, 1], [0, 1], [0, 1], // interintra, masked, warped, dual_filter, order_hint, jnt_comp, ref_frame_mvs
-      [1, 1], [1, 1], [6, 3], // choose_screen_content_tools, choose_integer_mv, order_hint_bits_minus_1
-      [0, 1], [1, 1], [1, 1], // superres, cdef, restoration
-      [1, 1], [0, 1], [1, 1], [9, 8], [16, 8], [9, 8], [0, 1], // high_bitdepth, mono, colour desc, cp, tc, mc, color_range
-      [0, 2], [0, 1], [0, 1], // chroma_sample_position, separate_uv_delta_q, film_grain_params_present
+      [0, 3],
+      [0, 1],
+      [0, 1], // seq_profile, still_picture, reduced_still_picture_header
+      [0, 1],
+      [0, 1],
+      [0, 5], // timing_info_present, initial_display_delay_present, operating_points_cnt_minus_1
+      [0, 12],
+      [8, 5],
+      [0, 1], // operating_point_idc, seq_level_idx, seq_tier
+      [10, 4],
+      [10, 4],
+      [1919, 11],
+      [1079, 11], // frame size bits and max sizes
+      [0, 1],
+      [0, 1],
+      [1, 1],
+      [1, 1], // frame_id_numbers_present, 128x128, filter_intra, intra_edge
+      [0, 1],
+      [0, 1],
+      [0, 1],
+      [0, 1],
+      [1, 1],
+      [0, 1],
+      [0, 1], // interintra, masked, warped, dual_filter, order_hint, jnt_comp, ref_frame_mvs
+      [1, 1],
+      [1, 1],
+      [6, 3], // choose_screen_content_tools, choose_integer_mv, order_hint_bits_minus_1
+      [0, 1],
+      [1, 1],
+      [1, 1], // superres, cdef, restoration
+      [1, 1],
+      [0, 1],
+      [1, 1],
+      [9, 8],
+      [16, 8],
+      [9, 8],
+      [0, 1], // high_bitdepth, mono, colour desc, cp, tc, mc, color_range
+      [0, 2],
+      [0, 1],
+      [0, 1], // chroma_sample_position, separate_uv_delta_q, film_grain_params_present
     ]);
     const obu = Buffer.concat([Buffer.from([0x0a, seqHeader.length]), seqHeader]);
     const av1C = Buffer.concat([hexBuf('81084c00'), obu]);

@@ -72,7 +72,10 @@ function plan(o: PlanOptions = {}): TranscodePlan {
     audio: { bitrate: '128k', channels: 2 },
   });
   // buildLadder gives every rung the preset's crf when the rung has none
-  const rungs = (o.rungs ?? [rung('1080p', 1920, 1080, 6_000_000), rung('720p', 1280, 720, 3_000_000), rung('360p', 640, 360, 800_000)]).map((r) => ({ ...r, crf: mode === 'crf' ? 30 : undefined }));
+  const rungs = (o.rungs ?? [rung('1080p', 1920, 1080, 6_000_000), rung('720p', 1280, 720, 3_000_000), rung('360p', 640, 360, 800_000)]).map((r) => ({
+    ...r,
+    crf: mode === 'crf' ? 30 : undefined,
+  }));
   const ladder: Ladder = { rungs, frameRate: rational(25, 1), gopFrames: 50, keyframeInterval: 2, notes: [] };
   const audioRenditions: AudioRendition[] = Array.from({ length: o.audio ?? 2 }, (_, i) => ({
     sourceOrder: i,
@@ -177,7 +180,7 @@ describe('videoFilterGraph', () => {
     ]);
   });
 
-  it('converts nothing when the source already has the encoder\'s pixel format', () => {
+  it("converts nothing when the source already has the encoder's pixel format", () => {
     expect(videoFilterGraph(plan()).graph.split(';')[0]).toBe('[0:0]fps=25,split=3[s0][s1][s2]');
   });
 
@@ -362,7 +365,10 @@ describe('encoder arguments keep keyframes aligned (fixed GOP, no scene cuts, cl
 
 describe('buildDecodeCheckArgs', () => {
   it('decodes every file as a file: URL into the null muxer, errors fatal', () => {
-    const argv = buildDecodeCheckArgs([{ file: '/a/1.ts', frames: null }, { file: '/a/2.ts', frames: null }]);
+    const argv = buildDecodeCheckArgs([
+      { file: '/a/1.ts', frames: null },
+      { file: '/a/2.ts', frames: null },
+    ]);
     expect(argv).toContain('-xerror');
     expect(argValue(argv, '-protocol_whitelist')).toBe('file');
     expect(argv.filter((_, i) => argv[i - 1] === '-i')).toEqual(['file:/a/1.ts', 'file:/a/2.ts']);

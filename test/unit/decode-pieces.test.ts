@@ -10,12 +10,18 @@ describe('decodeCheckPieces', () => {
   it('one TS segment with several GOPs: its first keyframe (with the PAT/PMT before it) and its last GOP', () => {
     expect(decodeCheckPieces([ts([seg('s0.ts', 376, 9000, 20000)])]).map((p) => p.parts)).toEqual([
       [{ file: '720p/s0.ts', start: 0, end: 1376 }],
-      [{ file: '720p/s0.ts', start: 0, end: 376 }, { file: '720p/s0.ts', start: 20000, end: null }],
+      [
+        { file: '720p/s0.ts', start: 0, end: 376 },
+        { file: '720p/s0.ts', start: 20000, end: null },
+      ],
     ]);
   });
 
   it('one TS segment of one GOP: its first keyframe, then all of it for its end', () => {
-    expect(decodeCheckPieces([ts([seg('s0.ts', 376)])]).map((p) => p.parts)).toEqual([[{ file: '720p/s0.ts', start: 0, end: 1376 }], [{ file: '720p/s0.ts', start: 0, end: null }]]);
+    expect(decodeCheckPieces([ts([seg('s0.ts', 376)])]).map((p) => p.parts)).toEqual([
+      [{ file: '720p/s0.ts', start: 0, end: 1376 }],
+      [{ file: '720p/s0.ts', start: 0, end: null }],
+    ]);
   });
 
   it('a first segment that is one keyframe and nothing else is decoded whole', () => {
@@ -29,9 +35,20 @@ describe('decodeCheckPieces', () => {
   });
 
   it('a last GOP of a single frame (a source just past a GOP boundary) is that frame with the PAT/PMT', () => {
-    const last = { uri: 's1.ts', bytes: 17_500, keyframes: [{ offset: 376, length: 1000 }, { offset: 9000, length: 1000 }, { offset: 17000, length: 500 }] };
+    const last = {
+      uri: 's1.ts',
+      bytes: 17_500,
+      keyframes: [
+        { offset: 376, length: 1000 },
+        { offset: 9000, length: 1000 },
+        { offset: 17000, length: 500 },
+      ],
+    };
     const pieces = decodeCheckPieces([ts([seg('s0.ts', 376, 9000, 20000), last])]);
-    expect(pieces[1]!.parts).toEqual([{ file: '720p/s1.ts', start: 0, end: 376 }, { file: '720p/s1.ts', start: 17000, end: null }]);
+    expect(pieces[1]!.parts).toEqual([
+      { file: '720p/s1.ts', start: 0, end: 376 },
+      { file: '720p/s1.ts', start: 17000, end: null },
+    ]);
   });
 
   it('audio renditions: first and last segments, whole, no frame limit', () => {
@@ -44,12 +61,47 @@ describe('decodeCheckPieces', () => {
 });
 
 describe('buildDecodeCheckArgs with frame limits', () => {
-  it('limits only the inputs that have one, and names each piece\'s demuxer', () => {
-    expect(buildDecodeCheckArgs([{ file: '/p/a.mp4', frames: 1 }, { file: '/p/b.ts', frames: null }, { file: '/p/c.flv', frames: null }]).slice(5)).toEqual([
-      '-skip_loop_filter', 'all', '-f', 'mov', '-i', 'file:/p/a.mp4',
-      '-skip_loop_filter', 'all', '-f', 'mpegts', '-i', 'file:/p/b.ts',
-      '-skip_loop_filter', 'all', '-i', 'file:/p/c.flv',
-      '-map', '0', '-frames:v', '1', '-f', 'null', '-', '-map', '1', '-f', 'null', '-', '-map', '2', '-f', 'null', '-',
+  it("limits only the inputs that have one, and names each piece's demuxer", () => {
+    expect(
+      buildDecodeCheckArgs([
+        { file: '/p/a.mp4', frames: 1 },
+        { file: '/p/b.ts', frames: null },
+        { file: '/p/c.flv', frames: null },
+      ]).slice(5),
+    ).toEqual([
+      '-skip_loop_filter',
+      'all',
+      '-f',
+      'mov',
+      '-i',
+      'file:/p/a.mp4',
+      '-skip_loop_filter',
+      'all',
+      '-f',
+      'mpegts',
+      '-i',
+      'file:/p/b.ts',
+      '-skip_loop_filter',
+      'all',
+      '-i',
+      'file:/p/c.flv',
+      '-map',
+      '0',
+      '-frames:v',
+      '1',
+      '-f',
+      'null',
+      '-',
+      '-map',
+      '1',
+      '-f',
+      'null',
+      '-',
+      '-map',
+      '2',
+      '-f',
+      'null',
+      '-',
     ]);
   });
 });

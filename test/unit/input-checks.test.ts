@@ -30,11 +30,20 @@ function issues(fn: () => void): string[] {
 
 describe('presets are data: encoder options, tune and speed are allowlisted', () => {
   it('accepts allowed options, tune and speed', () => {
-    expect(issues(() => checkPresetForEncoder(preset({ name: 'libx264', preset: 'slow', tune: 'film', options: { profile: 'high', refs: 3, '-bf': 2 } }), 'p.yaml', 'cpu', 'libx264'))).toEqual([]);
+    expect(
+      issues(() => checkPresetForEncoder(preset({ name: 'libx264', preset: 'slow', tune: 'film', options: { profile: 'high', refs: 3, '-bf': 2 } }), 'p.yaml', 'cpu', 'libx264')),
+    ).toEqual([]);
   });
 
   it('refuses what the builder owns, with a hint saying where it comes from', () => {
-    const found = issues(() => checkPresetForEncoder(preset({ name: 'libx264', options: { g: 1, '-map': '1', filter_complex: 'movie=/etc/passwd', 'x264-params': 'keyint=1', i: '/etc/passwd' } }), 'p.yaml', 'cpu', 'libx264'));
+    const found = issues(() =>
+      checkPresetForEncoder(
+        preset({ name: 'libx264', options: { g: 1, '-map': '1', filter_complex: 'movie=/etc/passwd', 'x264-params': 'keyint=1', i: '/etc/passwd' } }),
+        'p.yaml',
+        'cpu',
+        'libx264',
+      ),
+    );
     expect(found).toHaveLength(5);
     for (const f of found) expect(f).toMatch(/^video\.encoder\.cpu\.options\.\S+: streamkit sets "[^"]+" itself \(GOP from video\.keyframeInterval/);
   });
@@ -46,22 +55,41 @@ describe('presets are data: encoder options, tune and speed are allowlisted', ()
     ]);
   });
 
-  it('refuses a tune that is not one of the encoder\'s (svt-av1 puts it inside -svtav1-params)', () => {
-    const av1 = parsePresetObject({ video: { codec: 'av1', encoder: { cpu: { name: 'libsvtav1', tune: '0:stat-file=/tmp/x' } }, rateControl: { mode: 'crf', crf: 30 }, rungs: [{ height: 360, bitrate: '500k' }] }, packaging: { hls: { container: 'fmp4' } } });
-    expect(issues(() => checkPresetForEncoder(av1, 'a.yaml', 'cpu', 'libsvtav1'))).toEqual(['video.encoder.cpu.tune: expected one of 0, 1 for libsvtav1, got "0:stat-file=/tmp/x"']);
-    expect(issues(() => checkPresetForEncoder(preset({ name: 'libx264', tune: 'film -i x' }), 'p.yaml', 'cpu', 'libx264'))).toEqual([expect.stringMatching(/^video\.encoder\.cpu\.tune: expected one of film, /)]);
+  it("refuses a tune that is not one of the encoder's (svt-av1 puts it inside -svtav1-params)", () => {
+    const av1 = parsePresetObject({
+      video: {
+        codec: 'av1',
+        encoder: { cpu: { name: 'libsvtav1', tune: '0:stat-file=/tmp/x' } },
+        rateControl: { mode: 'crf', crf: 30 },
+        rungs: [{ height: 360, bitrate: '500k' }],
+      },
+      packaging: { hls: { container: 'fmp4' } },
+    });
+    expect(issues(() => checkPresetForEncoder(av1, 'a.yaml', 'cpu', 'libsvtav1'))).toEqual([
+      'video.encoder.cpu.tune: expected one of 0, 1 for libsvtav1, got "0:stat-file=/tmp/x"',
+    ]);
+    expect(issues(() => checkPresetForEncoder(preset({ name: 'libx264', tune: 'film -i x' }), 'p.yaml', 'cpu', 'libx264'))).toEqual([
+      expect.stringMatching(/^video\.encoder\.cpu\.tune: expected one of film, /),
+    ]);
   });
 
   it('checkPresetEncoders checks both encoders, and unknown or misplaced encoder names', () => {
-    expect(issues(() => checkPresetEncoders(preset({ name: 'libx264' }, { name: 'h264_nvenc', preset: 'p9' }), 'p.yaml'))).toEqual([expect.stringMatching(/^video\.encoder\.nvenc\.preset: expected one of p1, p2/)]);
+    expect(issues(() => checkPresetEncoders(preset({ name: 'libx264' }, { name: 'h264_nvenc', preset: 'p9' }), 'p.yaml'))).toEqual([
+      expect.stringMatching(/^video\.encoder\.nvenc\.preset: expected one of p1, p2/),
+    ]);
     expect(issues(() => checkPresetEncoders(preset({ name: 'h264_nvenc' }), 'p.yaml'))).toEqual(['video.encoder.cpu.name: expected a cpu encoder, got h264_nvenc (nvenc)']);
-    expect(issues(() => checkPresetEncoders(preset({ name: 'libfoo' }), 'p.yaml'))).toEqual([expect.stringMatching(/^video\.encoder\.cpu\.name: expected one of the encoders streamkit knows: libx264, /)]);
+    expect(issues(() => checkPresetEncoders(preset({ name: 'libfoo' }), 'p.yaml'))).toEqual([
+      expect.stringMatching(/^video\.encoder\.cpu\.name: expected one of the encoders streamkit knows: libx264, /),
+    ]);
   });
 
   it('the built-in presets pass, for both their encoders', async () => {
     for (const name of ['h264-ladder', 'hevc-ladder', 'av1-ladder']) {
       const r = await loadPreset(name);
-      expect(issues(() => checkPresetEncoders(r.preset, r.file)), name).toEqual([]);
+      expect(
+        issues(() => checkPresetEncoders(r.preset, r.file)),
+        name,
+      ).toEqual([]);
     }
   });
 });
@@ -123,4 +151,3 @@ describe('inputs: files stay files, demuxers that open other files are not allow
     expect(localDemuxerWhitelist(text)).toEqual(['h264', 'matroska', 'webm', 'mov', 'mp4', 'm4a', '3gp', '3g2', 'mj2', 'mpegts']);
   });
 });
-

@@ -66,7 +66,10 @@ describe('one output template engine for batch -o and queue add --output', () =>
       ['  ', /template is empty/],
       ['{dir}', /would replace the input itself/],
     ] as const) {
-      await expect(planBatch({ inputs: [input], preset: 'h264-ladder', output: template, cwd: root })).rejects.toMatchObject({ code: 'USAGE', message: expect.stringMatching(message) });
+      await expect(planBatch({ inputs: [input], preset: 'h264-ladder', output: template, cwd: root })).rejects.toMatchObject({
+        code: 'USAGE',
+        message: expect.stringMatching(message),
+      });
       await expect(buildJobs([input], { preset: 'h264-ladder', output: template, cwd: root })).rejects.toMatchObject({ code: 'USAGE', message: expect.stringMatching(message) });
     }
   });
@@ -93,7 +96,7 @@ describe('one retry policy', () => {
     OUTPUT_EXISTS: false,
     INTERRUPTED: false,
     OUTPUT_UNWRITABLE: true,
-      NO_SPACE: true,
+    NO_SPACE: true,
     FFMPEG_FAILED: true,
     VERIFY_FAILED: true,
     PUBLISH_FAILED: true,
@@ -140,7 +143,15 @@ describe('one job key', () => {
     const base = await key(input, h264, {});
     expect(await key(input, h264, { hw: 'auto' })).toBe(base); // the default spelled out
     expect(await key(input, JSON.parse(JSON.stringify(h264)), {})).toBe(base); // the same preset after a round trip
-    expect(new Set([base, await key(input, hevc, {}), await key(input, h264, { hw: 'cpu' }), await key(input, h264, { frameRate: '25' }), await key(join(root, 'media', 'shows', 's01', 'ep 1.final.mkv'), h264, {})]).size).toBe(5);
+    expect(
+      new Set([
+        base,
+        await key(input, hevc, {}),
+        await key(input, h264, { hw: 'cpu' }),
+        await key(input, h264, { frameRate: '25' }),
+        await key(join(root, 'media', 'shows', 's01', 'ep 1.final.mkv'), h264, {}),
+      ]).size,
+    ).toBe(5);
   });
 
   it('is the same for batch and queue: the queue job carries the key a batch run checks against', async () => {
@@ -151,7 +162,11 @@ describe('one job key', () => {
   });
 
   it('turns an input that cannot be read into an input error (exit 3)', async () => {
-    await expect(jobIdentity(join(root, 'gone.mp4'), {}, {}, 'Put it on shared storage.')).rejects.toMatchObject({ code: 'INPUT_MISSING', exitCode: 3, hint: 'Put it on shared storage.' });
+    await expect(jobIdentity(join(root, 'gone.mp4'), {}, {}, 'Put it on shared storage.')).rejects.toMatchObject({
+      code: 'INPUT_MISSING',
+      exitCode: 3,
+      hint: 'Put it on shared storage.',
+    });
   });
 });
 
@@ -164,8 +179,14 @@ describe('destination', () => {
       await mkdir(join(at(name), '720p'), { recursive: true });
       await writeFile(join(at(name), '720p', 'seg.ts'), 'segment');
       await writeManifest(at(name), {
-        streamkitVersion: '0.0.0', jobKey: jobKeyValue, input: { input: '/in.mp4', size: 1, mtimeMs: 1, sample: null },
-        preset: { name: 'p', hash: 'h', resolved: {} }, options: {}, ffmpeg: { path: '/usr/bin/ffmpeg', version: '7.1' }, hardware: 'cpu', encoder: 'libx264',
+        streamkitVersion: '0.0.0',
+        jobKey: jobKeyValue,
+        input: { input: '/in.mp4', size: 1, mtimeMs: 1, sample: null },
+        preset: { name: 'p', hash: 'h', resolved: {} },
+        options: {},
+        ffmpeg: { path: '/usr/bin/ffmpeg', version: '7.1' },
+        hardware: 'cpu',
+        encoder: 'libx264',
       });
     };
     await pkg('current', key);
@@ -192,7 +213,14 @@ describe('destination', () => {
       const d = decideDestination(at(name), await packageState(at(name), key), force);
       return d.action === 'refuse' ? `refuse ${d.error.code}` : d.action;
     };
-    expect(await Promise.all(['absent', 'current', 'other-job', 'foreign', 'broken', 'a-file'].map((n) => decide(n, false)))).toEqual(['create', 'skip', 'replace', 'refuse OUTPUT_EXISTS', 'refuse OUTPUT_EXISTS', 'refuse OUTPUT_EXISTS']);
+    expect(await Promise.all(['absent', 'current', 'other-job', 'foreign', 'broken', 'a-file'].map((n) => decide(n, false)))).toEqual([
+      'create',
+      'skip',
+      'replace',
+      'refuse OUTPUT_EXISTS',
+      'refuse OUTPUT_EXISTS',
+      'refuse OUTPUT_EXISTS',
+    ]);
     expect(await Promise.all(['absent', 'current', 'other-job', 'foreign', 'broken'].map((n) => decide(n, true)))).toEqual(['create', 'replace', 'replace', 'replace', 'replace']);
     const broken = decideDestination(at('broken'), await packageState(at('broken'), key), false);
     expect(broken.action === 'refuse' && broken.error.message).toMatch(/exists and is not a streamkit package \(streamkit\.json is not a streamkit manifest/);
@@ -203,7 +231,13 @@ describe('destination', () => {
     const input = join(root, 'media', 'clip.mp4');
     const job = (output: string): Parameters<typeof runJob>[0] => ({ input, output, preset, hw: 'auto', force: false });
     const lock = { what: 'job.test' };
-    expect(await runJob(job(at('current')), { lock })).toMatchObject({ status: 'skipped', skip: 'current', reason: expect.stringMatching(/^up to date \(made /), attempts: 0, sizeBytes: 7 });
+    expect(await runJob(job(at('current')), { lock })).toMatchObject({
+      status: 'skipped',
+      skip: 'current',
+      reason: expect.stringMatching(/^up to date \(made /),
+      attempts: 0,
+      sizeBytes: 7,
+    });
     expect(await runJob(job(at('foreign')), { lock, retries: 3 })).toMatchObject({ status: 'failed', retryable: false, attempts: 0, error: { code: 'OUTPUT_EXISTS' } });
     const held = await acquireLock(at('new'));
     expect(held.acquired).toBe(true);

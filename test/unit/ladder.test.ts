@@ -91,7 +91,16 @@ describe('buildLadder: never upscale', () => {
   });
 
   it('no rung is ever larger than the source in either dimension', () => {
-    for (const [w, h] of [[1920, 1080], [1280, 720], [426, 240], [320, 180], [1600, 900], [1316, 740], [800, 332], [160, 90]] as const) {
+    for (const [w, h] of [
+      [1920, 1080],
+      [1280, 720],
+      [426, 240],
+      [320, 180],
+      [1600, 900],
+      [1316, 740],
+      [800, 332],
+      [160, 90],
+    ] as const) {
       for (const r of buildLadder(preset(), video(w, h)).rungs) {
         expect(r.width, `${w}x${h} ${r.name}`).toBeLessThanOrEqual(w + 1);
         expect(r.height, `${w}x${h} ${r.name}`).toBeLessThanOrEqual(h);
@@ -276,7 +285,12 @@ describe('GOP length in frames', () => {
 
 describe('rate control per rung', () => {
   it('derives maxrate and bufsize from the ratios unless a rung sets them', () => {
-    const p = preset({ rungs: [{ height: 720, bitrate: '3000k' }, { height: 360, bitrate: '800k', maxrate: '1000k', bufsize: '1500k' }] });
+    const p = preset({
+      rungs: [
+        { height: 720, bitrate: '3000k' },
+        { height: 360, bitrate: '800k', maxrate: '1000k', bufsize: '1500k' },
+      ],
+    });
     const l = buildLadder(p, video(1280, 720));
     expect(l.rungs[0]).toMatchObject({ name: '720p', bitrate: 3_000_000, maxrate: 4_500_000, bufsize: 9_000_000 });
     expect(l.rungs[1]).toMatchObject({ name: '360p', bitrate: 800_000, maxrate: 1_000_000, bufsize: 1_500_000 });

@@ -49,8 +49,14 @@ describe('describeOutputs', () => {
 
   it('checkCurrent with verifyHashes finds a file whose content changed but not its size', async () => {
     await writeManifest(root, {
-      streamkitVersion: '0.0.0', jobKey: 'job', input: { input: '/in.mp4', size: 1, mtimeMs: 1, sample: null },
-      preset: { name: 'p', hash: 'h', resolved: {} }, options: {}, ffmpeg: { path: '/usr/bin/ffmpeg', version: '5.1' }, hardware: 'cpu', encoder: 'libx264',
+      streamkitVersion: '0.0.0',
+      jobKey: 'job',
+      input: { input: '/in.mp4', size: 1, mtimeMs: 1, sample: null },
+      preset: { name: 'p', hash: 'h', resolved: {} },
+      options: {},
+      ffmpeg: { path: '/usr/bin/ffmpeg', version: '5.1' },
+      hardware: 'cpu',
+      encoder: 'libx264',
     });
     expect(await checkCurrent(root, 'job', true)).toMatchObject({ current: true });
     const path = join(root, '720p', 'seg_00003.ts'); // the large file: more than one read of the hashing buffer

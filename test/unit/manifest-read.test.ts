@@ -13,10 +13,18 @@ describe('reading streamkit.json', () => {
     root = await mkdtemp(join(tmpdir(), 'sk-manifest-read-'));
     await mkdir(join(root, 'pkg', '720p'), { recursive: true });
     await writeFile(join(root, 'pkg', '720p', 'seg_00000.ts'), 'segment');
-    good = { ...(await writeManifest(join(root, 'pkg'), {
-      streamkitVersion: '0.0.0', jobKey: 'job', input: { input: '/in.mp4', size: 1, mtimeMs: 1, sample: null },
-      preset: { name: 'p', hash: 'h', resolved: {} }, options: { frameRate: null, hw: 'auto' }, ffmpeg: { path: '/usr/bin/ffmpeg', version: '7.1' }, hardware: 'cpu', encoder: 'libx264',
-    })) };
+    good = {
+      ...(await writeManifest(join(root, 'pkg'), {
+        streamkitVersion: '0.0.0',
+        jobKey: 'job',
+        input: { input: '/in.mp4', size: 1, mtimeMs: 1, sample: null },
+        preset: { name: 'p', hash: 'h', resolved: {} },
+        options: { frameRate: null, hw: 'auto' },
+        ffmpeg: { path: '/usr/bin/ffmpeg', version: '7.1' },
+        hardware: 'cpu',
+        encoder: 'libx264',
+      })),
+    };
   });
   afterAll(() => rm(root, { recursive: true, force: true }));
 
@@ -45,7 +53,11 @@ describe('reading streamkit.json', () => {
     ['not JSON', () => '{"manifestVersion": 1,', /not valid JSON/],
     ['outputs not a list', () => JSON.stringify({ ...good, outputs: 'all of them' }), /not a streamkit manifest \(outputs: /],
     ['a size that is not a number', () => JSON.stringify({ ...good, outputs: [{ path: '720p/seg_00000.ts', size: '7', sha256: 'x' }] }), /outputs\[0\]\.size: /],
-    ['a file outside the package', () => JSON.stringify({ ...good, outputs: [{ path: '../../etc/passwd', size: 7, sha256: 'x' }] }), /outputs\[0\]\.path: expected a path inside the package/],
+    [
+      'a file outside the package',
+      () => JSON.stringify({ ...good, outputs: [{ path: '../../etc/passwd', size: 7, sha256: 'x' }] }),
+      /outputs\[0\]\.path: expected a path inside the package/,
+    ],
     ['no job key', () => JSON.stringify({ ...good, jobKey: undefined }), /\(jobKey: /],
     ['another manifest version', () => JSON.stringify({ ...good, manifestVersion: 2 }), /has manifest version 2, expected 1/],
     ['a JSON array', () => '[]', /not a streamkit manifest/],

@@ -84,7 +84,21 @@ const caps51: Capabilities = {
 };
 
 function video(over: Partial<VideoInfo> = {}): VideoInfo {
-  return { index: 0, codec: 'h264', width: 1280, height: 720, sar: rational(1, 1), rotation: 0, displayWidth: 1280, displayHeight: 720, frameRate: rational(30, 1), variableFrameRate: false, pixelFormat: 'yuv420p', bitDepth: 8, ...over };
+  return {
+    index: 0,
+    codec: 'h264',
+    width: 1280,
+    height: 720,
+    sar: rational(1, 1),
+    rotation: 0,
+    displayWidth: 1280,
+    displayHeight: 720,
+    frameRate: rational(30, 1),
+    variableFrameRate: false,
+    pixelFormat: 'yuv420p',
+    bitDepth: 8,
+    ...over,
+  };
 }
 
 function makePlan(over: { video?: Partial<VideoInfo>; hardware?: 'cpu' | 'nvenc'; nvenc?: NvencPipeline; audio?: boolean } = {}): TranscodePlan {
@@ -94,7 +108,11 @@ function makePlan(over: { video?: Partial<VideoInfo>; hardware?: 'cpu' | 'nvenc'
       encoder: { cpu: { name: 'libx264', preset: 'veryfast' }, nvenc: { name: 'h264_nvenc', preset: 'p5', tune: 'hq' } },
       rateControl: { mode: 'vbr', maxrateRatio: 1.5, bufsizeRatio: 2 },
       keyframeInterval: 2,
-      rungs: [{ height: 720, bitrate: '3000k' }, { height: 480, bitrate: '1500k' }, { height: 360, bitrate: '800k' }],
+      rungs: [
+        { height: 720, bitrate: '3000k' },
+        { height: 480, bitrate: '1500k' },
+        { height: 360, bitrate: '800k' },
+      ],
     },
     packaging: { hls: { segmentDuration: 4 } },
   });
@@ -131,43 +149,189 @@ function makePlan(over: { video?: Partial<VideoInfo>; hardware?: 'cpu' | 'nvenc'
   };
 }
 
-const hls = (dir: string): string[] => ['-f', 'hls', '-hls_time', '3.999999', '-hls_playlist_type', 'vod', '-hls_list_size', '0', '-hls_segment_type', 'mpegts', '-hls_flags', 'independent_segments+temp_file', '-hls_segment_filename', `${dir}/seg_%05d.ts`, '-output_ts_offset', '1', `${dir}/index.m3u8`] // relative: ffmpeg runs in the staging folder;
+const hls = (dir: string): string[] => [
+  '-f',
+  'hls',
+  '-hls_time',
+  '3.999999',
+  '-hls_playlist_type',
+  'vod',
+  '-hls_list_size',
+  '0',
+  '-hls_segment_type',
+  'mpegts',
+  '-hls_flags',
+  'independent_segments+temp_file',
+  '-hls_segment_filename',
+  `${dir}/seg_%05d.ts`,
+  '-output_ts_offset',
+  '1',
+  `${dir}/index.m3u8`,
+]; // relative: ffmpeg runs in the staging folder;
 const meta = ['-map_metadata', '-1', '-map_chapters', '-1'];
 const vmeta = ['-fps_mode', 'passthrough', ...meta]; // video outputs keep the fps filter's timing
-const nv = (b: string, m: string, s: string): string[] => ['-c:v', 'h264_nvenc', '-preset', 'p5', '-tune', 'hq', '-profile:v', 'high', '-rc', 'vbr', '-b:v', b, '-maxrate', m, '-bufsize', s, '-g', '60', '-forced-idr', '1', '-no-scenecut', '1'];
+const nv = (b: string, m: string, s: string): string[] => [
+  '-c:v',
+  'h264_nvenc',
+  '-preset',
+  'p5',
+  '-tune',
+  'hq',
+  '-profile:v',
+  'high',
+  '-rc',
+  'vbr',
+  '-b:v',
+  b,
+  '-maxrate',
+  m,
+  '-bufsize',
+  s,
+  '-g',
+  '60',
+  '-forced-idr',
+  '1',
+  '-no-scenecut',
+  '1',
+];
 
 describe('transcode argv', () => {
   it('CPU path: unchanged by NVENC (no hwaccel, software graph, x264 arguments)', () => {
     expect(buildTranscodeArgs(makePlan())).toEqual([
-      '-loglevel', 'warning', '-y', '-protocol_whitelist', 'file', '-i', 'file:/src/in.mp4',
-      '-filter_complex', '[0:0]fps=30,split=3[s0][s1][s2];[s0]setsar=1[v0];[s1]scale=854:480,setsar=1[v1];[s2]scale=640:360,setsar=1[v2]',
-      '-map', '[v0]', '-c:v', 'libx264', '-preset', 'veryfast', '-b:v', '3000k', '-maxrate', '4500k', '-bufsize', '9000k', '-g', '60', '-keyint_min', '60', '-sc_threshold', '0', '-x264-params', 'open-gop=0', ...vmeta, ...hls('720p'),
-      '-map', '[v1]', '-c:v', 'libx264', '-preset', 'veryfast', '-b:v', '1500k', '-maxrate', '2250k', '-bufsize', '4500k', '-g', '60', '-keyint_min', '60', '-sc_threshold', '0', '-x264-params', 'open-gop=0', ...vmeta, ...hls('480p'),
-      '-map', '[v2]', '-c:v', 'libx264', '-preset', 'veryfast', '-b:v', '800k', '-maxrate', '1200k', '-bufsize', '2400k', '-g', '60', '-keyint_min', '60', '-sc_threshold', '0', '-x264-params', 'open-gop=0', ...vmeta, ...hls('360p'),
+      '-loglevel',
+      'warning',
+      '-y',
+      '-protocol_whitelist',
+      'file',
+      '-i',
+      'file:/src/in.mp4',
+      '-filter_complex',
+      '[0:0]fps=30,split=3[s0][s1][s2];[s0]setsar=1[v0];[s1]scale=854:480,setsar=1[v1];[s2]scale=640:360,setsar=1[v2]',
+      '-map',
+      '[v0]',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-b:v',
+      '3000k',
+      '-maxrate',
+      '4500k',
+      '-bufsize',
+      '9000k',
+      '-g',
+      '60',
+      '-keyint_min',
+      '60',
+      '-sc_threshold',
+      '0',
+      '-x264-params',
+      'open-gop=0',
+      ...vmeta,
+      ...hls('720p'),
+      '-map',
+      '[v1]',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-b:v',
+      '1500k',
+      '-maxrate',
+      '2250k',
+      '-bufsize',
+      '4500k',
+      '-g',
+      '60',
+      '-keyint_min',
+      '60',
+      '-sc_threshold',
+      '0',
+      '-x264-params',
+      'open-gop=0',
+      ...vmeta,
+      ...hls('480p'),
+      '-map',
+      '[v2]',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-b:v',
+      '800k',
+      '-maxrate',
+      '1200k',
+      '-bufsize',
+      '2400k',
+      '-g',
+      '60',
+      '-keyint_min',
+      '60',
+      '-sc_threshold',
+      '0',
+      '-x264-params',
+      'open-gop=0',
+      ...vmeta,
+      ...hls('360p'),
     ]);
   });
 
   it('NVENC gpu mode: NVDEC decode before -i, scale_cuda cascade, B-frame references, same outputs', () => {
     const plan = makePlan({ hardware: 'nvenc', nvenc: { mode: 'gpu', scaler: 'scale_cuda', bFrameRefs: true, reason: 'x' } });
     expect(buildTranscodeArgs(plan)).toEqual([
-      '-loglevel', 'warning', '-y', '-protocol_whitelist', 'file',
-      '-threads', '1', '-hwaccel', 'cuda', '-hwaccel_output_format', 'cuda', '-extra_hw_frames', '8', '-i', 'file:/src/in.mp4',
+      '-loglevel',
+      'warning',
+      '-y',
+      '-protocol_whitelist',
+      'file',
+      '-threads',
+      '1',
+      '-hwaccel',
+      'cuda',
+      '-hwaccel_output_format',
+      'cuda',
+      '-extra_hw_frames',
+      '8',
+      '-i',
+      'file:/src/in.mp4',
       '-filter_complex',
       '[0:0]fps=30,scale_cuda=w=1280:h=720:interp_algo=bicubic:format=nv12:passthrough=0,setsar=1,split=2[v0][c0];' +
         '[c0]scale_cuda=w=854:h=480:interp_algo=bicubic,setsar=1,split=2[v1][c1];' +
         '[c1]scale_cuda=w=640:h=360:interp_algo=bicubic,setsar=1[v2]',
-      '-map', '[v0]', ...nv('3000k', '4500k', '9000k'), '-b_ref_mode', 'middle', ...vmeta, ...hls('720p'),
-      '-map', '[v1]', ...nv('1500k', '2250k', '4500k'), '-b_ref_mode', 'middle', ...vmeta, ...hls('480p'),
-      '-map', '[v2]', ...nv('800k', '1200k', '2400k'), '-b_ref_mode', 'middle', ...vmeta, ...hls('360p'),
+      '-map',
+      '[v0]',
+      ...nv('3000k', '4500k', '9000k'),
+      '-b_ref_mode',
+      'middle',
+      ...vmeta,
+      ...hls('720p'),
+      '-map',
+      '[v1]',
+      ...nv('1500k', '2250k', '4500k'),
+      '-b_ref_mode',
+      'middle',
+      ...vmeta,
+      ...hls('480p'),
+      '-map',
+      '[v2]',
+      ...nv('800k', '1200k', '2400k'),
+      '-b_ref_mode',
+      'middle',
+      ...vmeta,
+      ...hls('360p'),
     ]);
   });
 
   it('NVENC upload mode: CPU decode, CPU format only when hwupload_cuda cannot take the source, scale_npp', () => {
     const yuv420 = gpuVideoFilterGraph(makePlan(), { mode: 'upload', scaler: 'scale_npp' });
-    expect(yuv420.graph).toBe('[0:0]fps=30,hwupload_cuda,scale_npp=w=1280:h=720:format=nv12,setsar=1,split=2[v0][c0];[c0]scale_npp=w=854:h=480,setsar=1,split=2[v1][c1];[c1]scale_npp=w=640:h=360,setsar=1[v2]');
+    expect(yuv420.graph).toBe(
+      '[0:0]fps=30,hwupload_cuda,scale_npp=w=1280:h=720:format=nv12,setsar=1,split=2[v0][c0];[c0]scale_npp=w=854:h=480,setsar=1,split=2[v1][c1];[c1]scale_npp=w=640:h=360,setsar=1[v2]',
+    );
     expect(yuv420.outputs).toEqual(['v0', 'v1', 'v2']);
     const tenBit = gpuVideoFilterGraph(makePlan({ video: { pixelFormat: 'yuv420p10le', bitDepth: 10 } }), { mode: 'upload', scaler: 'scale_cuda' });
-    expect(tenBit.graph.startsWith('[0:0]fps=30,format=nv12,hwupload_cuda,scale_cuda=w=1280:h=720:interp_algo=bicubic:format=nv12:passthrough=0,setsar=1,split=2[v0][c0];')).toBe(true);
+    expect(tenBit.graph.startsWith('[0:0]fps=30,format=nv12,hwupload_cuda,scale_cuda=w=1280:h=720:interp_algo=bicubic:format=nv12:passthrough=0,setsar=1,split=2[v0][c0];')).toBe(
+      true,
+    );
     const plan = makePlan({ hardware: 'nvenc', nvenc: { mode: 'upload', scaler: 'scale_npp', bFrameRefs: false, reason: 'x' } });
     const argv = buildTranscodeArgs(plan);
     expect(argv.slice(0, 7)).toEqual(['-loglevel', 'warning', '-y', '-protocol_whitelist', 'file', '-i', 'file:/src/in.mp4']);
@@ -177,8 +341,17 @@ describe('transcode argv', () => {
 
   it('NVENC cpu mode: the CPU graph with NV12 for NVENC, NVENC arguments, no hwaccel', () => {
     const argv = buildTranscodeArgs(makePlan({ hardware: 'nvenc', nvenc: { mode: 'cpu', scaler: null, bFrameRefs: false, reason: 'x' } }));
-    expect(argv.slice(0, 9)).toEqual(['-loglevel', 'warning', '-y', '-protocol_whitelist', 'file', '-i', 'file:/src/in.mp4', '-filter_complex',
-      '[0:0]fps=30,format=nv12,split=3[s0][s1][s2];[s0]setsar=1[v0];[s1]scale=854:480,setsar=1[v1];[s2]scale=640:360,setsar=1[v2]']);
+    expect(argv.slice(0, 9)).toEqual([
+      '-loglevel',
+      'warning',
+      '-y',
+      '-protocol_whitelist',
+      'file',
+      '-i',
+      'file:/src/in.mp4',
+      '-filter_complex',
+      '[0:0]fps=30,format=nv12,split=3[s0][s1][s2];[s0]setsar=1[v0];[s1]scale=854:480,setsar=1[v1];[s2]scale=640:360,setsar=1[v2]',
+    ]);
     expect(argv.slice(9, 9 + 2 + nv('', '', '').length)).toEqual(['-map', '[v0]', ...nv('3000k', '4500k', '9000k')]);
   });
 
@@ -216,7 +389,26 @@ describe('transcode argv', () => {
   });
 
   it('the one-frame encoder trial carries the given encoder arguments at warning level', () => {
-    expect(buildEncoderTrialArgs('hevc_nvenc', ['-preset', 'p5'])).toEqual(['-hide_banner', '-nostdin', '-loglevel', 'warning', '-f', 'lavfi', '-i', 'color=black:size=256x144:rate=30', '-frames:v', '1', '-an', '-c:v', 'hevc_nvenc', '-preset', 'p5', '-f', 'null', '-']);
+    expect(buildEncoderTrialArgs('hevc_nvenc', ['-preset', 'p5'])).toEqual([
+      '-hide_banner',
+      '-nostdin',
+      '-loglevel',
+      'warning',
+      '-f',
+      'lavfi',
+      '-i',
+      'color=black:size=256x144:rate=30',
+      '-frames:v',
+      '1',
+      '-an',
+      '-c:v',
+      'hevc_nvenc',
+      '-preset',
+      'p5',
+      '-f',
+      'null',
+      '-',
+    ]);
   });
 });
 
@@ -265,7 +457,11 @@ describe('GPU scaler and pipeline candidates', () => {
     expect(pickGpuScaler({ filters: ['scale'], version: v('6.1', 6, 1) })).toEqual({ scaler: null, reason: 'this ffmpeg has neither scale_cuda nor scale_npp' });
   });
   it('orders gpu, upload, cpu and says why a mode is impossible', () => {
-    expect(pipelineCandidates(video(), caps51).map((c) => [c.mode, c.possible, c.scaler])).toEqual([['gpu', true, 'scale_cuda'], ['upload', true, 'scale_cuda'], ['cpu', true, null]]);
+    expect(pipelineCandidates(video(), caps51).map((c) => [c.mode, c.possible, c.scaler])).toEqual([
+      ['gpu', true, 'scale_cuda'],
+      ['upload', true, 'scale_cuda'],
+      ['cpu', true, null],
+    ]);
     const tenBit = pipelineCandidates(video({ pixelFormat: 'yuv420p10le' }), caps51);
     expect(tenBit[0]!.possible).toBe(false);
     expect(tenBit[0]!.reason).toMatch(/^no GPU decode: yuv420p10le/);
@@ -282,13 +478,37 @@ describe('NVENC trial failures', () => {
   const err = 'Error initializing output stream 0:0 -- Error while opening encoder for output stream #0:0 - maybe incorrect parameters such as bit_rate, rate, width or height';
   it.each([
     ['[h264_nvenc @ 0x55c93938a240] Cannot load libcuda.so.1', 'no-driver', 'Cannot load libcuda.so.1'],
-    ['[AVHWDeviceContext @ 0x5637d2e89700] Cannot load libcuda.so.1\n[AVHWDeviceContext @ 0x5637d2e89700] Could not dynamically load CUDA\nDevice creation failed: -1.', 'no-driver', 'Cannot load libcuda.so.1'],
-    ['[h264_nvenc @ 0x1] Cannot load libnvidia-encode.so.1\n[h264_nvenc @ 0x1] The minimum required Nvidia driver for nvenc is 520.56.06 or newer', 'no-nvenc-library', 'Cannot load libnvidia-encode.so.1'],
-    ['[hevc_nvenc @ 0x1] Driver does not support the required nvenc API version. Required: 12.0 Found: 11.1\n[hevc_nvenc @ 0x1] The minimum required Nvidia driver for nvenc is 520.56.06 or newer', 'driver-too-old', 'Driver does not support the required nvenc API version. Required: 12.0 Found: 11.1'],
+    [
+      '[AVHWDeviceContext @ 0x5637d2e89700] Cannot load libcuda.so.1\n[AVHWDeviceContext @ 0x5637d2e89700] Could not dynamically load CUDA\nDevice creation failed: -1.',
+      'no-driver',
+      'Cannot load libcuda.so.1',
+    ],
+    [
+      '[h264_nvenc @ 0x1] Cannot load libnvidia-encode.so.1\n[h264_nvenc @ 0x1] The minimum required Nvidia driver for nvenc is 520.56.06 or newer',
+      'no-nvenc-library',
+      'Cannot load libnvidia-encode.so.1',
+    ],
+    [
+      '[hevc_nvenc @ 0x1] Driver does not support the required nvenc API version. Required: 12.0 Found: 11.1\n[hevc_nvenc @ 0x1] The minimum required Nvidia driver for nvenc is 520.56.06 or newer',
+      'driver-too-old',
+      'Driver does not support the required nvenc API version. Required: 12.0 Found: 11.1',
+    ],
     ['[h264_nvenc @ 0x1] No CUDA capable devices found', 'no-device', 'No CUDA capable devices found'],
-    ['[h264_nvenc @ 0x1] cuInit(0) failed -> CUDA_ERROR_NO_DEVICE: no CUDA-capable device is detected', 'no-device', 'cuInit(0) failed -> CUDA_ERROR_NO_DEVICE: no CUDA-capable device is detected'],
-    ['[h264_nvenc @ 0x1] OpenEncodeSessionEx failed: out of memory (10): (no details)\n[h264_nvenc @ 0x1] No capable devices found', 'sessions', 'OpenEncodeSessionEx failed: out of memory (10): (no details)'],
-    ['[hevc_nvenc @ 0x1] OpenEncodeSessionEx failed: incompatible client key (21): (no details)\n[hevc_nvenc @ 0x1] No capable devices found', 'sessions', 'OpenEncodeSessionEx failed: incompatible client key (21): (no details)'],
+    [
+      '[h264_nvenc @ 0x1] cuInit(0) failed -> CUDA_ERROR_NO_DEVICE: no CUDA-capable device is detected',
+      'no-device',
+      'cuInit(0) failed -> CUDA_ERROR_NO_DEVICE: no CUDA-capable device is detected',
+    ],
+    [
+      '[h264_nvenc @ 0x1] OpenEncodeSessionEx failed: out of memory (10): (no details)\n[h264_nvenc @ 0x1] No capable devices found',
+      'sessions',
+      'OpenEncodeSessionEx failed: out of memory (10): (no details)',
+    ],
+    [
+      '[hevc_nvenc @ 0x1] OpenEncodeSessionEx failed: incompatible client key (21): (no details)\n[hevc_nvenc @ 0x1] No capable devices found',
+      'sessions',
+      'OpenEncodeSessionEx failed: incompatible client key (21): (no details)',
+    ],
     ['[av1_nvenc @ 0x1] Codec not supported\n[av1_nvenc @ 0x1] No capable devices found', 'codec-unsupported', 'Codec not supported'],
     ['[hevc_nvenc @ 0x1] B frames as references are not supported\n[hevc_nvenc @ 0x1] No capable devices found', 'feature-unsupported', 'B frames as references are not supported'],
     ['[h264_nvenc @ 0x1] Max B-frames 4 exceed 0\n[h264_nvenc @ 0x1] No capable devices found', 'feature-unsupported', 'Max B-frames 4 exceed 0'],
@@ -299,7 +519,9 @@ describe('NVENC trial failures', () => {
     expect(f.line).toBe(line);
   });
   it('anything else keeps the most telling line', () => {
-    expect(classifyNvencFailure('Impossible to convert between the formats supported by the filter \'Parsed_fps_0\' and the filter \'auto_scale_0\'\nError reinitializing filters!\n', 1)).toMatchObject({ kind: 'other', line: "Impossible to convert between the formats supported by the filter 'Parsed_fps_0' and the filter 'auto_scale_0'" });
+    expect(
+      classifyNvencFailure("Impossible to convert between the formats supported by the filter 'Parsed_fps_0' and the filter 'auto_scale_0'\nError reinitializing filters!\n", 1),
+    ).toMatchObject({ kind: 'other', line: "Impossible to convert between the formats supported by the filter 'Parsed_fps_0' and the filter 'auto_scale_0'" });
     expect(classifyNvencFailure('', 1)).toMatchObject({ kind: 'other', line: 'exit code 1' });
   });
   it('device-level failures stop the pipeline search; B-frame reference refusals are recognised', () => {
@@ -314,7 +536,9 @@ describe('NVENC trial failures', () => {
     expect(stripLogPrefix('Device creation failed: -1.')).toBe('Device creation failed: -1.');
   });
   it('says why av1_nvenc is missing: ffmpeg 6.0+', () => {
-    expect(missingNvencReason(caps51, 'av1_nvenc')).toBe('av1_nvenc is not in this ffmpeg build: it needs ffmpeg 6.0 or newer (built with NVENC SDK 12), this is ffmpeg 5.1.9-0+deb12u1');
+    expect(missingNvencReason(caps51, 'av1_nvenc')).toBe(
+      'av1_nvenc is not in this ffmpeg build: it needs ffmpeg 6.0 or newer (built with NVENC SDK 12), this is ffmpeg 5.1.9-0+deb12u1',
+    );
     expect(missingNvencReason({ ...caps51, version: { raw: '6.1.1', major: 6, minor: 1, configuration: [] } }, 'av1_nvenc')).toMatch(/built without NVENC/);
   });
 });
@@ -350,7 +574,12 @@ describe('choosing the pipeline by trial runs (ffmpeg replaced by scripted answe
   });
 
   it('drops B-frame references when the GPU refuses them, then goes on', async () => {
-    const { run, calls } = script([(a) => (isEncoderTrial(a) && a.includes('-b_ref_mode') ? failing('[h264_nvenc @ 0x1] B frames as references are not supported\n[h264_nvenc @ 0x1] No capable devices found') : undefined)]);
+    const { run, calls } = script([
+      (a) =>
+        isEncoderTrial(a) && a.includes('-b_ref_mode')
+          ? failing('[h264_nvenc @ 0x1] B frames as references are not supported\n[h264_nvenc @ 0x1] No capable devices found')
+          : undefined,
+    ]);
     const r = await chooseNvencPipeline(caps51, makePlan({ hardware: 'nvenc' }), { run, fresh: true });
     expect(r.ok && r.pipeline).toMatchObject({ mode: 'gpu', bFrameRefs: false });
     expect(r.ok && r.pipeline.reason).toMatch(/B-frames not used as references/);
@@ -359,7 +588,8 @@ describe('choosing the pipeline by trial runs (ffmpeg replaced by scripted answe
 
   it('falls back from NVDEC to upload to CPU frames as each fails for pipeline reasons', async () => {
     const { run, calls } = script([
-      (a) => (isGpu(a) ? failing('[h264 @ 0x1] Hardware is lacking required capabilities\n[h264 @ 0x1] Failed setup for format cuda: hwaccel initialisation returned error') : undefined),
+      (a) =>
+        isGpu(a) ? failing('[h264 @ 0x1] Hardware is lacking required capabilities\n[h264 @ 0x1] Failed setup for format cuda: hwaccel initialisation returned error') : undefined,
       (a) => (isUpload(a) ? failing("[Parsed_scale_cuda_2 @ 0x1] Option 'interp_algo' not found") : undefined),
     ]);
     const r = await chooseNvencPipeline(caps51, makePlan({ hardware: 'nvenc' }), { run, fresh: true });
@@ -369,7 +599,10 @@ describe('choosing the pipeline by trial runs (ffmpeg replaced by scripted answe
   });
 
   it('stops at once when no session is left, and says so', async () => {
-    const { run, calls } = script([(a) => (!isEncoderTrial(a) ? failing('[h264_nvenc @ 0x1] OpenEncodeSessionEx failed: out of memory (10): (no details)\n[h264_nvenc @ 0x1] No capable devices found') : undefined)]);
+    const { run, calls } = script([
+      (a) =>
+        !isEncoderTrial(a) ? failing('[h264_nvenc @ 0x1] OpenEncodeSessionEx failed: out of memory (10): (no details)\n[h264_nvenc @ 0x1] No capable devices found') : undefined,
+    ]);
     const r = await chooseNvencPipeline(caps51, makePlan({ hardware: 'nvenc' }), { run, fresh: true });
     expect(r.ok).toBe(false);
     expect(calls).toHaveLength(2);

@@ -12,7 +12,10 @@ import {
 } from '../../src/package/playlist.js';
 
 const lines = (text: string): string[] => text.split('\n').filter((l) => l !== '');
-const tagValue = (text: string, tag: string): string | undefined => lines(text).find((l) => l.startsWith(`${tag}:`))?.slice(tag.length + 1);
+const tagValue = (text: string, tag: string): string | undefined =>
+  lines(text)
+    .find((l) => l.startsWith(`${tag}:`))
+    ?.slice(tag.length + 1);
 
 describe('targetDuration (RFC 8216 4.3.3.1: every EXTINF rounded to the nearest integer <= target)', () => {
   it('rounds each duration to the nearest integer and takes the largest', () => {
@@ -68,15 +71,30 @@ describe('writeMediaPlaylist', () => {
   });
 
   it('the target duration follows the longest segment', () => {
-    const text = writeMediaPlaylist({ segments: [{ uri: 'a.ts', duration: 6.006 }, { uri: 'b.ts', duration: 6.5 }], mapUri: null });
+    const text = writeMediaPlaylist({
+      segments: [
+        { uri: 'a.ts', duration: 6.006 },
+        { uri: 'b.ts', duration: 6.5 },
+      ],
+      mapUri: null,
+    });
     expect(tagValue(text, '#EXT-X-TARGETDURATION')).toBe('7');
   });
 });
 
 describe('parseMediaPlaylist', () => {
   it('reads what ffmpeg writes, CRLF included', () => {
-    const p = parseMediaPlaylist('#EXTM3U\r\n#EXT-X-VERSION:7\r\n#EXT-X-TARGETDURATION:2\r\n#EXT-X-MAP:URI="init.mp4"\r\n#EXTINF:2.000000,\r\nseg_00000.m4s\r\n#EXTINF:1.5,\r\nseg_00001.m4s\r\n');
-    expect(p).toEqual({ segments: [{ uri: 'seg_00000.m4s', duration: 2 }, { uri: 'seg_00001.m4s', duration: 1.5 }], mapUri: 'init.mp4', endList: false });
+    const p = parseMediaPlaylist(
+      '#EXTM3U\r\n#EXT-X-VERSION:7\r\n#EXT-X-TARGETDURATION:2\r\n#EXT-X-MAP:URI="init.mp4"\r\n#EXTINF:2.000000,\r\nseg_00000.m4s\r\n#EXTINF:1.5,\r\nseg_00001.m4s\r\n',
+    );
+    expect(p).toEqual({
+      segments: [
+        { uri: 'seg_00000.m4s', duration: 2 },
+        { uri: 'seg_00001.m4s', duration: 1.5 },
+      ],
+      mapUri: 'init.mp4',
+      endList: false,
+    });
   });
 
   it('rejects what is not a playlist', () => {
@@ -135,7 +153,10 @@ describe('writeMasterPlaylist', () => {
   it('writes every attribute Apple and RFC 8216 ask for, and parses back', () => {
     const text = writeMasterPlaylist({
       version: 6,
-      variants: [variant({}), variant({ uri: '720p/index.m3u8', bandwidth: 3_000_000, averageBandwidth: 2_500_000, resolution: { width: 1280, height: 720 }, codecs: ['avc1.64001f', 'mp4a.40.2'] })],
+      variants: [
+        variant({}),
+        variant({ uri: '720p/index.m3u8', bandwidth: 3_000_000, averageBandwidth: 2_500_000, resolution: { width: 1280, height: 720 }, codecs: ['avc1.64001f', 'mp4a.40.2'] }),
+      ],
       iframes: [{ uri: '360p/iframes.m3u8', bandwidth: 80_000.1, averageBandwidth: 40_000, codecs: ['avc1.64001e'], resolution: { width: 640, height: 360 } }],
       audio: [
         { groupId: 'audio', name: 'English', language: 'en', default: true, channels: 2, uri: 'audio-1/index.m3u8' },

@@ -1,14 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import {
-  ProgressParser,
-  parseOutTime,
-  parseProgress,
-  progressEta,
-  progressPercent,
-  type ProgressSnapshot,
-} from '../../src/ffmpeg/progress.js';
+import { ProgressParser, parseOutTime, parseProgress, progressEta, progressPercent, type ProgressSnapshot } from '../../src/ffmpeg/progress.js';
 
 /*
  * Fixtures are real `-progress pipe:1` output of the system ffmpeg 5.1.9
@@ -25,7 +18,9 @@ import {
  */
 const FIXTURES = fileURLToPath(new URL('../fixtures/progress/', import.meta.url));
 const fixture = (name: string): string => readFileSync(FIXTURES + name, 'utf8');
-const fixtureNames = readdirSync(FIXTURES).filter((f) => f.endsWith('.txt')).sort();
+const fixtureNames = readdirSync(FIXTURES)
+  .filter((f) => f.endsWith('.txt'))
+  .sort();
 
 const last = (snaps: ProgressSnapshot[]): ProgressSnapshot => {
   const s = snaps.at(-1);
@@ -109,13 +104,9 @@ describe('recorded ffmpeg 5.1 -progress fixtures', () => {
   it('x264 to null: 300 frames, 9.933333 s, N/A bitrate/size, speed N/A then numeric', () => {
     const snaps = parseProgress(fixture('x264-video-null.txt'));
     expect(snaps).toHaveLength(76);
-    expect(snaps[0]).toEqual(
-      snap({ frame: 1, fps: 0, outTimeSeconds: 0, dupFrames: 0, dropFrames: 0, speed: null }),
-    );
+    expect(snaps[0]).toEqual(snap({ frame: 1, fps: 0, outTimeSeconds: 0, dupFrames: 0, dropFrames: 0, speed: null }));
     expect(snaps[1]?.speed).toBe(0); // 'speed=   0x'
-    expect(last(snaps)).toEqual(
-      snap({ frame: 300, fps: 12.34, outTimeSeconds: 9.933333, dupFrames: 0, dropFrames: 0, speed: 0.408, done: true }),
-    );
+    expect(last(snaps)).toEqual(snap({ frame: 300, fps: 12.34, outTimeSeconds: 9.933333, dupFrames: 0, dropFrames: 0, speed: 0.408, done: true }));
     const frames = snaps.map((s) => s.frame ?? -1);
     expect([...frames].sort((a, b) => a - b)).toEqual(frames);
   });
@@ -200,9 +191,7 @@ describe('ProgressParser (synthetic edge cases)', () => {
     const text = block('out_time_us=2000000\nout_time_ms=2000000\nout_time=00:00:02.000000\n');
     const cut = text.indexOf('progress=') + 4;
     expect(p.push(text.slice(0, cut))).toEqual([]);
-    expect(p.push(text.slice(cut))).toEqual([
-      snap({ frame: 10, fps: 25, bitrateKbps: 500, totalSizeBytes: 1000, outTimeSeconds: 2, dupFrames: 1, dropFrames: 2, speed: 1.5 }),
-    ]);
+    expect(p.push(text.slice(cut))).toEqual([snap({ frame: 10, fps: 25, bitrateKbps: 500, totalSizeBytes: 1000, outTimeSeconds: 2, dupFrames: 1, dropFrames: 2, speed: 1.5 })]);
     expect(p.flush()).toEqual([]);
   });
 
@@ -237,9 +226,7 @@ describe('ProgressParser (synthetic edge cases)', () => {
   });
 
   it('discards a block cut off before its progress= line', () => {
-    expect(parseProgress('out_time_us=1\nprogress=continue\nframe=3\nout_time_us=2')).toEqual([
-      snap({ outTimeSeconds: 0.000001 }),
-    ]);
+    expect(parseProgress('out_time_us=1\nprogress=continue\nframe=3\nout_time_us=2')).toEqual([snap({ outTimeSeconds: 0.000001 })]);
   });
 
   it('out time: N/A, negative and INT64_MIN+1 are null; out_time= is the fallback; out_time_ms is ignored', () => {
@@ -272,8 +259,7 @@ describe('ProgressParser (synthetic edge cases)', () => {
   });
 
   it('ignores unknown keys, blank and garbage lines', () => {
-    const text =
-      '\n\nhello\n=value\nstream_0_0_q=23.0\nstream_0_0_psnr_y=40.00\nframe=7\nsomething_new=1\nprogress=continue\n';
+    const text = '\n\nhello\n=value\nstream_0_0_q=23.0\nstream_0_0_psnr_y=40.00\nframe=7\nsomething_new=1\nprogress=continue\n';
     expect(parseProgress(text)).toEqual([snap({ frame: 7 })]);
   });
 

@@ -59,7 +59,12 @@ describe('MP4 top-level boxes', () => {
     const boxes = await readTopLevelBoxes(await file('b.mp4', [box('ftyp', 12), box('mdat', 100), box('moov', 30)]));
     expect(boxes.map((b) => b.type)).toEqual(['ftyp', 'mdat', 'moov']);
     expect(isFaststart(boxes)).toBe(false);
-    expect(isFaststart([{ type: 'ftyp', offset: 0, size: 8 }, { type: 'mdat', offset: 8, size: 8 }])).toBe(false);
+    expect(
+      isFaststart([
+        { type: 'ftyp', offset: 0, size: 8 },
+        { type: 'mdat', offset: 8, size: 8 },
+      ]),
+    ).toBe(false);
   });
 
   it('rejects truncated and impossible boxes', async () => {
@@ -84,7 +89,11 @@ const base = {
     codec: 'h264',
     encoder: { cpu: { name: 'libx264' } },
     rateControl: { mode: 'vbr' },
-    rungs: [{ name: '1080p', height: 1080, bitrate: '6M' }, { name: '720p', height: 720, bitrate: '3M' }, { name: '360p', height: 360, bitrate: '800k' }],
+    rungs: [
+      { name: '1080p', height: 1080, bitrate: '6M' },
+      { name: '720p', height: 720, bitrate: '3M' },
+      { name: '360p', height: 360, bitrate: '800k' },
+    ],
   },
 };
 const ladder = { rungs: [{ name: '720p' }, { name: '360p' }] } as never;

@@ -50,7 +50,9 @@ describe('publish URL', () => {
   it('scrubs the URL and every secret from text', () => {
     const t = parsePublishUrl('rtmp://127.0.0.1:1935/live/sup3rs3cret?auth=tok3n');
     const r = redactor(t);
-    expect(r('Error writing trailer of rtmp://127.0.0.1:1935/live/sup3rs3cret?auth=tok3n: Broken pipe')).toBe('Error writing trailer of rtmp://127.0.0.1:1935/live/****?****: Broken pipe');
+    expect(r('Error writing trailer of rtmp://127.0.0.1:1935/live/sup3rs3cret?auth=tok3n: Broken pipe')).toBe(
+      'Error writing trailer of rtmp://127.0.0.1:1935/live/****?****: Broken pipe',
+    );
     expect(r("[rtmp] playpath 'sup3rs3cret' auth=tok3n")).toBe("[rtmp] playpath '****' ****");
     expect(r('nothing secret here')).toBe('nothing secret here');
   });
@@ -64,9 +66,15 @@ describe('publish URL', () => {
 
 describe('failure classification', () => {
   it('tells an unreachable server, a refusal and a dropped connection apart', () => {
-    expect(classifyFailure(['[tcp @ 0x1] Connection to tcp://127.0.0.1:1?tcp_nodelay=0 failed: Connection refused'])).toEqual({ kind: 'unreachable', reason: 'connection refused' });
+    expect(classifyFailure(['[tcp @ 0x1] Connection to tcp://127.0.0.1:1?tcp_nodelay=0 failed: Connection refused'])).toEqual({
+      kind: 'unreachable',
+      reason: 'connection refused',
+    });
     expect(classifyFailure(['[rtmp @ 0x1] Server error: Authentication failed'])).toMatchObject({ kind: 'refused' });
-    expect(classifyFailure(['av_interleaved_write_frame(): Broken pipe', 'Error writing trailer of rtmp://h/live/****: Broken pipe'])).toEqual({ kind: 'dropped', reason: 'broken pipe' });
+    expect(classifyFailure(['av_interleaved_write_frame(): Broken pipe', 'Error writing trailer of rtmp://h/live/****: Broken pipe'])).toEqual({
+      kind: 'dropped',
+      reason: 'broken pipe',
+    });
     expect(classifyFailure(['rtmp://h/live/****: Input/output error'])).toEqual({ kind: 'dropped', reason: 'input/output error' });
     expect(classifyFailure([])).toEqual({ kind: 'dropped', reason: 'ffmpeg stopped' });
   });

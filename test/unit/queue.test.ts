@@ -74,7 +74,14 @@ describe('buildJobs', () => {
     const jobs = await buildJobs([join(dir, 'a.mp4'), 'https://cdn.example.com/b.mp4', join(dir, 'a.mp4')], { preset: 'h264-ladder', output: `${dir}/out/{stem}-{preset}` });
     expect(jobs).toHaveLength(2); // the same input twice is one job
     const [a, b] = jobs;
-    expect(a!.data).toMatchObject({ v: 1, input: join(dir, 'a.mp4'), output: join(dir, 'out', 'a-h264-ladder'), preset: { name: 'h264-ladder' }, options: { frameRate: null, hw: 'auto' }, force: false });
+    expect(a!.data).toMatchObject({
+      v: 1,
+      input: join(dir, 'a.mp4'),
+      output: join(dir, 'out', 'a-h264-ladder'),
+      preset: { name: 'h264-ladder' },
+      options: { frameRate: null, hw: 'auto' },
+      force: false,
+    });
     const preset = (await loadPreset('h264-ladder')).preset;
     expect(a!.data.preset.hash).toBe(presetHash(preset));
     expect(a!.data.jobKey).toBe(jobKey(await fingerprintInput(join(dir, 'a.mp4')), presetHash(preset), jobOptions({ hw: 'auto' })));
@@ -84,7 +91,10 @@ describe('buildJobs', () => {
   });
 
   it('refuses two inputs that would share a destination, and missing inputs', async () => {
-    await expect(buildJobs([join(dir, 'a.mp4'), join(dir, 'x', 'a.mp4')], { preset: 'h264-ladder', output: `${dir}/out/{stem}` })).rejects.toMatchObject({ code: 'USAGE', message: expect.stringMatching(/would both be written to/) });
+    await expect(buildJobs([join(dir, 'a.mp4'), join(dir, 'x', 'a.mp4')], { preset: 'h264-ladder', output: `${dir}/out/{stem}` })).rejects.toMatchObject({
+      code: 'USAGE',
+      message: expect.stringMatching(/would both be written to/),
+    });
     await expect(buildJobs([join(dir, 'missing.mp4')], { preset: 'h264-ladder' })).rejects.toMatchObject({ code: 'INPUT_MISSING' });
     await expect(buildJobs([join(dir, 'a.mp4')], { preset: 'no-such-preset' })).rejects.toMatchObject({ code: 'PRESET_NOT_FOUND' });
   });

@@ -129,7 +129,11 @@ describe('reporters', () => {
     const r = createReporter('json', { out: out.stream, err: sink().stream });
     r.event(progress(50, 5));
     r.error(new StreamkitError('INPUT_MISSING', 'gone'), false);
-    const lines = out.text().trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = out
+      .text()
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines).toHaveLength(2);
     expect(lines[0]).toMatchObject({ type: 'progress', percent: 50 });
     expect(lines[1]).toMatchObject({ type: 'error', code: 'INPUT_MISSING', exitCode: 3, message: 'gone' });

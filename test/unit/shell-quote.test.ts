@@ -51,9 +51,7 @@ const roundTrip = (shell: string, argv: readonly string[]): string[] => {
 
 describe('shellQuote', () => {
   it('leaves safe words bare and joins with spaces', () => {
-    expect(shellQuote(['ffmpeg', '-i', 'in.mp4', '-c:v', 'libx264', '-b:v', '3000k', 'out/x_1.m3u8'])).toBe(
-      'ffmpeg -i in.mp4 -c:v libx264 -b:v 3000k out/x_1.m3u8',
-    );
+    expect(shellQuote(['ffmpeg', '-i', 'in.mp4', '-c:v', 'libx264', '-b:v', '3000k', 'out/x_1.m3u8'])).toBe('ffmpeg -i in.mp4 -c:v libx264 -b:v 3000k out/x_1.m3u8');
     expect(shellQuoteArg('a=b,c:d/e.f@g%h+i-j_K9')).toBe('a=b,c:d/e.f@g%h+i-j_K9');
   });
 

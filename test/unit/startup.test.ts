@@ -33,7 +33,8 @@ describe('--version fast path', () => {
 
   // Lists every module a child Node process resolves while the launcher bin/streamkit.js runs with args (module.register hooks).
   function modulesLoadedBy(args: string[]): { stdout: string; modules: string[] } {
-    const hooks = 'let port; export function initialize(d) { port = d.port; } export async function resolve(s, c, next) { const r = await next(s, c); port.postMessage(r.url); return r; }';
+    const hooks =
+      'let port; export function initialize(d) { port = d.port; } export async function resolve(s, c, next) { const r = await next(s, c); port.postMessage(r.url); return r; }';
     const script = `
       import { register } from 'node:module';
       import { MessageChannel } from 'node:worker_threads';

@@ -72,7 +72,12 @@ describe('tee slave escaping', () => {
   it('round-trips option values and file names through both parsing levels', () => {
     for (const file of NASTY) {
       for (const value of NASTY) {
-        const options: [string, string][] = [['f', 'hls'], ['hls_segment_filename', value], ['select', 'v:0,a:1'], ['onfail', 'abort']];
+        const options: [string, string][] = [
+          ['f', 'hls'],
+          ['hls_segment_filename', value],
+          ['select', 'v:0,a:1'],
+          ['onfail', 'abort'],
+        ];
         const [parsed, ...others] = parseTee(teeSlave(options, file));
         expect(others).toEqual([]);
         expect(parsed).toEqual({ options, file });
@@ -81,11 +86,35 @@ describe('tee slave escaping', () => {
   });
 
   it('keeps slaves apart when joined with "|"', () => {
-    const a = teeSlave([['f', 'mp4'], ['movflags', '+faststart']], NASTY[2]!);
-    const b = teeSlave([['f', 'flv'], ['select', 'v:1']], NASTY[4]!);
+    const a = teeSlave(
+      [
+        ['f', 'mp4'],
+        ['movflags', '+faststart'],
+      ],
+      NASTY[2]!,
+    );
+    const b = teeSlave(
+      [
+        ['f', 'flv'],
+        ['select', 'v:1'],
+      ],
+      NASTY[4]!,
+    );
     expect(parseTee(`${a}|${b}`)).toEqual([
-      { options: [['f', 'mp4'], ['movflags', '+faststart']], file: NASTY[2] },
-      { options: [['f', 'flv'], ['select', 'v:1']], file: NASTY[4] },
+      {
+        options: [
+          ['f', 'mp4'],
+          ['movflags', '+faststart'],
+        ],
+        file: NASTY[2],
+      },
+      {
+        options: [
+          ['f', 'flv'],
+          ['select', 'v:1'],
+        ],
+        file: NASTY[4],
+      },
     ]);
   });
 
@@ -103,7 +132,14 @@ describe('tee slave escaping', () => {
 describe('forStream', () => {
   it('aims single-stream encoder options at one stream of a multi-stream output', () => {
     expect(forStream(['-preset', 'slow', '-b:v', '3M', '-x264-params', 'open-gop=0', '-tag:v', 'hvc1'], 'v:2')).toEqual([
-      '-preset:v:2', 'slow', '-b:v:2', '3M', '-x264-params:v:2', 'open-gop=0', '-tag:v:2', 'hvc1',
+      '-preset:v:2',
+      'slow',
+      '-b:v:2',
+      '3M',
+      '-x264-params:v:2',
+      'open-gop=0',
+      '-tag:v:2',
+      'hvc1',
     ]);
   });
 

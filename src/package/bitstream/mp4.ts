@@ -25,13 +25,27 @@ export interface Box {
 
 /** Visual sample entry types whose child boxes start 78 bytes into the entry body. */
 const VISUAL_SAMPLE_ENTRIES: ReadonlySet<string> = new Set([
-  'avc1', 'avc2', 'avc3', 'avc4', 'hvc1', 'hev1', 'dvh1', 'dvhe', 'dva1', 'dvav', 'av01', 'vp08', 'vp09', 'mp4v', 'encv', 'jpeg', 'mjpa',
+  'avc1',
+  'avc2',
+  'avc3',
+  'avc4',
+  'hvc1',
+  'hev1',
+  'dvh1',
+  'dvhe',
+  'dva1',
+  'dvav',
+  'av01',
+  'vp08',
+  'vp09',
+  'mp4v',
+  'encv',
+  'jpeg',
+  'mjpa',
 ]);
 
 /** Audio sample entry types whose child boxes start 28 (+16/+36 for QuickTime v1/v2) bytes into the body. */
-const AUDIO_SAMPLE_ENTRIES: ReadonlySet<string> = new Set([
-  'mp4a', 'ac-3', 'ec-3', 'ac-4', 'Opus', 'fLaC', 'alac', 'enca', '.mp3', 'mha1', 'mhm1', 'dtsc', 'dtse', 'dtsh', 'dtsl',
-]);
+const AUDIO_SAMPLE_ENTRIES: ReadonlySet<string> = new Set(['mp4a', 'ac-3', 'ec-3', 'ac-4', 'Opus', 'fLaC', 'alac', 'enca', '.mp3', 'mha1', 'mhm1', 'dtsc', 'dtse', 'dtsh', 'dtsl']);
 
 /**
  * Lists the boxes laid end to end in `buf[start, end)`.
@@ -589,10 +603,22 @@ export function parseTfhd(buf: Buffer, box: Box): Tfhd {
     tfhd.baseDataOffset = readUint64BE(buf, p, 'tfhd base_data_offset');
     p += 8;
   }
-  if (flags & TFHD_SAMPLE_DESCRIPTION_INDEX) { tfhd.sampleDescriptionIndex = buf.readUInt32BE(p); p += 4; }
-  if (flags & TFHD_DEFAULT_SAMPLE_DURATION) { tfhd.defaultSampleDuration = buf.readUInt32BE(p); p += 4; }
-  if (flags & TFHD_DEFAULT_SAMPLE_SIZE) { tfhd.defaultSampleSize = buf.readUInt32BE(p); p += 4; }
-  if (flags & TFHD_DEFAULT_SAMPLE_FLAGS) { tfhd.defaultSampleFlags = buf.readUInt32BE(p); p += 4; }
+  if (flags & TFHD_SAMPLE_DESCRIPTION_INDEX) {
+    tfhd.sampleDescriptionIndex = buf.readUInt32BE(p);
+    p += 4;
+  }
+  if (flags & TFHD_DEFAULT_SAMPLE_DURATION) {
+    tfhd.defaultSampleDuration = buf.readUInt32BE(p);
+    p += 4;
+  }
+  if (flags & TFHD_DEFAULT_SAMPLE_SIZE) {
+    tfhd.defaultSampleSize = buf.readUInt32BE(p);
+    p += 4;
+  }
+  if (flags & TFHD_DEFAULT_SAMPLE_FLAGS) {
+    tfhd.defaultSampleFlags = buf.readUInt32BE(p);
+    p += 4;
+  }
   return tfhd;
 }
 
@@ -642,15 +668,32 @@ export function parseTrun(buf: Buffer, box: Box): Trun {
   const headerLen = 8 + (flags & TRUN_DATA_OFFSET ? 4 : 0) + (flags & TRUN_FIRST_SAMPLE_FLAGS ? 4 : 0);
   const perSample = [TRUN_SAMPLE_DURATION, TRUN_SAMPLE_SIZE, TRUN_SAMPLE_FLAGS, TRUN_SAMPLE_COMPOSITION_TIME_OFFSET].filter((f) => flags & f).length * 4;
   if (box.end - box.contentStart < headerLen + perSample * sampleCount) {
-    throw new Error(`trun at offset ${box.start} is too short for ${sampleCount} samples (${box.end - box.contentStart} content bytes, need ${headerLen + perSample * sampleCount})`);
+    throw new Error(
+      `trun at offset ${box.start} is too short for ${sampleCount} samples (${box.end - box.contentStart} content bytes, need ${headerLen + perSample * sampleCount})`,
+    );
   }
-  if (flags & TRUN_DATA_OFFSET) { trun.dataOffset = buf.readInt32BE(p); p += 4; }
-  if (flags & TRUN_FIRST_SAMPLE_FLAGS) { trun.firstSampleFlags = buf.readUInt32BE(p); p += 4; }
+  if (flags & TRUN_DATA_OFFSET) {
+    trun.dataOffset = buf.readInt32BE(p);
+    p += 4;
+  }
+  if (flags & TRUN_FIRST_SAMPLE_FLAGS) {
+    trun.firstSampleFlags = buf.readUInt32BE(p);
+    p += 4;
+  }
   for (let i = 0; i < sampleCount; i++) {
     const s: TrunSample = {};
-    if (flags & TRUN_SAMPLE_DURATION) { s.duration = buf.readUInt32BE(p); p += 4; }
-    if (flags & TRUN_SAMPLE_SIZE) { s.size = buf.readUInt32BE(p); p += 4; }
-    if (flags & TRUN_SAMPLE_FLAGS) { s.flags = buf.readUInt32BE(p); p += 4; }
+    if (flags & TRUN_SAMPLE_DURATION) {
+      s.duration = buf.readUInt32BE(p);
+      p += 4;
+    }
+    if (flags & TRUN_SAMPLE_SIZE) {
+      s.size = buf.readUInt32BE(p);
+      p += 4;
+    }
+    if (flags & TRUN_SAMPLE_FLAGS) {
+      s.flags = buf.readUInt32BE(p);
+      p += 4;
+    }
     if (flags & TRUN_SAMPLE_COMPOSITION_TIME_OFFSET) {
       s.compositionTimeOffset = version === 0 ? buf.readUInt32BE(p) : buf.readInt32BE(p);
       p += 4;
