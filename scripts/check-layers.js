@@ -20,7 +20,7 @@ const LAYERS = [
   ['format'],
   ['ffmpeg'],
   ['preset'],
-  ['errors.ts', 'events.ts', 'plan.ts', 'version.ts', 'install-dir.ts'],
+  ['errors.ts', 'events.ts', 'plan.ts', 'version.ts', 'install-dir.ts', 'remote.ts'],
 ];
 
 const src = resolve(import.meta.dirname, '..', 'src');

@@ -1,5 +1,9 @@
 import type { HlsPackage } from './package/hls.js';
 import type { WrittenFile } from './package/progressive.js';
+import type { HardwareKind } from './preset/schema.js';
+
+/** The stages of a transcode, in order (pipeline/: probe covers toolchain, probe and plan). */
+export type StageName = 'probe' | 'encode' | 'package' | 'verify' | 'commit';
 
 /**
  * Events a transcode emits. The CLI renders them (listr2 in a terminal, plain lines in CI, NDJSON
@@ -11,7 +15,7 @@ export type TranscodeEvent =
       input: string;
       output: string;
       preset: string;
-      hardware: 'cpu' | 'nvenc';
+      hardware: HardwareKind;
       hardwareReason: string;
       encoder: string;
       ladder: { width: number; height: number; name: string; bitrate: number; maxrate: number }[];
@@ -27,7 +31,7 @@ export type TranscodeEvent =
     }
   /** `--hw auto` only: NVENC failed at the start of the encode and a fresh trial failed too; the CPU encodes instead */
   | { type: 'fallback'; from: 'nvenc'; hardware: 'cpu'; encoder: string; hardwareReason: string }
-  | { type: 'stage'; stage: 'probe' | 'encode' | 'package' | 'verify' | 'commit'; status: 'start' | 'done' }
+  | { type: 'stage'; stage: StageName; status: 'start' | 'done' }
   | {
       type: 'progress';
       /** 0..100, null when the input's duration is unknown */

@@ -50,7 +50,7 @@ export interface TranscodePlan {
   audioRenditions: AudioRendition[];
   hls: {
     container: 'ts' | 'fmp4';
-    /** the value given to -hls_time: a whole number of GOPs, minus half a frame so that rounding never skips a keyframe */
+    /** the value given to -hls_time: segmentSeconds floored to whole microseconds, so that ffmpeg's cumulative cut lands on each segment's first keyframe */
     hlsTime: number;
     /** the nominal segment duration: a whole number of GOPs */
     segmentSeconds: number;
@@ -94,7 +94,7 @@ export type FileKind = 'mp4' | 'flv';
 /** One progressive file: one rung's video with audio, muxed from the encode that feeds HLS too. */
 export interface FileTarget {
   kind: FileKind;
-  /** rung name (index into plan.ladder.rungs below) */
+  /** the rung's name (its folder); rungIndex below is its index in plan.ladder.rungs */
   rung: string;
   rungIndex: number;
   /** indexes into plan.audioRenditions carried by this file (MP4: all, FLV: the first; FLV has one audio track) */

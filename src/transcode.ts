@@ -19,6 +19,7 @@ import { probeSource, type Source, type SourceOptions } from './pipeline/probe.j
 import type { Toolchain } from './pipeline/toolchain.js';
 import { verifyOutputs } from './pipeline/verify.js';
 import type { ResolvedPreset } from './preset/load.js';
+import { isHttpUrl } from './remote.js';
 
 /**
  * One transcode, top to bottom. Each stage is its own module in pipeline/ and takes what the ones
@@ -51,7 +52,7 @@ export interface PlannedTranscode {
 
 /** `movie.mp4` + `h264-ladder` -> `./movie-h264-ladder` (in the current folder). */
 export function defaultOutput(input: string, presetName: string): string {
-  const stem = /^https?:\/\//i.test(input) ? basename(new URL(input).pathname, extname(new URL(input).pathname)) || 'stream' : basename(input, extname(input));
+  const stem = isHttpUrl(input) ? basename(new URL(input).pathname, extname(new URL(input).pathname)) || 'stream' : basename(input, extname(input));
   return resolve(`${stem || 'output'}-${presetName}`);
 }
 

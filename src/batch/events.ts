@@ -1,3 +1,4 @@
+import type { StageName } from '../events.js';
 /**
  * What `runBatch` reports, in order of a job's life. The CLI renders them (progress bar and running
  * jobs in a terminal, lines in CI, NDJSON with --json); library users get them through `onEvent`.
@@ -50,7 +51,7 @@ export interface BatchSummary {
 export type BatchEvent =
   | { type: 'batch-start'; jobs: number; concurrency: number; force: boolean; retries: number; empty: string[] }
   | { type: 'job-start'; id: number; input: string; output: string; preset: string; why: string }
-  | { type: 'job-stage'; id: number; stage: 'probe' | 'encode' | 'package' | 'verify' | 'commit'; status: 'start' | 'done' }
+  | { type: 'job-stage'; id: number; stage: StageName; status: 'start' | 'done' }
   | {
       type: 'job-progress';
       id: number;

@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
 import { StreamkitError } from '../errors.js';
 import { expandGlob, isGlob, walkFiles } from './glob.js';
+import { isHttpUrl } from '../remote.js';
 
 /**
  * What a folder given as an input contributes: media files by extension, recursively (hidden
@@ -58,7 +59,7 @@ export async function expandInputs(specs: readonly string[], cwd: string): Promi
   const inputs: ExpandedInput[] = [];
   const empty: string[] = [];
   for (const spec of specs) {
-    if (/^https?:\/\//i.test(spec)) {
+    if (isHttpUrl(spec)) {
       inputs.push({ input: spec, base: null });
       continue;
     }

@@ -3,12 +3,13 @@ import { dirname, relative, resolve, sep } from 'node:path';
 import { bytes } from '../format/quantities.js';
 import { streamkitVersion } from '../version.js';
 import type { BatchJobResult, BatchSummary } from './events.js';
+import { isHttpUrl } from '../remote.js';
 
 /** Summaries of a finished batch: a text table, Markdown (GitHub step summary) and a JSON report. */
 
 /** A path relative to `cwd` when it is inside it. */
 export function displayPath(path: string, cwd = process.cwd()): string {
-  if (/^https?:\/\//i.test(path)) return path;
+  if (isHttpUrl(path)) return path;
   const rel = relative(cwd, path);
   return rel && !rel.startsWith('..') && !rel.startsWith(sep) ? rel : path;
 }

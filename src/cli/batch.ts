@@ -1,4 +1,4 @@
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import type { BatchEvent, BatchSummary } from '../batch/events.js';
 import { appendStepSummary, displayPath, seconds, speedText, summaryTable, writeBatchReport } from '../batch/report.js';
 import { defaultConcurrency, planBatch, runBatch, type BatchOptions } from '../batch/runner.js';
@@ -10,6 +10,8 @@ import { jobIdentity } from '../package/job-identity.js';
 import type { CliIo, CommandContext, GlobalOptions } from './context.js';
 import { bytes, duration as clock } from './format.js';
 import { chooseMode, formatError, type OutputMode } from './reporter.js';
+import type { HardwareRequest } from '../encoder/select.js';
+import { frameRateOption, hwOption } from './options.js';
 
 type Run = (action: (ctx: CommandContext) => Promise<void>, opts: GlobalOptions) => Promise<void>;
 
@@ -23,7 +25,7 @@ interface BatchCliOptions {
   retries: number;
   report?: string;
   framerate?: string;
-  hw: 'auto' | 'cpu' | 'nvenc';
+  hw: HardwareRequest;
   dryRun?: boolean;
 }
 
@@ -32,11 +34,6 @@ function intArg(min: number) {
     if (!/^\d+$/.test(v) || Number(v) < min) throw new InvalidArgumentError(`expected a whole number of at least ${min}`);
     return Number(v);
   };
-}
-
-function frameRateArg(v: string): string {
-  if (!/^\d+(\.\d+)?(\/\d+)?$/.test(v)) throw new InvalidArgumentError('expected a frame rate such as 25, 29.97 or 30000/1001');
-  return v;
 }
 
 interface BatchRenderer {
@@ -286,8 +283,8 @@ export function registerBatch(program: Command, io: CliIo, run: Run): void {
     .option('--fail-fast', 'stop at the first failed job (running jobs are cancelled and leave nothing behind)')
     .option('--retries <n>', 'retry a failed job up to N times, at once: failures with exit code 1 or 4 are retried, input, preset and usage failures (2, 3) never', intArg(0), 0)
     .option('--report <file>', 'write the summary as JSON to FILE')
-    .option('--framerate <fps>', 'frame rate of raw elementary-stream inputs', frameRateArg)
-    .addOption(new Option('--hw <kind>', 'hardware: auto, cpu or nvenc').choices(['auto', 'cpu', 'nvenc']).default('auto'))
+    .addOption(frameRateOption())
+    .addOption(hwOption())
     .option('--dry-run', 'list the jobs, their outputs and whether each would run; run nothing')
     .addHelpText(
       'after',

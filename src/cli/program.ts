@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command } from 'commander';
 import { stringify as toYaml } from 'yaml';
 import { buildLadder } from '../media/ladder.js';
 import { describeMedia, probeMedia } from '../media/probe.js';
@@ -15,15 +15,8 @@ import { printDryRun } from './dry-run.js';
 import { kbps } from './format.js';
 import { registerPush } from './push.js';
 import type { CliIo, CommandContext, GlobalOptions } from './context.js';
-
-function hwOption(): Option {
-  return new Option('--hw <kind>', 'hardware: auto (NVENC when a trial encode works, else CPU), cpu or nvenc').choices(['auto', 'cpu', 'nvenc']).default('auto');
-}
-
-function frameRateArg(v: string): string {
-  if (!/^\d+(\.\d+)?(\/\d+)?$/.test(v)) throw new InvalidArgumentError('expected a frame rate such as 25, 29.97 or 30000/1001');
-  return v;
-}
+import type { HardwareRequest } from '../encoder/select.js';
+import { frameRateOption, hwOption } from './options.js';
 
 /**
  * Build the commander program. No side effects: nothing is parsed, printed or exited here; actions
@@ -70,7 +63,7 @@ or CI is set; NDJSON events with --json. NO_COLOR turns colours off.`,
     .requiredOption('-p, --preset <name|file>', 'built-in preset name (see `streamkit presets`) or a preset file')
     .option('-o, --output <dir>', 'package folder (default: ./<input name>-<preset> in the current folder)')
     .option('-f, --force', 'replace an existing output folder (only once the new package is complete)')
-    .option('--framerate <fps>', 'frame rate of raw .h264/.hevc elementary-stream inputs', frameRateArg)
+    .addOption(frameRateOption())
     .addOption(hwOption())
     .option('--dry-run', 'print the resolved ladder and the exact ffmpeg command; run nothing')
     .addHelpText(
@@ -82,7 +75,7 @@ Examples:
   $ streamkit transcode clip.h264 --framerate 30000/1001 --preset ./my-preset.yaml
   $ streamkit transcode movie.mp4 --preset hevc-ladder --dry-run`,
     )
-    .action(async (input: string, o: { preset: string; output?: string; force?: boolean; framerate?: string; hw: 'auto' | 'cpu' | 'nvenc'; dryRun?: boolean }, cmd: Command) =>
+    .action(async (input: string, o: { preset: string; output?: string; force?: boolean; framerate?: string; hw: HardwareRequest; dryRun?: boolean }, cmd: Command) =>
       run(async (ctx) => {
         const common = { input, preset: o.preset, output: o.output, ffmpeg: ctx.opts.ffmpeg, ffprobe: ctx.opts.ffprobe, frameRate: o.framerate, hw: o.hw, signal: io.signal };
         if (o.dryRun) {
@@ -144,7 +137,7 @@ Examples:
     .description('show what streamkit sees in INPUT and the ladder it would build')
     .argument('<input>')
     .option('-p, --preset <name|file>', 'preset whose ladder to fit to the input', 'h264-ladder')
-    .option('--framerate <fps>', 'frame rate of raw elementary-stream inputs', frameRateArg)
+    .addOption(frameRateOption())
     .addHelpText('after', '\nExamples:\n  $ streamkit probe movie.mp4\n  $ streamkit probe movie.mp4 --preset av1-ladder --json')
     .action(async (input: string, o: { preset: string; framerate?: string }, cmd: Command) =>
       run(async (ctx) => {

@@ -1,10 +1,12 @@
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { shellQuote } from '../ffmpeg/shell-quote.js';
 import { describeMedia } from '../media/probe.js';
 import { formatRational } from '../media/rational.js';
 import { DEFAULT_LIVE_PRESET, planPush, push, type PushEvent } from '../push/push.js';
 import type { CliIo, CommandContext, GlobalOptions } from './context.js';
 import { duration, kbps } from './format.js';
+import type { HardwareRequest } from '../encoder/select.js';
+import { frameRateOption, hwOption } from './options.js';
 
 /** `[[hh:]mm:]ss[.fff]` or plain seconds -> seconds. */
 export function parseDuration(v: string): number {
@@ -24,11 +26,6 @@ function seconds(v: string): number {
   const n = Number(v);
   if (!/^\d+(\.\d+)?$/.test(v) || !(n > 0) || n > 300) throw new InvalidArgumentError('expected seconds above 0 (at most 300), e.g. 2 or 0.5');
   return n;
-}
-
-function frameRateArg(v: string): string {
-  if (!/^\d+(\.\d+)?(\/\d+)?$/.test(v)) throw new InvalidArgumentError('expected a frame rate such as 25, 29.97 or 30000/1001');
-  return v;
 }
 
 /**
@@ -106,8 +103,8 @@ export function registerPush(program: Command, io: CliIo, run: (action: (ctx: Co
     .option('--duration <time>', 'stop after this much stream: seconds or [hh:]mm:ss (kept across reconnects)', parseDuration)
     .option('--reconnect-attempts <n>', 'after the stream was live: attempts to reconnect when the connection drops (0: none)', count, 5)
     .option('--reconnect-delay <seconds>', 'first wait before reconnecting; doubles per failed attempt, at most 30 s', seconds, 2)
-    .option('--framerate <fps>', 'frame rate of raw .h264/.hevc elementary-stream inputs', frameRateArg)
-    .addOption(new Option('--hw <kind>', 'hardware: auto (NVENC when a trial encode works, else CPU), cpu or nvenc').choices(['auto', 'cpu', 'nvenc']).default('auto'))
+    .addOption(frameRateOption())
+    .addOption(hwOption())
     .option('--dry-run', 'print what would be published and the ffmpeg command (key redacted); publish nothing')
     .addHelpText(
       'after',
@@ -128,7 +125,7 @@ Examples:
           reconnectAttempts: number;
           reconnectDelay: number;
           framerate?: string;
-          hw: 'auto' | 'cpu' | 'nvenc';
+          hw: HardwareRequest;
           dryRun?: boolean;
         },
         cmd: Command,

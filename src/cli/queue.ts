@@ -1,4 +1,4 @@
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { addJobs } from '../queue/add.js';
 import { openQueue, queueTarget, redactRedisUrl, DEFAULT_QUEUE_NAME, DEFAULT_REDIS_URL } from '../queue/connection.js';
 import { DEFAULT_OUTPUT_TEMPLATE, TEMPLATE_PLACEHOLDERS } from '../job/template.js';
@@ -6,6 +6,8 @@ import { DEFAULT_RETRY, type QueueJobData } from '../queue/job.js';
 import { queueStatus, splitReason, type QueueStatus } from '../queue/status.js';
 import type { CliIo, CommandContext, GlobalOptions } from './context.js';
 import { progressLine } from './format.js';
+import type { HardwareRequest } from '../encoder/select.js';
+import { frameRateOption, hwOption } from './options.js';
 
 type Run = (action: (ctx: CommandContext) => Promise<void>, opts: GlobalOptions) => Promise<void>;
 
@@ -17,11 +19,6 @@ export function positiveInt(v: string): number {
 export function seconds(v: string): number {
   if (!/^\d+(\.\d+)?$/.test(v)) throw new InvalidArgumentError('expected a number of seconds such as 30 or 0.5');
   return Number(v);
-}
-
-function frameRateArg(v: string): string {
-  if (!/^\d+(\.\d+)?(\/\d+)?$/.test(v)) throw new InvalidArgumentError('expected a frame rate such as 25, 29.97 or 30000/1001');
-  return v;
 }
 
 /** --redis and --queue, shared by `queue add`, `queue status` and `worker`. */
@@ -74,8 +71,8 @@ export function registerQueue(program: Command, io: CliIo, run: Run): void {
         DEFAULT_OUTPUT_TEMPLATE,
       ),
   )
-    .option('--framerate <fps>', 'frame rate of raw .h264/.hevc elementary-stream inputs', frameRateArg)
-    .addOption(new Option('--hw <kind>', 'hardware: auto (the worker decides, see `worker --hw`), cpu or nvenc').choices(['auto', 'cpu', 'nvenc']).default('auto'))
+    .addOption(frameRateOption())
+    .addOption(hwOption('the worker decides, see `worker --hw`'))
     .option(
       '--attempts <n>',
       'tries in all before a job stays failed: failures with exit code 1 or 4 are retried, input, preset and usage failures (2, 3) never',
@@ -95,7 +92,7 @@ Adding the same input, preset, options and destination again is one job (reporte
     .action(
       async (
         inputs: string[],
-        o: { preset: string; output: string; framerate?: string; hw: 'auto' | 'cpu' | 'nvenc'; attempts: number; backoff: number; force?: boolean; redis?: string; queue?: string },
+        o: { preset: string; output: string; framerate?: string; hw: HardwareRequest; attempts: number; backoff: number; force?: boolean; redis?: string; queue?: string },
         cmd: Command,
       ) =>
         run(async (ctx) => {

@@ -4,6 +4,7 @@ import type { TranscodeEvent } from '../events.js';
 import { shellQuote } from '../ffmpeg/shell-quote.js';
 import { formatError } from '../format/error-text.js';
 import { bytes, kbps, progressLine } from './format.js';
+import type { StageName } from '../events.js';
 
 /**
  * How a command talks to its audience:
@@ -160,7 +161,7 @@ function gate(): Gate {
   return { resolve, reject, promise };
 }
 
-type Stage = 'probe' | 'encode' | 'package' | 'verify' | 'commit';
+type Stage = StageName;
 const stages: readonly Stage[] = ['probe', 'encode', 'package', 'verify', 'commit'];
 
 /**

@@ -3,6 +3,7 @@ import { DEFAULT_GRACE_MS, DEFAULT_LOCK_DURATION_MS, DEFAULT_STALLED_INTERVAL_MS
 import { queueTarget } from '../queue/connection.js';
 import type { CliIo, CommandContext, GlobalOptions } from './context.js';
 import { addQueueOptions, positiveInt, seconds } from './queue.js';
+import type { HardwareRequest } from '../encoder/select.js';
 
 type Run = (action: (ctx: CommandContext) => Promise<void>, opts: GlobalOptions) => Promise<void>;
 type LogEvent = { type: string; [key: string]: unknown };
@@ -70,35 +71,31 @@ Examples:
   $ STREAMKIT_REDIS_URL=redis://queue-host:6379 streamkit worker --concurrency 2 --hw cpu --json
 A second SIGTERM/SIGINT exits at once (exit 130); the running job is then taken over by another worker once its lock expires.`,
     )
-    .action(
-      async (
-        o: { redis?: string; queue?: string; concurrency: number; hw: 'auto' | 'cpu' | 'nvenc'; grace: number; lockDuration: number; stalledInterval: number },
-        cmd: Command,
-      ) =>
-        run(async (ctx) => {
-          const target = queueTarget(o, io.env);
-          const log = (e: LogEvent): void => {
-            if (ctx.mode === 'json') {
-              ctx.reporter.event(e);
-              return;
-            }
-            const line = workerLine(e);
-            const important = e['status'] === 'failed' || e['status'] === 'error';
-            if (line !== null && (ctx.mode !== 'quiet' || important)) (important ? io.err : io.out).write(`[${new Date().toISOString()}] ${line}\n`);
-          };
-          const { runWorker } = await import('../queue/worker.js');
-          await runWorker({
-            target,
-            concurrency: o.concurrency,
-            hw: o.hw,
-            graceMs: Math.round(o.grace * 1000),
-            lockDurationMs: Math.max(1000, Math.round(o.lockDuration * 1000)),
-            stalledIntervalMs: Math.max(500, Math.round(o.stalledInterval * 1000)),
-            ffmpeg: ctx.opts.ffmpeg,
-            ffprobe: ctx.opts.ffprobe,
-            signal: io.signal,
-            log,
-          });
-        }, globals(cmd)),
+    .action(async (o: { redis?: string; queue?: string; concurrency: number; hw: HardwareRequest; grace: number; lockDuration: number; stalledInterval: number }, cmd: Command) =>
+      run(async (ctx) => {
+        const target = queueTarget(o, io.env);
+        const log = (e: LogEvent): void => {
+          if (ctx.mode === 'json') {
+            ctx.reporter.event(e);
+            return;
+          }
+          const line = workerLine(e);
+          const important = e['status'] === 'failed' || e['status'] === 'error';
+          if (line !== null && (ctx.mode !== 'quiet' || important)) (important ? io.err : io.out).write(`[${new Date().toISOString()}] ${line}\n`);
+        };
+        const { runWorker } = await import('../queue/worker.js');
+        await runWorker({
+          target,
+          concurrency: o.concurrency,
+          hw: o.hw,
+          graceMs: Math.round(o.grace * 1000),
+          lockDurationMs: Math.max(1000, Math.round(o.lockDuration * 1000)),
+          stalledIntervalMs: Math.max(500, Math.round(o.stalledInterval * 1000)),
+          ffmpeg: ctx.opts.ffmpeg,
+          ffprobe: ctx.opts.ffprobe,
+          signal: io.signal,
+          log,
+        });
+      }, globals(cmd)),
     );
 }

@@ -1,5 +1,6 @@
 import { basename, dirname, extname, relative, resolve, sep } from 'node:path';
 import { StreamkitError } from '../errors.js';
+import { isHttpUrl } from '../remote.js';
 
 /**
  * Output templates, the one engine for `batch -o`, jobs-file `output` and `queue add --output`:
@@ -25,7 +26,7 @@ export type TemplateVars = Record<Exclude<TemplatePlaceholder, 'dir'>, string> &
 const TOKEN = /\{([^{}]*)\}/g;
 
 export function isUrl(input: string): boolean {
-  return /^https?:\/\//i.test(input);
+  return isHttpUrl(input);
 }
 
 /** Check a template's syntax without inputs: known placeholders, balanced braces, not empty. */

@@ -5,6 +5,7 @@ import { runCapture } from '../ffmpeg/run.js';
 import { cachedBinaryFact } from '../ffmpeg/capabilities.js';
 import { shellQuoteArg } from '../ffmpeg/shell-quote.js';
 import { formatRational, parseRational, toNumber, type Rational } from './rational.js';
+import { isHttpUrl } from '../remote.js';
 
 /** What streamkit knows about an input after ffprobe. */
 export interface MediaInfo {
@@ -143,7 +144,7 @@ export interface ProbeOptions {
 }
 
 export function isRemote(input: string): boolean {
-  return /^https?:\/\//i.test(input);
+  return isHttpUrl(input);
 }
 
 /**

@@ -4,6 +4,7 @@ import { open, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import type { SyncReport } from './av-sync.js';
+import { isHttpUrl } from '../remote.js';
 
 /**
  * streamkit.json: written into every finished package. It says what made the package (input
@@ -69,7 +70,7 @@ export function presetHash(resolvedPreset: unknown): string {
 }
 
 export async function fingerprintInput(input: string): Promise<InputFingerprint> {
-  if (/^https?:\/\//i.test(input)) return { input, size: null, mtimeMs: null, sample: null };
+  if (isHttpUrl(input)) return { input, size: null, mtimeMs: null, sample: null };
   const path = resolve(input);
   const st = await stat(path);
   const chunk = 1024 * 1024;

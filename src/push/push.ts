@@ -8,6 +8,7 @@ import { loadPreset, type ResolvedPreset } from '../preset/load.js';
 import { planTranscode, type PlanOptions, type Toolchain } from '../transcode.js';
 import { buildPushArgs } from './command.js';
 import { parsePublishUrl, redactor, type PublishTarget } from './url.js';
+import type { HardwareKind } from '../preset/schema.js';
 
 /**
  * `streamkit push INPUT rtmp://host/app/KEY`: encode in real time and publish over RTMP(S).
@@ -31,7 +32,7 @@ export type PushEvent =
       url: string;
       preset: string;
       encoder: string;
-      hardware: 'cpu' | 'nvenc';
+      hardware: HardwareKind;
       width: number;
       height: number;
       frameRate: string;
@@ -97,7 +98,7 @@ export interface PlannedPush {
   target: PublishTarget;
   toolchain: Toolchain;
   preset: ResolvedPreset;
-  hardware: { hardware: 'cpu' | 'nvenc'; encoder: string };
+  hardware: { hardware: HardwareKind; encoder: string };
   fpsModeOption: '-fps_mode' | '-vsync';
   /** the first run's argv, with the URL in it: never print it, use redactedArgv */
   argv: string[];

@@ -6,6 +6,7 @@ import { jobIdentity } from '../package/job-identity.js';
 import { DEFAULT_OUTPUT_TEMPLATE, isUrl, outputFor } from '../job/template.js';
 import { canonicalJson, sha256, type InputFingerprint } from '../package/manifest.js';
 import { loadPreset, parsePresetObject } from '../preset/load.js';
+import type { StageName } from '../events.js';
 
 /**
  * What a queue job carries. Everything a worker needs is inside: absolute input path (on storage
@@ -44,7 +45,7 @@ export interface QueueJobResult {
 
 /** Progress as stored with job.updateProgress (shown by `queue status`). */
 export interface QueueJobProgress {
-  stage: 'check' | 'probe' | 'encode' | 'package' | 'verify' | 'commit';
+  stage: 'check' | StageName;
   percent: number | null;
   fps: number | null;
   speed: number | null;
