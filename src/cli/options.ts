@@ -1,7 +1,7 @@
 import { InvalidArgumentError, Option } from 'commander';
 
 /** `--framerate` of raw elementary streams: a number or a fraction (25, 29.97, 30000/1001). */
-export function frameRateArg(v: string): string {
+function frameRateArg(v: string): string {
   if (!/^\d+(\.\d+)?(\/\d+)?$/.test(v)) throw new InvalidArgumentError('expected a frame rate such as 25, 29.97 or 30000/1001');
   return v;
 }
