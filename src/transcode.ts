@@ -35,7 +35,8 @@ import { isHttpUrl } from './remote.js';
 
 export { resolveToolchain, type Toolchain } from './pipeline/toolchain.js';
 
-const isInterrupted = (error: unknown): boolean => error instanceof StreamkitError && error.code === 'INTERRUPTED';
+/** A failure that a full disk can cause: ffmpeg's, the package checks', or one of our own writes (not a StreamkitError). */
+const mayBeWriteFailure = (error: unknown): boolean => !(error instanceof StreamkitError) || error.code === 'FFMPEG_FAILED' || error.code === 'VERIFY_FAILED';
 
 export interface PlanOptions extends SourceOptions {
   output?: string | undefined;
@@ -172,8 +173,9 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
     return { output: dest, master, package: pkg && master ? { ...pkg, master } : null, files, elapsedSeconds };
   } catch (error) {
     // our own writes (playlists, streamkit.json) on a full disk: the real cause, not the write that failed
-    // and any other failure while the disk is full (a playlist ffmpeg could not finish, say): the disk is the cause
-    const full = (isNoSpace(error) && !(error instanceof StreamkitError)) || (!isNoSpace(error) && !isInterrupted(error) && (await diskLooksFull(staging.dir)));
+    // and a failure of what writes (ffmpeg, packaging, verification) while the disk is full: a playlist
+    // ffmpeg could not finish, say. Failures of the input, preset, destination or interruption stay as they are.
+    const full = (isNoSpace(error) && !(error instanceof StreamkitError)) || (mayBeWriteFailure(error) && (await diskLooksFull(staging.dir)));
     const reported = full ? noSpaceError(staging.dir, estimatePackageBytes(planned.plan), await freeBytes(staging.dir), error) : error;
     await staging.discard();
     throw reported;

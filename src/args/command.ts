@@ -78,7 +78,7 @@ export function rungEncodeSettings(plan: TranscodePlan, rung: LadderRung): RungE
 
 /**
  * The HLS muxer's options for one rendition folder, as [option, value] pairs, and its playlist.
- * `dir` is the rendition's folder RELATIVE to plan.workDir, and ffmpeg runs with plan.workDir as its
+ * `dir` is the rendition's folder RELATIVE to the package folder, and ffmpeg runs with that folder as its
  * working folder: ffmpeg 5.1's hlsenc replaces `%d`/`%0Nd` anywhere in the segment file name and
  * copies `%%` literally, so a `%` in the user's output path can be neither kept nor escaped there.
  * Relative names contain only rung names (letters, digits, `_.-`).
@@ -178,7 +178,7 @@ function inputAndGraphArgs(plan: TranscodePlan): { args: string[]; outputs: stri
 
 /**
  * The whole ffmpeg argv (without the binary, without -progress: ffmpeg/run.ts adds that). Output
- * paths are relative: run it with plan.workDir as the working folder.
+ * paths are relative: run it with the package (staging) folder as the working folder.
  */
 export function buildTranscodeArgs(plan: TranscodePlan): string[] {
   if (plan.files.length > 0) return buildTeeTranscodeArgs(plan);
@@ -318,7 +318,18 @@ export function buildNvencPipelineTrialArgs(plan: TranscodePlan, frames: number)
   const { graph, outputs } = videoGraphFor(plan);
   args.push('-filter_complex', graph);
   plan.ladder.rungs.forEach((rung, i) => {
-    args.push('-map', `[${outputs[i]}]`, '-c:v', profile.name, ...profile.args(encodeSettingsFor(plan, rung)), '-frames:v', String(frames), '-f', 'null', '-');
+    // timed as the real encode times its frames (the fps filter's times, in its time base)
+    args.push(
+      '-map',
+      `[${outputs[i]}]`,
+      '-c:v',
+      profile.name,
+      ...profile.args(encodeSettingsFor(plan, rung)),
+      plan.fpsModeOption,
+      'passthrough',
+      ...encoderTimeBaseArgs(plan, 'v'),
+    );
+    args.push('-frames:v', String(frames), '-f', 'null', '-');
   });
   return args;
 }

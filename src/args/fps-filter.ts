@@ -14,15 +14,16 @@ const SHIFTED_TIME_BASE = '1/90000';
  * video that starts after its audio (0.5213 s, say, in an MPEG-TS capture) keeps that start exactly:
  * the frames are moved to start at zero, put on the grid, and moved back in a 90 kHz time base
  * (the encoders then take that time base: encoderTimeBaseArgs). Frames missing at the start (a
- * capture cut before a keyframe) are filled with the first decoded one (start_time=0), so every later
- * frame stays at its source time. Each output takes the frames as timed here (`-fps_mode
+ * capture cut before a keyframe, whose first frames cannot be decoded) are filled with the first
+ * decoded one (start_time=0, also when the video is the input's first stream), so the video starts
+ * where its container says and every later frame stays at its source time. Each output takes the frames as timed here (`-fps_mode
  * passthrough` in command.ts), never moved to start at zero.
  */
 export function fpsFilter(plan: Pick<TranscodePlan, 'ladder' | 'timeline'>): string {
-  const fps = `fps=${formatRational(plan.ladder.frameRate)}`;
+  const fps = `fps=${formatRational(plan.ladder.frameRate)}:start_time=0`;
   const start = plan.timeline.videoStart;
   if (start <= 0) return fps;
-  return [`setpts=PTS-${start}/TB`, `${fps}:start_time=0`, `settb=${SHIFTED_TIME_BASE}`, `setpts=PTS+${start}/TB`].join(',');
+  return [`setpts=PTS-${start}/TB`, fps, `settb=${SHIFTED_TIME_BASE}`, `setpts=PTS+${start}/TB`].join(',');
 }
 
 /** `-enc_time_base` for the video encoders when fpsFilter moved the grid (their default, 1/fps, would round it back). */

@@ -239,15 +239,22 @@ type ProbeJson = {
  */
 async function firstFrameTime(options: ProbeOptions, selection: readonly string[], url: string): Promise<number | null> {
   const args = ['-v', 'error', ...selection, '-show_frames', '-read_intervals', '%+#3', '-show_entries', 'frame=pts_time', '-of', 'csv=p=0', '-i', url];
-  const r = await runCapture(options.ffprobe, args, { timeoutMs: 60_000, ...(options.signal ? { signal: options.signal } : {}) });
-  const first =
-    r.exitCode === 0
-      ? r.stdout
-          .split('\n')
-          .map((l) => l.trim())
-          .find((l) => l !== '' && l !== 'N/A')
-      : undefined;
-  return first === undefined ? null : startTimeOf(first.split(',')[0]);
+  let stdout: string;
+  try {
+    const r = await runCapture(options.ffprobe, args, { timeoutMs: 60_000, ...(options.signal ? { signal: options.signal } : {}) });
+    if (r.exitCode !== 0) return null;
+    stdout = r.stdout;
+  } catch (error) {
+    // an interruption stays one; a stalled or failing look at one stream only leaves its time unknown
+    if (options.signal?.aborted) throw error;
+    return null;
+  }
+  // the first frame only: a later one's time would be off by a frame
+  const first = stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .find((l) => l !== '');
+  return first === undefined || first.startsWith('N/A') ? null : startTimeOf(first.split(',')[0]);
 }
 
 function startTimeOf(value: string | undefined): number | null {

@@ -29,7 +29,8 @@ export function estimatePackageBytes(plan: Pick<TranscodePlan, 'media' | 'ladder
 export async function freeBytes(dir: string): Promise<number | null> {
   try {
     const s = await statfs(dir);
-    return s.bavail * s.bsize;
+    // some FUSE and network file systems report no blocks at all: their free space is unknown, not zero
+    return s.blocks > 0 ? s.bavail * s.bsize : null;
   } catch {
     return null;
   }
@@ -40,9 +41,11 @@ const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(1)} MB`;
 /** The error for a full disk: exit 1, with what was needed and what is free. */
 export function noSpaceError(dir: string, needed: number | null, free: number | null, cause?: unknown): StreamkitError {
   const amounts = [needed !== null ? `needed about ${mb(needed)}` : null, free !== null ? `${mb(free)} free` : null].filter(Boolean).join(', ');
+  // what failed because of it, for --verbose and the JSON error event (formatError does not print causes)
+  const failed = cause instanceof Error ? { failure: cause.message, ...(cause instanceof StreamkitError ? { failureDetails: cause.details } : {}) } : {};
   return new StreamkitError('NO_SPACE', `No space left on the device holding ${dir}${amounts ? `: ${amounts}` : ''}.`, {
     hint: 'Free some space there or choose another output folder (-o). Nothing was written to the destination.',
-    details: { dir, neededBytes: needed, freeBytes: free },
+    details: { dir, neededBytes: needed, freeBytes: free, ...failed },
     ...(cause ? { cause } : {}),
   });
 }

@@ -171,7 +171,7 @@ describe('videoFilterGraph', () => {
     expect(graph.match(/format=/g)).toHaveLength(1);
     const chains = graph.split(';');
     expect(chains).toEqual([
-      '[0:0]fps=25,format=yuv420p,split=3[s0][s1][s2]',
+      '[0:0]fps=25:start_time=0,format=yuv420p,split=3[s0][s1][s2]',
       // the top rung has the source's size: no scaler at all
       '[s0]setsar=1[v0]',
       // every other rung is scaled once, from the source, not from the rung above (bench/RESULTS.md)
@@ -181,25 +181,25 @@ describe('videoFilterGraph', () => {
   });
 
   it("converts nothing when the source already has the encoder's pixel format", () => {
-    expect(videoFilterGraph(plan()).graph.split(';')[0]).toBe('[0:0]fps=25,split=3[s0][s1][s2]');
+    expect(videoFilterGraph(plan()).graph.split(';')[0]).toBe('[0:0]fps=25:start_time=0,split=3[s0][s1][s2]');
   });
 
   it('the first rung is scaled only when its size differs from the source', () => {
     const { graph } = videoFilterGraph(plan({ rungs: [rung('720p', 1280, 720, 3_000_000)] }));
-    expect(graph).toBe('[0:0]fps=25,scale=1280:720,setsar=1[v0]');
+    expect(graph).toBe('[0:0]fps=25:start_time=0,scale=1280:720,setsar=1[v0]');
   });
 
   it('a non-square-pixel source is scaled to square pixels even at the same height', () => {
     const p = plan({ width: 720, height: 576, sar: [64, 45], rungs: [rung('576p', 1024, 576, 2_000_000), rung('360p', 640, 360, 800_000)] });
     const { graph } = videoFilterGraph(p);
-    expect(graph.split(';').slice(0, 2)).toEqual(['[0:0]fps=25,split=2[s0][s1]', '[s0]scale=1024:576,setsar=1[v0]']);
+    expect(graph.split(';').slice(0, 2)).toEqual(['[0:0]fps=25:start_time=0,split=2[s0][s1]', '[s0]scale=1024:576,setsar=1[v0]']);
   });
 
   it('threads every scaler, the pixel format conversion included, when the plan says so', () => {
     const threaded = { ...plan({ pixelFormat: 'yuv422p10le' }), scaleThreads: 2 };
     expect(videoFilterGraph(threaded).graph.split(';')).toEqual([
       // an explicit scaler for the conversion: the one ffmpeg would insert is unthreaded
-      '[0:0]fps=25,scale=threads=2,format=yuv420p,split=3[s0][s1][s2]',
+      '[0:0]fps=25:start_time=0,scale=threads=2,format=yuv420p,split=3[s0][s1][s2]',
       '[s0]setsar=1[v0]',
       '[s1]scale=1280:720:threads=2,setsar=1[v1]',
       '[s2]scale=640:360:threads=2,setsar=1[v2]',

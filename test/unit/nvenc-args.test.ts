@@ -206,7 +206,7 @@ describe('transcode argv', () => {
       '-i',
       'file:/src/in.mp4',
       '-filter_complex',
-      '[0:0]fps=30,split=3[s0][s1][s2];[s0]setsar=1[v0];[s1]scale=854:480,setsar=1[v1];[s2]scale=640:360,setsar=1[v2]',
+      '[0:0]fps=30:start_time=0,split=3[s0][s1][s2];[s0]setsar=1[v0];[s1]scale=854:480,setsar=1[v1];[s2]scale=640:360,setsar=1[v2]',
       '-map',
       '[v0]',
       '-c:v',
@@ -295,7 +295,7 @@ describe('transcode argv', () => {
       '-i',
       'file:/src/in.mp4',
       '-filter_complex',
-      '[0:0]fps=30,scale_cuda=w=1280:h=720:interp_algo=bicubic:format=nv12:passthrough=0,setsar=1,split=2[v0][c0];' +
+      '[0:0]fps=30:start_time=0,scale_cuda=w=1280:h=720:interp_algo=bicubic:format=nv12:passthrough=0,setsar=1,split=2[v0][c0];' +
         '[c0]scale_cuda=w=854:h=480:interp_algo=bicubic,setsar=1,split=2[v1][c1];' +
         '[c1]scale_cuda=w=640:h=360:interp_algo=bicubic,setsar=1[v2]',
       '-map',
@@ -325,13 +325,13 @@ describe('transcode argv', () => {
   it('NVENC upload mode: CPU decode, CPU format only when hwupload_cuda cannot take the source, scale_npp', () => {
     const yuv420 = gpuVideoFilterGraph(makePlan(), { mode: 'upload', scaler: 'scale_npp' });
     expect(yuv420.graph).toBe(
-      '[0:0]fps=30,hwupload_cuda,scale_npp=w=1280:h=720:format=nv12,setsar=1,split=2[v0][c0];[c0]scale_npp=w=854:h=480,setsar=1,split=2[v1][c1];[c1]scale_npp=w=640:h=360,setsar=1[v2]',
+      '[0:0]fps=30:start_time=0,hwupload_cuda,scale_npp=w=1280:h=720:format=nv12,setsar=1,split=2[v0][c0];[c0]scale_npp=w=854:h=480,setsar=1,split=2[v1][c1];[c1]scale_npp=w=640:h=360,setsar=1[v2]',
     );
     expect(yuv420.outputs).toEqual(['v0', 'v1', 'v2']);
     const tenBit = gpuVideoFilterGraph(makePlan({ video: { pixelFormat: 'yuv420p10le', bitDepth: 10 } }), { mode: 'upload', scaler: 'scale_cuda' });
-    expect(tenBit.graph.startsWith('[0:0]fps=30,format=nv12,hwupload_cuda,scale_cuda=w=1280:h=720:interp_algo=bicubic:format=nv12:passthrough=0,setsar=1,split=2[v0][c0];')).toBe(
-      true,
-    );
+    expect(
+      tenBit.graph.startsWith('[0:0]fps=30:start_time=0,format=nv12,hwupload_cuda,scale_cuda=w=1280:h=720:interp_algo=bicubic:format=nv12:passthrough=0,setsar=1,split=2[v0][c0];'),
+    ).toBe(true);
     const plan = makePlan({ hardware: 'nvenc', nvenc: { mode: 'upload', scaler: 'scale_npp', bFrameRefs: false, reason: 'x' } });
     const argv = buildTranscodeArgs(plan);
     expect(argv.slice(0, 7)).toEqual(['-loglevel', 'warning', '-y', '-protocol_whitelist', 'file', '-i', 'file:/src/in.mp4']);
@@ -350,7 +350,7 @@ describe('transcode argv', () => {
       '-i',
       'file:/src/in.mp4',
       '-filter_complex',
-      '[0:0]fps=30,format=nv12,split=3[s0][s1][s2];[s0]setsar=1[v0];[s1]scale=854:480,setsar=1[v1];[s2]scale=640:360,setsar=1[v2]',
+      '[0:0]fps=30:start_time=0,format=nv12,split=3[s0][s1][s2];[s0]setsar=1[v0];[s1]scale=854:480,setsar=1[v1];[s2]scale=640:360,setsar=1[v2]',
     ]);
     expect(argv.slice(9, 9 + 2 + nv('', '', '').length)).toEqual(['-map', '[v0]', ...nv('3000k', '4500k', '9000k')]);
   });
@@ -358,13 +358,13 @@ describe('transcode argv', () => {
   it('the GPU graph scales the top rung from a non-square-pixel source and sets square pixels', () => {
     const plan = makePlan({ video: { width: 1440, height: 1080, sar: rational(4, 3), displayWidth: 1920, displayHeight: 1080 } });
     const { graph } = gpuVideoFilterGraph(plan, { mode: 'gpu', scaler: 'scale_cuda' });
-    expect(graph.split(';')[0]).toBe('[0:0]fps=30,scale_cuda=w=1280:h=720:interp_algo=bicubic:format=nv12:passthrough=0,setsar=1,split=2[v0][c0]');
+    expect(graph.split(';')[0]).toBe('[0:0]fps=30:start_time=0,scale_cuda=w=1280:h=720:interp_algo=bicubic:format=nv12:passthrough=0,setsar=1,split=2[v0][c0]');
   });
 
   it('a one-rung ladder has no split', () => {
     const plan = makePlan({ video: { width: 640, height: 360, displayWidth: 640, displayHeight: 360 } });
     expect(plan.ladder.rungs).toHaveLength(1);
-    expect(gpuVideoFilterGraph(plan, { mode: 'gpu', scaler: 'scale_npp' }).graph).toBe('[0:0]fps=30,scale_npp=w=640:h=360:format=nv12,setsar=1[v0]');
+    expect(gpuVideoFilterGraph(plan, { mode: 'gpu', scaler: 'scale_npp' }).graph).toBe('[0:0]fps=30:start_time=0,scale_npp=w=640:h=360:format=nv12,setsar=1[v0]');
   });
 
   it('mode cpu has no GPU graph', () => {
@@ -385,7 +385,7 @@ describe('transcode argv', () => {
     expect(trial).not.toContain('-c:a');
     expect(trial).not.toContain('hls');
     const firstOut = trial.slice(trial.indexOf('-map'), trial.indexOf('-map', trial.indexOf('-map') + 1));
-    expect(firstOut).toEqual(['-map', '[v0]', ...nv('3000k', '4500k', '9000k'), '-frames:v', String(TRIAL_FRAMES), '-f', 'null', '-']);
+    expect(firstOut).toEqual(['-map', '[v0]', ...nv('3000k', '4500k', '9000k'), '-fps_mode', 'passthrough', '-frames:v', String(TRIAL_FRAMES), '-f', 'null', '-']);
   });
 
   it('the one-frame encoder trial carries the given encoder arguments at warning level', () => {
