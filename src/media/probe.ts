@@ -59,11 +59,6 @@ export interface AudioInfo {
   title: string | null;
   /** the stream's first timestamp in seconds (ffprobe start_time); null when unknown */
   startTime?: number | null;
-  /**
-   * when the first decoded sample plays, in seconds: start_time plus what the decoder drops at the
-   * start (AAC priming marked in the container, Opus pre-skip); null when it could not be decoded
-   */
-  firstSampleTime?: number | null;
 }
 
 /** Demuxers that open other files or URLs named inside the input: refused for local inputs. */
@@ -233,6 +228,22 @@ type ProbeJson = {
 };
 
 /**
+ * When the first decoded sample of each of `streams` (indexes into media.audio) plays, in seconds:
+ * the stream's start_time plus what the decoder drops at the start (AAC priming marked in the
+ * container, Opus pre-skip); null where it could not be decoded. Only the A/V sync check needs it,
+ * so the encode stage asks while ffmpeg runs, not before.
+ */
+export async function probeAudioStarts(media: MediaInfo, streams: readonly number[], options: ProbeOptions): Promise<Map<number, number | null>> {
+  const times = await Promise.all(
+    streams.map((i) => {
+      const a = media.audio[i];
+      return a ? firstFrameTime(options, [...protocolOptions(media.remote), ...media.inputOptions, '-select_streams', String(a.index)], media.url) : null;
+    }),
+  );
+  return new Map(streams.map((i, n) => [i, times[n] ?? null]));
+}
+
+/**
  * The presentation time of the first frame the decoder returns for the selected stream (decoding a
  * few packets of that stream only): later than the stream's start_time where the decoder skips
  * samples at the start. Null when nothing decodes there.
@@ -387,11 +398,6 @@ export async function probeMedia(input: string, options: ProbeOptions): Promise<
       title: s.tags?.['title'] ?? null,
       startTime: startTimeOf(s.start_time),
     }));
-  await Promise.all(
-    audio.map(async (a) => {
-      a.firstSampleTime = await firstFrameTime(options, [...protocolOptions(remote), ...inputOptions, '-select_streams', String(a.index)], url);
-    }),
-  );
   return {
     input,
     url,

@@ -25,7 +25,7 @@ export interface RenditionStart {
 
 export interface AudioRenditionStart extends RenditionStart {
   sampleRate: number;
-  /** when the source's first decoded sample of this stream plays, seconds (probe.ts firstSampleTime); null: at the input's start */
+  /** when the source's first decoded sample of this stream plays, seconds (media/probe.ts probeAudioStarts); null: at the input's start */
   sourceStart: number | null;
 }
 

@@ -4,7 +4,6 @@ import { StreamkitError } from '../errors.js';
 import { reusableFileReader } from './read-file.js';
 import { decodeCheckPieces, type DecodePiece } from './verify.js';
 import { toNumber } from '../media/rational.js';
-import type { AudioInfo } from '../media/probe.js';
 import { rungDir, type TranscodePlan } from '../plan.js';
 import { iterateBoxes } from './bitstream/mp4.js';
 import type { KeyframeRange } from './inspect.js';
@@ -258,11 +257,6 @@ export interface HlsPackage {
   sync: SyncReport;
 }
 
-/** Where a source audio stream's first decoded sample plays (probe.ts firstSampleTime), else its start time. */
-function firstSampleOf(a: AudioInfo | undefined): number | null {
-  return a?.firstSampleTime ?? a?.startTime ?? null;
-}
-
 /** The HLS rendition folders of a plan (video rungs, then audio renditions) and their segment container. */
 export function hlsRenditions(plan: TranscodePlan): WatchedRendition[] {
   if (!plan.hls) return [];
@@ -273,9 +267,15 @@ export function hlsRenditions(plan: TranscodePlan): WatchedRendition[] {
 /**
  * Measure, check, and write every playlist (master.m3u8 and each rendition's) into `root`. `facts`:
  * what is already known of the segments (segment-watcher.ts); it is completed here, and the manifest
- * takes its checksums.
+ * takes its checksums. Without `audioStarts`, the A/V sync check takes each audio stream's start_time.
  */
-export async function packageHls(plan: TranscodePlan, root: string, facts: SegmentFactsCache = new Map()): Promise<HlsPackage> {
+export async function packageHls(
+  plan: TranscodePlan,
+  root: string,
+  facts: SegmentFactsCache = new Map(),
+  /** when each encoded source audio stream's first decoded sample plays (media/probe.ts probeAudioStarts), by source order */
+  audioStarts: ReadonlyMap<number, number | null> = new Map(),
+): Promise<HlsPackage> {
   // fold tiny trailing segments first (the same decision in every rung: their boundaries are equal)
   const target = Math.max(1, Math.round(plan.hls?.segmentSeconds ?? 1));
   for (const { dir } of hlsRenditions(plan)) await foldShortTail(root, dir, target);
@@ -292,7 +292,7 @@ export async function packageHls(plan: TranscodePlan, root: string, facts: Segme
       dir: r.dir,
       firstPts: r.segments[0]?.firstPts ?? null,
       sampleRate: plan.audio?.sampleRate ?? 48000,
-      sourceStart: firstSampleOf(plan.media.audio[plan.audioRenditions[i]!.sourceOrder]),
+      sourceStart: audioStarts.get(plan.audioRenditions[i]!.sourceOrder) ?? plan.media.audio[plan.audioRenditions[i]!.sourceOrder]?.startTime ?? null,
     })),
   });
 

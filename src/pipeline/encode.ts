@@ -4,6 +4,7 @@ import type { HardwareRequest } from '../encoder/select.js';
 import { FfmpegError } from '../errors.js';
 import { buildTranscodeArgs } from '../args/command.js';
 import { progressEta, progressPercent } from '../ffmpeg/progress.js';
+import { probeAudioStarts } from '../media/probe.js';
 import { runFfmpeg } from '../ffmpeg/run.js';
 import { hlsRenditions } from '../package/hls.js';
 import type { SegmentFactsCache } from '../package/segment-facts.js';
@@ -23,6 +24,8 @@ const MAX_FFMPEG_WARNINGS = 5;
 export interface Encoded extends PlannedHardware {
   /** segments measured and hashed while ffmpeg was still encoding (segment-watcher.ts) */
   facts: SegmentFactsCache;
+  /** when each encoded audio stream's first decoded sample plays, by source order (for the A/V sync check) */
+  audioStarts: ReadonlyMap<number, number | null>;
   encodeSeconds: number;
 }
 
@@ -106,6 +109,15 @@ export async function encode(ctx: JobContext, source: Source, planned: PlannedHa
   let { plan, hardware } = planned;
   const facts: SegmentFactsCache = new Map();
   const counters = { frames: null as number | null, warnings: 0 };
+  // asked while ffmpeg encodes: only packaging needs it, and a few packets per stream are quick
+  const audioStarts = plan.hls
+    ? probeAudioStarts(
+        plan.media,
+        plan.audioRenditions.map((a) => a.sourceOrder),
+        { ffprobe: source.toolchain.ffprobe.path, ...(ctx.signal ? { signal: ctx.signal } : {}) },
+      )
+    : Promise.resolve(new Map<number, number | null>());
+  audioStarts.catch(() => undefined);
   await freshFolders(ctx, plan);
   let encoded: Awaited<ReturnType<typeof runEncode>>;
   try {
@@ -127,5 +139,5 @@ export async function encode(ctx: JobContext, source: Source, planned: PlannedHa
   // it longer was encoded too (video, and all audio)
   const allAudio = plan.audioRenditions.length === plan.media.audio.length;
   checkNotTruncated(ctx.input, allAudio ? plan.media.duration : null, encoded.last?.outTimeSeconds ?? null, 'encoded');
-  return { plan, hardware, facts, encodeSeconds: (performance.now() - started) / 1000 };
+  return { plan, hardware, facts, audioStarts: await audioStarts, encodeSeconds: (performance.now() - started) / 1000 };
 }
