@@ -108,8 +108,12 @@ export interface FileTarget {
  * and FLV muxers do not): one per rung and audio rendition for HLS, one per progressive file kind.
  */
 export function outputFolders(plan: Pick<TranscodePlan, 'hls' | 'ladder' | 'audioRenditions' | 'files'>): string[] {
-  const hls = plan.hls ? [...plan.ladder.rungs.map((r) => rungDir(r.name)), ...plan.audioRenditions.map((a) => a.dir)] : [];
-  return [...hls, ...new Set(plan.files.map((f) => f.kind))];
+  return [...hlsFolders(plan), ...new Set(plan.files.map((f) => f.kind))];
+}
+
+/** The HLS rendition folders: the video rungs', then the audio renditions' (none without HLS). */
+export function hlsFolders(plan: Pick<TranscodePlan, 'hls' | 'ladder' | 'audioRenditions'>): string[] {
+  return plan.hls ? [...plan.ladder.rungs.map((r) => rungDir(r.name)), ...plan.audioRenditions.map((a) => a.dir)] : [];
 }
 
 export function filePath(kind: FileKind, rung: string): string {

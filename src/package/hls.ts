@@ -4,7 +4,7 @@ import { StreamkitError } from '../errors.js';
 import { reusableFileReader } from './read-file.js';
 import { decodeCheckPieces, type DecodePiece } from './verify.js';
 import { toNumber } from '../media/rational.js';
-import { rungDir, type TranscodePlan } from '../plan.js';
+import { hlsFolders, rungDir, type TranscodePlan } from '../plan.js';
 import { iterateBoxes } from './bitstream/mp4.js';
 import type { KeyframeRange } from './inspect.js';
 import { initSegment, segmentFacts, stillTrue, type InitSegment, type SegmentFacts, type SegmentFactsCache } from './segment-facts.js';
@@ -261,7 +261,7 @@ export interface HlsPackage {
 export function hlsRenditions(plan: TranscodePlan): WatchedRendition[] {
   if (!plan.hls) return [];
   const container = plan.hls.container;
-  return [...plan.ladder.rungs.map((r) => rungDir(r.name)), ...plan.audioRenditions.map((a) => a.dir)].map((dir) => ({ dir, container }));
+  return hlsFolders(plan).map((dir) => ({ dir, container }));
 }
 
 /**
