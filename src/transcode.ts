@@ -6,7 +6,7 @@ import { buildTranscodeArgs } from './args/command.js';
 import { ffmpegCommandPrefix } from './ffmpeg/run.js';
 import { formatRational } from './media/rational.js';
 import { checkDestination, createStaging } from './package/atomic.js';
-import { checkRoom, diskLooksFull, estimatePackageBytes, freeBytes, isNoSpace, noSpaceError } from './package/disk-space.js';
+import { checkRoom, diskLooksFull, estimatePackageBytes, freeBytes, isEnospc, noSpaceError } from './package/disk-space.js';
 import type { HlsPackage } from './package/hls.js';
 import type { WrittenFile } from './package/progressive.js';
 import type { TranscodePlan } from './plan.js';
@@ -175,7 +175,7 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
     // our own writes (playlists, streamkit.json) on a full disk: the real cause, not the write that failed
     // and a failure of what writes (ffmpeg, packaging, verification) while the disk is full: a playlist
     // ffmpeg could not finish, say. Failures of the input, preset, destination or interruption stay as they are.
-    const full = (isNoSpace(error) && !(error instanceof StreamkitError)) || (mayBeWriteFailure(error) && (await diskLooksFull(staging.dir)));
+    const full = isEnospc(error) || (mayBeWriteFailure(error) && (await diskLooksFull(staging.dir)));
     const reported = full ? noSpaceError(staging.dir, estimatePackageBytes(planned.plan), await freeBytes(staging.dir), error) : error;
     await staging.discard();
     throw reported;

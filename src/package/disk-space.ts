@@ -63,22 +63,16 @@ export async function diskLooksFull(dir: string): Promise<boolean> {
   return free !== null && free < FULL_BELOW_BYTES;
 }
 
-/** Is this error a full disk (ENOSPC from one of our own writes, or a NO_SPACE already)? */
-export function isNoSpace(error: unknown): boolean {
-  return (error as NodeJS.ErrnoException | undefined)?.code === 'ENOSPC' || (error instanceof StreamkitError && error.code === 'NO_SPACE');
-}
-
-export interface DiskWatch {
-  /** true once the disk was found full */
-  readonly full: boolean;
-  stop(): void;
+/** Did one of our own writes fail for want of space (ENOSPC from Node's fs)? */
+export function isEnospc(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException | undefined)?.code === 'ENOSPC';
 }
 
 /**
  * Poll the free space under `dir` while ffmpeg writes there; `onFull` is called once when less than
  * FULL_BELOW_BYTES remain (ffmpeg itself goes on encoding after a failed write).
  */
-export function watchDiskSpace(dir: string, onFull: () => void, intervalMs = 500): DiskWatch {
+export function watchDiskSpace(dir: string, onFull: () => void, intervalMs = 500): { stop(): void } {
   let full = false;
   let busy = false;
   const timer = setInterval(() => {
@@ -93,10 +87,5 @@ export function watchDiskSpace(dir: string, onFull: () => void, intervalMs = 500
     });
   }, intervalMs);
   timer.unref();
-  return {
-    get full() {
-      return full;
-    },
-    stop: () => clearInterval(timer),
-  };
+  return { stop: () => clearInterval(timer) };
 }

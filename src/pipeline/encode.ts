@@ -21,7 +21,9 @@ import type { Source } from './probe.js';
 const MAX_FFMPEG_WARNINGS = 5;
 
 /** What the encode left in the staging folder, and what is already known about it. */
-export interface Encoded extends PlannedHardware {
+export interface Encoded {
+  /** the plan that was encoded: the planned one, or the CPU plan after an NVENC fallback */
+  plan: TranscodePlan;
   /** segments measured and hashed while ffmpeg was still encoding (segment-watcher.ts) */
   facts: SegmentFactsCache;
   /** when each encoded audio stream's first decoded sample plays, by source order (for the A/V sync check) */
@@ -106,7 +108,7 @@ async function runEncode(
 export async function encode(ctx: JobContext, source: Source, planned: PlannedHardware): Promise<Encoded> {
   const started = performance.now();
   const ffmpeg = source.toolchain.ffmpeg.path;
-  let { plan, hardware } = planned;
+  let { plan } = planned;
   const facts: SegmentFactsCache = new Map();
   const counters = { frames: null as number | null, warnings: 0 };
   // asked while ffmpeg encodes: only packaging needs it, and a few packets per stream are quick
@@ -126,9 +128,9 @@ export async function encode(ctx: JobContext, source: Source, planned: PlannedHa
     if (!mayRetryOnCpu({ request: source.request, hardware: plan.hardware, error, framesEncoded: counters.frames, aborted: ctx.signal?.aborted ?? false })) throw error;
     const cpu = await fallBackToCpu(source, plan, ctx.signal);
     if (!cpu) throw error;
-    ({ plan, hardware } = cpu);
+    plan = cpu.plan;
     ctx.emit({ type: 'warning', message: `${cpu.why}; encoding on the CPU instead.` });
-    ctx.emit({ type: 'fallback', from: 'nvenc', hardware: 'cpu', encoder: hardware.encoder, hardwareReason: hardware.reason });
+    ctx.emit({ type: 'fallback', from: 'nvenc', hardware: 'cpu', encoder: cpu.hardware.encoder, hardwareReason: cpu.hardware.reason });
     facts.clear();
     await freshFolders(ctx, plan);
     encoded = await runEncode(ctx, plan, ffmpeg, facts, counters);
@@ -139,5 +141,5 @@ export async function encode(ctx: JobContext, source: Source, planned: PlannedHa
   // it longer was encoded too (video, and all audio)
   const allAudio = plan.audioRenditions.length === plan.media.audio.length;
   checkNotTruncated(ctx.input, allAudio ? plan.media.duration : null, encoded.last?.outTimeSeconds ?? null, 'encoded');
-  return { plan, hardware, facts, audioStarts: await audioStarts, encodeSeconds: (performance.now() - started) / 1000 };
+  return { plan, facts, audioStarts: await audioStarts, encodeSeconds: (performance.now() - started) / 1000 };
 }
