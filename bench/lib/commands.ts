@@ -199,26 +199,20 @@ export function expertGraph(l: BenchLadder): string {
  */
 function hlsOutput(l: BenchLadder, dir: string): string[] {
   const fmp4 = l.hls.container === 'fmp4';
+  // biome-ignore format: ffmpeg flag/value pairs, one pair per line
   return [
     '-map_metadata',
     '-1',
     '-map_chapters',
     '-1',
-    '-f',
-    'hls',
-    '-hls_time',
-    l.hls.time,
-    '-hls_playlist_type',
-    'vod',
-    '-hls_list_size',
-    '0',
-    '-hls_segment_type',
-    fmp4 ? 'fmp4' : 'mpegts',
+    '-f', 'hls',
+    '-hls_time', l.hls.time,
+    '-hls_playlist_type', 'vod',
+    '-hls_list_size', '0',
+    '-hls_segment_type', fmp4 ? 'fmp4' : 'mpegts',
     ...(fmp4 ? ['-hls_fmp4_init_filename', 'init.mp4'] : []),
-    '-hls_flags',
-    'independent_segments',
-    '-hls_segment_filename',
-    `${dir}/seg_%05d.${fmp4 ? 'm4s' : 'ts'}`,
+    '-hls_flags', 'independent_segments',
+    '-hls_segment_filename', `${dir}/seg_%05d.${fmp4 ? 'm4s' : 'ts'}`,
     `${dir}/index.m3u8`,
   ];
 }

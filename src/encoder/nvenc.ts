@@ -140,23 +140,18 @@ export function missingNvencReason(caps: Capabilities, encoder: string): string 
  * `encoderArgs` lets the trial carry the preset's real options (preset, rate control, b_ref_mode...).
  */
 export function buildEncoderTrialArgs(encoder: string, encoderArgs: readonly string[] = []): string[] {
+  // biome-ignore format: ffmpeg flag/value pairs, one pair per line
   return [
     '-hide_banner',
     '-nostdin',
-    '-loglevel',
-    'warning',
-    '-f',
-    'lavfi',
-    '-i',
-    'color=black:size=256x144:rate=30',
-    '-frames:v',
-    '1',
+    '-loglevel', 'warning',
+    '-f', 'lavfi',
+    '-i', 'color=black:size=256x144:rate=30',
+    '-frames:v', '1',
     '-an',
-    '-c:v',
-    encoder,
+    '-c:v', encoder,
     ...encoderArgs,
-    '-f',
-    'null',
+    '-f', 'null',
     '-',
   ];
 }

@@ -79,27 +79,15 @@ export async function makeSource(out: string, spec: SourceSpec = {}): Promise<st
   return out;
 }
 
-/** A small real clip for the CLI tests: 320x180 testsrc2 + a sine, H.264 (1 s GOP) / AAC in MP4. */
-export async function makeClip(file: string, seconds = 2, extra: readonly string[] = []): Promise<string> {
+/** A small real clip for the CLI tests: testsrc2 (320x180 unless `size`) + a sine, H.264 (1 s GOP) / AAC in MP4. */
+export async function makeClip(file: string, seconds = 2, extra: readonly string[] = [], size = '320x180'): Promise<string> {
+  // biome-ignore format: ffmpeg flag/value pairs, one pair per line
   await ffmpeg([
-    '-f',
-    'lavfi',
-    '-i',
-    'testsrc2=size=320x180:rate=30',
-    '-f',
-    'lavfi',
-    '-i',
-    'sine=frequency=440:sample_rate=48000',
-    '-t',
-    String(seconds),
-    '-c:v',
-    'libx264',
-    '-preset',
-    'ultrafast',
-    '-g',
-    '30',
-    '-c:a',
-    'aac',
+    '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=30`,
+    '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
+    '-t', String(seconds),
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '30',
+    '-c:a', 'aac',
     '-shortest',
     ...extra,
     file,

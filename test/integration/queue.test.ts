@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkCurrent, readManifest } from '../../src/package/manifest.js';
 import { parseMasterPlaylist, parseMediaPlaylist } from '../../src/package/playlist.js';
 import type { QueueJobData, QueueJobProgress, QueueJobResult } from '../../src/queue/job.js';
-import { assertBuilt, BIN, FFMPEG, FFPROBE, need, REDIS, unmet } from '../helpers/index.js';
+import { assertBuilt, BIN, FFPROBE, makeClip, need, REDIS, unmet } from '../helpers/index.js';
 
 const run = promisify(execFile);
 const unavailable = unmet(need.ffmpeg, need.redis);
@@ -209,33 +209,7 @@ describe.skipIf(unavailable)('streamkit queue + worker on a real Redis', () => {
     redisUrl = `redis://127.0.0.1:${port}`;
     redis = spawn(REDIS!, ['--port', String(port), '--save', '', '--appendonly', 'no', '--bind', '127.0.0.1'], { stdio: 'ignore' });
     await mkdir(inDir());
-    const av = (size: string, seconds: number, file: string): Promise<unknown> =>
-      run(FFMPEG, [
-        '-hide_banner',
-        '-loglevel',
-        'error',
-        '-nostdin',
-        '-y',
-        '-f',
-        'lavfi',
-        '-i',
-        `testsrc2=size=${size}:rate=30`,
-        '-f',
-        'lavfi',
-        '-i',
-        'sine=frequency=440:sample_rate=48000',
-        '-t',
-        String(seconds),
-        '-c:v',
-        'libx264',
-        '-preset',
-        'ultrafast',
-        '-g',
-        '30',
-        '-c:a',
-        'aac',
-        join(inDir(), file),
-      ]);
+    const av = (size: string, seconds: number, file: string): Promise<unknown> => makeClip(join(inDir(), file), seconds, [], size);
     await Promise.all([
       // long enough to be killed mid-encode (a few seconds with the test preset)
       av('320x180', 60, 'long.mp4'),
