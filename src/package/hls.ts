@@ -261,7 +261,8 @@ export interface HlsPackage {
 export function hlsRenditions(plan: TranscodePlan): WatchedRendition[] {
   if (!plan.hls) return [];
   const container = plan.hls.container;
-  return hlsFolders(plan).map((dir) => ({ dir, container }));
+  const videos = new Set(plan.ladder.rungs.map((r) => rungDir(r.name)));
+  return hlsFolders(plan).map((dir) => ({ dir, kind: videos.has(dir) ? 'video' : 'audio', container }));
 }
 
 /**

@@ -3,13 +3,17 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FMP4_INIT_NAME, segmentFileName } from '../plan.js';
 import { reusableFileReader } from './read-file.js';
-import { initSegment, segmentFacts, type InitSegment, type SegmentFactsCache } from './segment-facts.js';
+import { initSegment, segmentFacts, type InitSegment, type SegmentFacts, type SegmentFactsCache } from './segment-facts.js';
 
 /** One HLS rendition folder ffmpeg is writing, relative to the package root. */
 export interface WatchedRendition {
   dir: string;
+  kind: 'video' | 'audio';
   container: 'ts' | 'fmp4';
 }
+
+/** Told of each segment measured, in order per rendition (`index` from 0), with its facts. */
+export type SegmentListener = (rendition: WatchedRendition, index: number, facts: SegmentFacts) => void;
 
 export interface SegmentWatcher {
   /** Stop watching; resolves once no read is in flight any more. */
@@ -27,7 +31,7 @@ export interface SegmentWatcher {
  * mtime it had when read (segment-facts.ts), so a wrong guess costs a second read, never a wrong
  * playlist or checksum.
  */
-export function watchSegments(root: string, renditions: readonly WatchedRendition[], facts: SegmentFactsCache, intervalMs = 1000): SegmentWatcher {
+export function watchSegments(root: string, renditions: readonly WatchedRendition[], facts: SegmentFactsCache, intervalMs = 1000, onSegment?: SegmentListener): SegmentWatcher {
   const read = reusableFileReader();
   const state = renditions.map((r) => ({ ...r, next: 0, init: null as InitSegment | null }));
   let stopped = false;
@@ -56,7 +60,9 @@ export function watchSegments(root: string, renditions: readonly WatchedRenditio
         const name = join(r.dir, segmentFileName(r.container, r.next));
         if (!existsSync(join(root, name))) break;
         try {
-          facts.set(name, segmentFacts(await read(join(root, name)), r.init));
+          const known = segmentFacts(await read(join(root, name)), r.init);
+          facts.set(name, known);
+          onSegment?.(r, r.next, known);
         } catch {
           // not readable as a segment: left for packaging, which reports what is wrong with it
         }

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { rm, stat, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, extname, join } from 'node:path';
@@ -65,7 +66,8 @@ const whole = (file: string): ByteRange => ({ file, start: 0, end: null });
  * I-frame playlist entry with its map), however short (a film that ends one frame past a GOP
  * boundary ends in a lone IDR of a few packets: buildDecodeCheckArgs names the demuxer, so such a
  * piece is not mistaken for another format). fMP4 segments are single fragments, so they are
- * decoded whole, with the init segment; the first one stops after its first frame.
+ * decoded whole, with the init segment; the first one stops after its first frame (unless it is also
+ * the last one).
  */
 export function decodeCheckPieces(renditions: readonly CheckedRendition[]): DecodePiece[] {
   const pieces: DecodePiece[] = [];
@@ -76,7 +78,8 @@ export function decodeCheckPieces(renditions: readonly CheckedRendition[]): Deco
     if (!first || !last) continue;
     if (r.kind === 'audio' || r.mapUri) {
       const init = r.mapUri ? [whole(at(r.mapUri))] : [];
-      pieces.push({ what: `${r.dir}: ${first.uri}`, parts: [...init, whole(at(first.uri))], frames: r.kind === 'video' ? 1 : null });
+      // a single segment is decoded whole: it is also the last one
+      pieces.push({ what: `${r.dir}: ${first.uri}`, parts: [...init, whole(at(first.uri))], frames: r.kind === 'video' && last !== first ? 1 : null });
       if (last !== first) pieces.push({ what: `${r.dir}: ${last.uri}`, parts: [...init, whole(at(last.uri))], frames: null });
       continue;
     }
@@ -154,6 +157,56 @@ export async function decodeCheck(
   pieces: readonly DecodePiece[],
   signal?: AbortSignal,
   processes = decodeCheckProcesses(availableParallelism()),
+  /** pieces already decoded without error, by pieceIdentity (checked while ffmpeg encoded: early-decode.ts) */
+  decoded: ReadonlySet<string> = new Set(),
+): Promise<void> {
+  const todo = pieces.filter((p) => !decoded.has(pieceIdentity(root, p) ?? ''));
+  await decodePieces(ffmpeg, root, todo, signal, processes, '.verify-');
+}
+
+/**
+ * Which bytes a piece decodes: its ranges, and the size and modification time each file has now.
+ * ffmpeg renames each segment into place complete and never writes it again, and the one later change
+ * (a short tail folded into the segment before it, package/hls.ts) rewrites the file: a piece with
+ * the same identity as one decoded earlier decodes the same bytes. Null when a file cannot be read.
+ */
+export function pieceIdentity(root: string, piece: DecodePiece): string | null {
+  const parts: string[] = [];
+  for (const r of piece.parts) {
+    try {
+      const st = statSync(join(root, r.file));
+      parts.push(`${r.file}:${r.start}-${r.end ?? ''}:${st.size}:${st.mtimeMs}`);
+    } catch {
+      return null;
+    }
+  }
+  return `${parts.join('|')}#${piece.frames ?? 'all'}`;
+}
+
+/**
+ * Decode `pieces` in one process and say which decoded without error, by pieceIdentity (taken before
+ * decoding): none when any failed or the check was stopped. For checks made while ffmpeg is still
+ * encoding: a failure here is not reported, the piece is decoded again after the encode, where its
+ * failure is reported like any other.
+ */
+export async function decodeEarly(ffmpeg: string, root: string, pieces: readonly DecodePiece[], signal?: AbortSignal): Promise<Set<string>> {
+  const ids = pieces.map((p) => pieceIdentity(root, p));
+  if (pieces.length === 0 || ids.some((id) => id === null)) return new Set();
+  try {
+    await decodePieces(ffmpeg, root, pieces, signal, 1, '.verify-early-');
+  } catch {
+    return new Set();
+  }
+  return new Set(ids as string[]);
+}
+
+async function decodePieces(
+  ffmpeg: string,
+  root: string,
+  pieces: readonly DecodePiece[],
+  signal: AbortSignal | undefined,
+  processes: number,
+  scratchPrefix: string,
 ): Promise<void> {
   const inputs: DecodeInput[] = [];
   const scratch: string[] = [];
@@ -168,7 +221,7 @@ export async function decodeCheck(
       } else {
         const firstPart = p.parts[0]!.file;
         const ext = extname(p.parts[p.parts.length - 1]!.file) === '.ts' ? '.ts' : '.mp4';
-        file = join(root, dirname(firstPart), `.verify-${i}${ext}`);
+        file = join(root, dirname(firstPart), `${scratchPrefix}${i}${ext}`);
         scratch.push(file);
         // just the ranges, not the whole segments: a 1080p segment is megabytes, a GOP's tail much less
         const data = Buffer.concat(await Promise.all(p.parts.map((r) => readFileRange(join(root, r.file), r.start, r.end))));

@@ -8,6 +8,7 @@ import { probeAudioStarts } from '../media/probe.js';
 import { runFfmpeg } from '../ffmpeg/run.js';
 import { hlsRenditions } from '../package/hls.js';
 import type { SegmentFactsCache } from '../package/segment-facts.js';
+import { earlyDecodes } from '../package/early-decode.js';
 import { watchSegments, type SegmentWatcher } from '../package/segment-watcher.js';
 import { estimatePackageBytes, freeBytes, noSpaceError, watchDiskSpace } from '../package/disk-space.js';
 import { checkNotTruncated } from '../package/verify.js';
@@ -28,6 +29,8 @@ export interface Encoded {
   facts: SegmentFactsCache;
   /** when each encoded audio stream's first decoded sample plays, by source order (for the A/V sync check) */
   audioStarts: ReadonlyMap<number, number | null>;
+  /** decode-check pieces already decoded without error while ffmpeg encoded (package/early-decode.ts) */
+  decoded: ReadonlySet<string>;
   encodeSeconds: number;
 }
 
@@ -56,16 +59,20 @@ async function runEncode(
   ffmpeg: string,
   facts: SegmentFactsCache,
   counters: { frames: number | null; warnings: number },
-): Promise<Awaited<ReturnType<typeof runFfmpeg>>> {
+): Promise<{ run: Awaited<ReturnType<typeof runFfmpeg>>; decoded: ReadonlySet<string> }> {
   const duration = plan.media.duration;
-  const watcher: SegmentWatcher | null = plan.hls ? watchSegments(ctx.workDir, hlsRenditions(plan), facts) : null;
   // a full disk stops ffmpeg at once (it would go on encoding into failed writes) and is reported as such
   const diskFull = new AbortController();
   const disk = watchDiskSpace(ctx.workDir, () => diskFull.abort('the disk is full'));
+  const failed = new AbortController();
   const signal = ctx.signal ? AbortSignal.any([ctx.signal, diskFull.signal]) : diskFull.signal;
+  // the first pieces of the decode check, as soon as every rendition's first segment is complete
+  const renditions = hlsRenditions(plan);
+  const early = earlyDecodes(ffmpeg, ctx.workDir, renditions, AbortSignal.any([signal, failed.signal]));
+  const watcher: SegmentWatcher | null = plan.hls ? watchSegments(ctx.workDir, renditions, facts, undefined, early.onSegment) : null;
   counters.frames = null;
   try {
-    return await runFfmpeg(ffmpeg, buildTranscodeArgs(plan), {
+    const run = await runFfmpeg(ffmpeg, buildTranscodeArgs(plan), {
       what: 'encoding the ladder',
       // the argv's output paths are relative to the staging folder (see args/command.ts hlsMuxer)
       cwd: ctx.workDir,
@@ -92,12 +99,16 @@ async function runEncode(
         });
       },
     });
+    await watcher?.stop();
+    return { run, decoded: await early.settle() };
   } catch (error) {
+    failed.abort('the encode failed');
     if (diskFull.signal.aborted && !ctx.signal?.aborted) throw noSpaceError(ctx.workDir, estimatePackageBytes(plan), await freeBytes(ctx.workDir), error);
     throw error;
   } finally {
     disk.stop();
     await watcher?.stop();
+    await early.settle();
   }
 }
 
@@ -140,6 +151,6 @@ export async function encode(ctx: JobContext, source: Source, planned: PlannedHa
   // the container's duration covers every stream: compare only when every stream that could make
   // it longer was encoded too (video, and all audio)
   const allAudio = plan.audioRenditions.length === plan.media.audio.length;
-  checkNotTruncated(ctx.input, allAudio ? plan.media.duration : null, encoded.last?.outTimeSeconds ?? null, 'encoded');
-  return { plan, facts, audioStarts: await audioStarts, encodeSeconds: (performance.now() - started) / 1000 };
+  checkNotTruncated(ctx.input, allAudio ? plan.media.duration : null, encoded.run.last?.outTimeSeconds ?? null, 'encoded');
+  return { plan, facts, audioStarts: await audioStarts, decoded: encoded.decoded, encodeSeconds: (performance.now() - started) / 1000 };
 }

@@ -29,13 +29,18 @@ export interface Source {
 }
 
 /**
- * Stage 2: load the preset, find the tools, probe the input and choose the encoder. ffprobe runs while
- * the encoder is chosen (an NVENC trial encode is another process); the errors keep their order:
- * preset and encoder problems are reported before input problems.
+ * Stage 2: load the preset, find the tools, probe the input and choose the encoder. The preset is read
+ * while the tools are found, and ffprobe runs while the encoder is chosen (an NVENC trial encode is
+ * another process); the errors keep their order: preset and encoder problems are reported before
+ * input problems.
  */
 export async function probeSource(options: SourceOptions): Promise<Source> {
-  const preset = typeof options.preset === 'string' ? await loadPreset(options.preset) : options.preset;
-  const toolchain = options.toolchain ?? (await resolveToolchain(options));
+  // read side by side; a preset problem is still reported before a toolchain one
+  const loading = typeof options.preset === 'string' ? loadPreset(options.preset) : Promise.resolve(options.preset);
+  const locating = options.toolchain ? Promise.resolve(options.toolchain) : resolveToolchain(options);
+  locating.catch(() => undefined);
+  const preset = await loading;
+  const toolchain = await locating;
   const request = options.hw ?? 'auto';
   const probing = probeMedia(options.input, { ffprobe: toolchain.ffprobe.path, frameRate: options.frameRate, ...(options.signal ? { signal: options.signal } : {}) });
   probing.catch(() => undefined);

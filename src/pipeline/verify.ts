@@ -6,13 +6,14 @@ import type { Encoded } from './encode.js';
 import type { Source } from './probe.js';
 
 /**
- * Stage 6: check that what was written plays. Both ends of every HLS rendition decode; every MP4/FLV
- * file is complete, has the expected streams and decodes at both ends.
+ * Stage 6: check that what was written plays. Both ends of every HLS rendition decode (the first
+ * ends, mostly, were decoded while ffmpeg encoded: package/early-decode.ts); every MP4/FLV file is
+ * complete, has the expected streams and decodes at both ends.
  */
 export async function verifyOutputs(ctx: JobContext, source: Source, encoded: Encoded, pkg: HlsPackage | null): Promise<WrittenFile[]> {
   const { plan } = encoded;
   const tools = { ffmpeg: source.toolchain.ffmpeg.path, ffprobe: source.toolchain.ffprobe.path };
-  if (pkg) await decodeCheck(tools.ffmpeg, ctx.workDir, pkg.decodePieces, ctx.signal);
+  if (pkg) await decodeCheck(tools.ffmpeg, ctx.workDir, pkg.decodePieces, ctx.signal, undefined, encoded.decoded);
   return verifyFiles(
     tools,
     ctx.workDir,

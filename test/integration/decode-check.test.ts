@@ -3,12 +3,16 @@
  * first segment, last GOP of the last segment), cut out of the real segments by byte range. These
  * tests run it on real packages: a clean package passes, and damage in either checked piece fails it.
  */
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { measureRendition } from '../../src/package/hls.js';
-import { decodeCheck, decodeCheckPieces } from '../../src/package/verify.js';
+import { earlyDecodes, firstPiece } from '../../src/package/early-decode.js';
+import { initSegment, segmentFacts } from '../../src/package/segment-facts.js';
+import type { WatchedRendition } from '../../src/package/segment-watcher.js';
+import { decodeCheck, decodeCheckPieces, pieceIdentity } from '../../src/package/verify.js';
+import { reusableFileReader } from '../../src/package/read-file.js';
 import { transcode } from '../../src/transcode.js';
 import { FFMPEG, FFPROBE, makeSource, need, unmet, writeFastPreset } from '../helpers/index.js';
 
@@ -86,6 +90,65 @@ describe.skipIf(unmet(need.ffmpeg))('decode check of a package', () => {
       });
     }
   }
+
+  /** What the segment watcher would tell early-decode.ts of each rendition's first segment, from the finished package. */
+  async function firstSegmentsSeen(root: string, renditions: WatchedRendition[]): Promise<Set<string>> {
+    const early = earlyDecodes(FFMPEG, root, renditions);
+    for (const r of renditions) {
+      const name = r.container === 'ts' ? 'seg_00000.ts' : 'seg_00000.m4s';
+      const init = r.container === 'fmp4' ? initSegment(await readFile(join(root, r.dir, 'init.mp4'))) : null;
+      early.onSegment(r, 0, segmentFacts(await reusableFileReader()(join(root, r.dir, name)), init));
+    }
+    return new Set(await early.settle());
+  }
+
+  it('while encoding: the first pieces are decoded as soon as every first segment exists, and the check after the encode skips exactly those', async () => {
+    const copy = join(dir, 'early-ts');
+    await cp(h264, copy, { recursive: true });
+    const renditions: WatchedRendition[] = [
+      { dir: '180p', kind: 'video', container: 'ts' },
+      { dir: 'audio-1', kind: 'audio', container: 'ts' },
+    ];
+    const decoded = await firstSegmentsSeen(copy, renditions);
+    const pieces = decodeCheckPieces([await measureRendition(copy, '180p', 'video'), await measureRendition(copy, 'audio-1', 'audio')]);
+    // the first piece of each rendition, as the check after the encode cuts it
+    expect([...decoded].sort()).toEqual([pieceIdentity(copy, pieces[0]!), pieceIdentity(copy, pieces[2]!)].sort());
+    // damage in the last GOP is still found: only the first pieces were skipped
+    const video = await measureRendition(copy, '180p', 'video');
+    const last = video.segments[video.segments.length - 1]!;
+    const key = last.keyframes[last.keyframes.length - 1]!;
+    await writeFile(join(copy, '180p', last.uri), damageTs(await readFile(join(copy, '180p', last.uri)), key.offset + 8 * 188, 4));
+    await expect(decodeCheck(FFMPEG, copy, pieces, undefined, 1, decoded)).rejects.toMatchObject({ code: 'VERIFY_FAILED' });
+  });
+
+  it('while encoding: a first segment that does not decode is left for the check after the encode, which reports it', async () => {
+    const copy = join(dir, 'early-damaged');
+    await cp(h264, copy, { recursive: true });
+    const video = await measureRendition(copy, '180p', 'video');
+    const first = video.segments[0]!;
+    await writeFile(join(copy, '180p', first.uri), damageTs(await readFile(join(copy, '180p', first.uri)), first.keyframes[0]!.offset + 8 * 188, 4));
+    const decoded = await firstSegmentsSeen(copy, [{ dir: '180p', kind: 'video', container: 'ts' }]);
+    expect(decoded.size).toBe(0);
+    const pieces = decodeCheckPieces([await measureRendition(copy, '180p', 'video')]);
+    await expect(decodeCheck(FFMPEG, copy, pieces, undefined, 1, decoded)).rejects.toMatchObject({ code: 'VERIFY_FAILED' });
+  });
+
+  it('while encoding, fMP4: the first frame with the init segment; a segment rewritten since is decoded again', async () => {
+    const copy = join(dir, 'early-fmp4');
+    await cp(hevc, copy, { recursive: true });
+    const r: WatchedRendition = { dir: '180p', kind: 'video', container: 'fmp4' };
+    const video = await measureRendition(copy, '180p', 'video');
+    const init = initSegment(await readFile(join(copy, '180p', 'init.mp4')));
+    const piece = firstPiece(r, segmentFacts(await reusableFileReader()(join(copy, '180p', video.segments[0]!.uri)), init));
+    expect(piece).toMatchObject({ parts: [{ file: '180p/init.mp4' }, { file: `180p/${video.segments[0]!.uri}` }], frames: 1 });
+    const decoded = await firstSegmentsSeen(copy, [r]);
+    const pieces = decodeCheckPieces([video]);
+    expect([...decoded]).toEqual([pieceIdentity(copy, pieces[0]!)]);
+    // the same bytes written again (a fold rewrites the file): another modification time, decoded again
+    const file = join(copy, '180p', video.segments[0]!.uri);
+    await utimes(file, new Date(), new Date(Date.now() + 5000));
+    expect(decoded.has(pieceIdentity(copy, pieces[0]!)!)).toBe(false);
+  });
 
   it('an interruption reaches every process with its reason (INTERRUPTED), and leaves no scratch file', async () => {
     const video = await measureRendition(h264, '180p', 'video');

@@ -85,7 +85,7 @@ describe.skipIf(unmet(need.ffmpeg))('segments measured during the encode', () =>
     const root = await mkdtemp(join(dir, `watch-${container}-`));
     await mkdir(join(root, 'v'));
     const facts: SegmentFactsCache = new Map();
-    const watcher = watchSegments(root, [{ dir: 'v', container }], facts, 10);
+    const watcher = watchSegments(root, [{ dir: 'v', kind: 'video', container }], facts, 10);
     try {
       await play(join(root, 'v'), facts);
     } finally {

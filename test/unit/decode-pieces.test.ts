@@ -29,6 +29,22 @@ describe('decodeCheckPieces', () => {
     expect(decodeCheckPieces([ts([lone])]).map((p) => p.parts)).toEqual([[{ file: '720p/s0.ts', start: 0, end: null }]]);
   });
 
+  it('an fMP4 rendition of one segment is decoded whole, to its last frame', () => {
+    const fmp4: CheckedRendition = { kind: 'video', dir: '720p', mapUri: 'init.mp4', tsInitLength: null, segments: [seg('s0.m4s', 0)] };
+    expect(decodeCheckPieces([fmp4])).toEqual([
+      {
+        what: '720p: s0.m4s',
+        parts: [
+          { file: '720p/init.mp4', start: 0, end: null },
+          { file: '720p/s0.m4s', start: 0, end: null },
+        ],
+        frames: null,
+      },
+    ]);
+    const two = decodeCheckPieces([{ ...fmp4, segments: [seg('s0.m4s', 0), seg('s1.m4s', 0)] }]);
+    expect(two.map((p) => p.frames)).toEqual([1, null]);
+  });
+
   it('a last TS segment of one GOP is decoded whole', () => {
     const pieces = decodeCheckPieces([ts([seg('s0.ts', 376, 9000), seg('s1.ts', 376), seg('s2.ts', 376)])]);
     expect(pieces.map((p) => p.parts)).toEqual([[{ file: '720p/s0.ts', start: 0, end: 1376 }], [{ file: '720p/s2.ts', start: 0, end: null }]]);
