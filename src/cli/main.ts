@@ -4,6 +4,7 @@ import { streamkitVersion } from '../version.js';
 import { ExitCode, isStreamkitError, StreamkitError } from '../errors.js';
 import { killAllNow } from '../ffmpeg/run.js';
 import { discardAllSync } from '../package/atomic.js';
+import { releaseAllLocksSync } from '../job/lock.js';
 import { makeContext, type CliIo, type CommandContext, type GlobalOptions } from './context.js';
 import { errorEvent, formatError, type OutputMode } from './reporter.js';
 
@@ -39,6 +40,7 @@ export async function main(argv: readonly string[], partialIo: Partial<CliIo> = 
     // second Ctrl-C: at once. Kill first, then remove what the killed processes were writing.
     killAllNow();
     discardAllSync();
+    releaseAllLocksSync();
     try {
       // fd 2 directly: listr2 may be holding process.stderr's writes while it renders
       writeSync(2, `\nerror: stopped at once by a second ${sig}; the temporary output was removed.\n`);

@@ -5,7 +5,8 @@ import { describeMedia, probeMedia } from '../media/probe.js';
 import { formatRational } from '../media/rational.js';
 import { listBuiltinPresets, loadPreset } from '../preset/load.js';
 import { checkPresetEncoders } from '../encoder/preset-check.js';
-import { planTranscode, resolveToolchain, transcode } from '../transcode.js';
+import { planTranscode, resolveToolchain } from '../transcode.js';
+import { transcodeCommand } from './transcode.js';
 import { runDoctor } from './doctor.js';
 import { registerBatch } from './batch.js';
 import { registerQueue } from './queue.js';
@@ -82,7 +83,7 @@ Examples:
           printDryRun(ctx, await planTranscode(common), input);
           return;
         }
-        await transcode({ ...common, force: o.force, onEvent: (e) => ctx.reporter.event(e) });
+        await transcodeCommand(ctx, { ...common, force: o.force, signal: io.signal });
       }, globals(cmd)),
     );
 

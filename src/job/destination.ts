@@ -4,7 +4,7 @@ import type { PackageState } from './current.js';
 
 /**
  * What a job does with its destination, from what is there (current.ts) and whether the job is
- * forced (batch --force, queue add --force):
+ * forced (batch --force, queue add --force, transcode --force); batch and the queue `update`:
  *
  * | there    | not forced                      | forced                 |
  * | absent   | create                          | create                 |
@@ -20,7 +20,23 @@ export type DestinationDecision =
   | { action: 'replace'; why: string }
   | { action: 'refuse'; error: StreamkitError };
 
-export function decideDestination(dest: string, there: PackageState, force: boolean): DestinationDecision {
+/**
+ * What to do with a destination that holds something: `update` (batch, queue: the table above) or
+ * `refuse` (`streamkit transcode`: anything there is refused unless forced, as `cp` without -f).
+ */
+export type ExistingOutput = 'update' | 'refuse';
+
+export function decideDestination(dest: string, there: PackageState, force: boolean, existing: ExistingOutput = 'update'): DestinationDecision {
+  if (existing === 'refuse' && there.state !== 'absent') {
+    if (force) return { action: 'replace', why: 'forced (--force)' };
+    return {
+      action: 'refuse',
+      error: new StreamkitError('OUTPUT_EXISTS', `Output ${dest} already exists.`, {
+        hint: 'Use --force to replace it (the old package stays until the new one is complete), or choose another --output.',
+        details: { output: dest },
+      }),
+    };
+  }
   switch (there.state) {
     case 'absent':
       return { action: 'create', why: 'new' };

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, unlinkSync } from 'node:fs';
 import { link, mkdir, readdir, readFile, rename, rmdir, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -240,14 +240,34 @@ async function tryLock(dest: string, options: { what?: string }): Promise<LockAt
   return { acquired: false, path, owner: null, reason: 'the lock kept changing hands' };
 }
 
+/** Locks this process holds, by path, with the record that makes them ours (for releaseAllLocksSync). */
+const held = new Map<string, string>();
+
+/**
+ * Synchronous last-resort release for a process that must exit now (a second Ctrl-C): every lock it
+ * still holds is removed, if it is still ours. The parents created for them stay (empty folders).
+ */
+export function releaseAllLocksSync(): void {
+  for (const [path, text] of held) {
+    try {
+      if (readFileSync(path, 'utf8') === text) unlinkSync(path);
+    } catch {
+      /* gone already, or not readable: nothing of ours to remove */
+    }
+  }
+  held.clear();
+}
+
 function heldLock(path: string, owner: LockOwner, text: string, createdDirs: string[]): HeldLock {
   let released = false;
+  held.set(path, text);
   return {
     path,
     owner,
     async release() {
       if (released) return;
       released = true;
+      held.delete(path);
       // only remove it if it is still ours (nobody takes over a live owner's lock, but be exact)
       if ((await readText(path).catch(() => null)) === text) await unlinkQuiet(path);
       for (const d of [...createdDirs].reverse()) {

@@ -5,17 +5,18 @@ import { readManifest, type Manifest } from '../package/manifest.js';
 import type { ResolvedPreset } from '../preset/load.js';
 import { transcode, type Toolchain } from '../transcode.js';
 import { packageSize, packageState } from './current.js';
-import { decideDestination, type DestinationDecision } from './destination.js';
+import { decideDestination, type DestinationDecision, type ExistingOutput } from './destination.js';
 import { jobIdentity } from '../package/job-identity.js';
 import { acquireLock, cleanLockLeftovers, type HeldLock } from './lock.js';
 import { isRetryable } from './retry.js';
 import { cleanStaleStaging } from './stale.js';
 
 /**
- * One job's life, the same for `streamkit batch` and for queue workers:
+ * One job's life, the same for `streamkit transcode`, `streamkit batch` and queue workers:
  *
  * 1. its key (identity.ts); an input that cannot be read fails the job;
- * 2. a current package at the destination: skipped, without taking any lock;
+ * 2. a current package at the destination: skipped, without taking any lock (`existing: 'update'`;
+ *    `transcode` refuses whatever is there unless forced, at step 5);
  * 3. with `lock` (batch runs, which may overlap): the per-destination lock (lock.ts); held by a live
  *    process: skipped as locked. Under it the destination is judged again (another run may have
  *    just finished it);
@@ -38,6 +39,8 @@ export interface Job {
   hw: HardwareRequest;
   /** redo even a current package, and replace a destination that is not a streamkit package */
   force: boolean;
+  /** what is at the destination: judged (`update`, the default: batch and the queue) or refused unless forced (`refuse`: transcode) */
+  existing?: ExistingOutput | undefined;
 }
 
 export interface RunJobOptions {
@@ -92,8 +95,9 @@ export async function runJob(job: Job, options: RunJobOptions = {}): Promise<Job
   } catch (error) {
     return failed(error);
   }
+  const existing = job.existing ?? 'update';
   // cheap check first: a current package needs no lock
-  if (!job.force) {
+  if (!job.force && existing === 'update') {
     const there = await packageState(job.output, key).catch(() => null);
     if (there?.state === 'current') return current(there.manifest);
   }
@@ -110,7 +114,7 @@ export async function runJob(job: Job, options: RunJobOptions = {}): Promise<Job
     }
   }
   try {
-    let decision: DestinationDecision = decideDestination(job.output, await packageState(job.output, key), job.force);
+    let decision: DestinationDecision = decideDestination(job.output, await packageState(job.output, key), job.force, existing);
     if (decision.action === 'skip') return current(decision.manifest);
     const stale = await cleanStaleStaging(job.output);
     if (lock) await cleanLockLeftovers(lock);
@@ -153,11 +157,12 @@ export async function runJob(job: Job, options: RunJobOptions = {}): Promise<Job
         if (signal?.aborted) return cancelled(error);
         const there = await packageState(job.output, key).catch(() => null);
         // another process committed this very package meanwhile (a queue worker that lost its job lock and went on)
-        if (there?.state === 'current' && isStreamkitError(error) && error.code === 'OUTPUT_EXISTS') return current(there.manifest, 'completed by another run meanwhile');
+        if (existing === 'update' && there?.state === 'current' && isStreamkitError(error) && error.code === 'OUTPUT_EXISTS')
+          return current(there.manifest, 'completed by another run meanwhile');
         if (attempts > (options.retries ?? 0) || !isRetryable(error)) return failed(error);
         emit({ type: 'retry', attempt: attempts + 1, error });
         // what is at the destination may have changed meanwhile (another tool): decide again
-        if (there) decision = decideDestination(job.output, there, job.force);
+        if (there) decision = decideDestination(job.output, there, job.force, existing);
         if (decision.action === 'skip') return current(decision.manifest);
         if (decision.action === 'refuse') return failed(decision.error);
       }

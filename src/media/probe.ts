@@ -155,7 +155,12 @@ export function protocolOptions(remote: boolean): string[] {
   return ['-protocol_whitelist', remote ? 'http,https,tcp,tls,crypto' : 'file'];
 }
 
-async function checkLocalFile(input: string): Promise<number> {
+/**
+ * A local input is a readable, non-empty regular file of media, not a playlist or script naming
+ * other files; its size. Checked before anything opens it for real: opening a FIFO would block,
+ * a folder or device is not an input. The errors name the input as the user gave it.
+ */
+export async function checkInputFile(input: string): Promise<number> {
   const path = resolve(input);
   let st;
   try {
@@ -308,7 +313,7 @@ export function displaySize(width: number, height: number, sar: Rational, rotati
 /** ffprobe an input into a MediaInfo. Errors are typed: missing, unreadable, not media, no video. */
 export async function probeMedia(input: string, options: ProbeOptions): Promise<MediaInfo> {
   const remote = isRemote(input);
-  const sizeBytes = remote ? null : await checkLocalFile(input);
+  const sizeBytes = remote ? null : await checkInputFile(input);
   const url = inputUrl(input);
   const inputOptions: string[] = [];
   if (options.frameRate) {

@@ -1,5 +1,7 @@
 import type { HardwareRequest } from '../encoder/select.js';
-import { StreamkitError } from '../errors.js';
+import { isStreamkitError, StreamkitError } from '../errors.js';
+import { checkInputFile } from '../media/probe.js';
+import { isHttpUrl } from '../remote.js';
 import { fingerprintInput, jobKey, presetHash, type InputFingerprint } from './manifest.js';
 
 /**
@@ -41,6 +43,8 @@ export async function jobIdentity(
 ): Promise<JobIdentity> {
   let fingerprint: InputFingerprint;
   try {
+    // the probe's own checks first (the same errors as transcode's); a FIFO is never opened
+    if (!isHttpUrl(input)) await checkInputFile(input);
     fingerprint = await fingerprintInput(input);
   } catch (error) {
     throw unreadableInput(input, error, hint);
@@ -51,6 +55,10 @@ export async function jobIdentity(
 }
 
 function unreadableInput(input: string, error: unknown, hint: string | undefined): StreamkitError {
+  if (isStreamkitError(error)) {
+    if (!hint || error.code !== 'INPUT_MISSING') return error;
+    return new StreamkitError(error.code, error.message, { hint, details: error.details, cause: error });
+  }
   const code = (error as NodeJS.ErrnoException).code;
   if (code === 'ENOENT') return new StreamkitError('INPUT_MISSING', `Input ${input} does not exist.`, { ...(hint ? { hint } : {}), details: { input }, cause: error });
   return new StreamkitError('INPUT_UNREADABLE', `Cannot read input ${input}: ${code ?? String(error)}.`, { ...(hint ? { hint } : {}), details: { input }, cause: error });

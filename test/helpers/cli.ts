@@ -88,9 +88,9 @@ export function tempDir(prefix: string): Promise<string> {
   return mkdtemp(join(tmpdir(), `streamkit-${prefix}-`));
 }
 
-/** Staging folders (`.streamkit-tmp-*`) left in a folder. */
+/** Staging folders (`.streamkit-tmp-*`) and destination locks (`.streamkit-lock-*`) left in a folder. */
 export async function stagingLeft(dir: string): Promise<string[]> {
-  return (await readdir(dir)).filter((n) => n.startsWith('.streamkit-tmp-'));
+  return (await readdir(dir)).filter((n) => n.startsWith('.streamkit-tmp-') || n.startsWith('.streamkit-lock-'));
 }
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI escape sequences start with ESC and end with BEL

@@ -79,6 +79,47 @@ describe.skipIf(unmet(need.ffmpeg))('atomic output (CLI)', () => {
     expect(await staging()).toEqual([]);
   });
 
+  it('the job lifecycle batch uses: staging folders of dead processes are removed (and said so), the lock leaves nothing behind', async () => {
+    // a staging folder as a transcode killed with SIGKILL leaves it, with the pid of a process that has exited
+    const dead = spawn(process.execPath, ['-e', '0']);
+    const deadPid = await new Promise<number>((resolve) => dead.on('exit', () => resolve(dead.pid!)));
+    const leftover = join(dir, `.streamkit-tmp-revived-${deadPid}-0123abcd`);
+    await mkdir(join(leftover, '120p'), { recursive: true });
+    await writeFile(join(leftover, '120p', 'seg_00000.ts'), 'half');
+    const output = join(dir, 'revived');
+    const r = await cli(['transcode', source, '--preset', good, '--output', output, '--hw', 'cpu', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const warning = r.stdout.split('\n').find((l) => l.includes('"type":"warning"') && l.includes('staging folder'));
+    expect(warning).toContain(leftover);
+    expect(existsSync(leftover)).toBe(false);
+    expect(existsSync(join(output, 'master.m3u8'))).toBe(true);
+    expect((await readdir(dir)).filter((f) => f.includes('revived'))).toEqual(['revived']);
+  });
+
+  it('a second transcode into an output another one is writing: refused with exit 2 while the first goes on', async () => {
+    const output = join(dir, 'contested');
+    const long = await makeSource(join(dir, 'contested.mp4'), { duration: 30, size: '320x180' });
+    const first = spawn(process.execPath, [BIN, 'transcode', long, '--preset', 'h264-ladder', '--output', output, '--hw', 'cpu', '--json'], {
+      cwd: REPO,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    first.stdout.setEncoding('utf8');
+    await new Promise<void>((resolve) => {
+      first.stdout.on('data', (chunk: string) => {
+        stdout += chunk;
+        if (stdout.includes('"type":"progress"')) resolve();
+      });
+    });
+    const second = await cli(['transcode', source, '--preset', good, '--output', output, '--hw', 'cpu']);
+    first.kill('SIGINT');
+    expect(await new Promise<number | null>((resolve) => first.on('close', (c) => resolve(c)))).toBe(130);
+    expect(second.code).toBe(2);
+    expect(second.stderr).toMatch(/is being written by another streamkit process/);
+    expect(existsSync(output)).toBe(false);
+    expect((await readdir(dir)).filter((f) => f.includes('contested') && f !== 'contested.mp4')).toEqual([]);
+  });
+
   it('--force with a failing transcode keeps the old package', async () => {
     const output = join(dir, 'existing');
     const r = await cli(['transcode', source, '--preset', bogus, '--output', output, '--force', '--hw', 'cpu']);

@@ -1,0 +1,56 @@
+import { resolve } from 'node:path';
+import type { HardwareRequest } from '../encoder/select.js';
+import { InterruptedError, StreamkitError } from '../errors.js';
+import { runJob } from '../job/run.js';
+import { loadPreset } from '../preset/load.js';
+import { defaultOutput, resolveToolchain } from '../transcode.js';
+import type { CommandContext } from './context.js';
+
+export interface TranscodeCommand {
+  input: string;
+  preset: string;
+  output?: string | undefined;
+  force?: boolean | undefined;
+  frameRate?: string | undefined;
+  hw: HardwareRequest;
+  ffmpeg?: string | undefined;
+  ffprobe?: string | undefined;
+  signal: AbortSignal;
+}
+
+/**
+ * `streamkit transcode`: one job through the job lifecycle batch and the queue use (job/run.ts),
+ * with what a single command needs: whatever is at the output is refused unless --force (batch and
+ * the queue skip a current package instead), no retries. It takes the destination's lock like a
+ * batch job, so two commands writing one output cannot both run (the second is refused, exit 2);
+ * staging folders left there by processes that no longer run are removed first, and said so.
+ */
+export async function transcodeCommand(ctx: CommandContext, c: TranscodeCommand): Promise<void> {
+  // the order of the errors a user sees: preset, then tools, then input, then output
+  const preset = await loadPreset(c.preset);
+  const toolchain = await resolveToolchain({ ffmpeg: c.ffmpeg, ffprobe: c.ffprobe });
+  const output = resolve(c.output ?? defaultOutput(c.input, preset.name));
+  const result = await runJob(
+    { input: c.input, output, preset, frameRate: c.frameRate, hw: c.hw, force: c.force ?? false, existing: 'refuse' },
+    {
+      toolchain,
+      signal: c.signal,
+      lock: { what: `streamkit transcode ${c.input}` },
+      onEvent: (e) => {
+        if (e.type === 'transcode') ctx.reporter.event(e.event);
+        else if (e.type === 'cleanup')
+          ctx.reporter.event({
+            type: 'warning',
+            message: `Removed ${e.removed.length} staging folder(s) of ${output} left by processes that no longer run${e.killed.length > 0 ? ` (and stopped their ffmpeg: pid ${e.killed.join(', ')})` : ''}: ${e.removed.join(', ')}.`,
+          });
+      },
+    },
+  );
+  if (result.status === 'failed') throw result.error;
+  if (result.status === 'skipped')
+    throw new StreamkitError('OUTPUT_EXISTS', `Output ${output} is being written by another streamkit process (${result.reason}).`, {
+      hint: 'Wait for it to finish, or choose another --output.',
+      details: { output, reason: result.reason },
+    });
+  if (result.status === 'cancelled') throw result.error ?? new InterruptedError(String(c.signal.reason ?? 'SIGINT'));
+}
