@@ -1,7 +1,8 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import type { BatchEvent, BatchSummary } from '../batch/events.js';
 import { appendStepSummary, displayPath, seconds, speedText, summaryTable, writeBatchReport } from '../batch/report.js';
-import { defaultConcurrency, planBatch, runBatch, type BatchOptions } from '../batch/runner.js';
+import { defaultConcurrency, planBatch, type BatchOptions } from '../batch/plan.js';
+import { runBatch } from '../batch/runner.js';
 import { DEFAULT_OUTPUT_TEMPLATE, TEMPLATE_PLACEHOLDERS } from '../job/template.js';
 import { InterruptedError, StreamkitError } from '../errors.js';
 import { packageState } from '../job/current.js';

@@ -12,7 +12,7 @@ import { expandInputs } from '../../src/batch/inputs.js';
 import { parseJobs } from '../../src/batch/jobs-file.js';
 import { acquireLock, cleanLockLeftovers, currentOwner, isStaleOwner, lockPathFor, processStartTime, type LockOwner } from '../../src/job/lock.js';
 import { summaryMarkdown, summaryTable } from '../../src/batch/report.js';
-import { defaultConcurrency, planBatch } from '../../src/batch/runner.js';
+import { defaultConcurrency, planBatch } from '../../src/batch/plan.js';
 import type { BatchSummary } from '../../src/batch/events.js';
 import { DEFAULT_OUTPUT_TEMPLATE, expandTemplate, templateVars, validateTemplate } from '../../src/job/template.js';
 import { StreamkitError } from '../../src/errors.js';

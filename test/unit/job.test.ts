@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { planBatch } from '../../src/batch/runner.js';
+import { planBatch } from '../../src/batch/plan.js';
 import { ExitCode, FfmpegError, PresetError, StreamkitError, type ErrorCode } from '../../src/errors.js';
 import { packageState } from '../../src/job/current.js';
 import { decideDestination } from '../../src/job/destination.js';
