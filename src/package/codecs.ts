@@ -115,12 +115,21 @@ export interface Av1CodecParams {
   transferCharacteristics?: number;
   matrixCoefficients?: number;
   fullRange?: boolean;
+  /**
+   * false: the sequence header has no colour description (color_description_present_flag 0), so its
+   * primaries, transfer and matrix are "unspecified" (2). They do not call for the long form, and
+   * when the long form is written for another field they are written as 02.02.02: what the
+   * bitstream says, not BT.709. Default true.
+   */
+  colorDescribed?: boolean;
 }
 
 /**
- * `av01.P.LLT.DD[.M.CCC.cp.tc.mc.F]`. The optional fields are written only when at least one of
- * them differs from the defaults (monochrome 0, chroma 110, colour 01.01.01, full range 0);
- * omitted optional inputs count as defaults.
+ * `av01.P.LLT.DD[.M.CCC.cp.tc.mc.F]` (AV1 ISOBMFF binding, "Codecs Parameter String"). The optional
+ * fields are all or none; they are written only when at least one of them differs from the
+ * defaults (monochrome 0, chroma 110, colour 01.01.01, full range 0); omitted optional inputs count
+ * as defaults. Without a colour description in the bitstream the colour fields are left to their
+ * defaults when they can be, and say "unspecified" (02) when the long form is needed anyway.
  */
 export function av1CodecString(p: Av1CodecParams): string {
   if (![8, 10, 12].includes(p.bitDepth)) throw new Error(`av1CodecString: invalid bit depth ${p.bitDepth}`);
@@ -128,17 +137,18 @@ export function av1CodecString(p: Av1CodecParams): string {
   const base = `av01.${p.seqProfile}.${String(p.seqLevelIdx0).padStart(2, '0')}${p.seqTier0 ? 'H' : 'M'}.${String(p.bitDepth).padStart(2, '0')}`;
   const mono = p.monochrome ? 1 : 0;
   const chroma = `${p.chromaSubsamplingX ?? 1}${p.chromaSubsamplingY ?? 1}${p.chromaSamplePosition ?? 0}`;
-  const cp = p.colorPrimaries ?? 1;
-  const tc = p.transferCharacteristics ?? 1;
-  const mc = p.matrixCoefficients ?? 1;
+  const described = p.colorDescribed ?? true;
+  const cp = described ? (p.colorPrimaries ?? 1) : 2;
+  const tc = described ? (p.transferCharacteristics ?? 1) : 2;
+  const mc = described ? (p.matrixCoefficients ?? 1) : 2;
   const fr = p.fullRange ? 1 : 0;
-  const isDefault = mono === 0 && chroma === '110' && cp === 1 && tc === 1 && mc === 1 && fr === 0;
+  const isDefault = mono === 0 && chroma === '110' && (!described || (cp === 1 && tc === 1 && mc === 1)) && fr === 0;
   if (isDefault) return base;
   const two = (n: number): string => String(n).padStart(2, '0');
   return `${base}.${mono}.${chroma}.${two(cp)}.${two(tc)}.${two(mc)}.${fr}`;
 }
 
-/** Parameters for {@link av1CodecString} from a parsed av1C; an absent colour description counts as default. */
+/** Parameters for {@link av1CodecString} from a parsed av1C (and its sequence header's colour config, when it carries one). */
 function av1CodecParamsFromConfig(c: Av1Config): Av1CodecParams {
   const params: Av1CodecParams = {
     seqProfile: c.seqProfile,
@@ -155,6 +165,8 @@ function av1CodecParamsFromConfig(c: Av1Config): Av1CodecParams {
       params.colorPrimaries = c.color.colorPrimaries;
       params.transferCharacteristics = c.color.transferCharacteristics;
       params.matrixCoefficients = c.color.matrixCoefficients;
+    } else {
+      params.colorDescribed = false;
     }
     params.fullRange = c.color.fullRange;
   }

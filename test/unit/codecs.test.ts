@@ -183,6 +183,56 @@ describe('AV1', () => {
     expect(av1CodecStringFromAv1C(av1C)).toBe('av01.0.08M.10.0.110.09.16.09.0');
   });
 
+  it('a sequence header without colour description: no long form for that alone; when one is needed (chroma at the colocated position), colour says 02.02.02 (unspecified), not BT.709', () => {
+    const seqHeader = (chromaSamplePosition: number): Buffer =>
+      bits([
+        [0, 3],
+        [0, 1],
+        [0, 1], // seq_profile, still_picture, reduced_still_picture_header
+        [0, 1],
+        [0, 1],
+        [0, 5], // timing_info_present, initial_display_delay_present, operating_points_cnt_minus_1
+        [0, 12],
+        [4, 5], // operating_point_idc, seq_level_idx (no seq_tier at levels up to 7)
+        [10, 4],
+        [10, 4],
+        [1279, 11],
+        [719, 11], // frame size bits and max sizes
+        [0, 1],
+        [0, 1],
+        [1, 1],
+        [1, 1], // frame_id_numbers_present, 128x128, filter_intra, intra_edge
+        [0, 1],
+        [0, 1],
+        [0, 1],
+        [0, 1],
+        [1, 1],
+        [0, 1],
+        [0, 1], // interintra, masked, warped, dual_filter, order_hint, jnt_comp, ref_frame_mvs
+        [1, 1],
+        [1, 1],
+        [6, 3], // choose_screen_content_tools, choose_integer_mv, order_hint_bits_minus_1
+        [0, 1],
+        [1, 1],
+        [1, 1], // superres, cdef, restoration
+        [0, 1],
+        [0, 1],
+        [0, 1],
+        [0, 1], // high_bitdepth, mono, colour desc (absent: cp, tc, mc unspecified), color_range
+        [chromaSamplePosition, 2],
+        [0, 1],
+        [0, 1], // chroma_sample_position, separate_uv_delta_q, film_grain_params_present
+      ]);
+    const av1C = (csp: number): Buffer => {
+      const sh = seqHeader(csp);
+      return Buffer.concat([Buffer.from([0x81, 0x04, 0x0c | csp, 0x00]), Buffer.from([0x0a, sh.length]), sh]);
+    };
+    expect(parseAv1C(av1C(1)).color?.colorDescriptionPresent).toBe(false);
+    expect(av1CodecStringFromAv1C(av1C(0))).toBe('av01.0.04M.08');
+    expect(av1CodecStringFromAv1C(av1C(1))).toBe('av01.0.04M.08.0.111.02.02.02.0');
+    expect(av1CodecString({ seqProfile: 0, seqLevelIdx0: 4, seqTier0: 0, bitDepth: 8, fullRange: true, colorDescribed: false })).toBe('av01.0.04M.08.0.110.02.02.02.1');
+  });
+
   it('writes the optional fields for monochrome / full range', () => {
     expect(av1CodecString({ seqProfile: 0, seqLevelIdx0: 4, seqTier0: 0, bitDepth: 8, monochrome: true, chromaSubsamplingX: 1, chromaSubsamplingY: 1 })).toBe(
       'av01.0.04M.08.1.110.01.01.01.0',
