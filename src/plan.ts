@@ -1,3 +1,4 @@
+import type { ColourPlan } from './media/colour.js';
 import type { EncoderName } from './encoder/profiles.js';
 import type { Ladder } from './media/ladder.js';
 import type { MediaInfo } from './media/probe.js';
@@ -46,6 +47,8 @@ export interface TranscodePlan {
   ladder: Ladder;
   /** what the plan changed or left out, in words: the ladder's fitting to the source, file targets dropped */
   notes: string[];
+  /** the colour of every rung: range (VIDEO-RANGE), bit depth, tone mapping, tags, HDR10 metadata (media/colour.ts); absent in hand-made plans: SDR, 8-bit, untagged */
+  colour?: ColourPlan;
   audio: AudioSpec | null;
   audioRenditions: AudioRendition[];
   hls: {

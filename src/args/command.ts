@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { encoderProfiles, type RungEncodeSettings } from '../encoder/profiles.js';
 import type { LadderRung } from '../media/ladder.js';
+import { toneMapFilters } from '../media/colour.js';
 import { protocolOptions } from '../media/probe.js';
 import { formatBitrate } from '../preset/units.js';
 import { filePath, FMP4_INIT_NAME, rungDir, SEGMENT_PATTERN, segmentExtension, type TranscodePlan } from '../plan.js';
@@ -42,16 +43,26 @@ export function scaleThreadsFor(caps: Pick<Capabilities, 'version'>, cpus: numbe
   return Math.min(8, Math.floor(cpus));
 }
 
+/** The pixel format the encoders get: the profile's 8-bit 4:2:0, or its 10-bit form for an HDR plan. */
+function encoderPixelFormat(plan: Pick<TranscodePlan, 'encoder' | 'colour'>): string {
+  const eight = encoderProfiles[plan.encoder].pixelFormat;
+  if ((plan.colour?.bitDepth ?? 8) === 8) return eight;
+  return eight === 'nv12' ? 'p010le' : 'yuv420p10le';
+}
+
 export function videoFilterGraph(plan: TranscodePlan): { graph: string; outputs: string[] } {
   const { ladder, media } = plan;
   const rungs = ladder.rungs;
-  const pixelFormat = encoderProfiles[plan.encoder].pixelFormat;
+  const pixelFormat = encoderPixelFormat(plan);
   const outputs = rungs.map((_, i) => `v${i}`);
   const v = media.video;
   const threads = (plan.scaleThreads ?? 1) > 1 ? `threads=${plan.scaleThreads}` : null;
   const head: string[] = [fpsFilter(plan)];
+  const toneMap = plan.colour?.toneMap;
+  // HDR to SDR once, at the source size, before the split (media/colour.ts)
+  if (toneMap) head.push(...toneMapFilters(toneMap, v.colour ?? { primaries: null, transfer: null, matrix: null, range: null }), `format=${pixelFormat}`);
   // without an explicit scaler, ffmpeg inserts an unthreaded one for the conversion
-  if (v.pixelFormat !== pixelFormat) head.push(...(threads ? [`scale=${threads}`] : []), `format=${pixelFormat}`);
+  else if (v.pixelFormat !== pixelFormat) head.push(...(threads ? [`scale=${threads}`] : []), `format=${pixelFormat}`);
   const sameAsSource = (r: LadderRung): boolean => r.width === v.displayWidth && r.height === v.displayHeight && v.sar.num === v.sar.den;
   const scale = (r: LadderRung): string => `scale=${r.width}:${r.height}${threads ? `:${threads}` : ''}`;
   const branch = (r: LadderRung): string => [...(sameAsSource(r) ? [] : [scale(r)]), 'setsar=1'].join(',');
@@ -63,7 +74,11 @@ export function videoFilterGraph(plan: TranscodePlan): { graph: string; outputs:
 }
 
 export function rungEncodeSettings(plan: TranscodePlan, rung: LadderRung): RungEncodeSettings {
+  const colour = plan.colour;
   return {
+    ...(colour?.tags ? { colour: colour.tags } : {}),
+    ...(colour?.hdr10 ? { hdr10: colour.hdr10 } : {}),
+    ...(colour?.bitDepth === 10 ? { tenBit: true } : {}),
     mode: plan.preset.video.rateControl.mode,
     bitrate: rung.bitrate,
     maxrate: rung.maxrate,

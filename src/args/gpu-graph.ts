@@ -1,4 +1,5 @@
 import { fpsFilter } from './fps-filter.js';
+import { videoRangeOf } from '../media/colour.js';
 import type { VideoInfo } from '../media/probe.js';
 import type { NvencPipeline, TranscodePlan } from '../plan.js';
 import { versionAtLeast, type Capabilities } from '../ffmpeg/capabilities.js';
@@ -132,9 +133,16 @@ export function gpuVideoFilterGraph(
 
 /** The modes to try, best first, each with why it is (not) possible here. */
 export function pipelineCandidates(
-  video: Pick<VideoInfo, 'codec' | 'pixelFormat' | 'width' | 'height' | 'rotation'>,
+  video: Pick<VideoInfo, 'codec' | 'pixelFormat' | 'width' | 'height' | 'rotation' | 'colour'>,
   caps: Pick<Capabilities, 'hwaccels' | 'filters' | 'version'>,
 ): { mode: NvencPipeline['mode']; scaler: GpuScaler | null; possible: boolean; reason: string }[] {
+  const cpuOnly = { mode: 'cpu' as const, scaler: null, possible: true, reason: 'decode and scale on the CPU, NVENC reads frames from system memory' };
+  // HDR: 10-bit frames, and tone mapping (zscale, tonemap) for SDR ladders, are CPU filters
+  const range = videoRangeOf(video.colour?.transfer);
+  if (range !== 'SDR') {
+    const why = `${range} source: its tone mapping or 10-bit conversion runs on the CPU`;
+    return [{ mode: 'gpu', scaler: null, possible: false, reason: why }, { mode: 'upload', scaler: null, possible: false, reason: why }, cpuOnly];
+  }
   const { scaler, reason: scalerReason } = pickGpuScaler(caps);
   const decode = nvdecDecision(video, caps);
   const upload = caps.filters.includes('hwupload_cuda');
@@ -145,6 +153,6 @@ export function pipelineCandidates(
     scaler && upload
       ? { mode: 'upload', scaler, possible: true, reason: `decode on the CPU${decode.ok ? '' : ` (${decode.reason})`}, upload once, scale with ${scaler}` }
       : { mode: 'upload', scaler, possible: false, reason: `no GPU scaling: ${scaler ? 'this ffmpeg has no hwupload_cuda' : scalerReason}` },
-    { mode: 'cpu', scaler: null, possible: true, reason: 'decode and scale on the CPU, NVENC reads frames from system memory' },
+    cpuOnly,
   ];
 }

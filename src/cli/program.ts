@@ -1,7 +1,8 @@
 import { Command } from 'commander';
 import { stringify as toYaml } from 'yaml';
 import { buildLadder } from '../media/ladder.js';
-import { describeMedia, probeMedia } from '../media/probe.js';
+import { describeColour, planColour } from '../media/colour.js';
+import { describeMedia, probeHdrMetadata, probeMedia } from '../media/probe.js';
 import { formatRational } from '../media/rational.js';
 import { listBuiltinPresets, loadPreset } from '../preset/load.js';
 import { checkPresetEncoders } from '../encoder/preset-check.js';
@@ -144,14 +145,18 @@ Examples:
       run(async (ctx) => {
         const preset = await loadPreset(o.preset);
         const tools = await resolveToolchain(ctx.opts);
-        const media = await probeMedia(input, { ffprobe: tools.ffprobe.path, frameRate: o.framerate, signal: io.signal });
+        const probed = await probeMedia(input, { ffprobe: tools.ffprobe.path, frameRate: o.framerate, signal: io.signal });
+        const hdr = await probeHdrMetadata(probed, { ffprobe: tools.ffprobe.path, signal: io.signal });
+        const media = { ...probed, video: { ...probed.video, hdr } };
         const ladder = buildLadder(preset.preset, media);
+        const colour = planColour(media.video, preset.preset.video.codec, preset.preset.video.hdr);
         if (ctx.mode === 'json') {
           ctx.reporter.event({
             type: 'probe',
             media: { ...media, video: { ...media.video, frameRate: formatRational(media.video.frameRate) } },
             preset: preset.name,
             ladder: { ...ladder, frameRate: formatRational(ladder.frameRate) },
+            colour,
           });
           return;
         }
@@ -160,11 +165,12 @@ Examples:
         io.out.write(
           `video: ${v.codec} ${v.width}x${v.height} SAR ${v.sar.num}:${v.sar.den} rotation ${v.rotation} -> displayed ${v.displayWidth}x${v.displayHeight}, ${v.pixelFormat}\n`,
         );
+        io.out.write(`colour: ${describeColour(v)}\n`);
         for (const a of media.audio)
           io.out.write(`audio #${a.index}: ${a.codec} ${a.channels} ch ${a.sampleRate} Hz${a.language ? ` [${a.language}]` : ''}${a.title ? ` "${a.title}"` : ''}\n`);
         io.out.write(`ladder (${preset.name}) @ ${formatRational(ladder.frameRate)} fps, keyframe every ${ladder.gopFrames} frames:\n`);
         for (const r of ladder.rungs) io.out.write(`  ${r.name.padEnd(8)} ${`${r.width}x${r.height}`.padEnd(10)} ${kbps(r.bitrate)}${r.fromSource ? '  [source height]' : ''}\n`);
-        for (const n of ladder.notes) io.out.write(`  note: ${n}\n`);
+        for (const n of [...ladder.notes, ...colour.notes]) io.out.write(`  note: ${n}\n`);
       }, globals(cmd)),
     );
 

@@ -1,4 +1,5 @@
 import type { Codec, HardwareKind } from '../preset/schema.js';
+import { colourTagArgs, svtAv1Hdr10Params, x265Hdr10Params, type ColourDescription, type ColourPlan } from '../media/colour.js';
 import { formatBitrate } from '../preset/units.js';
 
 /**
@@ -26,13 +27,24 @@ export interface RungEncodeSettings {
   options: Record<string, string | number | boolean>;
   /** NVENC only: use B-frames as references (set only where a trial encode showed the GPU supports it) */
   bFrameRefs?: boolean;
+  /** the colour description to write into the stream (media/colour.ts ColourPlan.tags) */
+  colour?: ColourDescription;
+  /** HDR10 static metadata to write into the bitstream (HEVC SEI, AV1 metadata OBUs) */
+  hdr10?: NonNullable<ColourPlan['hdr10']>;
+  /** frames arrive in 10 bits per sample (an HDR plan): Main 10 */
+  tenBit?: boolean;
+}
+
+/** The colour options every encoder takes from its codec context (libx264, libx265, libsvtav1, NVENC). */
+function colourArgs(s: RungEncodeSettings): string[] {
+  return colourTagArgs(s.colour ?? null);
 }
 
 export interface EncoderProfile {
   name: EncoderName;
   codec: Codec;
   hardware: HardwareKind;
-  /** the pixel format frames are handed to the encoder in (8-bit 4:2:0 for every ladder today) */
+  /** the pixel format frames are handed to the encoder in: 8-bit 4:2:0 (its 10-bit form for HDR: args/command.ts encoderPixelFormat) */
   pixelFormat: 'yuv420p' | 'nv12';
   rateControlModes: readonly RateControlMode[];
   /** valid values for the speed preset; numbers as strings */
@@ -164,11 +176,13 @@ function nvencProfile(name: 'h264_nvenc' | 'hevc_nvenc' | 'av1_nvenc', codec: Co
       '-preset', String(s.speed ?? 'p5'),
       ...(s.tune ? ['-tune', s.tune] : []),
       ...(codec === 'h264' && !('profile' in s.options) ? ['-profile:v', 'high'] : []),
+      ...(codec === 'hevc' && s.tenBit && !('profile' in s.options) ? ['-profile:v', 'main10'] : []),
       ...nvencRateArgs(s),
       // fixed GOP of gopFrames frames, each starting with an IDR, no scene-cut keyframes: rungs stay aligned
       '-g', String(s.gopFrames), '-forced-idr', '1', '-no-scenecut', '1',
       ...(s.bFrameRefs ? ['-b_ref_mode', 'middle'] : []),
       ...(codec === 'hevc' ? ['-tag:v', 'hvc1'] : []),
+      ...colourArgs(s),
       ...extra(s),
     ],
   };
@@ -194,6 +208,7 @@ export const encoderProfiles: Record<EncoderName, EncoderProfile> = {
       // closed GOP of exactly gopFrames frames, no scene-cut keyframes: IDRs at the same timestamps in every rung
       '-g', String(s.gopFrames), '-keyint_min', String(s.gopFrames), '-sc_threshold', '0',
       '-x264-params', 'open-gop=0',
+      ...colourArgs(s),
       ...extra(s),
     ],
   },
@@ -210,6 +225,8 @@ export const encoderProfiles: Record<EncoderName, EncoderProfile> = {
     args: (s) => {
       const params = [`keyint=${s.gopFrames}`, `min-keyint=${s.gopFrames}`, 'scenecut=0', 'open-gop=0', 'log-level=error'];
       if (s.mode === 'cbr') params.push('strict-cbr=1');
+      // HDR10: mastering display and content light level SEI (libx265 takes the colour tags from the codec context)
+      if (s.hdr10) params.push(...x265Hdr10Params(s.hdr10));
       // biome-ignore format: ffmpeg flag/value pairs, one pair per line
       return [
         '-preset', String(s.speed ?? 'medium'),
@@ -218,6 +235,7 @@ export const encoderProfiles: Record<EncoderName, EncoderProfile> = {
         '-x265-params', params.join(':'),
         // Apple requires the hvc1 sample entry (parameter sets out of band) for HEVC in fMP4
         '-tag:v', 'hvc1',
+        ...colourArgs(s),
         ...extra(s),
       ];
     },
@@ -239,7 +257,8 @@ export const encoderProfiles: Record<EncoderName, EncoderProfile> = {
       ...(s.mode === 'crf' ? ['-crf', String(s.crf), '-maxrate', formatBitrate(s.maxrate), '-bufsize', formatBitrate(s.bufsize)] : ['-b:v', formatBitrate(s.bitrate), '-maxrate', formatBitrate(s.maxrate), '-bufsize', formatBitrate(s.bufsize)]),
       // fixed GOP, no scene-change keyframes (SVT's keyframes are closed-GOP key frames by default)
       '-g', String(s.gopFrames),
-      '-svtav1-params', ['scd=0', ...(s.tune ? [`tune=${s.tune}`] : [])].join(':'),
+      '-svtav1-params', ['scd=0', ...(s.tune ? [`tune=${s.tune}`] : []), ...(s.hdr10 ? svtAv1Hdr10Params(s.hdr10) : [])].join(':'),
+      ...colourArgs(s),
       ...extra(s),
     ],
   },

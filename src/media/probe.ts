@@ -2,6 +2,7 @@ import { open, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { StreamkitError, lastLines } from '../errors.js';
 import { runCapture } from '../ffmpeg/run.js';
+import { videoRangeOf, type ColourDescription, type ContentLight, type HdrMetadata, type MasteringDisplay } from './colour.js';
 import { cachedBinaryFact } from '../ffmpeg/capabilities.js';
 import { shellQuoteArg } from '../ffmpeg/shell-quote.js';
 import { formatRational, parseRational, toNumber, type Rational } from './rational.js';
@@ -48,6 +49,10 @@ export interface VideoInfo {
   variableFrameRate: boolean;
   pixelFormat: string;
   bitDepth: number;
+  /** the stream's colour description (absent in hand-made MediaInfo: treated as none) */
+  colour?: ColourDescription;
+  /** HDR side data, probed for PQ and HLG sources only (probeHdrMetadata); null or absent otherwise */
+  hdr?: HdrMetadata | null;
 }
 
 export interface AudioInfo {
@@ -228,8 +233,31 @@ type ProbeJson = {
     start_time?: string;
     disposition?: { attached_pic?: number };
     tags?: Record<string, string>;
-    side_data_list?: Array<{ rotation?: number }>;
+    side_data_list?: SideData[];
+    color_primaries?: string;
+    color_transfer?: string;
+    color_space?: string;
+    color_range?: string;
   }>;
+};
+
+/** A side data entry of ffprobe's JSON (stream or frame): the fields streamkit reads. */
+type SideData = {
+  side_data_type?: string;
+  rotation?: number;
+  red_x?: string;
+  red_y?: string;
+  green_x?: string;
+  green_y?: string;
+  blue_x?: string;
+  blue_y?: string;
+  white_point_x?: string;
+  white_point_y?: string;
+  min_luminance?: string;
+  max_luminance?: string;
+  max_content?: number;
+  max_average?: number;
+  dv_profile?: number;
 };
 
 /**
@@ -426,9 +454,103 @@ export async function probeMedia(input: string, options: ProbeOptions): Promise<
       variableFrameRate,
       pixelFormat,
       bitDepth: bitDepthOf(pixelFormat, v.bits_per_raw_sample),
+      colour: colourOf(v),
+      hdr: hdrFromSideData(v.side_data_list ?? []),
     },
     audio,
     inputOptions,
+  };
+}
+
+/** ffprobe's "unknown"/"unspecified"/"reserved" are no description. */
+function colourName(v: string | undefined): string | null {
+  return v && !['unknown', 'unspecified', 'reserved'].includes(v) ? v : null;
+}
+
+function colourOf(v: { color_primaries?: string; color_transfer?: string; color_space?: string; color_range?: string }): ColourDescription {
+  const range = colourName(v.color_range);
+  return {
+    primaries: colourName(v.color_primaries),
+    transfer: colourName(v.color_transfer),
+    matrix: colourName(v.color_space),
+    range: range === 'tv' || range === 'pc' ? range : null,
+  };
+}
+
+/** "34000/50000" -> 0.68; null when absent or not a number. */
+function ratio(v: string | undefined): number | null {
+  if (v === undefined) return null;
+  const [n, d] = v.split('/').map(Number);
+  const r = d === undefined ? n! : n! / d;
+  return Number.isFinite(r) ? r : null;
+}
+
+/** HDR facts from side data entries (a stream's, or its first frame's); null when there are none. */
+function hdrFromSideData(list: readonly SideData[]): HdrMetadata | null {
+  let masteringDisplay: MasteringDisplay | null = null;
+  let contentLight: ContentLight | null = null;
+  let dolbyVision: HdrMetadata['dolbyVision'] = null;
+  for (const sd of list) {
+    const type = sd.side_data_type ?? '';
+    if (/mastering display/i.test(type)) {
+      const xy = (x: string | undefined, y: string | undefined): [number, number] | null => {
+        const a = ratio(x);
+        const b = ratio(y);
+        return a === null || b === null ? null : [a, b];
+      };
+      const red = xy(sd.red_x, sd.red_y);
+      const green = xy(sd.green_x, sd.green_y);
+      const blue = xy(sd.blue_x, sd.blue_y);
+      const whitePoint = xy(sd.white_point_x, sd.white_point_y);
+      const maxLuminance = ratio(sd.max_luminance);
+      const minLuminance = ratio(sd.min_luminance);
+      if (red && green && blue && whitePoint && maxLuminance !== null && minLuminance !== null) masteringDisplay = { red, green, blue, whitePoint, maxLuminance, minLuminance };
+    } else if (/content light level/i.test(type) && typeof sd.max_content === 'number' && typeof sd.max_average === 'number') {
+      contentLight = { maxCll: sd.max_content, maxFall: sd.max_average };
+    } else if (/dovi configuration/i.test(type)) {
+      dolbyVision = { profile: typeof sd.dv_profile === 'number' ? sd.dv_profile : null };
+    }
+  }
+  return masteringDisplay || contentLight || dolbyVision ? { masteringDisplay, contentLight, dolbyVision } : null;
+}
+
+/**
+ * HDR10 static metadata is often only in the bitstream (HEVC SEI), not in the container: for a PQ or
+ * HLG source, the first frame's side data is read too (one frame decoded; SDR sources never pay for
+ * it) and merged with what the stream had.
+ */
+export async function probeHdrMetadata(media: MediaInfo, options: ProbeOptions): Promise<HdrMetadata | null> {
+  const v = media.video;
+  const fromStream = v.hdr ?? null;
+  if (videoRangeOf(v.colour?.transfer) === 'SDR') return fromStream;
+  if (fromStream?.masteringDisplay && fromStream.contentLight) return fromStream;
+  // biome-ignore format: ffprobe flag/value pairs, one pair per line
+  const args = [
+    '-v', 'error',
+    ...protocolOptions(media.remote),
+    ...media.inputOptions,
+    '-select_streams', String(v.index),
+    '-read_intervals', '%+#1',
+    '-show_frames',
+    '-show_entries', 'frame=side_data_list',
+    '-print_format', 'json',
+    '-i', media.url,
+  ];
+  let frames: { side_data_list?: SideData[] }[] = [];
+  try {
+    const r = await runCapture(options.ffprobe, args, { timeoutMs: 60_000, ...(options.signal ? { signal: options.signal } : {}) });
+    frames = (JSON.parse(r.stdout || '{}') as { frames?: { side_data_list?: SideData[] }[] }).frames ?? [];
+  } catch (error) {
+    // an interruption stays one; a first frame that cannot be read leaves what the stream said
+    if (options.signal?.aborted) throw error;
+    return fromStream;
+  }
+  const fromFrame = hdrFromSideData(frames[0]?.side_data_list ?? []);
+  if (!fromFrame) return fromStream;
+  return {
+    masteringDisplay: fromStream?.masteringDisplay ?? fromFrame.masteringDisplay,
+    contentLight: fromStream?.contentLight ?? fromFrame.contentLight,
+    dolbyVision: fromStream?.dolbyVision ?? fromFrame.dolbyVision,
   };
 }
 

@@ -305,6 +305,7 @@ export async function packageHls(
   const audioAvg = Math.max(0, ...audios.map((a) => a.averageBitrate));
   const audioCodecs = [...new Set(audios.flatMap((a) => a.codecs))];
   const group = audios.length > 0 ? 'audio' : null;
+  const videoRange = plan.colour?.range ?? 'SDR';
   const variants: VariantStream[] = [];
   const iframeStreams: IFrameStream[] = [];
   const rungs: PackagedRung[] = [];
@@ -321,6 +322,7 @@ export async function packageHls(
       averageBandwidth: (iframeBytes * 8) / Math.max(r.duration, 1e-3),
       codecs: videoCodecs,
       resolution: { width: rung.width, height: rung.height },
+      ...(videoRange !== 'SDR' ? { videoRange } : {}),
     });
     const bandwidth = r.peakBitrate + audioPeak;
     const averageBandwidth = r.averageBitrate + audioAvg;
@@ -332,6 +334,7 @@ export async function packageHls(
       resolution: { width: rung.width, height: rung.height },
       frameRate: fps,
       audioGroup: group,
+      ...(videoRange !== 'SDR' ? { videoRange } : {}),
     });
     const sizes = await Promise.all([r.mapUri ? stat(join(root, r.dir, r.mapUri)).then((s) => s.size) : 0]);
     rungs.push({

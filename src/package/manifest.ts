@@ -3,6 +3,7 @@ import { statSync } from 'node:fs';
 import { open, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { z } from 'zod';
+import type { ColourPlan } from '../media/colour.js';
 import type { SyncReport } from './av-sync.js';
 import { isHttpUrl } from '../remote.js';
 
@@ -45,6 +46,10 @@ export interface Manifest {
   encoder: string;
   /** where each HLS rendition starts against the source's start times (package/av-sync.ts); absent without HLS */
   avSync?: SyncReport;
+  /** what every rung's colour is and why: range, bit depth, tone mapping, tags, HDR10 metadata (media/colour.ts) */
+  colour?: Omit<ColourPlan, 'notes'>;
+  /** every decision the plan reported (dropped rungs, colour, files...), as the run printed them */
+  notes?: string[];
   outputs: ManifestOutput[];
 }
 

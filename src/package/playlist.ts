@@ -111,6 +111,8 @@ export interface VariantStream {
   resolution: { width: number; height: number };
   frameRate: number;
   audioGroup: string | null;
+  /** VIDEO-RANGE: written for PQ and HLG; absent means SDR (RFC 8216bis) */
+  videoRange?: 'PQ' | 'HLG';
 }
 
 export interface IFrameStream {
@@ -119,6 +121,7 @@ export interface IFrameStream {
   averageBandwidth: number;
   codecs: string[];
   resolution: { width: number; height: number };
+  videoRange?: 'PQ' | 'HLG';
 }
 
 export interface AudioMedia {
@@ -158,6 +161,7 @@ export function writeMasterPlaylist(p: { version: number; variants: readonly Var
       `RESOLUTION=${v.resolution.width}x${v.resolution.height}`,
       `FRAME-RATE=${v.frameRate.toFixed(3)}`,
       ...(v.audioGroup ? [`AUDIO=${quoted(v.audioGroup)}`] : []),
+      ...(v.videoRange ? [`VIDEO-RANGE=${v.videoRange}`] : []),
     ];
     out.push(`#EXT-X-STREAM-INF:${attrs.join(',')}`, v.uri);
   }
@@ -167,6 +171,7 @@ export function writeMasterPlaylist(p: { version: number; variants: readonly Var
       `AVERAGE-BANDWIDTH=${Math.ceil(f.averageBandwidth)}`,
       `CODECS=${quoted(f.codecs.join(','))}`,
       `RESOLUTION=${f.resolution.width}x${f.resolution.height}`,
+      ...(f.videoRange ? [`VIDEO-RANGE=${f.videoRange}`] : []),
       `URI=${quoted(f.uri)}`,
     ];
     out.push(`#EXT-X-I-FRAME-STREAM-INF:${attrs.join(',')}`);

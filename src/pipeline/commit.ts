@@ -3,11 +3,18 @@ import type { Staging } from '../package/atomic.js';
 import type { HlsPackage } from '../package/hls.js';
 import { jobIdentity } from '../package/job-identity.js';
 import type { HardwareRequest } from '../encoder/select.js';
+import type { ColourPlan } from '../media/colour.js';
 import { writeManifest } from '../package/manifest.js';
 import { streamkitVersion } from '../version.js';
 import type { JobContext } from './context.js';
 import type { Encoded } from './encode.js';
 import type { Source } from './probe.js';
+
+/** The colour decision as streamkit.json records it (its notes are among the plan's). */
+function colourRecord(c: ColourPlan): Omit<ColourPlan, 'notes'> {
+  const { notes: _, ...rest } = c;
+  return rest;
+}
 
 /**
  * Stage 7: write streamkit.json (what made the package, every file with its SHA-256) and move the
@@ -36,6 +43,8 @@ export async function commitPackage(
       hardware: plan.hardware,
       encoder: plan.encoder,
       ...(pkg ? { avSync: pkg.sync } : {}),
+      ...(plan.colour ? { colour: colourRecord(plan.colour) } : {}),
+      notes: plan.notes,
     },
     encoded.facts,
   );

@@ -1,6 +1,7 @@
 import type { CheckedHardware } from '../encoder/preset-check.js';
 import { fpsModeOption, type Capabilities } from '../ffmpeg/capabilities.js';
 import { scaleThreadsFor } from '../args/command.js';
+import { planColour } from '../media/colour.js';
 import { buildLadder } from '../media/ladder.js';
 import { languageName, languageTag } from '../media/language.js';
 import type { MediaInfo } from '../media/probe.js';
@@ -61,6 +62,7 @@ export function buildPlan(input: PlanInput): TranscodePlan {
   if (files.some((f) => f.kind === 'flv')) requireFlvSupport(caps, p.video.codec, 'FLV files');
   requireFileMuxers(caps, files);
   const choice = p.video.encoder[hardware.hardware]!;
+  const colour = planColour(media.video, p.video.codec, p.video.hdr);
   return {
     media,
     preset: p,
@@ -71,7 +73,8 @@ export function buildPlan(input: PlanInput): TranscodePlan {
     tune: choice.tune,
     encoderOptions: Object.fromEntries(Object.entries(choice.options ?? {}).map(([k, v]) => [k.replace(/^-/, ''), v])),
     ladder,
-    notes: [...ladder.notes, ...fileNotes],
+    notes: [...ladder.notes, ...colour.notes, ...fileNotes],
+    colour,
     audio: p.audio === false ? null : p.audio,
     audioRenditions: renditions,
     hls,

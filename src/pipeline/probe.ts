@@ -1,6 +1,6 @@
 import { checkedHardware, type CheckedHardware } from '../encoder/preset-check.js';
 import { selectHardware, type HardwareRequest } from '../encoder/select.js';
-import { probeMedia, type MediaInfo } from '../media/probe.js';
+import { probeHdrMetadata, probeMedia, type MediaInfo } from '../media/probe.js';
 import { loadPreset, type ResolvedPreset } from '../preset/load.js';
 import { resolveToolchain, type Toolchain } from './toolchain.js';
 
@@ -45,6 +45,9 @@ export async function probeSource(options: SourceOptions): Promise<Source> {
   const probing = probeMedia(options.input, { ffprobe: toolchain.ffprobe.path, frameRate: options.frameRate, ...(options.signal ? { signal: options.signal } : {}) });
   probing.catch(() => undefined);
   const hardware = checkedHardware(preset, await selectHardware(toolchain.caps, preset.preset, request));
-  const media = await probing;
+  const probed = await probing;
+  // PQ/HLG sources only: their HDR10 metadata may be in the first frame, not the container
+  const hdr = await probeHdrMetadata(probed, { ffprobe: toolchain.ffprobe.path, ...(options.signal ? { signal: options.signal } : {}) });
+  const media = hdr === (probed.video.hdr ?? null) ? probed : { ...probed, video: { ...probed.video, hdr } };
   return { preset, toolchain, media, request, hardware };
 }
