@@ -4,6 +4,7 @@ import { open, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import type { SyncReport } from './av-sync.js';
+import type { ThumbnailsReport } from './thumbnails.js';
 import { isHttpUrl } from '../remote.js';
 
 /**
@@ -45,6 +46,8 @@ export interface Manifest {
   encoder: string;
   /** where each HLS rendition starts against the source's start times (package/av-sync.ts); absent without HLS */
   avSync?: SyncReport;
+  /** poster.jpg, thumbnails.vtt and the sprite sheets (package/thumbnails.ts); absent when none were made */
+  thumbnails?: ThumbnailsReport;
   outputs: ManifestOutput[];
 }
 
@@ -197,6 +200,22 @@ const manifestSchema = z.object({
   ffmpeg: z.object({ path: z.string(), version: z.string() }),
   hardware: z.string(),
   encoder: z.string(),
+  thumbnails: z
+    .object({
+      poster: outputPath,
+      posterFrom: z.enum(['window', 'title', 'black']),
+      vtt: outputPath,
+      sprites: z.array(outputPath),
+      count: z.number().int().positive(),
+      intervalSeconds: z.number().positive(),
+      durationSeconds: z.number().positive(),
+      width: z.number().int().positive(),
+      height: z.number().int().positive(),
+      columns: z.number().int().positive(),
+      rows: z.number().int().positive(),
+      pass: z.enum(['encode', 'separate']),
+    })
+    .optional(),
   outputs: z.array(z.object({ path: outputPath, size: z.number().int().nonnegative(), sha256: z.string() })),
 });
 

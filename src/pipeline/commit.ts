@@ -4,6 +4,7 @@ import type { HlsPackage } from '../package/hls.js';
 import { jobIdentity } from '../package/job-identity.js';
 import type { HardwareRequest } from '../encoder/select.js';
 import { writeManifest } from '../package/manifest.js';
+import type { ThumbnailsReport } from '../package/thumbnails.js';
 import { streamkitVersion } from '../version.js';
 import type { JobContext } from './context.js';
 import type { Encoded } from './encode.js';
@@ -18,6 +19,7 @@ export async function commitPackage(
   source: Source,
   encoded: Encoded,
   pkg: HlsPackage | null,
+  thumbnails: ThumbnailsReport | null,
   staging: Staging,
   job: { frameRate?: string | undefined; hw?: HardwareRequest | undefined; replace: boolean },
 ): Promise<void> {
@@ -36,6 +38,7 @@ export async function commitPackage(
       hardware: plan.hardware,
       encoder: plan.encoder,
       ...(pkg ? { avSync: pkg.sync } : {}),
+      ...(thumbnails ? { thumbnails } : {}),
     },
     encoded.facts,
   );

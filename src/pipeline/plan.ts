@@ -6,6 +6,7 @@ import { languageName, languageTag } from '../media/language.js';
 import type { MediaInfo } from '../media/probe.js';
 import { toNumber } from '../media/rational.js';
 import { requireFileMuxers, requireFlvSupport, selectFileTargets } from '../package/progressive.js';
+import { planThumbnails } from '../package/thumbnails.js';
 import { timelineFor, type AudioRendition, type NvencPipeline, type TranscodePlan } from '../plan.js';
 import type { ResolvedPreset } from '../preset/load.js';
 import type { Preset } from '../preset/schema.js';
@@ -61,6 +62,8 @@ export function buildPlan(input: PlanInput): TranscodePlan {
   if (files.some((f) => f.kind === 'flv')) requireFlvSupport(caps, p.video.codec, 'FLV files');
   requireFileMuxers(caps, files);
   const choice = p.video.encoder[hardware.hardware]!;
+  const nvenc = hardware.hardware === 'nvenc' ? input.nvenc : undefined;
+  const thumbs = planThumbnails(p, media, ladder, nvenc);
   return {
     media,
     preset: p,
@@ -71,7 +74,7 @@ export function buildPlan(input: PlanInput): TranscodePlan {
     tune: choice.tune,
     encoderOptions: Object.fromEntries(Object.entries(choice.options ?? {}).map(([k, v]) => [k.replace(/^-/, ''), v])),
     ladder,
-    notes: [...ladder.notes, ...fileNotes],
+    notes: [...ladder.notes, ...fileNotes, ...thumbs.notes],
     audio: p.audio === false ? null : p.audio,
     audioRenditions: renditions,
     hls,
@@ -79,6 +82,7 @@ export function buildPlan(input: PlanInput): TranscodePlan {
     fpsModeOption: fpsModeOption(caps),
     files,
     scaleThreads: scaleThreadsFor(caps, input.cpus),
-    ...(hardware.hardware === 'nvenc' && input.nvenc ? { nvenc: input.nvenc } : {}),
+    ...(nvenc ? { nvenc } : {}),
+    thumbnails: thumbs.thumbnails,
   };
 }
