@@ -27,7 +27,7 @@ const SPRITES_PAD = 'thumbs';
 const POSTER_PAD = 'poster';
 
 /** A frame without one pixel above this luma (0-255, full range) counts as black. */
-export const DARK_LUMA_MAX = 32;
+const DARK_LUMA_MAX = 32;
 
 /** Sprite sheet JPEG quality (mjpeg -q:v, 2 best .. 31): small tiles, many of them. */
 const SPRITE_QUALITY = 5;
@@ -68,7 +68,7 @@ export function posterChain(t: ThumbnailPlan): string {
  */
 export function withThumbnailBranches(plan: Pick<TranscodePlan, 'thumbnails'>, g: { graph: string; outputs: string[] }): { graph: string; outputs: string[] } {
   const t = plan.thumbnails;
-  if (!t || t.pass !== 'encode') return g;
+  if (t?.pass !== 'encode') return g;
   const [top, ...rest] = g.outputs;
   const tapped = `${top}t`;
   const graph = `${g.graph};[${top}]split=3[${tapped}][ts][tp];[ts]${spriteChain(t)}[${SPRITES_PAD}];[tp]${posterChain(t)}[${POSTER_PAD}]`;
