@@ -159,7 +159,10 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
     const elapsedSeconds = (performance.now() - started) / 1000;
     const master = pkg ? resolve(dest, 'master.m3u8') : null;
     const sizeBytes =
-      (pkg?.rungs ?? []).reduce((a, r) => a + r.sizeBytes, 0) + (pkg?.audio ?? []).reduce((a, r) => a + r.sizeBytes, 0) + files.reduce((a, f) => a + f.sizeBytes, 0);
+      (pkg?.rungs ?? []).reduce((a, r) => a + r.sizeBytes, 0) +
+      (pkg?.audio ?? []).reduce((a, r) => a + r.sizeBytes, 0) +
+      files.reduce((a, f) => a + f.sizeBytes, 0) +
+      (thumbnails?.sizeBytes ?? 0);
     emit({
       type: 'done',
       output: dest,

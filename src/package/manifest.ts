@@ -213,6 +213,7 @@ const manifestSchema = z.object({
       height: z.number().int().positive(),
       columns: z.number().int().positive(),
       rows: z.number().int().positive(),
+      sizeBytes: z.number().int().nonnegative(),
       pass: z.enum(['encode', 'separate']),
     })
     .optional(),

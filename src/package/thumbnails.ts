@@ -25,6 +25,8 @@ export interface ThumbnailsReport {
   height: number;
   columns: number;
   rows: number;
+  /** bytes of the poster, the VTT and the sheets together */
+  sizeBytes: number;
   /** encode: made from the ladder's own decode; separate: in a CPU pass of its own (NVENC) */
   pass: 'encode' | 'separate';
 }

@@ -1,4 +1,4 @@
-import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StreamkitError } from '../errors.js';
 import { buildDecodeCheckArgs } from '../args/command.js';
@@ -75,6 +75,8 @@ export async function makeThumbnails(ctx: JobContext, source: Source, encoded: E
   if (check.exitCode !== 0) throw fail('a sprite sheet or the poster does not decode', { stderr: check.stderr.trim().split('\n').slice(-5) });
 
   await writeFile(join(ctx.workDir, THUMBNAILS_VTT), thumbnailsVtt(t));
+  let sizeBytes = 0;
+  for (const f of [POSTER_NAME, THUMBNAILS_VTT, ...expected]) sizeBytes += (await stat(join(ctx.workDir, f))).size;
   return {
     poster: POSTER_NAME,
     posterFrom,
@@ -87,6 +89,7 @@ export async function makeThumbnails(ctx: JobContext, source: Source, encoded: E
     height: t.height,
     columns: t.columns,
     rows: t.rows,
+    sizeBytes,
     pass: t.pass,
   };
 }
