@@ -8,9 +8,12 @@ import { fpsFilter } from './fps-filter.js';
  * times them, square pixels):
  *
  * - sprites: the frame at each k x interval (`fps=1/interval:round=up` takes, for output k, the last
- *   frame at or before k x interval), exactly `count` of them (`tpad` repeats the last frame one
- *   interval past the end, so the last cue has a frame even when the video stops short of it; `trim`
- *   stops the branch at `count`), scaled to the tile size, tiled columns x rows into JPEG sheets;
+ *   frame at or before k x interval), exactly `count` of them, scaled to the tile size, tiled
+ *   columns x rows into JPEG sheets. `tpad` repeats the last frame after the video ends (for as long
+ *   as the whole title plus an interval, at most: a video that stops before the audio, or short of
+ *   the last cue's start, still gives every cue a tile, its last picture as a player keeps showing
+ *   it), and `trim` stops the branch at `count`; that end travels back up the branch, so tpad stops
+ *   repeating as soon as the last tile is made;
  * - poster: one candidate a second from a window a tenth into the title, frames without a single
  *   pixel brighter than 32 (of 255: black, a fade) dropped, then ffmpeg's `thumbnail` filter picks the
  *   most representative of the rest. Every candidate dark: no poster from this branch
@@ -44,7 +47,7 @@ function toJpeg(width: number, height: number): string {
 export function spriteChain(t: ThumbnailPlan): string {
   const g = gcd(1000, t.intervalMs);
   return [
-    `tpad=stop_mode=clone:stop_duration=${seconds(t.intervalMs)}`,
+    `tpad=stop_mode=clone:stop_duration=${seconds(t.durationMs + t.intervalMs)}`,
     `fps=${1000 / g}/${t.intervalMs / g}:start_time=0:round=up`,
     `trim=end_frame=${t.count}`,
     toJpeg(t.width, t.height),

@@ -108,6 +108,27 @@ describe.skipIf(unmet(need.ffmpeg))('poster and thumbnails', () => {
     expect(manifest['thumbnails']).toBeUndefined();
   }, 120_000);
 
+  it('a video that stops before its audio: the last cues show its last picture, not an empty tile', async () => {
+    const short = join(dir, 'short-video.mp4');
+    // biome-ignore format: ffmpeg flag/value pairs, one pair per line
+    await run(FFMPEG, [
+      '-v', 'error',
+      '-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=25:duration=4',
+      '-f', 'lavfi', '-i', 'sine=duration=9',
+      '-c:v', 'libx264', '-preset', 'ultrafast',
+      '-c:a', 'aac',
+      short,
+    ]);
+    const preset = await writeFastPreset(dir, 'short-video', { codec: 'h264', rungs: [180] });
+    const out = join(dir, 'short-video-out');
+    await transcode({ input: short, preset, output: out, hw: 'cpu' });
+    const track = await checkThumbnailTrack(out, await formatDuration(short), { width: 160, height: 90 });
+    expect(track.problems).toEqual([]);
+    expect(track.cues.map((c) => c.start)).toEqual([0, 2, 4, 6, 8]);
+    // tiles the sheet has room for but no frame filled would be black (the tile filter's padding)
+    for (const c of track.cues) expect(await tileMaxLuma(join(out, c.file), c)).toBeGreaterThan(150);
+  }, 120_000);
+
   it('a title black throughout still gets a poster, and says it is black', async () => {
     const black = await makeSource(join(dir, 'black.mp4'), { duration: 3, rate: '25', vf: 'drawbox=color=black:t=fill' });
     const preset = await writeFastPreset(dir, 'black', { codec: 'h264', rungs: [180] });

@@ -203,7 +203,7 @@ describe('jpegSize', () => {
 describe('thumbnail argv', () => {
   it('sprite branch: the frame at each k x interval, exactly count of them, full-range JPEG tiles', () => {
     expect(spriteChain(geometry({ intervalMs: 2500 }))).toBe(
-      'tpad=stop_mode=clone:stop_duration=2.5,fps=2/5:start_time=0:round=up,trim=end_frame=7,scale=160:90:out_range=full,format=yuv420p,tile=3x2',
+      'tpad=stop_mode=clone:stop_duration=14.845,fps=2/5:start_time=0:round=up,trim=end_frame=7,scale=160:90:out_range=full,format=yuv420p,tile=3x2',
     );
   });
 
