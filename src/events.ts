@@ -1,5 +1,6 @@
 import type { HlsPackage } from './package/hls.js';
 import type { WrittenFile } from './package/progressive.js';
+import type { ThumbnailsReport } from './package/thumbnails.js';
 import type { HardwareKind } from './preset/schema.js';
 
 /** The stages of a transcode, in order (pipeline/: probe covers toolchain, probe and plan). */
@@ -25,7 +26,7 @@ export type TranscodeEvent =
       /** with NVENC: where frames are decoded and scaled (gpu: NVDEC + GPU scaler, upload: CPU decode + GPU scaler, cpu: all on the CPU) */
       gpuPipeline?: { mode: 'gpu' | 'upload' | 'cpu'; scaler: 'scale_cuda' | 'scale_npp' | null; bFrameRefs: boolean; reason: string };
       /** what the one encode is written to: HLS renditions and/or progressive files (relative paths) */
-      targets: { hls: boolean; files: string[] };
+      targets: { hls: boolean; files: string[]; thumbnails: boolean };
       /** the exact ffmpeg argv that runs (binary first) */
       command?: string[];
     }
@@ -64,6 +65,8 @@ export type TranscodeEvent =
       files: WrittenFile[];
       /** A/V sync measured on the HLS renditions (package/av-sync.ts); null without HLS */
       avSync: HlsPackage['sync'] | null;
+      /** poster, thumbnails.vtt and sprite sheets made (paths relative to `output`); null when the preset makes none */
+      thumbnails: ThumbnailsReport | null;
       sizeBytes: number;
       elapsedSeconds: number;
       encodeSeconds: number;

@@ -68,6 +68,46 @@ export interface TranscodePlan {
   scaleThreads?: number;
   /** set when hardware is nvenc: where decoding and scaling happen */
   nvenc?: NvencPipeline;
+  /** poster and thumbnail sprites; null: none (preset says false, a live preset, or an unknown duration) */
+  thumbnails: ThumbnailPlan | null;
+}
+
+/**
+ * Poster and thumbnail sprites. Thumbnail k shows the frame at k x interval (from the title's start,
+ * 0) and is cue k of thumbnails.vtt, [k x interval, (k+1) x interval) with the last cue ending at
+ * `duration`; `count` = ceil(duration / interval). Tiles fill each sprite sheet row by row.
+ */
+export interface ThumbnailPlan {
+  /** milliseconds between thumbnails (whole milliseconds, so the VTT's times are exact) */
+  intervalMs: number;
+  /** the title's duration the cues cover, milliseconds */
+  durationMs: number;
+  /** thumbnails (cues) in all */
+  count: number;
+  /** one thumbnail's size */
+  width: number;
+  height: number;
+  /** thumbnails per sheet; every sheet has this layout (the last one may be partly filled) */
+  columns: number;
+  rows: number;
+  /** the poster: its size, and the window of the title it is chosen from (seconds) */
+  poster: { width: number; height: number; start: number; end: number };
+  /**
+   * encode: branches of the ladder's own filter graph (the same decode); separate: a CPU pass of its
+   * own after the encode (NVENC with frames in GPU memory, pipeline/thumbnails.ts)
+   */
+  pass: 'encode' | 'separate';
+}
+
+export const POSTER_NAME = 'poster.jpg';
+export const THUMBNAILS_VTT = 'thumbnails.vtt';
+export const THUMBNAILS_DIR = 'thumbnails';
+/** The image2 muxer's sprite file name pattern: sprite-0001.jpg, sprite-0002.jpg... */
+export const SPRITE_PATTERN = `${THUMBNAILS_DIR}/sprite-%04d.jpg`;
+
+/** Sprite sheet `n` (from 1), relative to the package folder. */
+export function spriteFile(n: number): string {
+  return `${THUMBNAILS_DIR}/sprite-${String(n).padStart(4, '0')}.jpg`;
 }
 
 /**
@@ -110,8 +150,8 @@ export interface FileTarget {
  * The folders inside the package that ffmpeg writes into and does not create itself (its HLS, MP4
  * and FLV muxers do not): one per rung and audio rendition for HLS, one per progressive file kind.
  */
-export function outputFolders(plan: Pick<TranscodePlan, 'hls' | 'ladder' | 'audioRenditions' | 'files'>): string[] {
-  return [...hlsFolders(plan), ...new Set(plan.files.map((f) => f.kind))];
+export function outputFolders(plan: Pick<TranscodePlan, 'hls' | 'ladder' | 'audioRenditions' | 'files' | 'thumbnails'>): string[] {
+  return [...hlsFolders(plan), ...new Set(plan.files.map((f) => f.kind)), ...(plan.thumbnails ? [THUMBNAILS_DIR] : [])];
 }
 
 /** The HLS rendition folders: the video rungs', then the audio renditions' (none without HLS). */

@@ -18,6 +18,7 @@ import { packageOutputs } from './pipeline/package.js';
 import { probeSource, type Source, type SourceOptions } from './pipeline/probe.js';
 import type { Toolchain } from './pipeline/toolchain.js';
 import { verifyOutputs } from './pipeline/verify.js';
+import { makeThumbnails } from './pipeline/thumbnails.js';
 import type { ResolvedPreset } from './preset/load.js';
 import { isHttpUrl } from './remote.js';
 
@@ -30,6 +31,7 @@ import { isHttpUrl } from './remote.js';
  *   encode (pipeline/encode.ts)            one ffmpeg process into the staging folder
  *   package (pipeline/package.ts)          playlists from the measured bitstream, alignment and A/V sync
  *   verify (pipeline/verify.ts)            both ends of every rendition and file decode
+ *   thumbnails (pipeline/thumbnails.ts)    poster and sprites checked (or made, NVENC), thumbnails.vtt written
  *   commit (pipeline/commit.ts)            streamkit.json, then the staging folder moved into place
  */
 
@@ -103,7 +105,7 @@ function startEvent(options: TranscodeOptions, output: string, planned: PlannedT
     ffmpeg: { path: toolchain.ffmpeg.path, version: toolchain.caps.version.raw },
     notes: plan.notes,
     ...(plan.nvenc ? { gpuPipeline: { mode: plan.nvenc.mode, scaler: plan.nvenc.scaler, bFrameRefs: plan.nvenc.bFrameRefs, reason: plan.nvenc.reason } } : {}),
-    targets: { hls: plan.hls !== null, files: plan.files.map((f) => f.path) },
+    targets: { hls: plan.hls !== null, files: plan.files.map((f) => f.path), thumbnails: plan.thumbnails !== null },
     command: [toolchain.ffmpeg.path, ...ffmpegCommandPrefix, ...planned.argv],
   };
 }
@@ -136,6 +138,7 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
 
     emit({ type: 'stage', stage: 'verify', status: 'start' });
     const files = await verifyOutputs(ctx, source, encoded, pkg);
+    const thumbnails = await makeThumbnails(ctx, source, encoded);
     emit({ type: 'stage', stage: 'verify', status: 'done' });
     for (const f of files) emit({ type: 'file', ...f });
     for (const r of pkg?.rungs ?? [])
@@ -151,12 +154,15 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
         segments: r.segments,
       });
 
-    await commitPackage(ctx, source, encoded, pkg, staging, { frameRate: options.frameRate, hw: options.hw, replace: options.force ?? false });
+    await commitPackage(ctx, source, encoded, pkg, thumbnails, staging, { frameRate: options.frameRate, hw: options.hw, replace: options.force ?? false });
 
     const elapsedSeconds = (performance.now() - started) / 1000;
     const master = pkg ? resolve(dest, 'master.m3u8') : null;
     const sizeBytes =
-      (pkg?.rungs ?? []).reduce((a, r) => a + r.sizeBytes, 0) + (pkg?.audio ?? []).reduce((a, r) => a + r.sizeBytes, 0) + files.reduce((a, f) => a + f.sizeBytes, 0);
+      (pkg?.rungs ?? []).reduce((a, r) => a + r.sizeBytes, 0) +
+      (pkg?.audio ?? []).reduce((a, r) => a + r.sizeBytes, 0) +
+      files.reduce((a, f) => a + f.sizeBytes, 0) +
+      (thumbnails?.sizeBytes ?? 0);
     emit({
       type: 'done',
       output: dest,
@@ -165,6 +171,7 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
       audio: pkg?.audio ?? [],
       files,
       avSync: pkg?.sync ?? null,
+      thumbnails,
       sizeBytes,
       elapsedSeconds,
       encodeSeconds: encoded.encodeSeconds,

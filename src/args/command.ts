@@ -8,6 +8,7 @@ import { filePath, FMP4_INIT_NAME, rungDir, SEGMENT_PATTERN, segmentExtension, t
 import { versionAtLeast, type Capabilities } from '../ffmpeg/capabilities.js';
 import { encoderTimeBaseArgs, fpsFilter } from './fps-filter.js';
 import { gpuInputOptions, gpuVideoFilterGraph } from './gpu-graph.js';
+import { thumbnailOutputArgs, withThumbnailBranches } from './thumbnails.js';
 
 /**
  * Pure command building: TranscodePlan -> ffmpeg argv. No I/O, no process, tested without ffmpeg.
@@ -186,7 +187,8 @@ function encodeSettingsFor(plan: TranscodePlan, rung: LadderRung): RungEncodeSet
 /** The part both layouts share: the one input (confined, demuxer pinned) and the video filter graph. */
 function inputAndGraphArgs(plan: TranscodePlan): { args: string[]; outputs: string[] } {
   const { media } = plan;
-  const { graph, outputs } = videoGraphFor(plan);
+  // poster and sprites: two more branches off the top rung (args/thumbnails.ts), outputs after all others
+  const { graph, outputs } = withThumbnailBranches(plan, videoGraphFor(plan));
   const args = ['-loglevel', 'warning', '-y', ...protocolOptions(media.remote), ...media.inputOptions, ...nvencInputOptions(plan), '-i', media.url, '-filter_complex', graph];
   return { args, outputs };
 }
@@ -220,6 +222,7 @@ export function buildTranscodeArgs(plan: TranscodePlan): string[] {
       if (plan.hls) args.push(...hlsOutputArgs(plan, a.dir));
     }
   }
+  args.push(...thumbnailOutputArgs(plan));
   return args;
 }
 
@@ -279,7 +282,7 @@ function buildTeeTranscodeArgs(plan: TranscodePlan): string[] {
           ];
     slaves.push(teeSlave([...muxer, ['select', select], abort], filePath(f.kind, f.rung)));
   }
-  args.push('-f', 'tee', slaves.join('|'));
+  args.push('-f', 'tee', slaves.join('|'), ...thumbnailOutputArgs(plan));
   return args;
 }
 

@@ -4,6 +4,7 @@ import { shellQuote } from '../ffmpeg/shell-quote.js';
 import { describeMedia } from '../media/probe.js';
 import { formatRational } from '../media/rational.js';
 import { outputFolders } from '../plan.js';
+import { buildThumbnailPassArgs } from '../args/thumbnails.js';
 import type { PlannedTranscode } from '../transcode.js';
 import type { CommandContext } from './context.js';
 import { kbps } from './format.js';
@@ -55,6 +56,11 @@ export function printDryRun(ctx: CommandContext, planned: PlannedTranscode, inpu
   w('# complete; this command writes into the output folder directly (overwriting files there, -y),');
   w('# and leaves out what streamkit adds afterwards: master.m3u8, measured BANDWIDTH/CODECS, the');
   w('# rewritten media playlists, I-frame playlists and the decode check.');
+  if (plan.thumbnails?.pass === 'encode') w('# The poster and sprite sheets are two more outputs of this command; streamkit writes thumbnails.vtt afterwards.');
+  if (plan.thumbnails?.pass === 'separate')
+    w(
+      `# The poster and sprite sheets come from a CPU pass after this command (NVENC keeps frames on the GPU): ${shellQuote([resolve(planned.toolchain.ffmpeg.path), '-hide_banner', '-nostdin', ...buildThumbnailPassArgs(plan)])}`,
+    );
   if (exists) w(`# note: ${planned.output} already exists; a real run needs --force.`);
   w(`mkdir -p ${shellQuote(folders)} && cd ${shellQuote([planned.output])} && \\`);
   w(`${shellQuote(command)}`);

@@ -5,6 +5,7 @@ import { shellQuote } from '../ffmpeg/shell-quote.js';
 import { formatError } from '../format/error-text.js';
 import { bytes, kbps, progressLine } from './format.js';
 import type { StageName } from '../events.js';
+import type { ThumbnailsReport } from '../package/thumbnails.js';
 
 /**
  * How a command talks to its audience:
@@ -21,6 +22,12 @@ export interface Reporter {
   info(line: string): void;
   error(error: unknown, verbose: boolean): void;
   close(): Promise<void>;
+}
+
+/** `thumbnails poster.jpg, thumbnails.vtt: 6 cues every 2 s on 1 sheet of 6x1 160x90 (24.8 KiB)` */
+function thumbnailsLine(t: ThumbnailsReport): string {
+  const sheets = `${t.sprites.length} sheet${t.sprites.length === 1 ? '' : 's'}`;
+  return `thumbnails ${t.poster}, ${t.vtt}: ${t.count} cues every ${t.intervalSeconds} s on ${sheets} of ${t.columns}x${t.rows} ${t.width}x${t.height} (${bytes(t.sizeBytes)})`;
 }
 
 export function chooseMode(opts: { json?: boolean; quiet?: boolean }, stream: NodeJS.WriteStream = process.stdout, env: NodeJS.ProcessEnv = process.env): OutputMode {
@@ -129,6 +136,7 @@ function plainReporter(out: NodeJS.WritableStream, err: NodeJS.WritableStream, q
           else if (verbose) say(`ffmpeg: ${ev.message}`);
           break;
         case 'done':
+          if (ev.thumbnails) say(thumbnailsLine(ev.thumbnails));
           say(`done in ${ev.elapsedSeconds.toFixed(1)} s: ${ev.master ?? ev.output} (${bytes(ev.sizeBytes)})`);
           break;
         default:
@@ -245,6 +253,7 @@ function ttyReporter(out: NodeJS.WritableStream, err: NodeJS.WritableStream, ver
           `${ev.name.padEnd(8)} ${`${ev.width}x${ev.height}`.padEnd(10)} ${ev.codecs.join(',').padEnd(24)} BANDWIDTH ${kbps(ev.bandwidth).padStart(11)}  AVERAGE ${kbps(ev.averageBandwidth).padStart(11)}  ${bytes(ev.sizeBytes)}`,
         );
       } else if (ev.type === 'done') {
+        if (ev.thumbnails) lines.push(thumbnailsLine(ev.thumbnails));
         lines.push(`done in ${ev.elapsedSeconds.toFixed(1)} s: ${ev.master ?? ev.output}`);
       }
     },

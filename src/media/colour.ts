@@ -231,3 +231,15 @@ export function describeColour(video: { colour?: ColourDescription | undefined; 
   const kind = range === 'PQ' ? 'HDR10 (PQ)' : range === 'HLG' ? 'HLG' : 'SDR';
   return `${desc}, ${kind}${facts.length > 0 ? `: ${facts.join(', ')}` : ''}`;
 }
+
+/**
+ * Pictures made from a ladder kept HDR (poster, thumbnails: JPEG is SDR) need the same tone mapping
+ * an SDR ladder would get; none for SDR ladders (their frames are SDR already, tone-mapped or not).
+ */
+export function previewToneMap(plan: ColourPlan, source: ColourDescription | undefined): string[] {
+  if (plan.range === 'SDR') return [];
+  const h = plan.hdr10;
+  const sourcePeak = plan.range === 'HLG' ? REFERENCE_WHITE : h?.contentLight?.maxCll || h?.masteringDisplay?.maxLuminance || DEFAULT_PQ_PEAK;
+  const desc = source ?? plan.tags ?? { primaries: null, transfer: null, matrix: null, range: null };
+  return toneMapFilters({ from: plan.range, operator: 'mobius', nominalPeak: REFERENCE_WHITE, sourcePeak }, desc);
+}

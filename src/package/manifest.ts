@@ -5,6 +5,7 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import type { ColourPlan } from '../media/colour.js';
 import type { SyncReport } from './av-sync.js';
+import type { ThumbnailsReport } from './thumbnails.js';
 import { isHttpUrl } from '../remote.js';
 
 /**
@@ -50,6 +51,8 @@ export interface Manifest {
   colour?: Omit<ColourPlan, 'notes'>;
   /** every decision the plan reported (dropped rungs, colour, files...), as the run printed them */
   notes?: string[];
+  /** poster.jpg, thumbnails.vtt and the sprite sheets (package/thumbnails.ts); absent when none were made */
+  thumbnails?: ThumbnailsReport;
   outputs: ManifestOutput[];
 }
 
@@ -202,6 +205,23 @@ const manifestSchema = z.object({
   ffmpeg: z.object({ path: z.string(), version: z.string() }),
   hardware: z.string(),
   encoder: z.string(),
+  thumbnails: z
+    .object({
+      poster: outputPath,
+      posterFrom: z.enum(['window', 'title', 'black']),
+      vtt: outputPath,
+      sprites: z.array(outputPath),
+      count: z.number().int().positive(),
+      intervalSeconds: z.number().positive(),
+      durationSeconds: z.number().positive(),
+      width: z.number().int().positive(),
+      height: z.number().int().positive(),
+      columns: z.number().int().positive(),
+      rows: z.number().int().positive(),
+      sizeBytes: z.number().int().nonnegative(),
+      pass: z.enum(['encode', 'separate']),
+    })
+    .optional(),
   outputs: z.array(z.object({ path: outputPath, size: z.number().int().nonnegative(), sha256: z.string() })),
 });
 

@@ -7,6 +7,7 @@ import { languageName, languageTag } from '../media/language.js';
 import type { MediaInfo } from '../media/probe.js';
 import { toNumber } from '../media/rational.js';
 import { requireFileMuxers, requireFlvSupport, selectFileTargets } from '../package/progressive.js';
+import { planThumbnails } from '../package/thumbnails.js';
 import { timelineFor, type AudioRendition, type NvencPipeline, type TranscodePlan } from '../plan.js';
 import type { ResolvedPreset } from '../preset/load.js';
 import type { Preset } from '../preset/schema.js';
@@ -63,6 +64,8 @@ export function buildPlan(input: PlanInput): TranscodePlan {
   requireFileMuxers(caps, files);
   const choice = p.video.encoder[hardware.hardware]!;
   const colour = planColour(media.video, p.video.codec, p.video.hdr);
+  const nvenc = hardware.hardware === 'nvenc' ? input.nvenc : undefined;
+  const thumbs = planThumbnails(p, media, ladder, nvenc);
   return {
     media,
     preset: p,
@@ -73,7 +76,7 @@ export function buildPlan(input: PlanInput): TranscodePlan {
     tune: choice.tune,
     encoderOptions: Object.fromEntries(Object.entries(choice.options ?? {}).map(([k, v]) => [k.replace(/^-/, ''), v])),
     ladder,
-    notes: [...ladder.notes, ...colour.notes, ...fileNotes],
+    notes: [...ladder.notes, ...colour.notes, ...fileNotes, ...thumbs.notes],
     colour,
     audio: p.audio === false ? null : p.audio,
     audioRenditions: renditions,
@@ -82,6 +85,7 @@ export function buildPlan(input: PlanInput): TranscodePlan {
     fpsModeOption: fpsModeOption(caps),
     files,
     scaleThreads: scaleThreadsFor(caps, input.cpus),
-    ...(hardware.hardware === 'nvenc' && input.nvenc ? { nvenc: input.nvenc } : {}),
+    ...(nvenc ? { nvenc } : {}),
+    thumbnails: thumbs.thumbnails,
   };
 }

@@ -107,11 +107,26 @@ const flv = z.strictObject({
   rungs: rungSelection,
 });
 
+/**
+ * Poster and thumbnail sprites (DIR/poster.jpg, DIR/thumbnails.vtt, DIR/thumbnails/sprite-NNNN.jpg).
+ * Absent: made for every preset that is not `live`; false: none.
+ */
+const thumbnails = z.strictObject({
+  /** seconds between thumbnails (one VTT cue each); auto: 2 s for short titles up to 10 s for long ones */
+  interval: z.union([z.literal('auto'), z.number().min(0.5).max(600)]).default('auto'),
+  /** width of one thumbnail in pixels (at most the top rung's); the height follows the picture's shape */
+  width: z.number().int().min(32).max(640).default(160),
+  /** thumbnails per sprite sheet: columns x rows */
+  columns: z.number().int().min(1).max(20).default(10),
+  rows: z.number().int().min(1).max(20).default(10),
+});
+
 const packaging = z
   .strictObject({
     hls: hls.optional(),
     mp4: mp4.optional(),
     flv: flv.optional(),
+    thumbnails: z.union([thumbnails, z.literal(false)]).optional(),
   })
   .refine((p) => p.hls !== undefined || p.mp4 !== undefined || p.flv !== undefined, 'expected at least one packaging target (hls, mp4, flv)');
 

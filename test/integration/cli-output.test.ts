@@ -153,7 +153,7 @@ describe.skipIf(unmet(need.ffmpeg))('CLI output and commands', () => {
       expect(events).toHaveLength(1);
       expect(events[0]).toMatchObject({ type: 'plan', output: join(dir, 'o-plan'), outputExists: false, encoder: 'libx264' });
       expect((events[0]!['command'] as string[]).slice(0, 1)).toEqual([FFMPEG]);
-      expect(events[0]!['folders']).toEqual([join(dir, 'o-plan', '180p'), join(dir, 'o-plan', '144p'), join(dir, 'o-plan', 'audio-1')]);
+      expect(events[0]!['folders']).toEqual([join(dir, 'o-plan', '180p'), join(dir, 'o-plan', '144p'), join(dir, 'o-plan', 'audio-1'), join(dir, 'o-plan', 'thumbnails')]);
       expect(existsSync(join(dir, 'o-plan'))).toBe(false);
     });
   });

@@ -137,8 +137,13 @@ describe.skipIf(unmet(need.ffmpeg))('colour and HDR', () => {
       });
       expect(side.find((s) => s.side_data_type === 'Content light level metadata')).toMatchObject({ max_content: 203, max_average: 150 });
     }
-    const manifest = JSON.parse(await readFile(join(out, 'streamkit.json'), 'utf8')) as { notes?: string[] };
-    expect(JSON.stringify(manifest)).toContain('kept as HDR');
+    const manifest = JSON.parse(await readFile(join(out, 'streamkit.json'), 'utf8')) as { notes?: string[]; colour?: { range?: string; bitDepth?: number } };
+    expect(manifest.notes?.some((n) => n.includes('kept as HDR'))).toBe(true);
+    expect(manifest.colour).toMatchObject({ range: 'PQ', bitDepth: 10 });
+    // the poster is a JPEG, SDR: tone-mapped like an SDR ladder, not PQ code values shown as SDR
+    const poster = await againstOriginal(join(out, 'poster.jpg'), SIZE);
+    expect(poster.saturation).toBeGreaterThan(0.8);
+    expect(poster.saturation).toBeLessThan(1.25);
   }, 180_000);
 
   it('HDR10 (PQ) -> H.264 ladder: tone-mapped to 8-bit BT.709, close to the SDR original (PSNR and saturation), where an untone-mapped copy is not', async () => {

@@ -137,15 +137,16 @@ describe.skipIf(unmet(need.ffmpeg))('HLS + MP4 + FLV from one transcode', () => 
     expect(r.code).toBe(0);
     const plan = r.events.find((e) => e.type === 'plan')!;
     const argv = plan['command'] as string[];
-    expect(argv.filter((a) => /^-c:v(:|$)/.test(a))).toEqual(['-c:v:0', '-c:v:1']);
+    // one encoder per rung; the two unnumbered -c:v are the sprites' and the poster's mjpeg (args/thumbnails.ts)
+    expect(argv.filter((a) => /^-c:v(:|$)/.test(a))).toEqual(['-c:v:0', '-c:v:1', '-c:v', '-c:v']);
+    expect(argv.filter((a) => a === 'mjpeg')).toHaveLength(2);
     expect(argv.filter((a) => /^-c:a(:|$)/.test(a))).toEqual(['-c:a:0']);
     expect(argv.filter((a) => a === '-i')).toHaveLength(1);
-    // one output format after the input (before -i: the pinned demuxer)
+    // after the input (before -i: the pinned demuxer): the encode's one output, then the sprites and the poster
     const outputs = argv.slice(argv.indexOf('-i'));
-    expect(outputs.filter((a) => a === '-f')).toHaveLength(1);
-    const f = argv.lastIndexOf('-f');
-    expect(argv[f + 1]).toBe('tee');
-    expect(f + 2).toBe(argv.length - 1); // the tee list is the only output
+    expect(outputs.flatMap((a, i) => (a === '-f' ? [outputs[i + 1]] : []))).toEqual(['tee', 'image2', 'image2']);
+    const f = argv.indexOf('tee') - 1;
+    expect(argv[f + 3]).toBe('-map'); // the tee list is the encode's only output
     const slaves = argv[f + 2]!.split(/(?<!\\)\|/);
     expect(slaves).toHaveLength(6); // 2 rungs + 1 audio as HLS, 2 MP4, 1 FLV
     expect(slaves.filter((s) => s.startsWith('[f=hls'))).toHaveLength(3);
@@ -162,12 +163,12 @@ describe.skipIf(unmet(need.ffmpeg))('HLS + MP4 + FLV from one transcode', () => 
     expect(r.code).toBe(0);
     expect(r.events.filter((e) => e.type === 'stage' && e['stage'] === 'encode' && e['status'] === 'start')).toHaveLength(1);
     const start = r.events.find((e) => e.type === 'start')!;
-    expect(start['targets']).toEqual({ hls: true, files: ['mp4/top.mp4', 'mp4/low.mp4', 'flv/top.flv'] });
+    expect(start['targets']).toEqual({ hls: true, files: ['mp4/top.mp4', 'mp4/low.mp4', 'flv/top.flv'], thumbnails: true });
     expect(r.events.filter((e) => e.type === 'file').map((e) => e['path'])).toEqual(['mp4/top.mp4', 'mp4/low.mp4', 'flv/top.flv']);
     const done = r.events.find((e) => e.type === 'done')!;
     expect(done['master']).toBe(join(out, 'master.m3u8'));
 
-    expect((await readdir(out)).sort()).toEqual(['audio-1', 'flv', 'low', 'master.m3u8', 'mp4', 'streamkit.json', 'top']);
+    expect((await readdir(out)).sort()).toEqual(['audio-1', 'flv', 'low', 'master.m3u8', 'mp4', 'poster.jpg', 'streamkit.json', 'thumbnails', 'thumbnails.vtt', 'top']);
     expect((await readdir(root)).filter((n) => n.startsWith('.streamkit-tmp-'))).toEqual([]);
 
     // MP4: progressive, moov in front of the media data, H.264 + AAC of the right size
@@ -233,7 +234,8 @@ describe.skipIf(unmet(need.ffmpeg))('HLS + MP4 + FLV from one transcode', () => 
     const done = r.events.find((e) => e.type === 'done')!;
     expect(done['master']).toBeNull();
     // a 180p source: 1080p and 480p are taller, so the ladder has one rung at the source's height
-    expect((await readdir(out)).sort()).toEqual(['mp4', 'streamkit.json']);
+    // a package without HLS gets its poster and thumbnails too (a download page shows them)
+    expect((await readdir(out)).sort()).toEqual(['mp4', 'poster.jpg', 'streamkit.json', 'thumbnails', 'thumbnails.vtt']);
     expect(await readdir(join(out, 'mp4'))).toEqual(['180p.mp4']);
     const file = join(out, 'mp4', '180p.mp4');
     const boxes = topBoxes(await readFile(file));

@@ -256,6 +256,8 @@ describe("benchmark contenders against a real plan of the benchmark's presets", 
       timeline: { offset: 1, inputStart: 0, videoStart: 0, audioPrimingSamples: 1024 },
       fpsModeOption: '-fps_mode',
       files: [],
+      // the bench presets make no thumbnails (packaging.thumbnails: false): like for like with the hand-written commands
+      thumbnails: null,
     };
   }
 

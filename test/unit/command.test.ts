@@ -102,6 +102,7 @@ function plan(o: PlanOptions = {}): TranscodePlan {
     timeline: { offset: 1, inputStart: 0, videoStart: 0, audioPrimingSamples: 1024 },
     fpsModeOption: '-fps_mode',
     files: [],
+    thumbnails: null,
   };
 }
 

@@ -145,6 +145,7 @@ function makePlan(over: { video?: Partial<VideoInfo>; hardware?: 'cpu' | 'nvenc'
     timeline: { offset: 1, inputStart: 0, videoStart: 0, audioPrimingSamples: 1024 },
     fpsModeOption: '-fps_mode',
     files: [],
+    thumbnails: null,
     ...(over.nvenc ? { nvenc: over.nvenc } : {}),
   };
 }
