@@ -212,8 +212,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     const path = `/${found.relative.map(encodeURIComponent).join('/')}`;
     await new Promise<void>((resolve) => {
       send(req, path, { root, dotfiles: 'deny', index: false, cacheControl: false, etag: true, lastModified: true, acceptRanges: true })
-        .on('error', (error: { status?: number; statusCode?: number }) => {
-          fail(res, error.status ?? error.statusCode ?? 500);
+        .on('error', (error: { status?: number; statusCode?: number; headers?: Record<string, string> }) => {
+          // a 416 carries `Content-Range: bytes */SIZE`
+          fail(res, error.status ?? error.statusCode ?? 500, error.headers ?? {});
           resolve();
         })
         .on('end', resolve)

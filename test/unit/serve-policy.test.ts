@@ -76,7 +76,16 @@ describe('access log line', () => {
   });
 
   it('what a client sent cannot break the line or its quotes', () => {
-    const line = accessLogLine({ time: new Date(0), remote: '::1', method: 'GET', target: '/a"b\n127.0.0.1 - - fake\u001b[2J', httpVersion: '1.1', status: 404, bytes: null, durationMs: 1 });
+    const line = accessLogLine({
+      time: new Date(0),
+      remote: '::1',
+      method: 'GET',
+      target: '/a"b\n127.0.0.1 - - fake\u001b[2J',
+      httpVersion: '1.1',
+      status: 404,
+      bytes: null,
+      durationMs: 1,
+    });
     expect(line).not.toMatch(/[\n\u001b]/);
     expect(line).toContain('/a\\x22b\\x0a127.0.0.1 - - fake\\x1b[2J');
     expect(line.endsWith('404 - 1.0ms')).toBe(true);
