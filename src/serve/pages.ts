@@ -6,13 +6,13 @@
  */
 import type { PackageInfo } from './packages.js';
 
-/** Everything a page loads comes from this origin; hls.js runs its transmuxer in a blob: worker and feeds MSE through blob: URLs. */
+/** Everything a page loads comes from this origin; hls.js runs its transmuxer in a blob: worker and feeds MSE through blob: URLs; Chromium also reported a media data: URL during hls.js playback (test/integration/player-page.test.ts), allowed since neither is a request to anyone. */
 export const PAGE_CSP = [
   "default-src 'self'",
   "script-src 'self'",
   "style-src 'self'",
   "img-src 'self'",
-  "media-src 'self' blob:",
+  "media-src 'self' blob: data:",
   "connect-src 'self'",
   "worker-src 'self' blob:",
   "object-src 'none'",
