@@ -14,7 +14,7 @@ const gz = promisify(gzip);
 export const MAX_COMPRESS_BYTES = 8 * 1024 * 1024;
 const DEFAULT_BUDGET_BYTES = 32 * 1024 * 1024;
 
-export function compress(body: Buffer, encoding: Encoding): Promise<Buffer> {
+function compress(body: Buffer, encoding: Encoding): Promise<Buffer> {
   return encoding === 'br'
     ? brotli(body, { params: { [constants.BROTLI_PARAM_MODE]: constants.BROTLI_MODE_TEXT, [constants.BROTLI_PARAM_QUALITY]: 9, [constants.BROTLI_PARAM_SIZE_HINT]: body.length } })
     : gz(body, { level: 9 });

@@ -42,7 +42,7 @@ export interface PackageInfo {
 const hidden = (name: string): boolean => name.startsWith('.');
 
 /** Package folders under `root` (real path), depth first, sorted by path. */
-export async function findPackages(root: string): Promise<string[][]> {
+async function findPackages(root: string): Promise<string[][]> {
   const found: string[][] = [];
   let visited = 0;
   const walk = async (segments: string[]): Promise<void> => {

@@ -43,7 +43,7 @@ const byExtension: Record<string, { contentType: string; kind: FileKind }> = {
 };
 
 /** `no-cache` (revalidate every time, with the ETag) in preview; `public, max-age=N` for an origin. */
-export function shortLived(options: ServePolicyOptions): string {
+function shortLived(options: ServePolicyOptions): string {
   return options.playlistMaxAge === null ? 'no-cache' : `public, max-age=${options.playlistMaxAge}`;
 }
 
