@@ -277,8 +277,10 @@ describe.skipIf(unmet(need.ffmpeg))('streamkit serve over HTTP', () => {
 
   it('--json: one request event per request', async () => {
     await ask(base, '/movie/180p/seg_00001.ts');
-    await new Promise((r) => setTimeout(r, 200));
-    const e = server.events.find((x) => x.type === 'request' && x['target'] === '/movie/180p/seg_00001.ts');
+    // the event is written when the response closes, which the client may see a moment before
+    const logged = (): (typeof server.events)[number] | undefined => server.events.find((x) => x.type === 'request' && x['target'] === '/movie/180p/seg_00001.ts');
+    for (let i = 0; i < 100 && !logged(); i++) await new Promise((r) => setTimeout(r, 50));
+    const e = logged();
     expect(e).toMatchObject({ method: 'GET', status: 200, remote: '127.0.0.1' });
     expect(e!['bytes']).toBe((await file('180p/seg_00001.ts')).length);
   });
@@ -301,6 +303,12 @@ describe.skipIf(unmet(need.ffmpeg))('streamkit serve over HTTP', () => {
     expect(result.stderr).toMatch(/^127\.0\.0\.1 - - \[\d{2}\/\w{3}\/\d{4}:\d{2}:\d{2}:\d{2} \+0000\] "GET \/master\.m3u8 HTTP\/1\.1" 200 \d+ \d+\.\dms$/m);
     expect(result.stderr).toContain('SIGINT: stopping the server');
     expect(result.stdout).toMatch(/stopped after 2 requests/);
+  });
+
+  it('--help has examples', async () => {
+    const r = await cli(['serve', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Examples:\n {2}\$ streamkit serve /);
   });
 
   it('start-up errors: port in use (exit 2), folder missing (exit 3)', async () => {
