@@ -7,7 +7,7 @@
  * `%2e%2e` away before they reach the server.
  */
 import { mkdir, readFile, realpath, rm, symlink, writeFile } from 'node:fs/promises';
-import { request } from 'node:http';
+import { type IncomingMessage, request } from 'node:http';
 import { join } from 'node:path';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -297,12 +297,35 @@ describe.skipIf(unmet(need.ffmpeg))('streamkit serve over HTTP', () => {
     const r = await ask(url, '/master.m3u8');
     expect(r.headers['cache-control']).toBe('public, max-age=4');
     expect((await ask(url, '/180p/seg_00000.ts')).headers['cache-control']).toBe('public, max-age=31536000, immutable');
+    // a response in flight when Ctrl-C comes (8 MiB: more than loopback socket buffers hold) still completes
+    const big = Buffer.alloc(8 * 1024 * 1024, 1);
+    await writeFile(join(movie, 'big.m4s'), big);
+    const inFlight = await new Promise<{ res: IncomingMessage; first: Buffer }>((resolve, reject) => {
+      const u = new URL(url);
+      request({ host: u.hostname, port: u.port, path: '/big.m4s', agent: false }, (res) => {
+        res.once('data', (c: Buffer) => {
+          res.pause();
+          resolve({ res, first: c });
+        });
+      })
+        .on('error', reject)
+        .end();
+    });
     child.kill('SIGINT');
+    await new Promise((r) => setTimeout(r, 300));
+    const rest: Buffer[] = [inFlight.first];
+    await new Promise<void>((resolve, reject) => {
+      inFlight.res.on('data', (c: Buffer) => rest.push(c));
+      inFlight.res.on('end', resolve);
+      inFlight.res.on('error', reject);
+      inFlight.res.resume();
+    });
+    expect(Buffer.concat(rest).equals(big)).toBe(true);
     const result = await done;
     expect(result.code).toBe(0);
     expect(result.stderr).toMatch(/^127\.0\.0\.1 - - \[\d{2}\/\w{3}\/\d{4}:\d{2}:\d{2}:\d{2} \+0000\] "GET \/master\.m3u8 HTTP\/1\.1" 200 \d+ \d+\.\dms$/m);
     expect(result.stderr).toContain('SIGINT: stopping the server');
-    expect(result.stdout).toMatch(/stopped after 2 requests/);
+    expect(result.stdout).toMatch(/stopped after 3 requests/);
   });
 
   it('--help has examples', async () => {
