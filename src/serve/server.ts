@@ -14,6 +14,7 @@ import etag from 'etag';
 import fresh from 'fresh';
 import send from 'send';
 import { StreamkitError } from '../errors.js';
+import { MANIFEST_NAME } from '../package/manifest.js';
 import type { RequestRecord } from './access-log.js';
 import { CompressionCache, MAX_COMPRESS_BYTES } from './compress.js';
 import { describePackage, listPackages } from './packages.js';
@@ -200,6 +201,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     if (segments[0] === RESERVED) return internal(req, res, segments.slice(1));
     const found = await resolveInside(root, segments);
     if (!found.ok) return fail(res, found.status);
+    // streamkit.json names the input's absolute path and the encoding machine's ffmpeg: the index
+    // page reads it here, it is not published (checked on the real path, so an alias cannot reach it)
+    if (found.relative.at(-1) === MANIFEST_NAME) return fail(res, 404);
     const policy = filePolicy(found.file, policyOptions);
     res.setHeader('content-type', policy.contentType);
     res.setHeader('cache-control', policy.cacheControl);

@@ -92,7 +92,6 @@ describe.skipIf(unmet(need.ffmpeg))('streamkit serve over HTTP', () => {
     ['movie/download.mp4', 'video/mp4', 'public, max-age=31536000, immutable'],
     ['movie/thumbnails.vtt', 'text/vtt; charset=utf-8', 'no-cache'],
     ['movie/poster.jpg', 'image/jpeg', 'public, max-age=31536000, immutable'],
-    ['movie/streamkit.json', 'application/json; charset=utf-8', 'no-cache'],
   ])('%s: %s, %s, ETag, Last-Modified, ranges, CORS; the bytes of the file', async (path, type, cache) => {
     const r = await ask(base, `/${path}`);
     expect(r.status).toBe(200);
@@ -225,6 +224,15 @@ describe.skipIf(unmet(need.ffmpeg))('streamkit serve over HTTP', () => {
     }
     const absoluteForm = await ask(base, `http://127.0.0.1:${server.port}/../secret.txt`);
     expect(absoluteForm.status).toBe(400);
+  });
+
+  it('streamkit.json (input path, ffmpeg path) is not published, under its name or an alias', async () => {
+    await symlink(join(movie, 'streamkit.json'), join(movie, 'alias.json'));
+    for (const path of ['/movie/streamkit.json', '/movie/alias.json']) {
+      const r = await ask(base, path);
+      expect(r.status, path).toBe(404);
+      expect(r.body.toString()).not.toContain('jobKey');
+    }
   });
 
   it('specific refusals: the escaping symlink 403, dotfiles and staging folders 404, NUL 400', async () => {
