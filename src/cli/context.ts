@@ -16,6 +16,8 @@ export interface CliIo {
   env: NodeJS.ProcessEnv;
   /** set by main(): aborted on SIGINT/SIGTERM */
   signal: AbortSignal;
+  /** what main() says on stderr when the first SIGINT/SIGTERM arrives (default: ffmpeg is stopped, the staging folder removed); a command that does something else sets it */
+  stopNote?: string;
 }
 
 export interface CommandContext {

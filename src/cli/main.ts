@@ -34,7 +34,7 @@ export async function main(argv: readonly string[], partialIo: Partial<CliIo> = 
       controller.abort(sig);
       // the task list shows the interruption itself; elsewhere say what happens now (on stderr,
       // stdout stays machine-readable)
-      if (mode !== 'tty' && mode !== 'quiet') io.err.write(`${sig}: stopping ffmpeg and removing the temporary output (again to stop at once)...\n`);
+      if (mode !== 'tty' && mode !== 'quiet') io.err.write(`${sig}: ${io.stopNote ?? 'stopping ffmpeg and removing the temporary output'} (again to stop at once)...\n`);
       return;
     }
     // second Ctrl-C: at once. Kill first, then remove what the killed processes were writing.

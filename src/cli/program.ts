@@ -16,6 +16,7 @@ import { streamkitVersion } from '../version.js';
 import { printDryRun } from './dry-run.js';
 import { kbps } from './format.js';
 import { registerPush } from './push.js';
+import { registerServe } from './serve.js';
 import type { CliIo, CommandContext, GlobalOptions } from './context.js';
 import type { HardwareRequest } from '../encoder/select.js';
 import { frameRateOption, hwOption } from './options.js';
@@ -44,6 +45,7 @@ Examples:
   $ streamkit --json transcode movie.mp4 --preset av1-ladder > events.ndjson
   $ streamkit probe movie.mp4
   $ streamkit presets show h264-ladder
+  $ streamkit serve out        # then open http://127.0.0.1:8080/
   $ streamkit doctor
 
 Exit codes: 0 success, 1 encoding or packaging failed, 2 usage error or invalid preset,
@@ -185,6 +187,7 @@ Examples:
   registerBatch(program, io, run);
   registerQueue(program, io, run);
   registerWorker(program, io, run);
+  registerServe(program, io, run);
 
   return program;
 }

@@ -100,3 +100,55 @@ export const ANSI_RE = /\u001b\[[0-9;?]*[A-Za-z]|\u001b\][^\u0007]*\u0007/;
 export function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
+
+export interface ServeProcess {
+  child: ChildProcess;
+  /** http://127.0.0.1:PORT (no trailing slash) */
+  url: string;
+  port: number;
+  /** the --json events so far (listening first, then one per request) */
+  events: Array<Record<string, unknown> & { type: string }>;
+  stderr(): string;
+  /** SIGINT, then the exit */
+  stop(): Promise<CliResult>;
+}
+
+/**
+ * `streamkit --json serve DIR --port 0 ...ARGS` as a real process, resolved once it listens (its
+ * `serve`/`listening` event says the port it got).
+ */
+export async function startServe(dir: string, args: readonly string[] = []): Promise<ServeProcess> {
+  const child = startCli(['--json', 'serve', dir, '--port', '0', ...args]);
+  const events: ServeProcess['events'] = [];
+  let stdout = '';
+  let stderr = '';
+  child.stderr?.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  const done = collect(child);
+  const listening = await new Promise<Record<string, unknown>>((resolve, reject) => {
+    child.stdout?.setEncoding('utf8').on('data', (c: string) => {
+      stdout += c;
+      const lines = stdout.split('\n');
+      stdout = lines.pop() ?? '';
+      for (const l of lines) {
+        const e = parseEvents(l)[0];
+        if (!e) continue;
+        events.push(e);
+        if (e.type === 'serve' && e['status'] === 'listening') resolve(e);
+      }
+    });
+    void done.then((r) => reject(new Error(`streamkit serve exited (code ${r.code}) before listening: ${stderr}`)));
+  });
+  const port = Number(listening['port']);
+  return {
+    child,
+    url: `http://127.0.0.1:${port}`,
+    port,
+    events,
+    stderr: () => stderr,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
+      const r = await done;
+      return { ...r, stderr };
+    },
+  };
+}
