@@ -1,3 +1,4 @@
+import type { DeinterlacePlan } from './media/interlace.js';
 import type { ColourPlan } from './media/colour.js';
 import type { EncoderName } from './encoder/profiles.js';
 import type { Ladder } from './media/ladder.js';
@@ -49,6 +50,8 @@ export interface TranscodePlan {
   notes: string[];
   /** the colour of every rung: range (VIDEO-RANGE), bit depth, tone mapping, tags, HDR10 metadata (media/colour.ts); absent in hand-made plans: SDR, 8-bit, untagged */
   colour?: ColourPlan;
+  /** bwdif before the frame rate is fixed (media/interlace.ts); absent or null: the source is taken as progressive */
+  deinterlace?: DeinterlacePlan | null;
   audio: AudioSpec | null;
   audioRenditions: AudioRendition[];
   hls: {

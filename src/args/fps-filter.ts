@@ -1,3 +1,4 @@
+import { deinterlaceFilter } from '../media/interlace.js';
 import { formatRational } from '../media/rational.js';
 import type { TranscodePlan } from '../plan.js';
 
@@ -19,11 +20,13 @@ const SHIFTED_TIME_BASE = '1/90000';
  * where its container says and every later frame stays at its source time. Each output takes the frames as timed here (`-fps_mode
  * passthrough` in command.ts), never moved to start at zero.
  */
-export function fpsFilter(plan: Pick<TranscodePlan, 'ladder' | 'timeline'>): string {
+export function fpsFilter(plan: Pick<TranscodePlan, 'ladder' | 'timeline' | 'deinterlace'>): string {
+  // deinterlacing comes first: bwdif needs the source's fields, at the source's rate
+  const deint = plan.deinterlace ? [deinterlaceFilter(plan.deinterlace)] : [];
   const fps = `fps=${formatRational(plan.ladder.frameRate)}:start_time=0`;
   const start = plan.timeline.videoStart;
-  if (start <= 0) return fps;
-  return [`setpts=PTS-${start}/TB`, fps, `settb=${SHIFTED_TIME_BASE}`, `setpts=PTS+${start}/TB`].join(',');
+  if (start <= 0) return [...deint, fps].join(',');
+  return [...deint, `setpts=PTS-${start}/TB`, fps, `settb=${SHIFTED_TIME_BASE}`, `setpts=PTS+${start}/TB`].join(',');
 }
 
 /** `-enc_time_base` for the video encoders when fpsFilter moved the grid (their default, 1/fps, would round it back). */

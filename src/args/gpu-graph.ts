@@ -1,5 +1,6 @@
 import { fpsFilter } from './fps-filter.js';
 import { videoRangeOf } from '../media/colour.js';
+import { planDeinterlace } from '../media/interlace.js';
 import type { VideoInfo } from '../media/probe.js';
 import type { NvencPipeline, TranscodePlan } from '../plan.js';
 import { versionAtLeast, type Capabilities } from '../ffmpeg/capabilities.js';
@@ -133,14 +134,16 @@ export function gpuVideoFilterGraph(
 
 /** The modes to try, best first, each with why it is (not) possible here. */
 export function pipelineCandidates(
-  video: Pick<VideoInfo, 'codec' | 'pixelFormat' | 'width' | 'height' | 'rotation' | 'colour'>,
+  video: Pick<VideoInfo, 'codec' | 'pixelFormat' | 'width' | 'height' | 'rotation' | 'colour' | 'interlace'>,
   caps: Pick<Capabilities, 'hwaccels' | 'filters' | 'version'>,
 ): { mode: NvencPipeline['mode']; scaler: GpuScaler | null; possible: boolean; reason: string }[] {
   const cpuOnly = { mode: 'cpu' as const, scaler: null, possible: true, reason: 'decode and scale on the CPU, NVENC reads frames from system memory' };
   // HDR: 10-bit frames, and tone mapping (zscale, tonemap) for SDR ladders, are CPU filters
   const range = videoRangeOf(video.colour?.transfer);
-  if (range !== 'SDR') {
-    const why = `${range} source: its tone mapping or 10-bit conversion runs on the CPU`;
+  // interlaced: bwdif is a CPU filter, and it must see the frames before anything else does
+  const interlaced = planDeinterlace(video.interlace).plan !== null;
+  if (range !== 'SDR' || interlaced) {
+    const why = interlaced ? 'interlaced source: deinterlacing (bwdif) runs on the CPU' : `${range} source: its tone mapping or 10-bit conversion runs on the CPU`;
     return [{ mode: 'gpu', scaler: null, possible: false, reason: why }, { mode: 'upload', scaler: null, possible: false, reason: why }, cpuOnly];
   }
   const { scaler, reason: scalerReason } = pickGpuScaler(caps);

@@ -2,6 +2,7 @@ import { open, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { StreamkitError, lastLines } from '../errors.js';
 import { runCapture } from '../ffmpeg/run.js';
+import { countIdet, INTERLACE_CAPABLE, type FieldOrder, type InterlaceFacts } from './interlace.js';
 import { videoRangeOf, type ColourDescription, type ContentLight, type HdrMetadata, type MasteringDisplay } from './colour.js';
 import { cachedBinaryFact } from '../ffmpeg/capabilities.js';
 import { shellQuoteArg } from '../ffmpeg/shell-quote.js';
@@ -53,6 +54,8 @@ export interface VideoInfo {
   colour?: ColourDescription;
   /** HDR side data, probed for PQ and HLG sources only (probeHdrMetadata); null or absent otherwise */
   hdr?: HdrMetadata | null;
+  /** the field order claimed, and idet's count where the claim is not "progressive" (probeInterlace) */
+  interlace?: InterlaceFacts;
 }
 
 export interface AudioInfo {
@@ -238,6 +241,7 @@ type ProbeJson = {
     color_transfer?: string;
     color_space?: string;
     color_range?: string;
+    field_order?: string;
   }>;
 };
 
@@ -456,6 +460,7 @@ export async function probeMedia(input: string, options: ProbeOptions): Promise<
       bitDepth: bitDepthOf(pixelFormat, v.bits_per_raw_sample),
       colour: colourOf(v),
       hdr: hdrFromSideData(v.side_data_list ?? []),
+      interlace: { fieldOrder: fieldOrderOf(v.field_order), idet: null },
     },
     audio,
     inputOptions,
@@ -552,6 +557,50 @@ export async function probeHdrMetadata(media: MediaInfo, options: ProbeOptions):
     contentLight: fromStream?.contentLight ?? fromFrame.contentLight,
     dolbyVision: fromStream?.dolbyVision ?? fromFrame.dolbyVision,
   };
+}
+
+function fieldOrderOf(v: string | undefined): FieldOrder {
+  return v === 'progressive' || v === 'tt' || v === 'bb' || v === 'tb' || v === 'bt' ? v : 'unknown';
+}
+
+/** Frames idet looks at: enough for a verdict (about 10 s at 25 fps), little enough to cost a fraction of a second. */
+const IDET_FRAMES = 250;
+
+/**
+ * Confirm (or refute) a field order that is not "progressive" with ffmpeg's idet on IDET_FRAMES
+ * frames a quarter into the source (openings are often static, where idet cannot decide). A
+ * progressive claim is trusted: checking every source would cost every job a decode. The verdicts
+ * come from idet's per-frame metadata, printed by the metadata filter to stdout, not from its log.
+ */
+export async function probeInterlace(media: MediaInfo, options: { ffmpeg: string; signal?: AbortSignal }): Promise<MediaInfo> {
+  const v = media.video;
+  const facts = v.interlace;
+  if (!facts || facts.fieldOrder === 'progressive') return media;
+  // VP8, VP9, AV1...: no interlaced pictures, whatever the container leaves unsaid
+  if (facts.fieldOrder === 'unknown' && !INTERLACE_CAPABLE.has(v.codec)) return media;
+  const start = media.duration ? Math.max(0, media.duration / 4 - 2) : 0;
+  // biome-ignore format: ffmpeg flag/value pairs, one pair per line
+  const args = [
+    '-hide_banner', '-nostdin', '-v', 'error',
+    ...protocolOptions(media.remote), ...media.inputOptions,
+    ...(start > 0 ? ['-ss', start.toFixed(3)] : []),
+    '-i', media.url,
+    '-map', `0:${v.index}`,
+    '-frames:v', String(IDET_FRAMES),
+    '-vf', 'idet,metadata=print:key=lavfi.idet.multiple.current_frame:file=pipe\\\\:1',
+    '-f', 'null', '-',
+  ];
+  try {
+    const r = await runCapture(options.ffmpeg, args, { timeoutMs: 120_000, ...(options.signal ? { signal: options.signal } : {}) });
+    const idet = countIdet(r.stdout);
+    // no verdict (nothing decoded): the container's claim stands
+    if (r.exitCode !== 0 || idet.tff + idet.bff + idet.progressive + idet.undetermined === 0) return media;
+    return { ...media, video: { ...v, interlace: { ...facts, idet } } };
+  } catch (error) {
+    // an interruption stays one; a sample that cannot be decoded leaves the container's claim
+    if (options.signal?.aborted) throw error;
+    return media;
+  }
 }
 
 export function describeMedia(m: MediaInfo): string {

@@ -2,6 +2,7 @@ import type { CheckedHardware } from '../encoder/preset-check.js';
 import { fpsModeOption, type Capabilities } from '../ffmpeg/capabilities.js';
 import { scaleThreadsFor } from '../args/command.js';
 import { planColour } from '../media/colour.js';
+import { deinterlacedRate, planDeinterlace } from '../media/interlace.js';
 import { buildLadder } from '../media/ladder.js';
 import { languageName, languageTag } from '../media/language.js';
 import type { MediaInfo } from '../media/probe.js';
@@ -48,7 +49,9 @@ function audioRenditions(media: MediaInfo, preset: Preset): AudioRendition[] {
 export function buildPlan(input: PlanInput): TranscodePlan {
   const { preset: resolved, media, caps, hardware } = input;
   const p = resolved.preset;
-  const ladder = buildLadder(p, media);
+  const deint = planDeinterlace(media.video.interlace, p.video.deinterlace);
+  // one frame per field doubles the rate the ladder is fitted to (the cap still applies)
+  const ladder = buildLadder(p, deint.plan?.rate === 'field' ? { ...media, video: { ...media.video, frameRate: deinterlacedRate(media.video.frameRate, deint.plan) } } : media);
   const fps = toNumber(ladder.frameRate);
   let hls: TranscodePlan['hls'] = null;
   if (p.packaging.hls) {
@@ -76,8 +79,9 @@ export function buildPlan(input: PlanInput): TranscodePlan {
     tune: choice.tune,
     encoderOptions: Object.fromEntries(Object.entries(choice.options ?? {}).map(([k, v]) => [k.replace(/^-/, ''), v])),
     ladder,
-    notes: [...ladder.notes, ...colour.notes, ...fileNotes, ...thumbs.notes],
+    notes: [...ladder.notes, ...deint.notes, ...colour.notes, ...fileNotes, ...thumbs.notes],
     colour,
+    deinterlace: deint.plan,
     audio: p.audio === false ? null : p.audio,
     audioRenditions: renditions,
     hls,

@@ -1,6 +1,6 @@
 import { checkedHardware, type CheckedHardware } from '../encoder/preset-check.js';
 import { selectHardware, type HardwareRequest } from '../encoder/select.js';
-import { probeHdrMetadata, probeMedia, type MediaInfo } from '../media/probe.js';
+import { probeHdrMetadata, probeInterlace, probeMedia, type MediaInfo } from '../media/probe.js';
 import { loadPreset, type ResolvedPreset } from '../preset/load.js';
 import { resolveToolchain, type Toolchain } from './toolchain.js';
 
@@ -48,6 +48,8 @@ export async function probeSource(options: SourceOptions): Promise<Source> {
   const probed = await probing;
   // PQ/HLG sources only: their HDR10 metadata may be in the first frame, not the container
   const hdr = await probeHdrMetadata(probed, { ffprobe: toolchain.ffprobe.path, ...(options.signal ? { signal: options.signal } : {}) });
-  const media = hdr === (probed.video.hdr ?? null) ? probed : { ...probed, video: { ...probed.video, hdr } };
+  const withHdr = hdr === (probed.video.hdr ?? null) ? probed : { ...probed, video: { ...probed.video, hdr } };
+  // a source flagged interlaced (or not flagged at all): confirmed by idet on a sample
+  const media = await probeInterlace(withHdr, { ffmpeg: toolchain.ffmpeg.path, ...(options.signal ? { signal: options.signal } : {}) });
   return { preset, toolchain, media, request, hardware };
 }
