@@ -133,6 +133,60 @@ async function foldShortTail(root: string, dir: string, target: number): Promise
 }
 
 /**
+ * The pieces (indexes into ffmpeg's playlist) joined into each segment: `first` pieces, then `rest`
+ * at a time; the last segment takes what is left.
+ */
+export function pieceGroups(count: number, first: number, rest: number): number[][] {
+  const groups: number[][] = [];
+  let start = 0;
+  while (start < count) {
+    const size = Math.min(groups.length === 0 ? first : rest, count - start);
+    groups.push(Array.from({ length: size }, (_, i) => start + i));
+    start += size;
+  }
+  return groups;
+}
+
+/**
+ * Join the pieces ffmpeg cut (plan.ts HlsPieces) into the package's segments, on disk, and rewrite
+ * the playlist. Segment `j` takes the file name of piece `j` (ffmpeg's numbering, so the names stay
+ * consecutive); a name is only reused once its piece has been read. MPEG-TS pieces concatenate as
+ * they are (one muxer wrote them: continuity counters run on; each repeats PAT/PMT, which is
+ * allowed); for fMP4 the moof/mdat pairs of the later pieces are appended and every sidx is dropped
+ * (it would index only the first fragment), as foldShortTail does.
+ */
+async function joinPieces(root: string, dir: string, first: number, rest: number): Promise<void> {
+  const abs = join(root, dir);
+  const p = await readPlaylist(abs);
+  const groups = pieceGroups(p.segments.length, first, rest);
+  const segments: MediaSegment[] = [];
+  for (const [j, group] of groups.entries()) {
+    const target = p.segments[j]!.uri;
+    const pieces = group.map((i) => p.segments[i]!);
+    segments.push({ uri: target, duration: pieces.reduce((a, s) => a + s.duration, 0) });
+    if (group.length === 1 && group[0] === j) continue;
+    const bufs: Buffer[] = [];
+    for (const piece of pieces) {
+      try {
+        bufs.push(await readFile(join(abs, piece.uri)));
+      } catch {
+        fail(`Segment ${dir}/${piece.uri} listed in the playlist is missing.`, { file: join(abs, piece.uri) });
+      }
+    }
+    let joined: Buffer;
+    try {
+      joined = p.mapUri ? Buffer.concat(bufs.map((b, i) => withoutBoxes(b, i === 0 ? ['sidx'] : ['styp', 'sidx']))) : Buffer.concat(bufs);
+    } catch (error) {
+      fail(`A segment of ${dir} (${pieces.map((s) => s.uri).join(', ')}) is malformed: ${(error as Error).message}`, { dir });
+    }
+    await writeFile(join(abs, target), joined);
+    // every other piece of the group comes after `target` in ffmpeg's numbering, and after every name written so far
+    for (const piece of pieces) if (piece.uri !== target) await rm(join(abs, piece.uri));
+  }
+  await writeFile(join(abs, 'index.m3u8'), writeMediaPlaylist({ segments, mapUri: p.mapUri }));
+}
+
+/**
  * Read, inspect and hash every segment of a rendition, from ffmpeg's playlist. Segments whose
  * `facts` are still true of the file (see segment-facts.ts) are not read again; the others are
  * read once, and their facts added to `facts`.
@@ -230,6 +284,33 @@ function iframesOf(r: MeasuredRendition): IFrame[] {
   }));
 }
 
+/**
+ * The link a package must start fast on: 1.5 Mbit/s (issue 22's benchmark, with 150 ms of latency).
+ * Three round trips (master, media playlists, first segments) take about 0.5 s there, which leaves
+ * START_TRANSFER_SECONDS of transfer for a first frame within 1 s.
+ */
+export const START_LINK_BITRATE = 1_500_000;
+export const START_TRANSFER_SECONDS = 0.5;
+
+/**
+ * The order of the variants in master.m3u8, as indexes into `variants`: the start variant first,
+ * then the others by BANDWIDTH, lowest first. Players start with the first listed (Apple's players
+ * do; hls.js also takes its BANDWIDTH as its first estimate when above its default 500 kbit/s).
+ *
+ * The start variant is the highest one that suits a START_LINK_BITRATE link on both counts: its
+ * BANDWIDTH (peak, audio included) fits the link, so it plays on without stalling, and its first
+ * segment with the default audio's (the bytes a player fetches before its first frame) downloads in
+ * START_TRANSFER_SECONDS. When none does, the lowest. A higher start would cost start time at
+ * 1.5 Mbit/s; a lower one would show less than the link carries from the first frame.
+ */
+export function masterOrder(variants: readonly { bandwidth: number; firstSegmentBytes: number }[]): number[] {
+  const byBandwidth = [...variants.keys()].sort((a, b) => variants[a]!.bandwidth - variants[b]!.bandwidth);
+  const budget = (START_LINK_BITRATE / 8) * START_TRANSFER_SECONDS;
+  const fits = byBandwidth.filter((i) => variants[i]!.bandwidth <= START_LINK_BITRATE && variants[i]!.firstSegmentBytes <= budget);
+  const start = fits.at(-1) ?? byBandwidth[0];
+  return start === undefined ? [] : [start, ...byBandwidth.filter((i) => i !== start)];
+}
+
 export interface PackagedRung {
   name: string;
   dir: string;
@@ -276,7 +357,10 @@ export async function packageHls(
   /** when each encoded source audio stream's first decoded sample plays (media/probe.ts probeAudioStarts), by source order */
   audioStarts: ReadonlyMap<number, number | null> = new Map(),
 ): Promise<HlsPackage> {
-  // fold tiny trailing segments first (the same decision in every rung: their boundaries are equal)
+  // join ffmpeg's pieces into segments (a short first segment), then fold tiny trailing segments (the
+  // same decisions in every rung: their boundaries are equal)
+  const pieces = plan.hls?.pieces;
+  if (pieces) for (const { dir } of hlsRenditions(plan)) await joinPieces(root, dir, pieces.first, pieces.rest);
   const target = Math.max(1, Math.round(plan.hls?.segmentSeconds ?? 1));
   for (const { dir } of hlsRenditions(plan)) await foldShortTail(root, dir, target);
   const videos: MeasuredRendition[] = [];
@@ -356,8 +440,9 @@ export async function packageHls(
     channels: a.channels,
     uri: `${a.dir}/index.m3u8`,
   }));
-  // Lowest bandwidth first: players start low and climb (hls.js and AVPlayer both measure first).
-  variants.sort((a, b) => a.bandwidth - b.bandwidth);
+  const audioFirstBytes = audios[0]?.segments[0]?.bytes ?? 0;
+  const ordered = masterOrder(variants.map((v, i) => ({ bandwidth: v.bandwidth, firstSegmentBytes: videos[i]!.segments[0]!.bytes + audioFirstBytes })));
+  variants.splice(0, variants.length, ...ordered.map((i) => variants[i]!));
   iframeStreams.sort((a, b) => a.bandwidth - b.bandwidth);
   const version = videos.some((v) => v.mapUri) ? 6 : 5;
   const master = writeMasterPlaylist({ version, variants, iframes: iframeStreams, audio: audioMedia });
