@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StreamkitError } from '../errors.js';
@@ -155,9 +156,10 @@ export function pieceGroups(count: number, first: number, rest: number): number[
  * allowed); for fMP4 the moof/mdat pairs of the later pieces are appended and every sidx is dropped
  * (it would index only the first fragment), as foldShortTail does.
  */
-async function joinPieces(root: string, dir: string, first: number, rest: number): Promise<void> {
+async function joinPieces(root: string, dir: string, first: number, rest: number, facts: SegmentFactsCache): Promise<void> {
   const abs = join(root, dir);
   const p = await readPlaylist(abs);
+  const init: InitSegment | null = p.mapUri ? initSegment(await readFile(join(abs, p.mapUri))) : null;
   const groups = pieceGroups(p.segments.length, first, rest);
   const segments: MediaSegment[] = [];
   for (const [j, group] of groups.entries()) {
@@ -181,7 +183,17 @@ async function joinPieces(root: string, dir: string, first: number, rest: number
     }
     await writeFile(join(abs, target), joined);
     // every other piece of the group comes after `target` in ffmpeg's numbering, and after every name written so far
-    for (const piece of pieces) if (piece.uri !== target) await rm(join(abs, piece.uri));
+    for (const piece of pieces) {
+      facts.delete(join(dir, piece.uri));
+      if (piece.uri !== target) await rm(join(abs, piece.uri));
+    }
+    // measured from the bytes in hand, so that measureRendition does not read the file again; a
+    // malformed segment is left for it to report
+    try {
+      facts.set(join(dir, target), segmentFacts({ buf: joined, mtimeMs: statSync(join(abs, target)).mtimeMs }, init));
+    } catch {
+      // measureRendition reads it again and says what is wrong
+    }
   }
   await writeFile(join(abs, 'index.m3u8'), writeMediaPlaylist({ segments, mapUri: p.mapUri }));
 }
@@ -360,7 +372,7 @@ export async function packageHls(
   // join ffmpeg's pieces into segments (a short first segment), then fold tiny trailing segments (the
   // same decisions in every rung: their boundaries are equal)
   const pieces = plan.hls?.pieces;
-  if (pieces) for (const { dir } of hlsRenditions(plan)) await joinPieces(root, dir, pieces.first, pieces.rest);
+  if (pieces) for (const { dir } of hlsRenditions(plan)) await joinPieces(root, dir, pieces.first, pieces.rest, facts);
   const target = Math.max(1, Math.round(plan.hls?.segmentSeconds ?? 1));
   for (const { dir } of hlsRenditions(plan)) await foldShortTail(root, dir, target);
   const videos: MeasuredRendition[] = [];
