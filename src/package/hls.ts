@@ -24,10 +24,12 @@ import {
 import { checkAvSync, type SyncReport } from './av-sync.js';
 
 /**
- * HLS packaging after encoding: ffmpeg wrote segments and its own playlists; streamkit reads every
+ * HLS packaging after encoding: ffmpeg wrote segments (or, for a short first segment, one-GOP pieces
+ * that are joined into segments first: joinPieces) and its own playlists; streamkit reads every
  * segment, derives CODECS from the bitstream, measures BANDWIDTH (peak segment bitrate) and
  * AVERAGE-BANDWIDTH, checks that every video segment starts with a keyframe at the same time in
- * every rung, and writes the media, I-frame and master playlists itself.
+ * every rung, and writes the media, I-frame and master playlists itself (the start variant first:
+ * masterOrder).
  */
 
 export interface MeasuredSegment extends MediaSegment {
