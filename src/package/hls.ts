@@ -7,7 +7,8 @@ import { decodeCheckPieces, type DecodePiece } from './verify.js';
 import { toNumber } from '../media/rational.js';
 import { hlsFolders, rungDir, type TranscodePlan } from '../plan.js';
 import { iterateBoxes } from './bitstream/mp4.js';
-import type { KeyframeRange } from './inspect.js';
+import type { KeyframeRange, TsInspection } from './inspect.js';
+import { sha256 } from './manifest.js';
 import { initSegment, segmentFacts, stillTrue, type InitSegment, type SegmentFacts, type SegmentFactsCache } from './segment-facts.js';
 import type { WatchedRendition } from './segment-watcher.js';
 import {
@@ -151,6 +152,29 @@ export function pieceGroups(count: number, first: number, rest: number): number[
 }
 
 /**
+ * What inspecting MPEG-TS pieces joined end to end would find, from each piece's own inspection and
+ * size: keyframe offsets move by the bytes before their piece; the start (first keyframe, first PTS,
+ * PAT/PMT length) is the first piece's; frames add up; codecs are those of the pieces, in order. The
+ * one difference from reading the joined bytes: a keyframe that is the last video frame of its piece
+ * (a one-frame piece) keeps its length to its piece's end, not to the next video frame (past the next
+ * piece's PAT/PMT); its whole frame is still inside.
+ */
+export function joinedTsInspection(pieces: readonly { size: number; inspection: TsInspection }[]): TsInspection {
+  const first = pieces[0]!.inspection;
+  const keyframes: KeyframeRange[] = [];
+  const codecs: string[] = [];
+  let offset = 0;
+  let videoFrames = 0;
+  for (const p of pieces) {
+    for (const k of p.inspection.keyframes) keyframes.push({ ...k, offset: k.offset + offset });
+    for (const c of p.inspection.codecs) if (!codecs.includes(c)) codecs.push(c);
+    videoFrames += p.inspection.videoFrames;
+    offset += p.size;
+  }
+  return { keyframes, startsWithKeyframe: first.startsWithKeyframe, firstPts: first.firstPts, videoFrames, initLength: first.initLength, codecs };
+}
+
+/**
  * Join the pieces ffmpeg cut (plan.ts HlsPieces) into the package's segments, on disk, and rewrite
  * the playlist. Segment `j` takes the file name of piece `j` (ffmpeg's numbering, so the names stay
  * consecutive); a name is only reused once its piece has been read. MPEG-TS pieces concatenate as
@@ -170,11 +194,16 @@ async function joinPieces(root: string, dir: string, first: number, rest: number
     segments.push({ uri: target, duration: pieces.reduce((a, s) => a + s.duration, 0) });
     if (group.length === 1 && group[0] === j) continue;
     const bufs: Buffer[] = [];
+    // TS: what the segment watcher learned of each piece while ffmpeg encoded, still true of the file
+    const known: (SegmentFacts | undefined)[] = [];
     for (const piece of pieces) {
+      const file = join(abs, piece.uri);
+      const cached = facts.get(join(dir, piece.uri));
+      known.push(!init && cached && stillTrue(cached, file, null) ? cached : undefined);
       try {
-        bufs.push(await readFile(join(abs, piece.uri)));
+        bufs.push(await readFile(file));
       } catch {
-        fail(`Segment ${dir}/${piece.uri} listed in the playlist is missing.`, { file: join(abs, piece.uri) });
+        fail(`Segment ${dir}/${piece.uri} listed in the playlist is missing.`, { file });
       }
     }
     let joined: Buffer;
@@ -189,10 +218,18 @@ async function joinPieces(root: string, dir: string, first: number, rest: number
       facts.delete(join(dir, piece.uri));
       if (piece.uri !== target) await rm(join(abs, piece.uri));
     }
-    // measured from the bytes in hand, so that measureRendition does not read the file again; a
-    // malformed segment is left for it to report
+    // measured from the bytes in hand, so that measureRendition does not read the file again (TS
+    // pieces the watcher inspected are not parsed again, only hashed); a malformed segment is left
+    // for measureRendition to report
+    const mtimeMs = statSync(join(abs, target)).mtimeMs;
+    const inspections = known.map((k) => (k && 'initLength' in k.inspection ? k.inspection : undefined));
     try {
-      facts.set(join(dir, target), segmentFacts({ buf: joined, mtimeMs: statSync(join(abs, target)).mtimeMs }, init));
+      if (inspections.every((x) => x !== undefined)) {
+        const inspection = joinedTsInspection(inspections.map((x, i) => ({ size: bufs[i]!.length, inspection: x })));
+        facts.set(join(dir, target), { size: joined.length, mtimeMs, sha256: sha256(joined), inspection, initSha256: null });
+      } else {
+        facts.set(join(dir, target), segmentFacts({ buf: joined, mtimeMs }, init));
+      }
     } catch {
       // measureRendition reads it again and says what is wrong
     }

@@ -7,15 +7,17 @@
  * fetches is the first segment of the first-listed variant; the time to the first frame is printed
  * for information only (no assertion on time).
  */
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, sep } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { joinedTsInspection } from '../../src/package/hls.js';
+import { inspectTsSegment } from '../../src/package/inspect.js';
 import { parseMasterPlaylist, parseMediaPlaylist } from '../../src/package/playlist.js';
 import { resolveToolchain, transcode, type Toolchain } from '../../src/transcode.js';
-import { CHROMIUM, checkPackage, FFMPEG, FFPROBE, ffprobeJson, HLS_JS, makeSource, need, tempDir, unmet, writeFastPreset, type CheckedPackage } from '../helpers/index.js';
+import { CHROMIUM, checkPackage, FFMPEG, FFPROBE, ffmpeg, ffprobeJson, HLS_JS, makeSource, need, tempDir, unmet, writeFastPreset, type CheckedPackage } from '../helpers/index.js';
 
 /** The page: hls.js (default config) plays the package muted; what it fetched first, and when the first frame came. */
 const PAGE = `<!doctype html><html><body><video id="v" muted playsinline></video><script src="/hls.js"></script><script>
@@ -114,6 +116,39 @@ describe.skipIf(unmet(need.ffmpeg))('a short first segment', () => {
     expect(master.variants.map((v) => v.attrs['RESOLUTION'])).toEqual(['320x180', '214x120']);
     const media = parseMediaPlaylist(await readFile(join(output, master.variants[0]!.uri), 'utf8'));
     expect(media.segments[0]!.duration).toBeCloseTo(1, 3);
+  });
+
+  it('joined TS pieces: the inspection composed from the pieces is the one of the joined bytes', async () => {
+    // one-second pieces of a video-only and of an audio-only rendition, cut by ffmpeg's HLS muxer as streamkit has it cut them
+    const pieces = join(dir, 'pieces');
+    await rm(pieces, { recursive: true, force: true });
+    for (const [kind, map] of [
+      ['video', ['-map', '0:v', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '30', '-keyint_min', '30', '-sc_threshold', '0']],
+      ['audio', ['-map', '0:a', '-c:a', 'aac']],
+    ] as const) {
+      const out = join(pieces, kind);
+      await mkdir(out, { recursive: true });
+      await ffmpeg([
+        '-i',
+        join(dir, 'clip.mp4'),
+        ...map,
+        '-f',
+        'hls',
+        '-hls_time',
+        '1',
+        '-hls_playlist_type',
+        'vod',
+        '-hls_segment_filename',
+        join(out, 'p_%03d.ts'),
+        join(out, 'index.m3u8'),
+      ]);
+      const files = (await readdir(out)).filter((f) => f.endsWith('.ts')).sort();
+      expect(files.length, kind).toBeGreaterThanOrEqual(4);
+      const bufs = await Promise.all(files.slice(1, 4).map((f) => readFile(join(out, f))));
+      const composed = joinedTsInspection(bufs.map((b) => ({ size: b.length, inspection: inspectTsSegment(b) })));
+      expect(composed, kind).toEqual(inspectTsSegment(Buffer.concat(bufs)));
+      if (kind === 'video') expect(composed.keyframes).toHaveLength(3);
+    }
   });
 
   describe.skipIf(unmet(need.chromium, need.hlsJs))('in hls.js (Chromium)', () => {
