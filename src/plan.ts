@@ -56,10 +56,18 @@ export interface TranscodePlan {
   audioRenditions: AudioRendition[];
   hls: {
     container: 'ts' | 'fmp4';
-    /** the value given to -hls_time: segmentSeconds floored to whole microseconds, so that ffmpeg's cumulative cut lands on each segment's first keyframe */
+    /**
+     * segmentSeconds floored to whole microseconds, so that ffmpeg's cumulative cut lands on each
+     * segment's first keyframe: the value given to -hls_time when ffmpeg cuts the segments itself
+     * (`pieces` null)
+     */
     hlsTime: number;
     /** the nominal segment duration: a whole number of GOPs */
     segmentSeconds: number;
+    /** the first segment's nominal duration: a whole number of GOPs, at most segmentSeconds (fast start) */
+    firstSegmentSeconds: number;
+    /** set when the first segment is shorter than the others: how ffmpeg cuts and packaging joins (HlsPieces) */
+    pieces: HlsPieces | null;
   } | null;
   /** the one timeline every segmented rendition shares (see package/av-sync.ts) */
   timeline: Timeline;
@@ -111,6 +119,26 @@ export const SPRITE_PATTERN = `${THUMBNAILS_DIR}/sprite-%04d.jpg`;
 /** Sprite sheet `n` (from 1), relative to the package folder. */
 export function spriteFile(n: number): string {
   return `${THUMBNAILS_DIR}/sprite-${String(n).padStart(4, '0')}.jpg`;
+}
+
+/**
+ * A first segment shorter than the others. ffmpeg 5.1's `hls_init_time` cannot make one in a VOD
+ * playlist: with an unbounded list it applies to every segment, and with a bounded one to the first
+ * hls_list_size + 1 segments, which also leaves only the last segments in ffmpeg's playlist. So ffmpeg
+ * cuts every rendition into pieces of `seconds` (a whole number of GOPs that divides both the first
+ * and the later segments' durations, each piece starting with a keyframe in every rung), and
+ * packaging joins `first` pieces into the first segment and `rest` pieces into each later one
+ * (package/hls.ts joinPieces), before it measures them.
+ */
+export interface HlsPieces {
+  /** the piece duration, floored to whole microseconds: the value given to -hls_time */
+  hlsTime: number;
+  /** the nominal piece duration: a whole number of GOPs */
+  seconds: number;
+  /** pieces in the first segment */
+  first: number;
+  /** pieces in every later segment (the last may have fewer) */
+  rest: number;
 }
 
 /**

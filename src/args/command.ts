@@ -105,7 +105,8 @@ function hlsMuxer(plan: TranscodePlan, dir: string): { options: [string, string]
   return {
     options: [
       ['f', 'hls'],
-      ['hls_time', hls.hlsTime.toFixed(6)],
+      // a short first segment: ffmpeg cuts pieces that packaging joins (plan.ts HlsPieces)
+      ['hls_time', (hls.pieces?.hlsTime ?? hls.hlsTime).toFixed(6)],
       ['hls_playlist_type', 'vod'],
       ['hls_list_size', '0'],
       ['hls_segment_type', hls.container === 'ts' ? 'mpegts' : 'fmp4'],

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StreamkitError } from '../errors.js';
@@ -5,8 +6,9 @@ import { reusableFileReader } from './read-file.js';
 import { decodeCheckPieces, type DecodePiece } from './verify.js';
 import { toNumber } from '../media/rational.js';
 import { hlsFolders, rungDir, type TranscodePlan } from '../plan.js';
-import { iterateBoxes } from './bitstream/mp4.js';
 import type { KeyframeRange } from './inspect.js';
+import { joinBuffers, joinedTsInspection, pieceGroups, withoutBoxes } from './join.js';
+import { sha256 } from './manifest.js';
 import { initSegment, segmentFacts, stillTrue, type InitSegment, type SegmentFacts, type SegmentFactsCache } from './segment-facts.js';
 import type { WatchedRendition } from './segment-watcher.js';
 import {
@@ -23,10 +25,12 @@ import {
 import { checkAvSync, type SyncReport } from './av-sync.js';
 
 /**
- * HLS packaging after encoding: ffmpeg wrote segments and its own playlists; streamkit reads every
+ * HLS packaging after encoding: ffmpeg wrote segments (or, for a short first segment, one-GOP pieces
+ * that are joined into segments first: joinPieces) and its own playlists; streamkit reads every
  * segment, derives CODECS from the bitstream, measures BANDWIDTH (peak segment bitrate) and
  * AVERAGE-BANDWIDTH, checks that every video segment starts with a keyframe at the same time in
- * every rung, and writes the media, I-frame and master playlists itself.
+ * every rung, and writes the media, I-frame and master playlists itself (the start variant first:
+ * masterOrder).
  */
 
 export interface MeasuredSegment extends MediaSegment {
@@ -84,15 +88,6 @@ export function foldsTail(durations: readonly number[], target: number): boolean
   return Math.round(durations[n - 2]! + durations[n - 1]!) <= target;
 }
 
-/** fMP4 segment bytes without the given top-level boxes (moof/mdat pairs stay; ffmpeg's trun offsets are relative to their moof). */
-function withoutBoxes(buf: Buffer, types: readonly string[]): Buffer {
-  return Buffer.concat(
-    iterateBoxes(buf)
-      .filter((b) => !types.includes(b.type))
-      .map((b) => buf.subarray(b.start, b.end)),
-  );
-}
-
 /**
  * Fold a too-short last segment (see foldsTail) into the previous one, on disk, and rewrite the
  * playlist. MPEG-TS segments concatenate as they are (the tail repeats PAT/PMT, which is allowed);
@@ -130,6 +125,72 @@ async function foldShortTail(root: string, dir: string, target: number): Promise
   const segments = [...p.segments.slice(0, -2), { uri: prev.uri, duration: prev.duration + last.duration }];
   await writeFile(join(abs, 'index.m3u8'), writeMediaPlaylist({ segments, mapUri: p.mapUri }));
   return true;
+}
+
+/**
+ * Join the pieces ffmpeg cut (plan.ts HlsPieces) into the package's segments, on disk, and rewrite
+ * the playlist. The first `done` segments were joined during the encode (segment-watcher.ts): only
+ * their durations are taken from ffmpeg's playlist. Segment `j` takes the file name of piece `j` (ffmpeg's numbering, so the names stay
+ * consecutive); a name is only reused once its piece has been read. MPEG-TS pieces concatenate as
+ * they are (one muxer wrote them: continuity counters run on; each repeats PAT/PMT, which is
+ * allowed); for fMP4 the moof/mdat pairs of the later pieces are appended and every sidx is dropped
+ * (it would index only the first fragment), as foldShortTail does.
+ */
+async function joinPieces(root: string, dir: string, first: number, rest: number, facts: SegmentFactsCache, done: number): Promise<void> {
+  const abs = join(root, dir);
+  const p = await readPlaylist(abs);
+  const init: InitSegment | null = p.mapUri ? initSegment(await readFile(join(abs, p.mapUri))) : null;
+  const groups = pieceGroups(p.segments.length, first, rest);
+  const segments: MediaSegment[] = [];
+  for (const [j, group] of groups.entries()) {
+    const target = p.segments[j]!.uri;
+    const pieces = group.map((i) => p.segments[i]!);
+    segments.push({ uri: target, duration: pieces.reduce((a, s) => a + s.duration, 0) });
+    // joined while ffmpeg encoded (segment-watcher.ts): its pieces are gone, the segment is there
+    if (j < done) continue;
+    if (group.length === 1 && group[0] === j) continue;
+    const bufs: Buffer[] = [];
+    // TS: what the segment watcher learned of each piece while ffmpeg encoded, still true of the file
+    const known: (SegmentFacts | undefined)[] = [];
+    for (const piece of pieces) {
+      const file = join(abs, piece.uri);
+      const cached = facts.get(join(dir, piece.uri));
+      known.push(!init && cached && stillTrue(cached, file, null) ? cached : undefined);
+      try {
+        bufs.push(await readFile(file));
+      } catch {
+        fail(`Segment ${dir}/${piece.uri} listed in the playlist is missing.`, { file });
+      }
+    }
+    let joined: Buffer;
+    try {
+      joined = joinBuffers(bufs, p.mapUri !== null);
+    } catch (error) {
+      fail(`A segment of ${dir} (${pieces.map((s) => s.uri).join(', ')}) is malformed: ${(error as Error).message}`, { dir });
+    }
+    await writeFile(join(abs, target), joined);
+    // every other piece of the group comes after `target` in ffmpeg's numbering, and after every name written so far
+    for (const piece of pieces) {
+      facts.delete(join(dir, piece.uri));
+      if (piece.uri !== target) await rm(join(abs, piece.uri));
+    }
+    // measured from the bytes in hand, so that measureRendition does not read the file again (TS
+    // pieces the watcher inspected are not parsed again, only hashed); a malformed segment is left
+    // for measureRendition to report
+    const mtimeMs = statSync(join(abs, target)).mtimeMs;
+    const inspections = known.map((k) => (k && 'initLength' in k.inspection ? k.inspection : undefined));
+    try {
+      if (inspections.every((x) => x !== undefined)) {
+        const inspection = joinedTsInspection(inspections.map((x, i) => ({ size: bufs[i]!.length, inspection: x })));
+        facts.set(join(dir, target), { size: joined.length, mtimeMs, sha256: sha256(joined), inspection, initSha256: null });
+      } else {
+        facts.set(join(dir, target), segmentFacts({ buf: joined, mtimeMs }, init));
+      }
+    } catch {
+      // measureRendition reads it again and says what is wrong
+    }
+  }
+  await writeFile(join(abs, 'index.m3u8'), writeMediaPlaylist({ segments, mapUri: p.mapUri }));
 }
 
 /**
@@ -230,6 +291,33 @@ function iframesOf(r: MeasuredRendition): IFrame[] {
   }));
 }
 
+/**
+ * The link a package must start fast on: 1.5 Mbit/s (issue 22's benchmark, with 150 ms of latency).
+ * Three round trips (master, media playlists, first segments) take about 0.5 s there, which leaves
+ * START_TRANSFER_SECONDS of transfer for a first frame within 1 s.
+ */
+export const START_LINK_BITRATE = 1_500_000;
+export const START_TRANSFER_SECONDS = 0.5;
+
+/**
+ * The order of the variants in master.m3u8, as indexes into `variants`: the start variant first,
+ * then the others by BANDWIDTH, lowest first. Players start with the first listed (Apple's players
+ * do; hls.js also takes its BANDWIDTH as its first estimate when above its default 500 kbit/s).
+ *
+ * The start variant is the highest one that suits a START_LINK_BITRATE link on both counts: its
+ * BANDWIDTH (peak, audio included) fits the link, so it plays on without stalling, and its first
+ * segment with the default audio's (the bytes a player fetches before its first frame) downloads in
+ * START_TRANSFER_SECONDS. When none does, the lowest. A higher start would cost start time at
+ * 1.5 Mbit/s; a lower one would show less than the link carries from the first frame.
+ */
+export function masterOrder(variants: readonly { bandwidth: number; firstSegmentBytes: number }[]): number[] {
+  const byBandwidth = [...variants.keys()].sort((a, b) => variants[a]!.bandwidth - variants[b]!.bandwidth);
+  const budget = (START_LINK_BITRATE / 8) * START_TRANSFER_SECONDS;
+  const fits = byBandwidth.filter((i) => variants[i]!.bandwidth <= START_LINK_BITRATE && variants[i]!.firstSegmentBytes <= budget);
+  const start = fits.at(-1) ?? byBandwidth[0];
+  return start === undefined ? [] : [start, ...byBandwidth.filter((i) => i !== start)];
+}
+
 export interface PackagedRung {
   name: string;
   dir: string;
@@ -276,8 +364,13 @@ export async function packageHls(
   facts: SegmentFactsCache = new Map(),
   /** when each encoded source audio stream's first decoded sample plays (media/probe.ts probeAudioStarts), by source order */
   audioStarts: ReadonlyMap<number, number | null> = new Map(),
+  /** with pieces: the segments of each rendition joined during the encode (segment-watcher.ts), by folder */
+  joined: ReadonlyMap<string, number> = new Map(),
 ): Promise<HlsPackage> {
-  // fold tiny trailing segments first (the same decision in every rung: their boundaries are equal)
+  // join ffmpeg's pieces into segments (a short first segment), then fold tiny trailing segments (the
+  // same decisions in every rung: their boundaries are equal)
+  const pieces = plan.hls?.pieces;
+  if (pieces) for (const { dir } of hlsRenditions(plan)) await joinPieces(root, dir, pieces.first, pieces.rest, facts, joined.get(dir) ?? 0);
   const target = Math.max(1, Math.round(plan.hls?.segmentSeconds ?? 1));
   for (const { dir } of hlsRenditions(plan)) await foldShortTail(root, dir, target);
   const videos: MeasuredRendition[] = [];
@@ -360,8 +453,9 @@ export async function packageHls(
     channels: a.channels,
     uri: `${a.dir}/index.m3u8`,
   }));
-  // Lowest bandwidth first: players start low and climb (hls.js and AVPlayer both measure first).
-  variants.sort((a, b) => a.bandwidth - b.bandwidth);
+  const audioFirstBytes = audios[0]?.segments[0]?.bytes ?? 0;
+  const ordered = masterOrder(variants.map((v, i) => ({ bandwidth: v.bandwidth, firstSegmentBytes: videos[i]!.segments[0]!.bytes + audioFirstBytes })));
+  variants.splice(0, variants.length, ...ordered.map((i) => variants[i]!));
   iframeStreams.sort((a, b) => a.bandwidth - b.bandwidth);
   const version = videos.some((v) => v.mapUri) ? 6 : 5;
   const master = writeMasterPlaylist({ version, variants, iframes: iframeStreams, audio: audioMedia });

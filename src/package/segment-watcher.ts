@@ -1,7 +1,10 @@
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { existsSync, statSync } from 'node:fs';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FMP4_INIT_NAME, segmentFileName } from '../plan.js';
+import type { TsInspection } from './inspect.js';
+import { joinBuffers, joinedTsInspection } from './join.js';
+import { sha256 } from './manifest.js';
 import { reusableFileReader } from './read-file.js';
 import { initSegment, segmentFacts, type InitSegment, type SegmentFacts, type SegmentFactsCache } from './segment-facts.js';
 
@@ -31,9 +34,72 @@ export interface SegmentWatcher {
  * mtime it had when read (segment-facts.ts), so a wrong guess costs a second read, never a wrong
  * playlist or checksum.
  */
-export function watchSegments(root: string, renditions: readonly WatchedRendition[], facts: SegmentFactsCache, intervalMs = 1000, onSegment?: SegmentListener): SegmentWatcher {
+export interface WatchOptions {
+  /** told of each segment once it is final (joined, with pieces) */
+  onSegment?: SegmentListener | undefined;
+  /**
+   * ffmpeg cuts one-GOP pieces (plan.ts HlsPieces): the watcher joins each segment's pieces as soon as
+   * the last of them is complete, and counts in `joined` (by rendition folder) the segments it made,
+   * from the first on, for packaging (hls.ts joinPieces), which joins the rest after the encode
+   */
+  pieces?: { first: number; rest: number; joined: Map<string, number> } | null | undefined;
+}
+
+export function watchSegments(root: string, renditions: readonly WatchedRendition[], facts: SegmentFactsCache, intervalMs = 1000, options: WatchOptions = {}): SegmentWatcher {
+  const { onSegment, pieces } = options;
   const read = reusableFileReader();
-  const state = renditions.map((r) => ({ ...r, next: 0, init: null as InitSegment | null }));
+  const state = renditions.map((r) => ({
+    ...r,
+    next: 0,
+    init: null as InitSegment | null,
+    /** pieces mode: the segment being gathered, its pieces so far (bytes copied: the reader reuses its buffer) */
+    segment: 0,
+    pending: [] as { name: string; buf: Buffer; facts: SegmentFacts }[],
+    joining: pieces !== null && pieces !== undefined,
+  }));
+
+  /** Pieces mode: the piece just measured joins its segment; a complete segment is written and told. */
+  const gather = async (r: (typeof state)[number], name: string, buf: Buffer, known: SegmentFacts): Promise<void> => {
+    if (!pieces || !r.joining) {
+      onSegment?.(r, r.next, known);
+      return;
+    }
+    const size = r.segment === 0 ? pieces.first : pieces.rest;
+    const single = size === 1 && r.next === r.segment;
+    r.pending.push({ name, buf: single ? buf : Buffer.from(buf), facts: known });
+    if (r.pending.length < size) return;
+    const group = r.pending;
+    r.pending = [];
+    const target = join(r.dir, segmentFileName(r.container, r.segment));
+    let final = known;
+    if (!single) {
+      const joined = joinBuffers(
+        group.map((p) => p.buf),
+        r.container === 'fmp4',
+      );
+      await writeFile(join(root, target), joined);
+      for (const p of group) {
+        facts.delete(p.name);
+        if (p.name !== target) await rm(join(root, p.name), { force: true });
+      }
+      const mtimeMs = statSync(join(root, target)).mtimeMs;
+      const ts = group.map((p) => p.facts.inspection).filter((i): i is TsInspection => 'initLength' in i);
+      final =
+        ts.length === group.length
+          ? {
+              size: joined.length,
+              mtimeMs,
+              sha256: sha256(joined),
+              inspection: joinedTsInspection(group.map((p, i) => ({ size: p.buf.length, inspection: ts[i]! }))),
+              initSha256: null,
+            }
+          : segmentFacts({ buf: joined, mtimeMs }, r.init);
+      facts.set(target, final);
+    }
+    pieces.joined.set(r.dir, r.segment + 1);
+    onSegment?.(r, r.segment, final);
+    r.segment++;
+  };
   let stopped = false;
   let timer: NodeJS.Timeout | null = null;
   let inFlight: Promise<void> = Promise.resolve();
@@ -60,11 +126,14 @@ export function watchSegments(root: string, renditions: readonly WatchedRenditio
         const name = join(r.dir, segmentFileName(r.container, r.next));
         if (!existsSync(join(root, name))) break;
         try {
-          const known = segmentFacts(await read(join(root, name)), r.init);
+          const file = await read(join(root, name));
+          const known = segmentFacts(file, r.init);
           facts.set(name, known);
-          onSegment?.(r, r.next, known);
+          await gather(r, name, file.buf, known);
         } catch {
-          // not readable as a segment: left for packaging, which reports what is wrong with it
+          // not readable as a segment (or not joinable): left for packaging, which reports what is
+          // wrong with it; no more joining in this rendition, packaging joins from here on
+          r.joining = false;
         }
         r.next++;
       }

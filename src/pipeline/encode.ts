@@ -31,6 +31,8 @@ export interface Encoded {
   audioStarts: ReadonlyMap<number, number | null>;
   /** decode-check pieces already decoded without error while ffmpeg encoded (package/early-decode.ts) */
   decoded: ReadonlySet<string>;
+  /** with a short first segment: how many segments of each rendition (by folder) were joined from ffmpeg's pieces during the encode */
+  joined: ReadonlyMap<string, number>;
   encodeSeconds: number;
 }
 
@@ -59,6 +61,7 @@ async function runEncode(
   ffmpeg: string,
   facts: SegmentFactsCache,
   counters: { frames: number | null; warnings: number },
+  joined: Map<string, number>,
 ): Promise<{ run: Awaited<ReturnType<typeof runFfmpeg>>; decoded: ReadonlySet<string> }> {
   const duration = plan.media.duration;
   // a full disk stops ffmpeg at once (it would go on encoding into failed writes) and is reported as such
@@ -69,7 +72,9 @@ async function runEncode(
   // the first pieces of the decode check, as soon as every rendition's first segment is complete
   const renditions = hlsRenditions(plan);
   const early = earlyDecodes(ffmpeg, ctx.workDir, renditions, AbortSignal.any([signal, failed.signal]));
-  const watcher: SegmentWatcher | null = plan.hls ? watchSegments(ctx.workDir, renditions, facts, undefined, early.onSegment) : null;
+  // with a short first segment, each segment's pieces are joined as soon as they are all there
+  const pieces = plan.hls?.pieces ? { first: plan.hls.pieces.first, rest: plan.hls.pieces.rest, joined } : null;
+  const watcher: SegmentWatcher | null = plan.hls ? watchSegments(ctx.workDir, renditions, facts, undefined, { onSegment: early.onSegment, pieces }) : null;
   counters.frames = null;
   try {
     const run = await runFfmpeg(ffmpeg, buildTranscodeArgs(plan), {
@@ -121,6 +126,7 @@ export async function encode(ctx: JobContext, source: Source, planned: PlannedHa
   const ffmpeg = source.toolchain.ffmpeg.path;
   let { plan } = planned;
   const facts: SegmentFactsCache = new Map();
+  const joined = new Map<string, number>();
   const counters = { frames: null as number | null, warnings: 0 };
   // asked while ffmpeg encodes: only packaging needs it, and a few packets per stream are quick
   const audioStarts = plan.hls
@@ -134,7 +140,7 @@ export async function encode(ctx: JobContext, source: Source, planned: PlannedHa
   await freshFolders(ctx, plan);
   let encoded: Awaited<ReturnType<typeof runEncode>>;
   try {
-    encoded = await runEncode(ctx, plan, ffmpeg, facts, counters);
+    encoded = await runEncode(ctx, plan, ffmpeg, facts, counters, joined);
   } catch (error) {
     if (!mayRetryOnCpu({ request: source.request, hardware: plan.hardware, error, framesEncoded: counters.frames, aborted: ctx.signal?.aborted ?? false })) throw error;
     const cpu = await fallBackToCpu(source, plan, ctx.signal);
@@ -143,8 +149,9 @@ export async function encode(ctx: JobContext, source: Source, planned: PlannedHa
     ctx.emit({ type: 'warning', message: `${cpu.why}; encoding on the CPU instead.` });
     ctx.emit({ type: 'fallback', from: 'nvenc', hardware: 'cpu', encoder: cpu.hardware.encoder, hardwareReason: cpu.hardware.reason });
     facts.clear();
+    joined.clear();
     await freshFolders(ctx, plan);
-    encoded = await runEncode(ctx, plan, ffmpeg, facts, counters);
+    encoded = await runEncode(ctx, plan, ffmpeg, facts, counters, joined);
   }
   if (counters.warnings > MAX_FFMPEG_WARNINGS)
     ctx.emit({ type: 'warning', source: 'ffmpeg', message: `(${counters.warnings - MAX_FFMPEG_WARNINGS} more warning lines not shown)` });
@@ -152,5 +159,5 @@ export async function encode(ctx: JobContext, source: Source, planned: PlannedHa
   // it longer was encoded too (video, and all audio)
   const allAudio = plan.audioRenditions.length === plan.media.audio.length;
   checkNotTruncated(ctx.input, allAudio ? plan.media.duration : null, encoded.run.last?.outTimeSeconds ?? null, 'encoded');
-  return { plan, facts, audioStarts: await audioStarts, decoded: encoded.decoded, encodeSeconds: (performance.now() - started) / 1000 };
+  return { plan, facts, audioStarts: await audioStarts, decoded: encoded.decoded, joined, encodeSeconds: (performance.now() - started) / 1000 };
 }

@@ -11,7 +11,7 @@ import type { Encoded } from './encode.js';
 export async function packageOutputs(ctx: JobContext, encoded: Encoded): Promise<HlsPackage | null> {
   const { plan } = encoded;
   if (!plan.hls) return null;
-  const pkg = await packageHls(plan, ctx.workDir, encoded.facts, encoded.audioStarts);
+  const pkg = await packageHls(plan, ctx.workDir, encoded.facts, encoded.audioStarts, encoded.joined);
   checkNotTruncated(ctx.input, plan.media.video.duration, pkg.duration, 'packaged');
   return pkg;
 }

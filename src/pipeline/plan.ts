@@ -41,6 +41,10 @@ function audioRenditions(media: MediaInfo, preset: Preset): AudioRendition[] {
   });
 }
 
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
+}
+
 /**
  * Stage 3: the plan, a pure value built once from the preset, the probed source, the ffmpeg's
  * capabilities and the hardware choice. Everything later (argv, packaging, checks) reads it; nothing
@@ -56,10 +60,23 @@ export function buildPlan(input: PlanInput): TranscodePlan {
   let hls: TranscodePlan['hls'] = null;
   if (p.packaging.hls) {
     const gopsPerSegment = Math.round(p.packaging.hls.segmentDuration / p.video.keyframeInterval);
-    const segmentSeconds = (gopsPerSegment * ladder.gopFrames) / fps;
+    const gopsFirst = Math.min(gopsPerSegment, Math.round((p.packaging.hls.firstSegmentDuration ?? p.video.keyframeInterval) / p.video.keyframeInterval));
+    const seconds = (gops: number): number => (gops * ladder.gopFrames) / fps;
     // ffmpeg cuts at the first keyframe at or after n x hls_time (cumulative): flooring to whole
     // microseconds keeps every cut exactly on the n-th segment's first keyframe, however long the input
-    hls = { container: p.packaging.hls.container ?? (p.video.codec === 'h264' ? 'ts' : 'fmp4'), hlsTime: Math.floor(segmentSeconds * 1e6) / 1e6, segmentSeconds };
+    const floorUs = (s: number): number => Math.floor(s * 1e6) / 1e6;
+    const gopsPerPiece = gcd(gopsFirst, gopsPerSegment);
+    const pieces =
+      gopsFirst < gopsPerSegment
+        ? { hlsTime: floorUs(seconds(gopsPerPiece)), seconds: seconds(gopsPerPiece), first: gopsFirst / gopsPerPiece, rest: gopsPerSegment / gopsPerPiece }
+        : null;
+    hls = {
+      container: p.packaging.hls.container ?? (p.video.codec === 'h264' ? 'ts' : 'fmp4'),
+      hlsTime: floorUs(seconds(gopsPerSegment)),
+      segmentSeconds: seconds(gopsPerSegment),
+      firstSegmentSeconds: seconds(gopsFirst),
+      pieces,
+    };
   }
   const renditions = audioRenditions(media, p);
   const { files, notes: fileNotes } = selectFileTargets(p, ladder, renditions);

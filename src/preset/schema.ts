@@ -92,6 +92,11 @@ const audio = z.strictObject({
 
 const hls = z.strictObject({
   segmentDuration: z.number().positive().max(60).default(6),
+  /**
+   * The first segment's duration, a whole multiple of the keyframe interval, at most segmentDuration.
+   * Default: one keyframe interval (one GOP), so a player fetches less before its first frame.
+   */
+  firstSegmentDuration: z.number().positive().max(60).optional(),
   /** ts (MPEG-TS) is only valid for h264; fmp4 for every codec. Default: ts for h264, fmp4 otherwise */
   container: z.enum(['ts', 'fmp4']).optional(),
 });
@@ -189,6 +194,22 @@ export const presetSchema = z
           path: ['packaging', 'hls', 'segmentDuration'],
           message: `expected a whole multiple of the keyframe interval (${ki} s) so that every segment starts with a keyframe, got ${h.segmentDuration} s`,
         });
+      }
+      const first = h.firstSegmentDuration;
+      if (first !== undefined) {
+        if (first < ki || Math.abs(first / ki - Math.round(first / ki)) > 1e-6) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['packaging', 'hls', 'firstSegmentDuration'],
+            message: `expected a whole multiple of the keyframe interval (${ki} s) so that the first segment ends on a keyframe, got ${first} s`,
+          });
+        } else if (first > h.segmentDuration + 1e-6) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['packaging', 'hls', 'firstSegmentDuration'],
+            message: `expected at most the segment duration (${h.segmentDuration} s), got ${first} s`,
+          });
+        }
       }
       if (h.container === 'ts' && p.video.codec !== 'h264') {
         ctx.addIssue({

@@ -19,7 +19,7 @@ export interface CheckOptions {
   duration?: number;
   /** expected number of audio renditions (EXT-X-MEDIA TYPE=AUDIO) */
   audioRenditions?: number;
-  /** expected RESOLUTION of each variant, lowest bandwidth first */
+  /** expected RESOLUTION of each variant, by BANDWIDTH, lowest first (whatever the master's order) */
   resolutions?: string[];
   /** expected EXT-X-TARGETDURATION of every media playlist */
   targetDuration?: number;
@@ -240,6 +240,19 @@ function checkAv1(codec: string, init: Buffer, stream: ProbeStream): void {
   }
 }
 
+/**
+ * The variant README's start-up rule puts first, worked out again from the files: the highest
+ * BANDWIDTH at most 1.5 Mbit/s whose first segment, with the default audio rendition's, is at most
+ * 0.5 s of transfer at 1.5 Mbit/s (93,750 bytes); the lowest BANDWIDTH when none is.
+ */
+function expectedStartVariant(rungs: readonly CheckedRung[], audio: readonly { attrs: Record<string, string>; playlist: MediaPlaylistInfo }[]): CheckedRung {
+  const link = 1_500_000;
+  const audioFirst = (audio.find((a) => a.attrs['DEFAULT'] === 'YES') ?? audio[0])?.playlist.segments[0]?.bytes ?? 0;
+  const byBandwidth = [...rungs].sort((a, b) => Number(a.attrs['BANDWIDTH']) - Number(b.attrs['BANDWIDTH']));
+  const fits = byBandwidth.filter((r) => Number(r.attrs['BANDWIDTH']) <= link && r.playlist.segments[0]!.bytes + audioFirst <= (link / 8) * 0.5);
+  return fits.at(-1) ?? byBandwidth[0]!;
+}
+
 /** Every check that applies to any package; returns what was found for case-specific assertions. */
 export async function checkPackage(root: string, opts: CheckOptions = {}): Promise<CheckedPackage> {
   const scratch = await mkdtemp(join(tmpdir(), 'streamkit-check-'));
@@ -402,10 +415,14 @@ async function checkPackageIn(root: string, opts: CheckOptions, scratch: string)
     expect(bandwidth).toBeGreaterThanOrEqual(average);
     expect(bandwidth / average, `${r.dir} peak/average`).toBeLessThanOrEqual(opts.maxPeakToAverage ?? 1.6);
   }
-  if (opts.resolutions) expect(rungs.map((r) => r.attrs['RESOLUTION'])).toEqual(opts.resolutions);
-  // lowest bandwidth first
-  const bws = rungs.map((r) => Number(r.attrs['BANDWIDTH']));
-  expect([...bws].sort((a, b) => a - b)).toEqual(bws);
+  const byBandwidth = [...rungs].sort((a, b) => Number(a.attrs['BANDWIDTH']) - Number(b.attrs['BANDWIDTH']));
+  if (opts.resolutions) expect(byBandwidth.map((r) => r.attrs['RESOLUTION'])).toEqual(opts.resolutions);
+  // the start variant first, then the others by BANDWIDTH, lowest first (README "Start-up")
+  const start = expectedStartVariant(rungs, audio);
+  expect(
+    rungs.map((r) => r.dir),
+    'master order: the start variant, then lowest BANDWIDTH first',
+  ).toEqual([start.dir, ...byBandwidth.filter((r) => r !== start).map((r) => r.dir)]);
 
   // ---- the whole package decodes, every stream of every variant
   const { stderr } = await run(FFMPEG, ['-hide_banner', '-nostdin', '-v', 'error', '-i', join(root, 'master.m3u8'), '-map', '0', '-f', 'null', '-']);

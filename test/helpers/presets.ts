@@ -12,6 +12,8 @@ export interface FastPresetSpec {
   /** rung heights, tallest first (keep them <= the source) */
   rungs?: number[];
   segmentDuration?: number;
+  /** packaging.hls.firstSegmentDuration (default: one keyframe interval) */
+  firstSegmentDuration?: number;
   keyframeInterval?: number;
   maxFrameRate?: number;
   /** extra YAML lines appended to the preset */
@@ -46,7 +48,7 @@ export async function writeFastPreset(dir: string, name: string, spec: FastPrese
     '  rungs:',
     ...rungs.map((h) => `    - { name: ${h}p, height: ${h}, bitrate: ${bitrate(h)} }`),
     'packaging:',
-    `  hls: { segmentDuration: ${spec.segmentDuration ?? 2} }`,
+    `  hls: { segmentDuration: ${spec.segmentDuration ?? 2}${spec.firstSegmentDuration ? `, firstSegmentDuration: ${spec.firstSegmentDuration}` : ''} }`,
     spec.extraYaml ?? '',
   ].join('\n');
   const file = join(dir, `${name}.yaml`);

@@ -33,10 +33,10 @@ describe.skipIf(unmet(need.ffmpeg))('decode check of a package', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'streamkit-decode-check-'));
-    // 8 s at 30 fps, 1 s GOPs, 3 s segments: three segments of 3, 3 and 2 GOPs
+    // 8 s at 30 fps, 1 s GOPs, 3 s segments (the first one too): three segments of 3, 3 and 2 GOPs
     const source = await makeSource(join(dir, 'clip.mp4'), { duration: 8, rate: '30' });
-    const ts = await writeFastPreset(dir, 'ts', { codec: 'h264', rungs: [180], segmentDuration: 3, keyframeInterval: 1 });
-    const fmp4 = await writeFastPreset(dir, 'fmp4', { codec: 'hevc', rungs: [180], segmentDuration: 3, keyframeInterval: 1 });
+    const ts = await writeFastPreset(dir, 'ts', { codec: 'h264', rungs: [180], segmentDuration: 3, firstSegmentDuration: 3, keyframeInterval: 1 });
+    const fmp4 = await writeFastPreset(dir, 'fmp4', { codec: 'hevc', rungs: [180], segmentDuration: 3, firstSegmentDuration: 3, keyframeInterval: 1 });
     h264 = join(dir, 'pkg-h264');
     hevc = join(dir, 'pkg-hevc');
     await transcode({ input: source, preset: ts, output: h264, hw: 'cpu', ffmpeg: FFMPEG, ffprobe: FFPROBE });

@@ -125,6 +125,46 @@ describe.skipIf(unmet(need.ffmpeg))('segments measured during the encode', () =>
     expect(Object.isFrozen(lists[0])).toBe(true);
   });
 
+  for (const container of ['ts', 'fmp4'] as const) {
+    it(`${container}: with a short first segment, each segment's one-GOP pieces are joined as soon as they are all there, as packaging would join them`, async () => {
+      const src = container === 'ts' ? ts : fmp4;
+      const ext = container === 'ts' ? 'ts' : 'm4s';
+      const root = await mkdtemp(join(dir, `join-${container}-`));
+      await mkdir(join(root, 'v'));
+      if (container === 'fmp4') await copyFile(join(src, 'init.mp4'), join(root, 'v', 'init.mp4'));
+      const facts: SegmentFactsCache = new Map();
+      const joined = new Map<string, number>();
+      const told: number[] = [];
+      // segment 0 = piece 0; segment 1 = pieces 1 and 2
+      const watcher = watchSegments(root, [{ dir: 'v', kind: 'video', container }], facts, 10, {
+        pieces: { first: 1, rest: 2, joined },
+        onSegment: (_r, index) => told.push(index),
+      });
+      try {
+        await copyFile(join(src, `seg_00000.${ext}`), join(root, 'v', `seg_00000.${ext}`));
+        await until(() => joined.get('v') === 1, 'segment 0');
+        await copyFile(join(src, `seg_00001.${ext}`), join(root, 'v', `seg_00001.${ext}`));
+        await sleep(100);
+        // half a segment: nothing joined yet, the piece is still there
+        expect(joined.get('v')).toBe(1);
+        await copyFile(join(src, `seg_00002.${ext}`), join(root, 'v', `seg_00002.${ext}`));
+        await until(() => joined.get('v') === 2, 'segment 1');
+      } finally {
+        await watcher.stop();
+      }
+      expect(told).toEqual([0, 1]);
+      expect((await readdir(join(root, 'v'))).filter((f) => f.startsWith('seg_')).sort()).toEqual([`seg_00000.${ext}`, `seg_00001.${ext}`]);
+      const [p1, p2, seg1] = await Promise.all([readFile(join(src, `seg_00001.${ext}`)), readFile(join(src, `seg_00002.${ext}`)), readFile(join(root, 'v', `seg_00001.${ext}`))]);
+      const { joinBuffers } = await import('../../src/package/join.js');
+      expect(seg1.equals(joinBuffers([p1, p2], container === 'fmp4'))).toBe(true);
+      // the facts are those of the joined file, as measuring it would find them
+      const f = facts.get(`v/seg_00001.${ext}`)!;
+      expect({ size: f.size, sha256: f.sha256 }).toEqual({ size: seg1.length, sha256: sha(seg1) });
+      expect(f.inspection.keyframes).toHaveLength(2);
+      expect(facts.has(`v/seg_00002.${ext}`)).toBe(false);
+    });
+  }
+
   it('fMP4: segments are inspected with the init segment, and the facts name that init by its hash', async () => {
     const { root, facts } = await watching('fmp4', async (v, facts) => {
       await copyFile(join(fmp4, 'init.mp4'), join(v, 'init.mp4'));

@@ -98,7 +98,7 @@ function plan(o: PlanOptions = {}): TranscodePlan {
     notes: [],
     audio: preset.audio === false ? null : preset.audio,
     audioRenditions,
-    hls: { container: o.container ?? (codec === 'h264' ? 'ts' : 'fmp4'), hlsTime: 5.999999, segmentSeconds: 6 },
+    hls: { container: o.container ?? (codec === 'h264' ? 'ts' : 'fmp4'), hlsTime: 5.999999, segmentSeconds: 6, firstSegmentSeconds: 6, pieces: null },
     timeline: { offset: 1, inputStart: 0, videoStart: 0, audioPrimingSamples: 1024 },
     fpsModeOption: '-fps_mode',
     files: [],

@@ -8,7 +8,7 @@ describe('estimatePackageBytes: the ladder at its maxrates over the duration', (
   const plan = (over: Partial<Plan> = {}): Plan => ({
     media: { duration: 10 } as Plan['media'],
     ladder: { rungs: [rung(6_000_000), rung(2_000_000)] } as unknown as Plan['ladder'],
-    hls: { container: 'ts', hlsTime: 6, segmentSeconds: 6 },
+    hls: { container: 'ts', hlsTime: 6, segmentSeconds: 6, firstSegmentSeconds: 6, pieces: null },
     files: [],
     audio: { bitrate: 128_000 } as Plan['audio'],
     audioRenditions: [{ sourceOrder: 0, dir: 'audio-1', name: 'Main', language: null, channels: 2, default: true }],

@@ -141,7 +141,7 @@ function makePlan(over: { video?: Partial<VideoInfo>; hardware?: 'cpu' | 'nvenc'
     notes: [],
     audio: over.audio && preset.audio !== false ? preset.audio : null,
     audioRenditions: over.audio ? [{ sourceOrder: 0, dir: 'audio-1', name: 'Main', language: null, channels: 2, default: true }] : [],
-    hls: { container: 'ts', hlsTime: 3.999999, segmentSeconds: 4 },
+    hls: { container: 'ts', hlsTime: 3.999999, segmentSeconds: 4, firstSegmentSeconds: 4, pieces: null },
     timeline: { offset: 1, inputStart: 0, videoStart: 0, audioPrimingSamples: 1024 },
     fpsModeOption: '-fps_mode',
     files: [],

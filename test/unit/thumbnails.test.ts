@@ -75,7 +75,7 @@ function plan(o: { duration?: number; packaging?: Record<string, unknown>; nvenc
     notes: [],
     audio: null,
     audioRenditions: [],
-    hls: { container: 'ts', hlsTime: 5.999999, segmentSeconds: 6 },
+    hls: { container: 'ts', hlsTime: 5.999999, segmentSeconds: 6, firstSegmentSeconds: 6, pieces: null },
     timeline: { offset: 1, inputStart: 0, videoStart: o.videoStart ?? 0, audioPrimingSamples: 0 },
     fpsModeOption: '-fps_mode',
     files: o.files ? [{ kind: 'mp4', rung: ladder.rungs[0]!.name, rungIndex: 0, audio: [], path: `mp4/${ladder.rungs[0]!.name}.mp4` }] : [],
