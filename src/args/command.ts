@@ -62,6 +62,9 @@ export function videoFilterGraph(plan: TranscodePlan): { graph: string; outputs:
   const toneMap = plan.colour?.toneMap;
   // HDR to SDR once, at the source size, before the split (media/colour.ts)
   if (toneMap) head.push(...toneMapFilters(toneMap, v.colour ?? { primaries: null, transfer: null, matrix: null, range: null }), `format=${pixelFormat}`);
+  // a full-range source flagged as such on a limited-range pixel format (yuvj* formats are converted by format=)
+  else if (v.colour?.range === 'pc' && !v.pixelFormat.startsWith('yuvj'))
+    head.push(`scale=in_range=full:out_range=limited${threads ? `:${threads}` : ''}`, `format=${pixelFormat}`);
   // without an explicit scaler, ffmpeg inserts an unthreaded one for the conversion
   else if (v.pixelFormat !== pixelFormat) head.push(...(threads ? [`scale=${threads}`] : []), `format=${pixelFormat}`);
   const sameAsSource = (r: LadderRung): boolean => r.width === v.displayWidth && r.height === v.displayHeight && v.sar.num === v.sar.den;

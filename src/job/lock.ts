@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, unlinkSync } from 'node:fs';
+import { existsSync, readFileSync, unlinkSync } from 'node:fs';
 import { link, mkdir, readdir, readFile, rename, rmdir, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -195,17 +195,19 @@ export async function acquireLock(dest: string, options: { what?: string } = {})
     return await tryLock(dest, options);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const why =
-      code === 'EACCES' || code === 'EPERM'
-        ? 'permission denied'
-        : code === 'EROFS'
-          ? 'read-only file system'
-          : code === 'EEXIST' || code === 'ENOTDIR'
-            ? 'a file is in the way of its folder'
-            : (code ?? String(error));
-    throw new StreamkitError('OUTPUT_UNWRITABLE', `Cannot create the lock file beside ${dest}: ${why}.`, {
-      hint: "The output folder's parent must be writable (the lock and the staging folder live there); choose another output or fix its permissions.",
-      details: { output: dest },
+    // the staging folder would fail there the same way (package/atomic.ts): the same words
+    const why: Record<string, string> = {
+      EACCES: 'permission denied',
+      EPERM: 'permission denied',
+      EROFS: 'read-only file system',
+      ENOTDIR: 'part of the path is a file, not a folder',
+      EEXIST: 'part of the path is a file, not a folder',
+      ENOENT: 'a folder cannot be created there',
+      ENOSPC: 'no space left on the device',
+    };
+    throw new StreamkitError('OUTPUT_UNWRITABLE', `Cannot write the output folder ${resolve(dest)}: ${(code && why[code]) ?? code ?? String(error)}.`, {
+      hint: 'Choose another output folder, or fix its permissions (the lock file and the staging folder are written beside it).',
+      details: { output: dest, lock: lockPathFor(dest) },
       cause: error,
     });
   }
@@ -221,8 +223,9 @@ async function tryLock(dest: string, options: { what?: string }): Promise<LockAt
     try {
       mine = await createExclusive(path, text, me);
     } catch (error) {
-      // the folder was removed under us (another run cleaning up its empty parents): recreate it
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      // the folder was removed under us (another run cleaning up its empty parents): recreate it;
+      // a folder that is there and still refuses the file (a pseudo file system such as /proc) is the error
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || existsSync(dirname(path))) throw error;
       created = [...created, ...(await ensureDir(dirname(path)))];
       continue;
     }

@@ -136,12 +136,8 @@ export function planColour(
         notes,
       };
     }
-    const tags: ColourDescription = {
-      primaries: source.primaries ?? 'bt2020',
-      transfer: source.transfer,
-      matrix: source.matrix ?? 'bt2020nc',
-      range: source.range ?? 'tv',
-    };
+    // every rung is limited range (args/command.ts converts a full-range source)
+    const tags: ColourDescription = { primaries: source.primaries ?? 'bt2020', transfer: source.transfer, matrix: source.matrix ?? 'bt2020nc', range: 'tv' };
     let hdr10: ColourPlan['hdr10'] = null;
     if (range === 'PQ') {
       const md = video.hdr?.masteringDisplay ?? null;
@@ -161,7 +157,8 @@ export function planColour(
     notes.push('The source has no colour description; the rungs carry none either (players assume BT.709 for HD and BT.601 for SD, as they would for the source).');
   }
   if (video.bitDepth > 8) notes.push(`${video.bitDepth}-bit SDR source encoded in 8 bits per sample, as every SDR rung of the ladder.`);
-  return { range: 'SDR', bitDepth: 8, toneMap: null, tags: described || source.range !== null ? source : null, hdr10: null, notes };
+  // every rung is limited range, as players expect (args/command.ts converts a full-range source)
+  return { range: 'SDR', bitDepth: 8, toneMap: null, tags: described || source.range !== null ? { ...source, range: 'tv' } : null, hdr10: null, notes };
 }
 
 /** The filters that tone-map HDR to SDR BT.709, at the source size, before the split. */

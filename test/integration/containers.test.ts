@@ -16,7 +16,7 @@ describe.skipIf(unmet(need.ffmpeg))('containers and codecs in (CLI)', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'streamkit-containers-'));
-    for (const codec of ['h264', 'hevc', 'av1'] as const) presets[codec] = await writeFastPreset(dir, `fast-${codec}`, { codec });
+    for (const codec of ['h264', 'hevc', 'av1'] as const) presets[codec] = await writeFastPreset(dir, `fast-${codec}`, { codec, firstSegmentDuration: 2 });
   });
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });

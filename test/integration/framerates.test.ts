@@ -28,7 +28,7 @@ describe.skipIf(unmet(need.ffmpeg))('frame rates', () => {
 
   it('12.5 fps: 13-frame GOPs (1.04 s) with a 1 s keyframe interval, segments of two GOPs', async () => {
     const src = await makeSource(join(dir, '12.5.mp4'), { rate: '25/2', duration: 6 });
-    const preset = await writeFastPreset(dir, 'fps-12.5', { codec: 'h264', keyframeInterval: 1 });
+    const preset = await writeFastPreset(dir, 'fps-12.5', { codec: 'h264', keyframeInterval: 1, firstSegmentDuration: 2 });
     const out = join(dir, 'out-12.5');
     await transcode({ input: src, preset, output: out, hw: 'cpu', toolchain });
     const pkg = await checkPackage(out, { fps: 12.5, duration: 6, audioRenditions: 1 });
@@ -44,7 +44,7 @@ describe.skipIf(unmet(need.ffmpeg))('frame rates', () => {
 
   it('59.94 fps kept exactly (cap 60), cut on every GOP boundary over 8 s', async () => {
     const src = await makeSource(join(dir, '59.94.mp4'), { rate: '60000/1001', duration: 8 });
-    const preset = await writeFastPreset(dir, 'fps-59.94', { codec: 'h264', maxFrameRate: 60 });
+    const preset = await writeFastPreset(dir, 'fps-59.94', { codec: 'h264', maxFrameRate: 60, firstSegmentDuration: 2 });
     const out = join(dir, 'out-59.94');
     await transcode({ input: src, preset, output: out, hw: 'cpu', toolchain });
     const pkg = await checkPackage(out, { fps: 60000 / 1001, duration: 8, audioRenditions: 1, targetDuration: 2 });

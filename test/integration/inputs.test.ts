@@ -18,7 +18,7 @@ describe.skipIf(unmet(need.ffmpeg))('inputs of different shapes', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'streamkit-inputs-'));
     toolchain = await resolveToolchain({ ffmpeg: FFMPEG, ffprobe: FFPROBE });
-    h264 = await writeFastPreset(dir, 'fast-h264', { codec: 'h264' });
+    h264 = await writeFastPreset(dir, 'fast-h264', { codec: 'h264', firstSegmentDuration: 2 });
   });
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
