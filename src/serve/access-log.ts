@@ -27,7 +27,7 @@ export function clfDate(d: Date): string {
 /** Control characters, quotes and backslashes as \xHH, so one request is one line and the quotes stay balanced. */
 function escapeLogText(s: string): string {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: escaping control characters is the point
-  return s.replace(/[\u0000-\u001f\u007f"\\]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return s.replace(/[\u0000-\u001f\u007f-\u009f"\\]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
 export function accessLogLine(r: RequestRecord): string {

@@ -63,7 +63,8 @@ export function filePolicy(path: string, options: ServePolicyOptions): FilePolic
       return { contentType, cacheControl: shortLived(options), compressible: true, kind };
     default:
       // streamkit.json and anything unknown: revalidate; compress the text ones
-      return { contentType, cacheControl: 'no-cache', compressible: /^(text\/|application\/json)/.test(contentType), kind };
+      // compression is for playlists, MPDs and WebVTT only
+      return { contentType, cacheControl: 'no-cache', compressible: false, kind };
   }
 }
 

@@ -1,3 +1,4 @@
+import { basename, resolve } from 'node:path';
 /**
  * The HTTP origin behind `streamkit serve`: Node's http server, `send` for the files (ranges, ETag,
  * Last-Modified, conditional requests), our own gzip/brotli for the small text types, the cache and
@@ -169,7 +170,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       return sendAsset(req, res, asset(playerPage(info), 'text/html; charset=utf-8', true));
     }
     if (first === 'hls.min.js' && rest.length === 0) {
-      hlsAsset ??= readFile(hlsJsPath()).then((b) => asset(b, 'text/javascript; charset=utf-8'));
+      // a failed read is not kept: the next request tries again
+      hlsAsset ??= readFile(hlsJsPath()).then(
+        (b) => asset(b, 'text/javascript; charset=utf-8'),
+        (error: unknown) => {
+          hlsAsset = null;
+          throw error;
+        },
+      );
       return sendAsset(req, res, await hlsAsset);
     }
     const a = first !== undefined && rest.length === 0 ? staticAssets.get(first) : undefined;
@@ -197,14 +205,17 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     const verdict = parseRequestPath(req.url ?? '');
     if (!verdict.ok) return fail(res, verdict.status);
     const segments = verdict.segments;
-    if (segments.length === 0) return sendAsset(req, res, asset(indexPage(await listPackages(root), options.root), 'text/html; charset=utf-8', true));
+    if (segments.length === 0) return sendAsset(req, res, asset(indexPage(await listPackages(root), basename(resolve(options.root)) || '/'), 'text/html; charset=utf-8', true));
     if (segments[0] === RESERVED) return internal(req, res, segments.slice(1));
     const found = await resolveInside(root, segments);
     if (!found.ok) return fail(res, found.status);
     // streamkit.json names the input's absolute path and the encoding machine's ffmpeg: the index
     // page reads it here, it is not published (checked on the real path, so an alias cannot reach it)
-    if (found.relative.at(-1) === MANIFEST_NAME) return fail(res, 404);
+    // (case-insensitively: on a vfat, exFAT or casefolded mount STREAMKIT.JSON is the same file)
+    if (found.relative.at(-1)?.toLowerCase() === MANIFEST_NAME) return fail(res, 404);
     const policy = filePolicy(found.file, policyOptions);
+    // a package's files are data, never a page of this origin: an .html or .js among them runs nothing
+    res.setHeader('content-security-policy', "sandbox; default-src 'none'");
     res.setHeader('content-type', policy.contentType);
     res.setHeader('cache-control', policy.cacheControl);
     if (policy.compressible) {

@@ -226,9 +226,16 @@ describe.skipIf(unmet(need.ffmpeg))('streamkit serve over HTTP', () => {
     expect(absoluteForm.status).toBe(400);
   });
 
+  it("a package's files never run as pages of this origin: every file response has a sandboxing CSP", async () => {
+    for (const path of ['/movie/master.m3u8', '/movie/180p/seg_00000.ts', '/movie/poster.jpg']) {
+      const r = await ask(base, path);
+      expect(r.headers['content-security-policy'], path).toBe("sandbox; default-src 'none'");
+    }
+  });
+
   it('streamkit.json (input path, ffmpeg path) is not published, under its name or an alias', async () => {
     await symlink(join(movie, 'streamkit.json'), join(movie, 'alias.json'));
-    for (const path of ['/movie/streamkit.json', '/movie/alias.json']) {
+    for (const path of ['/movie/streamkit.json', '/movie/alias.json', '/movie/STREAMKIT.JSON']) {
       const r = await ask(base, path);
       expect(r.status, path).toBe(404);
       expect(r.body.toString()).not.toContain('jobKey');

@@ -19,7 +19,8 @@ describe('filePolicy: content type, cache policy and compression by file name', 
     ['thumbnails.vtt', 'text/vtt; charset=utf-8', 'no-cache', true],
     ['thumbnails/sprite-0001.jpg', 'image/jpeg', IMMUTABLE, false],
     ['poster.jpg', 'image/jpeg', IMMUTABLE, false],
-    ['streamkit.json', 'application/json; charset=utf-8', 'no-cache', true],
+    ['streamkit.json', 'application/json; charset=utf-8', 'no-cache', false],
+    ['notes.html', 'text/html; charset=utf-8', 'no-cache', false],
     ['README', 'application/octet-stream', 'no-cache', false],
   ])('%s -> %s, %s, compressible %s', (path, type, cache, compressible) => {
     const p = filePolicy(path, preview);
