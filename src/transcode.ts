@@ -31,7 +31,8 @@ import { isHttpUrl } from './remote.js';
  *   encode (pipeline/encode.ts)            one ffmpeg process into the staging folder
  *   package (pipeline/package.ts)          playlists from the measured bitstream, alignment and A/V sync
  *   verify (pipeline/verify.ts)            both ends of every rendition and file decode
- *   thumbnails (pipeline/thumbnails.ts)    poster and sprites checked (or made, NVENC), thumbnails.vtt written
+ *   thumbnails (pipeline/thumbnails.ts)    poster and sprites checked (or made, NVENC), thumbnails.vtt
+ *                                          written; beside verify, not after it
  *   commit (pipeline/commit.ts)            streamkit.json, then the staging folder moved into place
  */
 
@@ -110,6 +111,30 @@ function startEvent(options: TranscodeOptions, output: string, planned: PlannedT
   };
 }
 
+/**
+ * The checks after the encode and the thumbnail stage side by side (each is mostly one ffmpeg
+ * process): the first failure stops the other, both have ended before it is reported.
+ */
+async function verifyAndThumbnails(
+  ctx: JobContext,
+  source: Source,
+  encoded: Awaited<ReturnType<typeof encode>>,
+  pkg: HlsPackage | null,
+): Promise<{ files: WrittenFile[]; thumbnails: Awaited<ReturnType<typeof makeThumbnails>> }> {
+  const failed = new AbortController();
+  const sub: JobContext = { ...ctx, signal: ctx.signal ? AbortSignal.any([ctx.signal, failed.signal]) : failed.signal };
+  let first: { error: unknown } | null = null;
+  const track = <T>(p: Promise<T>): Promise<T> =>
+    p.catch((error: unknown) => {
+      first ??= { error };
+      failed.abort('another check failed');
+      throw error;
+    });
+  const [files, thumbnails] = await Promise.allSettled([track(verifyOutputs(sub, source, encoded, pkg)), track(makeThumbnails(sub, source, encoded))]);
+  if (first) throw (first as { error: unknown }).error;
+  return { files: (files as PromiseFulfilledResult<WrittenFile[]>).value, thumbnails: (thumbnails as PromiseFulfilledResult<Awaited<ReturnType<typeof makeThumbnails>>>).value };
+}
+
 /** Transcode one input into a package at `output` (HLS, MP4, FLV: whatever the preset's packaging asks for), atomically. */
 export async function transcode(options: TranscodeOptions): Promise<TranscodeResult> {
   const started = performance.now();
@@ -137,8 +162,7 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
     emit({ type: 'stage', stage: 'package', status: 'done' });
 
     emit({ type: 'stage', stage: 'verify', status: 'start' });
-    const files = await verifyOutputs(ctx, source, encoded, pkg);
-    const thumbnails = await makeThumbnails(ctx, source, encoded);
+    const { files, thumbnails } = await verifyAndThumbnails(ctx, source, encoded, pkg);
     emit({ type: 'stage', stage: 'verify', status: 'done' });
     for (const f of files) emit({ type: 'file', ...f });
     for (const r of pkg?.rungs ?? [])
