@@ -2,7 +2,8 @@ import { Command } from 'commander';
 import { stringify as toYaml } from 'yaml';
 import { buildLadder } from '../media/ladder.js';
 import { describeColour, planColour } from '../media/colour.js';
-import { describeMedia, probeHdrMetadata, probeMedia } from '../media/probe.js';
+import { planDeinterlace } from '../media/interlace.js';
+import { describeMedia, probeHdrMetadata, probeInterlace, probeMedia } from '../media/probe.js';
 import { formatRational } from '../media/rational.js';
 import { listBuiltinPresets, loadPreset } from '../preset/load.js';
 import { checkPresetEncoders } from '../encoder/preset-check.js';
@@ -149,9 +150,10 @@ Examples:
         const tools = await resolveToolchain(ctx.opts);
         const probed = await probeMedia(input, { ffprobe: tools.ffprobe.path, frameRate: o.framerate, signal: io.signal });
         const hdr = await probeHdrMetadata(probed, { ffprobe: tools.ffprobe.path, signal: io.signal });
-        const media = { ...probed, video: { ...probed.video, hdr } };
+        const media = await probeInterlace({ ...probed, video: { ...probed.video, hdr } }, { ffmpeg: tools.ffmpeg.path, signal: io.signal });
         const ladder = buildLadder(preset.preset, media);
         const colour = planColour(media.video, preset.preset.video.codec, preset.preset.video.hdr);
+        const deinterlace = planDeinterlace(media.video.interlace, preset.preset.video.deinterlace);
         if (ctx.mode === 'json') {
           ctx.reporter.event({
             type: 'probe',
@@ -159,6 +161,7 @@ Examples:
             preset: preset.name,
             ladder: { ...ladder, frameRate: formatRational(ladder.frameRate) },
             colour,
+            deinterlace: deinterlace.plan,
           });
           return;
         }
@@ -168,11 +171,16 @@ Examples:
           `video: ${v.codec} ${v.width}x${v.height} SAR ${v.sar.num}:${v.sar.den} rotation ${v.rotation} -> displayed ${v.displayWidth}x${v.displayHeight}, ${v.pixelFormat}\n`,
         );
         io.out.write(`colour: ${describeColour(v)}\n`);
+        const il = v.interlace;
+        if (il)
+          io.out.write(
+            `scan: field order ${il.fieldOrder}${il.idet ? `, idet on a sample: ${il.idet.tff} top-field-first, ${il.idet.bff} bottom-field-first, ${il.idet.progressive} progressive, ${il.idet.undetermined} undetermined` : ''}\n`,
+          );
         for (const a of media.audio)
           io.out.write(`audio #${a.index}: ${a.codec} ${a.channels} ch ${a.sampleRate} Hz${a.language ? ` [${a.language}]` : ''}${a.title ? ` "${a.title}"` : ''}\n`);
         io.out.write(`ladder (${preset.name}) @ ${formatRational(ladder.frameRate)} fps, keyframe every ${ladder.gopFrames} frames:\n`);
         for (const r of ladder.rungs) io.out.write(`  ${r.name.padEnd(8)} ${`${r.width}x${r.height}`.padEnd(10)} ${kbps(r.bitrate)}${r.fromSource ? '  [source height]' : ''}\n`);
-        for (const n of [...ladder.notes, ...colour.notes]) io.out.write(`  note: ${n}\n`);
+        for (const n of [...ladder.notes, ...deinterlace.notes, ...colour.notes]) io.out.write(`  note: ${n}\n`);
       }, globals(cmd)),
     );
 
