@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { transcode } from '../../src/transcode.js';
-import { FFMPEG, FFPROBE, ffmpeg, ffprobeJson, makeSource, need, run, unmet, writeFastPreset } from '../helpers/index.js';
+import { cli, FFMPEG, FFPROBE, ffmpeg, ffprobeJson, makeSource, need, run, unmet, writeFastPreset } from '../helpers/index.js';
 
 /** idet's per-frame verdicts on a file (multiple-frame detection), counted. */
 async function idet(file: string): Promise<Record<string, number>> {
@@ -126,6 +126,13 @@ describe.skipIf(unmet(need.ffmpeg))('interlaced sources', () => {
     expect(notes.some((n) => n.includes('video.deinterlace: off keeps the fields'))).toBe(true);
     expect(share(await idet(await firstSegment(out, '360p')), 'tff', 'bff')).toBeGreaterThan(0.5);
   }, 120_000);
+
+  it("probe shows the field order, idet's count and the decision", async () => {
+    const r = await cli(['probe', interlaced, '--preset', 'h264-ladder']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^scan: field order tt, idet on a sample: \d+ top-field-first, \d+ bottom-field-first/m);
+    expect(r.stdout).toMatch(/note: Interlaced source .* deinterlaced with bwdif/);
+  }, 60_000);
 
   it('a progressive source flagged interlaced is not deinterlaced (idet refutes the flag), and the run says so', async () => {
     const { out, notes } = await encode(mislabelled, 'flagged');
