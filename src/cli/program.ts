@@ -3,6 +3,7 @@ import { stringify as toYaml } from 'yaml';
 import { buildLadder } from '../media/ladder.js';
 import { describeColour, planColour } from '../media/colour.js';
 import { describeMedia, probeHdrMetadata, probeMedia } from '../media/probe.js';
+import { audioRenditions } from '../pipeline/plan.js';
 import { formatRational } from '../media/rational.js';
 import { listBuiltinPresets, loadPreset } from '../preset/load.js';
 import { checkPresetEncoders } from '../encoder/preset-check.js';
@@ -152,6 +153,7 @@ Examples:
         const media = { ...probed, video: { ...probed.video, hdr } };
         const ladder = buildLadder(preset.preset, media);
         const colour = planColour(media.video, preset.preset.video.codec, preset.preset.video.hdr);
+        const audio = audioRenditions(media, preset.preset);
         if (ctx.mode === 'json') {
           ctx.reporter.event({
             type: 'probe',
@@ -159,6 +161,7 @@ Examples:
             preset: preset.name,
             ladder: { ...ladder, frameRate: formatRational(ladder.frameRate) },
             colour,
+            audio,
           });
           return;
         }
@@ -169,10 +172,12 @@ Examples:
         );
         io.out.write(`colour: ${describeColour(v)}\n`);
         for (const a of media.audio)
-          io.out.write(`audio #${a.index}: ${a.codec} ${a.channels} ch ${a.sampleRate} Hz${a.language ? ` [${a.language}]` : ''}${a.title ? ` "${a.title}"` : ''}\n`);
+          io.out.write(`audio #${a.index}: ${a.codec} ${a.channels} ch${a.channelLayout ? ` (${a.channelLayout})` : ''} ${a.sampleRate} Hz${a.language ? ` [${a.language}]` : ''}${a.title ? ` "${a.title}"` : ''}\n`);
         io.out.write(`ladder (${preset.name}) @ ${formatRational(ladder.frameRate)} fps, keyframe every ${ladder.gopFrames} frames:\n`);
         for (const r of ladder.rungs) io.out.write(`  ${r.name.padEnd(8)} ${`${r.width}x${r.height}`.padEnd(10)} ${kbps(r.bitrate)}${r.fromSource ? '  [source height]' : ''}\n`);
-        for (const n of [...ladder.notes, ...colour.notes]) io.out.write(`  note: ${n}\n`);
+        for (const a of audio.renditions)
+          io.out.write(`  ${a.dir.padEnd(8)} ${a.surround?.codec ?? 'aac'} ${a.channels} ch "${a.name}"${a.surround ? ' (surround group)' : ''}\n`);
+        for (const n of [...ladder.notes, ...colour.notes, ...audio.notes]) io.out.write(`  note: ${n}\n`);
       }, globals(cmd)),
     );
 
