@@ -237,4 +237,3 @@ export const presetSchema = z
 export type PresetInput = z.input<typeof presetSchema>;
 export type Preset = z.output<typeof presetSchema>;
 export type AudioSpec = Exclude<Preset['audio'], false>;
-export type SurroundSpec = Exclude<AudioSpec['surround'], false>;

@@ -438,7 +438,14 @@ async function checkPackageIn(root: string, opts: CheckOptions, scratch: string)
   ).toEqual([start.dir, ...byBandwidth.filter((r) => r !== start).map((r) => r.dir)]);
   if (groupIds.length > 1) {
     expect(firstGroup, 'the stereo AAC group leads').toBe(audio.find((a) => a.attrs['CHANNELS'] !== '6')?.attrs['GROUP-ID']);
-    for (const g of groupIds) expect(rungs.filter((r) => r.attrs['AUDIO'] === g).map((r) => r.dir).sort(), `every rung once in group ${g}`).toEqual(lead.map((r) => r.dir).sort());
+    for (const g of groupIds)
+      expect(
+        rungs
+          .filter((r) => r.attrs['AUDIO'] === g)
+          .map((r) => r.dir)
+          .sort(),
+        `every rung once in group ${g}`,
+      ).toEqual(lead.map((r) => r.dir).sort());
   }
 
   // ---- the whole package decodes, every stream of every variant

@@ -42,7 +42,17 @@ async function renditionStream(pkg: string, dir: string, out: string): Promise<s
 }
 
 async function audioStream(file: string): Promise<Stream> {
-  const { streams } = await ffprobeJson<{ streams: Stream[] }>(['-v', 'error', '-select_streams', 'a', '-show_entries', 'stream=codec_name,channels,channel_layout', '-of', 'json', file]);
+  const { streams } = await ffprobeJson<{ streams: Stream[] }>([
+    '-v',
+    'error',
+    '-select_streams',
+    'a',
+    '-show_entries',
+    'stream=codec_name,channels,channel_layout',
+    '-of',
+    'json',
+    file,
+  ]);
   expect(streams).toHaveLength(1);
   return streams[0]!;
 }
@@ -119,7 +129,17 @@ describe.skipIf(unmet(need.ffmpeg))('surround sound: a 5.1 rendition in its own 
     expect(m.variants).toHaveLength(4);
     expect(m.variants.slice(0, 2).every((v) => v.attrs.includes('AUDIO="audio"') && /CODECS="avc1\.[0-9a-f]+,mp4a\.40\.2"/.test(v.attrs))).toBe(true);
     expect(m.variants.slice(2).every((v) => v.attrs.includes('AUDIO="audio-eac3"') && /CODECS="avc1\.[0-9a-f]+,ec-3"/.test(v.attrs))).toBe(true);
-    expect(m.variants.slice(2).map((v) => v.uri).sort()).toEqual(m.variants.slice(0, 2).map((v) => v.uri).sort());
+    expect(
+      m.variants
+        .slice(2)
+        .map((v) => v.uri)
+        .sort(),
+    ).toEqual(
+      m.variants
+        .slice(0, 2)
+        .map((v) => v.uri)
+        .sort(),
+    );
     // the same rung costs more with 384 kb/s of E-AC-3 than with 128 kb/s of AAC
     const bw = (v: { attrs: string }): number => Number(/BANDWIDTH=(\d+)/.exec(v.attrs)![1]);
     for (const v of m.variants.slice(2)) expect(bw(v)).toBeGreaterThan(bw(m.variants.find((x) => x.uri === v.uri)!) + 200_000);
@@ -148,7 +168,17 @@ describe.skipIf(unmet(need.ffmpeg))('surround sound: a 5.1 rendition in its own 
     expect(m.variants[1]!.attrs).toMatch(/CODECS="hvc1\.[^,]+,ac-3"/);
     const manifest = JSON.parse(await readFile(join(out, 'streamkit.json'), 'utf8')) as { notes: string[] };
     expect(manifest.notes.some((n) => n.includes('7.1 source: AC-3 5.1 rendition at 448 kb/s, downmixed from 7.1 to 5.1'))).toBe(true);
-    const { streams } = await ffprobeJson<{ streams: Stream[] }>(['-v', 'error', '-select_streams', 'a', '-show_entries', 'stream=codec_name,channels', '-of', 'json', join(out, 'mp4', '180p.mp4')]);
+    const { streams } = await ffprobeJson<{ streams: Stream[] }>([
+      '-v',
+      'error',
+      '-select_streams',
+      'a',
+      '-show_entries',
+      'stream=codec_name,channels',
+      '-of',
+      'json',
+      join(out, 'mp4', '180p.mp4'),
+    ]);
     expect(streams).toEqual([{ codec_name: 'aac', channels: 2 }]);
   });
 
