@@ -6,7 +6,8 @@ import { reusableFileReader } from './read-file.js';
 import { decodeCheckPieces, type DecodePiece } from './verify.js';
 import { toNumber } from '../media/rational.js';
 import { AUDIO_GROUP, audioPrimingSamples, groupOf, hlsFolders, rungDir, type TranscodePlan } from '../plan.js';
-import type { KeyframeRange } from './inspect.js';
+import { firstAudioFrame, type KeyframeRange } from './inspect.js';
+import { parseAc3Frame } from './bitstream/ac3.js';
 import { joinBuffers, joinedTsInspection, pieceGroups, withoutBoxes } from './join.js';
 import { sha256 } from './manifest.js';
 import { initSegment, segmentFacts, stillTrue, type InitSegment, type SegmentFacts, type SegmentFactsCache } from './segment-facts.js';
@@ -254,6 +255,25 @@ export async function measureRendition(root: string, dir: string, kind: 'video' 
   };
 }
 
+/**
+ * A surround rendition really carries `channels` channels: read from its first frame's header
+ * (acmod + lfeon for AC-3 / E-AC-3; for AAC, the ADTS or esds channel configuration is what ffprobe
+ * reports and is left to the decode check).
+ */
+async function checkSurroundChannels(root: string, r: MeasuredRendition, channels: number): Promise<void> {
+  if (!r.codecs.some((c) => c === 'ac-3' || c === 'ec-3')) return;
+  const file = join(root, r.dir, r.segments[0]!.uri);
+  let found: number;
+  try {
+    const frame = firstAudioFrame(await readFile(file), r.mapUri !== null);
+    if (!frame) throw new Error('no audio frame');
+    found = parseAc3Frame(frame).channels;
+  } catch (error) {
+    fail(`Segment ${r.dir}/${r.segments[0]!.uri} has no readable AC-3 frame header: ${(error as Error).message}`, { file });
+  }
+  if (found !== channels) fail(`The surround rendition ${r.dir} has ${found} channels, not ${channels}.`, { dir: r.dir, channels: found });
+}
+
 /** Every video segment starts with a keyframe, at the same time in every rung. */
 function checkAlignment(rungs: readonly MeasuredRendition[], frameDuration: number): void {
   const ref = rungs[0];
@@ -377,6 +397,7 @@ export async function packageHls(
   for (const rung of plan.ladder.rungs) videos.push(await measureRendition(root, rungDir(rung.name), 'video', facts));
   const audios: MeasuredRendition[] = [];
   for (const a of plan.audioRenditions) audios.push(await measureRendition(root, a.dir, 'audio', facts));
+  for (const [i, a] of plan.audioRenditions.entries()) if (a.surround) await checkSurroundChannels(root, audios[i]!, a.channels);
   const fps = toNumber(plan.ladder.frameRate);
   checkAlignment(videos, 1 / fps);
   const sync = checkAvSync({

@@ -9,6 +9,8 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAc3Frame } from '../../src/package/bitstream/ac3.js';
+import { firstAudioFrame } from '../../src/package/inspect.js';
 import { transcode } from '../../src/transcode.js';
 import { checkPackage, cli, FFMPEG, ffmpeg, ffprobeJson, makeClip, need, parseEvents, run, unmet, writeFastPreset } from '../helpers/index.js';
 
@@ -120,6 +122,8 @@ describe.skipIf(unmet(need.ffmpeg))('surround sound: a 5.1 rendition in its own 
     await checkPackage(out, { audioRenditions: 2, fps: 24 });
     expect(await audioStream(await renditionStream(out, 'audio-1', join(dir, 'a.ts')))).toMatchObject({ codec_name: 'aac', channels: 2 });
     expect(await audioStream(await renditionStream(out, 'audio-1-51', join(dir, 'b.ts')))).toMatchObject({ codec_name: 'eac3', channels: 6 });
+    // the package's own check reads the same from the frame header (acmod 7 + LFE)
+    expect(parseAc3Frame(firstAudioFrame(await readFile(join(out, 'audio-1-51', 'seg_00000.ts')), false)!)).toEqual({ codec: 'ec-3', acmod: 7, lfeon: true, channels: 6 });
 
     const m = masterLines(await readFile(join(out, 'master.m3u8'), 'utf8'));
     expect(m.media).toEqual([
@@ -163,6 +167,7 @@ describe.skipIf(unmet(need.ffmpeg))('surround sound: a 5.1 rendition in its own 
     ]);
     await checkPackage(out, { audioRenditions: 2 });
     expect(await audioStream(await renditionStream(out, 'audio-1-51', join(dir, 'c.mp4')))).toMatchObject({ codec_name: 'ac3', channels: 6 });
+    expect(parseAc3Frame(firstAudioFrame(await readFile(join(out, 'audio-1-51', 'seg_00000.m4s')), true)!)).toMatchObject({ codec: 'ac-3', channels: 6 });
     const m = masterLines(await readFile(join(out, 'master.m3u8'), 'utf8'));
     expect(m.variants.map((v) => /AUDIO="([^"]+)"/.exec(v.attrs)![1])).toEqual(['audio', 'audio-ac3']);
     expect(m.variants[1]!.attrs).toMatch(/CODECS="hvc1\.[^,]+,ac-3"/);
@@ -191,6 +196,10 @@ describe.skipIf(unmet(need.ffmpeg))('surround sound: a 5.1 rendition in its own 
     expect(m.media).toHaveLength(1);
     expect(m.variants).toHaveLength(2);
     expect(existsSync(join(out, 'audio-1-51'))).toBe(false);
+    // and the frame header check tells stereo AC-3 from 5.1 in what ffmpeg writes
+    const ac3 = join(dir, 'stereo-ac3.ts');
+    await ffmpeg(['-i', src, '-vn', '-c:a', 'ac3', '-ac', '2', '-f', 'mpegts', ac3]);
+    expect(parseAc3Frame(firstAudioFrame(await readFile(ac3), false)!)).toMatchObject({ codec: 'ac-3', acmod: 2, channels: 2 });
   });
 
   it('probe shows the channel layout and the decision', async () => {

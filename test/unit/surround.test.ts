@@ -9,6 +9,7 @@ import type { AudioInfo, MediaInfo } from '../../src/media/probe.js';
 import { inputUrl } from '../../src/media/probe.js';
 import { rational } from '../../src/media/rational.js';
 import { checkAvSync } from '../../src/package/av-sync.js';
+import { parseAc3Frame } from '../../src/package/bitstream/ac3.js';
 import { audioRenditions } from '../../src/pipeline/plan.js';
 import { audioPrimingSamples, groupOf, type TranscodePlan } from '../../src/plan.js';
 import { presetSchema, type PresetInput } from '../../src/preset/schema.js';
@@ -183,5 +184,21 @@ describe('A/V sync: each rendition with its own encoder delay', () => {
     expect(() => checkAvSync({ timeline, videos, audios: [aac, { dir: 'audio-1-51', firstPts: 1 - 256 / 48000, sampleRate: 48000, sourceStart: 0 }] })).toThrow(
       /audio-1-51 \(audio\)/,
     );
+  });
+});
+
+describe('parseAc3Frame: channels from acmod + lfeon', () => {
+  it('AC-3 3/2 + LFE (5.1), AC-3 2/0 (stereo), E-AC-3 3/2 + LFE', () => {
+    // sync word, crc1, fscod/frmsizecod, bsid 8 / bsmod 0, then acmod 7, cmixlev, surmixlev, lfeon 1
+    expect(parseAc3Frame(Buffer.from('0b770000004' + '0e100', 'hex'))).toEqual({ codec: 'ac-3', acmod: 7, lfeon: true, channels: 6 });
+    // acmod 2, dsurmod, lfeon 0
+    expect(parseAc3Frame(Buffer.from('0b7700000040' + '4000', 'hex'))).toMatchObject({ codec: 'ac-3', acmod: 2, lfeon: false, channels: 2 });
+    // strmtyp 0, substreamid 0, frmsiz 47, fscod 0, numblkscod 3, acmod 7, lfeon 1, bsid 16
+    expect(parseAc3Frame(Buffer.from('0b77002f3f800000', 'hex'))).toEqual({ codec: 'ec-3', acmod: 7, lfeon: true, channels: 6 });
+  });
+
+  it('refuses what is not a sync frame', () => {
+    expect(() => parseAc3Frame(Buffer.from('fff15080', 'hex'))).toThrow(/sync word/);
+    expect(() => parseAc3Frame(Buffer.from('0b770000009' + '0e100', 'hex'))).toThrow(/bsid 18/);
   });
 });
