@@ -16,7 +16,32 @@ export interface AudioRendition {
   /** LANGUAGE attribute (BCP 47 / ISO 639), when the source says */
   language: string | null;
   channels: number;
+  /** DEFAULT=YES within its group: the first rendition of each group */
   default: boolean;
+  /**
+   * set on a multichannel rendition (preset audio.surround), written beside the same source stream's
+   * stereo AAC rendition, in its own group (groupOf); absent: an AAC rendition at plan.audio's bitrate
+   */
+  surround?: { codec: AudioCodec; bitrate: number };
+}
+
+export type AudioCodec = 'aac' | 'ac3' | 'eac3';
+
+/** The audio group of the stereo renditions: the one every player can decode, listed first. */
+export const AUDIO_GROUP = 'audio';
+
+/** GROUP-ID of a rendition: AUDIO_GROUP for the stereo renditions, one group per codec for the multichannel ones (Apple's model). */
+export function groupOf(a: Pick<AudioRendition, 'surround'>): string {
+  if (!a.surround) return AUDIO_GROUP;
+  return a.surround.codec === 'aac' ? 'audio-aac-51' : `audio-${a.surround.codec}`;
+}
+
+/**
+ * Samples of encoder delay before the first source sample, which ffmpeg's encoders put in front and
+ * stamp with a negative PTS (their initial_padding): AAC 1024, AC-3 and E-AC-3 256 (one block).
+ */
+export function audioPrimingSamples(a: Pick<AudioRendition, 'surround'>): number {
+  return (a.surround?.codec ?? 'aac') === 'aac' ? AAC_PRIMING_SAMPLES : AC3_PRIMING_SAMPLES;
 }
 
 /**
@@ -159,7 +184,7 @@ export interface Timeline {
    * constant-frame-rate grid starts there, so a video that starts after its audio keeps its place
    */
   videoStart: number;
-  /** samples of encoder delay at the start of every audio rendition (AAC: 1024), before its first source sample */
+  /** samples of encoder delay at the start of every AAC rendition (1024), before its first source sample; other codecs: audioPrimingSamples */
   audioPrimingSamples: number;
 }
 
@@ -219,6 +244,8 @@ export const FMP4_INIT_NAME = 'init.mp4';
 const MAX_REORDER_FRAMES = 16;
 /** ffmpeg's native AAC encoder: 1024 samples of priming (its initial_padding) before the first source sample. */
 const AAC_PRIMING_SAMPLES = 1024;
+/** ffmpeg's AC-3 and E-AC-3 encoders: one 256-sample block (measured on ffmpeg 5.1: first PTS -256/48000 s, a click 256 samples late when decoded). */
+const AC3_PRIMING_SAMPLES = 256;
 
 /**
  * The shared timeline of a package at `fps`: an offset that covers the longest reordering delay any

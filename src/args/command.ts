@@ -4,7 +4,7 @@ import type { LadderRung } from '../media/ladder.js';
 import { toneMapFilters } from '../media/colour.js';
 import { protocolOptions } from '../media/probe.js';
 import { formatBitrate } from '../preset/units.js';
-import { filePath, FMP4_INIT_NAME, rungDir, SEGMENT_PATTERN, segmentExtension, type TranscodePlan } from '../plan.js';
+import { filePath, FMP4_INIT_NAME, rungDir, SEGMENT_PATTERN, segmentExtension, type AudioRendition, type TranscodePlan } from '../plan.js';
 import { versionAtLeast, type Capabilities } from '../ffmpeg/capabilities.js';
 import { encoderTimeBaseArgs, fpsFilter } from './fps-filter.js';
 import { gpuInputOptions, gpuVideoFilterGraph } from './gpu-graph.js';
@@ -129,6 +129,22 @@ function hlsMuxer(plan: TranscodePlan, dir: string): { options: [string, string]
   };
 }
 
+/**
+ * The encoder options of one audio rendition, on an output of its own (`j` null) or for the tee
+ * output's audio stream `j`: AAC at the preset's bitrate and channels, or the surround codec at
+ * its bitrate in 5.1. A 5.1 or 5.1(side) source keeps its own layout (all three encoders take
+ * either, and a remix between them would move the surrounds); other sources are remixed to 6
+ * channels (7.1: ffmpeg's standard downmix to 5.1).
+ */
+function audioEncodeArgs(plan: TranscodePlan, a: AudioRendition, j: number | null): string[] {
+  const spec = j === null ? '' : `:a:${j}`;
+  const source = plan.media.audio[a.sourceOrder];
+  const codec = a.surround?.codec ?? 'aac';
+  const bitrate = a.surround?.bitrate ?? plan.audio!.bitrate;
+  const channels = a.surround && (source?.channelLayout === '5.1' || source?.channelLayout === '5.1(side)') ? [] : [`-ac${spec}`, String(a.channels)];
+  return [`-c:a${j === null ? '' : `:${j}`}`, codec, `-b:a${j === null ? '' : `:${j}`}`, formatBitrate(bitrate), ...channels, `-ar${spec}`, String(plan.audio!.sampleRate)];
+}
+
 function hlsOutputArgs(plan: TranscodePlan, dir: string): string[] {
   const m = hlsMuxer(plan, dir);
   return [...m.options.flatMap(([k, v]) => [`-${k}`, v]), m.file];
@@ -214,15 +230,7 @@ export function buildTranscodeArgs(plan: TranscodePlan): string[] {
   });
   if (plan.audio) {
     for (const a of plan.audioRenditions) {
-      // biome-ignore format: ffmpeg flag/value pairs, one pair per line
-      args.push(
-        '-map', `0:a:${a.sourceOrder}`,
-        '-c:a', 'aac',
-        '-b:a', formatBitrate(plan.audio.bitrate),
-        '-ac', String(a.channels),
-        '-ar', String(plan.audio.sampleRate),
-        '-map_metadata', '-1', '-map_chapters', '-1',
-      );
+      args.push('-map', `0:a:${a.sourceOrder}`, ...audioEncodeArgs(plan, a, null), '-map_metadata', '-1', '-map_chapters', '-1');
       if (plan.hls) args.push(...hlsOutputArgs(plan, a.dir));
     }
   }
@@ -245,14 +253,7 @@ function buildTeeTranscodeArgs(plan: TranscodePlan): string[] {
   });
   const audio = plan.audio ? plan.audioRenditions : [];
   audio.forEach((a, j) => {
-    // biome-ignore format: ffmpeg flag/value pairs, one pair per line
-    args.push(
-      '-map', `0:a:${a.sourceOrder}`,
-      `-c:a:${j}`, 'aac',
-      `-b:a:${j}`, formatBitrate(plan.audio!.bitrate),
-      `-ac:a:${j}`, String(a.channels),
-      `-ar:a:${j}`, String(plan.audio!.sampleRate),
-    );
+    args.push('-map', `0:a:${a.sourceOrder}`, ...audioEncodeArgs(plan, a, j));
     if (a.language) args.push(`-metadata:s:a:${j}`, `language=${a.language}`);
   });
   args.push('-flags', '+global_header', plan.fpsModeOption, 'passthrough', ...encoderTimeBaseArgs(plan, 'v'), '-map_metadata', '-1', '-map_chapters', '-1');

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { shellQuote } from '../ffmpeg/shell-quote.js';
 import { describeMedia } from '../media/probe.js';
 import { formatRational } from '../media/rational.js';
-import { outputFolders } from '../plan.js';
+import { groupOf, outputFolders } from '../plan.js';
 import { buildThumbnailPassArgs } from '../args/thumbnails.js';
 import type { PlannedTranscode } from '../transcode.js';
 import type { CommandContext } from './context.js';
@@ -49,7 +49,8 @@ export function printDryRun(ctx: CommandContext, planned: PlannedTranscode, inpu
   );
   for (const r of plan.ladder.rungs)
     w(`#   ${r.name.padEnd(8)} ${`${r.width}x${r.height}`.padEnd(10)} ${kbps(r.bitrate)} (max ${kbps(r.maxrate)})${r.fromSource ? '  [source height]' : ''}`);
-  for (const a of plan.audioRenditions) w(`#   ${a.dir.padEnd(8)} aac ${a.channels} ch "${a.name}"${a.language ? ` [${a.language}]` : ''}`);
+  for (const a of plan.audioRenditions)
+    w(`#   ${a.dir.padEnd(8)} ${a.surround?.codec ?? 'aac'} ${a.channels} ch "${a.name}"${a.language ? ` [${a.language}]` : ''}${a.surround ? ` (group ${groupOf(a)})` : ''}`);
   for (const n of plan.notes) w(`# note: ${n}`);
   w(`# output: ${planned.output}`);
   w('# streamkit itself encodes into a staging folder beside the output and moves it into place when');

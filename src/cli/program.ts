@@ -4,6 +4,7 @@ import { buildLadder } from '../media/ladder.js';
 import { describeColour, planColour } from '../media/colour.js';
 import { planDeinterlace } from '../media/interlace.js';
 import { describeMedia, probeHdrMetadata, probeInterlace, probeMedia } from '../media/probe.js';
+import { audioRenditions } from '../pipeline/plan.js';
 import { formatRational } from '../media/rational.js';
 import { listBuiltinPresets, loadPreset } from '../preset/load.js';
 import { checkPresetEncoders } from '../encoder/preset-check.js';
@@ -154,6 +155,7 @@ Examples:
         const ladder = buildLadder(preset.preset, media);
         const colour = planColour(media.video, preset.preset.video.codec, preset.preset.video.hdr);
         const deinterlace = planDeinterlace(media.video.interlace, preset.preset.video.deinterlace);
+        const audio = audioRenditions(media, preset.preset);
         if (ctx.mode === 'json') {
           ctx.reporter.event({
             type: 'probe',
@@ -162,6 +164,7 @@ Examples:
             ladder: { ...ladder, frameRate: formatRational(ladder.frameRate) },
             colour,
             deinterlace: deinterlace.plan,
+            audio,
           });
           return;
         }
@@ -177,10 +180,13 @@ Examples:
             `scan: field order ${il.fieldOrder}${il.idet ? `, idet on a sample: ${il.idet.tff} top-field-first, ${il.idet.bff} bottom-field-first, ${il.idet.progressive} progressive, ${il.idet.undetermined} undetermined` : ''}\n`,
           );
         for (const a of media.audio)
-          io.out.write(`audio #${a.index}: ${a.codec} ${a.channels} ch ${a.sampleRate} Hz${a.language ? ` [${a.language}]` : ''}${a.title ? ` "${a.title}"` : ''}\n`);
+          io.out.write(
+            `audio #${a.index}: ${a.codec} ${a.channels} ch${a.channelLayout ? ` (${a.channelLayout})` : ''} ${a.sampleRate} Hz${a.language ? ` [${a.language}]` : ''}${a.title ? ` "${a.title}"` : ''}\n`,
+          );
         io.out.write(`ladder (${preset.name}) @ ${formatRational(ladder.frameRate)} fps, keyframe every ${ladder.gopFrames} frames:\n`);
         for (const r of ladder.rungs) io.out.write(`  ${r.name.padEnd(8)} ${`${r.width}x${r.height}`.padEnd(10)} ${kbps(r.bitrate)}${r.fromSource ? '  [source height]' : ''}\n`);
-        for (const n of [...ladder.notes, ...deinterlace.notes, ...colour.notes]) io.out.write(`  note: ${n}\n`);
+        for (const a of audio.renditions) io.out.write(`  ${a.dir.padEnd(8)} ${a.surround?.codec ?? 'aac'} ${a.channels} ch "${a.name}"${a.surround ? ' (surround group)' : ''}\n`);
+        for (const n of [...ladder.notes, ...deinterlace.notes, ...colour.notes, ...audio.notes]) io.out.write(`  note: ${n}\n`);
       }, globals(cmd)),
     );
 

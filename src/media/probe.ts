@@ -62,6 +62,8 @@ export interface AudioInfo {
   index: number;
   codec: string;
   channels: number;
+  /** ffprobe's channel_layout (5.1, 5.1(side), 7.1, stereo...); null or absent when the source names none */
+  channelLayout?: string | null;
   sampleRate: number;
   language: string | null;
   title: string | null;
@@ -231,6 +233,7 @@ type ProbeJson = {
     pix_fmt?: string;
     bits_per_raw_sample?: string;
     channels?: number;
+    channel_layout?: string;
     sample_rate?: string;
     duration?: string;
     start_time?: string;
@@ -430,6 +433,7 @@ export async function probeMedia(input: string, options: ProbeOptions): Promise<
       index: s.index,
       codec: s.codec_name ?? 'unknown',
       channels: s.channels ?? 2,
+      channelLayout: s.channel_layout ?? null,
       sampleRate: Number(s.sample_rate ?? 48000),
       language: s.tags?.['language'] && s.tags['language'] !== 'und' ? s.tags['language'] : null,
       title: s.tags?.['title'] ?? null,

@@ -25,6 +25,8 @@ export interface RenditionStart {
 
 export interface AudioRenditionStart extends RenditionStart {
   sampleRate: number;
+  /** this rendition's encoder delay in samples (plan.ts audioPrimingSamples); absent: timeline.audioPrimingSamples (AAC) */
+  primingSamples?: number;
   /** when the source's first decoded sample of this stream plays, seconds (media/probe.ts probeAudioStarts); null: at the input's start */
   sourceStart: number | null;
 }
@@ -66,7 +68,7 @@ export function checkAvSync(input: SyncInput): SyncReport {
   const videoAt = input.timeline.videoStart;
   const audios = input.audios
     .filter((a) => a.firstPts !== null)
-    .map((a) => ({ dir: a.dir, start: a.firstPts! + input.timeline.audioPrimingSamples / a.sampleRate, at: relative(a.sourceStart) }));
+    .map((a) => ({ dir: a.dir, start: a.firstPts! + (a.primingSamples ?? input.timeline.audioPrimingSamples) / a.sampleRate, at: relative(a.sourceStart) }));
   const videos = input.videos.filter((v) => v.firstPts !== null).map((v) => ({ dir: v.dir, start: v.firstPts!, at: videoAt }));
   // the origin of the package's timeline: from the first audio rendition, else from the first rung
   const anchor = audios[0] ?? videos[0];

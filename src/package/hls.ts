@@ -5,8 +5,9 @@ import { StreamkitError } from '../errors.js';
 import { reusableFileReader } from './read-file.js';
 import { decodeCheckPieces, type DecodePiece } from './verify.js';
 import { toNumber } from '../media/rational.js';
-import { hlsFolders, rungDir, type TranscodePlan } from '../plan.js';
-import type { KeyframeRange } from './inspect.js';
+import { AUDIO_GROUP, audioPrimingSamples, groupOf, hlsFolders, rungDir, type TranscodePlan } from '../plan.js';
+import { firstAudioFrame, type KeyframeRange } from './inspect.js';
+import { parseAc3Frame } from './bitstream/ac3.js';
 import { joinBuffers, joinedTsInspection, pieceGroups, withoutBoxes } from './join.js';
 import { sha256 } from './manifest.js';
 import { initSegment, segmentFacts, stillTrue, type InitSegment, type SegmentFacts, type SegmentFactsCache } from './segment-facts.js';
@@ -254,6 +255,25 @@ export async function measureRendition(root: string, dir: string, kind: 'video' 
   };
 }
 
+/**
+ * A surround rendition really carries `channels` channels: read from its first frame's header
+ * (acmod + lfeon for AC-3 / E-AC-3; for AAC, the ADTS or esds channel configuration is what ffprobe
+ * reports and is left to the decode check).
+ */
+async function checkSurroundChannels(root: string, r: MeasuredRendition, channels: number): Promise<void> {
+  if (!r.codecs.some((c) => c === 'ac-3' || c === 'ec-3')) return;
+  const file = join(root, r.dir, r.segments[0]!.uri);
+  let found: number;
+  try {
+    const frame = firstAudioFrame(await readFile(file), r.mapUri !== null);
+    if (!frame) throw new Error('no audio frame');
+    found = parseAc3Frame(frame).channels;
+  } catch (error) {
+    fail(`Segment ${r.dir}/${r.segments[0]!.uri} has no readable AC-3 frame header: ${(error as Error).message}`, { file });
+  }
+  if (found !== channels) fail(`The surround rendition ${r.dir} has ${found} channels, not ${channels}.`, { dir: r.dir, channels: found });
+}
+
 /** Every video segment starts with a keyframe, at the same time in every rung. */
 function checkAlignment(rungs: readonly MeasuredRendition[], frameDuration: number): void {
   const ref = rungs[0];
@@ -335,7 +355,7 @@ export interface PackagedRung {
 
 export interface HlsPackage {
   rungs: PackagedRung[];
-  audio: { dir: string; name: string; codecs: string[]; peakBitrate: number; averageBitrate: number; sizeBytes: number }[];
+  audio: { dir: string; name: string; groupId: string; channels: number; codecs: string[]; peakBitrate: number; averageBitrate: number; sizeBytes: number }[];
   segmentCount: number;
   /** seconds of video (the sum of the first rung's segment durations) */
   duration: number;
@@ -377,6 +397,7 @@ export async function packageHls(
   for (const rung of plan.ladder.rungs) videos.push(await measureRendition(root, rungDir(rung.name), 'video', facts));
   const audios: MeasuredRendition[] = [];
   for (const a of plan.audioRenditions) audios.push(await measureRendition(root, a.dir, 'audio', facts));
+  for (const [i, a] of plan.audioRenditions.entries()) if (a.surround) await checkSurroundChannels(root, audios[i]!, a.channels);
   const fps = toNumber(plan.ladder.frameRate);
   checkAlignment(videos, 1 / fps);
   const sync = checkAvSync({
@@ -386,6 +407,7 @@ export async function packageHls(
       dir: r.dir,
       firstPts: r.segments[0]?.firstPts ?? null,
       sampleRate: plan.audio?.sampleRate ?? 48000,
+      primingSamples: audioPrimingSamples(plan.audioRenditions[i]!),
       sourceStart: audioStarts.get(plan.audioRenditions[i]!.sourceOrder) ?? plan.media.audio[plan.audioRenditions[i]!.sourceOrder]?.startTime ?? null,
     })),
   });
@@ -394,12 +416,22 @@ export async function packageHls(
     await writeFile(join(root, r.dir, 'index.m3u8'), writeMediaPlaylist({ segments: r.segments, mapUri: r.mapUri }));
   }
 
-  const audioPeak = Math.max(0, ...audios.map((a) => a.peakBitrate));
-  const audioAvg = Math.max(0, ...audios.map((a) => a.averageBitrate));
-  const audioCodecs = [...new Set(audios.flatMap((a) => a.codecs))];
-  const group = audios.length > 0 ? 'audio' : null;
+  // one audio group per codec (Apple's model): the stereo AAC renditions, then each surround codec's;
+  // every rung is listed once per group, with that group's codecs and its audio peak
+  const groups = [...new Set(plan.audioRenditions.map((a) => groupOf(a)))].map((id) => {
+    const members = audios.filter((_, i) => groupOf(plan.audioRenditions[i]!) === id);
+    return {
+      id,
+      peak: Math.max(0, ...members.map((a) => a.peakBitrate)),
+      average: Math.max(0, ...members.map((a) => a.averageBitrate)),
+      codecs: [...new Set(members.flatMap((a) => a.codecs))],
+      firstSegmentBytes: members[0]?.segments[0]?.bytes ?? 0,
+    };
+  });
+  const stereo = groups.find((g) => g.id === AUDIO_GROUP) ?? { id: null, peak: 0, average: 0, codecs: [] as string[], firstSegmentBytes: 0 };
   const videoRange = plan.colour?.range ?? 'SDR';
   const variants: VariantStream[] = [];
+  const surroundVariants: VariantStream[] = [];
   const iframeStreams: IFrameStream[] = [];
   const rungs: PackagedRung[] = [];
   for (const [i, r] of videos.entries()) {
@@ -417,18 +449,20 @@ export async function packageHls(
       resolution: { width: rung.width, height: rung.height },
       ...(videoRange !== 'SDR' ? { videoRange } : {}),
     });
-    const bandwidth = r.peakBitrate + audioPeak;
-    const averageBandwidth = r.averageBitrate + audioAvg;
-    variants.push({
+    const variant = (g: { id: string | null; peak: number; average: number; codecs: string[] }): VariantStream => ({
       uri: `${r.dir}/index.m3u8`,
-      bandwidth,
-      averageBandwidth,
-      codecs: [...videoCodecs, ...audioCodecs],
+      bandwidth: r.peakBitrate + g.peak,
+      averageBandwidth: r.averageBitrate + g.average,
+      codecs: [...videoCodecs, ...g.codecs],
       resolution: { width: rung.width, height: rung.height },
       frameRate: fps,
-      audioGroup: group,
+      audioGroup: g.id,
       ...(videoRange !== 'SDR' ? { videoRange } : {}),
     });
+    variants.push(variant(stereo));
+    for (const g of groups) if (g.id !== AUDIO_GROUP) surroundVariants.push(variant(g));
+    const bandwidth = r.peakBitrate + stereo.peak;
+    const averageBandwidth = r.averageBitrate + stereo.average;
     const sizes = await Promise.all([r.mapUri ? stat(join(root, r.dir, r.mapUri)).then((s) => s.size) : 0]);
     rungs.push({
       name: rung.name,
@@ -446,16 +480,18 @@ export async function packageHls(
     });
   }
   const audioMedia: AudioMedia[] = plan.audioRenditions.map((a) => ({
-    groupId: 'audio',
+    groupId: groupOf(a),
     name: a.name,
     language: a.language,
     default: a.default,
     channels: a.channels,
     uri: `${a.dir}/index.m3u8`,
   }));
-  const audioFirstBytes = audios[0]?.segments[0]?.bytes ?? 0;
-  const ordered = masterOrder(variants.map((v, i) => ({ bandwidth: v.bandwidth, firstSegmentBytes: videos[i]!.segments[0]!.bytes + audioFirstBytes })));
-  variants.splice(0, variants.length, ...ordered.map((i) => variants[i]!));
+  const ordered = masterOrder(variants.map((v, i) => ({ bandwidth: v.bandwidth, firstSegmentBytes: videos[i]!.segments[0]!.bytes + stereo.firstSegmentBytes })));
+  // the stereo group's variants first (the start variant leading), then the surround groups' by BANDWIDTH:
+  // players that cannot decode a surround codec drop its variants and keep to the AAC ones
+  surroundVariants.sort((a, b) => a.bandwidth - b.bandwidth);
+  variants.splice(0, variants.length, ...ordered.map((i) => variants[i]!), ...surroundVariants);
   iframeStreams.sort((a, b) => a.bandwidth - b.bandwidth);
   const version = videos.some((v) => v.mapUri) ? 6 : 5;
   const master = writeMasterPlaylist({ version, variants, iframes: iframeStreams, audio: audioMedia });
@@ -465,6 +501,8 @@ export async function packageHls(
     audio: audios.map((a, i) => ({
       dir: a.dir,
       name: plan.audioRenditions[i]!.name,
+      groupId: groupOf(plan.audioRenditions[i]!),
+      channels: plan.audioRenditions[i]!.channels,
       codecs: a.codecs,
       peakBitrate: Math.ceil(a.peakBitrate),
       averageBitrate: Math.ceil(a.averageBitrate),

@@ -239,6 +239,28 @@ function audioTsCodec(buf: Buffer, packets: TsPackets, stream: PmtStream, units:
   return undefined;
 }
 
+/**
+ * The first bytes (at least 64 where the frame has them) of the first audio frame of a segment: the
+ * payload of the first audio PES (TS), or the start of the first mdat (an audio-only fMP4 segment).
+ * For reading a frame header (bitstream/ac3.ts); null when the segment holds no audio.
+ */
+export function firstAudioFrame(buf: Buffer, fmp4: boolean): Buffer | null {
+  if (fmp4) {
+    const mdat = iterateBoxes(buf).find((b) => b.type === 'mdat');
+    return mdat ? boxPayload(buf, mdat) : null;
+  }
+  const packets = parseTsPackets(buf);
+  const pat = readFirstPsiSection(buf, packets, PAT_PID);
+  const program = pat ? parsePat(pat.data)[0] : undefined;
+  const pmtSection = program ? readFirstPsiSection(buf, packets, program.pmtPid) : null;
+  const audio = pmtSection ? parsePmt(pmtSection.data).streams.find((s) => s.kind === 'audio') : undefined;
+  if (!audio) return null;
+  const unit = collectPesUnits(packets, new Set([audio.pid])).get(audio.pid)?.[0];
+  if (!unit) return null;
+  const data = pesBytes(buf, packets, unit, 128);
+  return data.subarray(parsePesHeader(data).payloadOffset);
+}
+
 // ========================================================================================= fMP4
 
 /** Reads tracks, CODECS strings and trex defaults from an fMP4 init segment (ftyp+moov). */

@@ -25,13 +25,28 @@ export interface PlanInput {
   cpus: number;
 }
 
-/** One audio rendition per source audio stream the preset takes, named from its title or language. */
-function audioRenditions(media: MediaInfo, preset: Preset): AudioRendition[] {
-  if (preset.audio === false) return [];
+/** Sources with at least this many channels get a surround rendition: 5.1 and above (5.1(side), 6.1, 7.1). */
+const SURROUND_MIN_CHANNELS = 6;
+/** The surround rendition's channels: 5.1 (what AC-3 and E-AC-3 carry; 7.1 sources are downmixed to it). */
+const SURROUND_CHANNELS = 6;
+
+const surroundCodecName = { eac3: 'E-AC-3', ac3: 'AC-3', aac: 'AAC' } as const;
+
+function kbps(bitrate: number): string {
+  return `${Math.round(bitrate / 1000)} kb/s`;
+}
+
+/**
+ * One stereo (AAC) rendition per source audio stream the preset takes, named from its title or
+ * language; then, where the preset asks for surround and packages HLS, one 5.1 rendition per
+ * multichannel stream among them, in its own group (plan.ts groupOf). One note per decision.
+ */
+export function audioRenditions(media: MediaInfo, preset: Preset): { renditions: AudioRendition[]; notes: string[] } {
+  if (preset.audio === false) return { renditions: [], notes: [] };
   const spec = preset.audio;
   const streams = spec.streams === 'first' ? media.audio.slice(0, 1) : media.audio;
   const names = new Map<string, number>();
-  return streams.map((a, i) => {
+  const stereo = streams.map((a, i) => {
     const language = languageTag(a.language);
     let name = a.title ?? (language ? languageName(language) : streams.length > 1 ? `Audio ${i + 1}` : 'Main');
     const seen = names.get(name) ?? 0;
@@ -39,6 +54,41 @@ function audioRenditions(media: MediaInfo, preset: Preset): AudioRendition[] {
     if (seen > 0) name = `${name} ${seen + 1}`;
     return { sourceOrder: media.audio.indexOf(a), dir: `audio-${i + 1}`, name, language, channels: Math.min(a.channels, spec.channels), default: i === 0 };
   });
+  const notes: string[] = [];
+  const surround: AudioRendition[] = [];
+  streams.forEach((a, i) => {
+    if (a.channels <= 2) return;
+    const layout = a.channelLayout ?? `${a.channels}-channel`;
+    const which = streams.length > 1 ? `audio stream ${i + 1} (${stereo[i]!.name}): ` : '';
+    const down = `AAC ${stereo[i]!.channels === 1 ? 'mono' : stereo[i]!.channels === 2 ? 'stereo' : `${stereo[i]!.channels}-channel`} downmix`;
+    if (spec.surround === false) {
+      notes.push(`${which}${layout} source: ${down} only (the preset's audio.surround is false).`);
+      return;
+    }
+    if (!preset.packaging.hls) {
+      notes.push(`${which}${layout} source: ${down} only (a surround rendition is written for HLS packages, and this preset packages none).`);
+      return;
+    }
+    if (a.channels < SURROUND_MIN_CHANNELS) {
+      notes.push(`${which}${layout} source: ${down} only (a surround rendition is written for 5.1 sources and above).`);
+      return;
+    }
+    const { codec, bitrate } = spec.surround;
+    const downmixed = a.channels > SURROUND_CHANNELS ? `, downmixed from ${layout} to 5.1` : '';
+    notes.push(
+      `${which}${layout} source: ${surroundCodecName[codec]} 5.1 rendition at ${kbps(bitrate)}${downmixed}, in its own group beside the ${down} (the default; players that cannot decode ${surroundCodecName[codec]} keep to it).`,
+    );
+    surround.push({
+      sourceOrder: stereo[i]!.sourceOrder,
+      dir: `${stereo[i]!.dir}-51`,
+      name: stereo[i]!.name,
+      language: stereo[i]!.language,
+      channels: SURROUND_CHANNELS,
+      default: surround.length === 0,
+      surround: { codec, bitrate },
+    });
+  });
+  return { renditions: [...stereo, ...surround], notes };
 }
 
 function gcd(a: number, b: number): number {
@@ -78,8 +128,13 @@ export function buildPlan(input: PlanInput): TranscodePlan {
       pieces,
     };
   }
-  const renditions = audioRenditions(media, p);
-  const { files, notes: fileNotes } = selectFileTargets(p, ladder, renditions);
+  const { renditions, notes: audioNotes } = audioRenditions(media, p);
+  // MP4 and FLV files carry the stereo renditions only (the surround ones come after them, so indexes hold)
+  const { files, notes: fileNotes } = selectFileTargets(
+    p,
+    ladder,
+    renditions.filter((a) => !a.surround),
+  );
   if (files.some((f) => f.kind === 'flv')) requireFlvSupport(caps, p.video.codec, 'FLV files');
   requireFileMuxers(caps, files);
   const choice = p.video.encoder[hardware.hardware]!;
@@ -96,7 +151,7 @@ export function buildPlan(input: PlanInput): TranscodePlan {
     tune: choice.tune,
     encoderOptions: Object.fromEntries(Object.entries(choice.options ?? {}).map(([k, v]) => [k.replace(/^-/, ''), v])),
     ladder,
-    notes: [...ladder.notes, ...deint.notes, ...colour.notes, ...fileNotes, ...thumbs.notes],
+    notes: [...ladder.notes, ...deint.notes, ...colour.notes, ...audioNotes, ...fileNotes, ...thumbs.notes],
     colour,
     deinterlace: deint.plan,
     audio: p.audio === false ? null : p.audio,

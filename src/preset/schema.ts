@@ -81,6 +81,17 @@ const video = z.strictObject({
   rungs: z.array(rung).min(1),
 });
 
+/**
+ * A multichannel rendition beside the stereo one, for sources with 6 or more channels (5.1, 5.1(side),
+ * 6.1, 7.1: the latter downmixed to 5.1). E-AC-3 or AC-3 (Apple's HLS authoring spec for 5.1; both
+ * ffmpeg encoders), or AAC 5.1. Its own audio group, so players that cannot decode it (Chromium and
+ * E-AC-3) pick the AAC stereo group. false: stereo only.
+ */
+const surround = z.strictObject({
+  codec: z.enum(['eac3', 'ac3', 'aac']).default('eac3'),
+  bitrate: bitrate.default(384000),
+});
+
 const audio = z.strictObject({
   codec: z.literal('aac').default('aac'),
   bitrate: bitrate.default(128000),
@@ -88,6 +99,8 @@ const audio = z.strictObject({
   sampleRate: z.union([z.literal(32000), z.literal(44100), z.literal(48000)]).default(48000),
   /** which source audio streams become renditions: the first one or all of them */
   streams: z.enum(['first', 'all']).default('all'),
+  /** a 5.1 rendition in its own group beside the stereo one, for multichannel sources; default: E-AC-3 at 384 kb/s */
+  surround: z.union([surround, z.literal(false)]).default(() => surround.parse({})),
 });
 
 const hls = z.strictObject({

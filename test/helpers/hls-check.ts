@@ -278,19 +278,27 @@ async function checkPackageIn(root: string, opts: CheckOptions, scratch: string)
       expect(attrs['URI']).toBeTruthy();
       const playlist = await readMediaPlaylist(root, attrs['URI']!);
       const { stream } = await probe((await concatenated(root, playlist, scratch)).file, 'a', false);
-      expect(stream.codec_name).toBe('aac');
-      expect(stream.profile).toBe('LC');
+      // the stereo group is AAC-LC; a surround group (README "Surround sound") is 5.1 E-AC-3, AC-3 or AAC
+      if (attrs['CHANNELS'] === '6') expect(['eac3', 'ac3', 'aac']).toContain(stream.codec_name);
+      else expect(stream.codec_name).toBe('aac');
+      if (stream.codec_name === 'aac') expect(stream.profile).toBe('LC');
       expect(attrs['CHANNELS']).toBe(String(stream.channels));
       return { attrs, playlist, stream };
     }),
   );
-  if (audio.length > 0) {
+  // one group per audio codec: each has one DEFAULT=YES rendition and unique NAMEs
+  const groupIds = [...new Set(audioMedia.map((m) => m['GROUP-ID']!))];
+  for (const g of groupIds) {
+    const members = audioMedia.filter((m) => m['GROUP-ID'] === g);
     expect(
-      audioMedia.filter((m) => m['DEFAULT'] === 'YES'),
-      'one DEFAULT=YES audio rendition',
+      members.filter((m) => m['DEFAULT'] === 'YES'),
+      `one DEFAULT=YES audio rendition in group ${g}`,
     ).toHaveLength(1);
-    expect(new Set(audioMedia.map((m) => m['NAME'])).size, 'unique NAMEs').toBe(audioMedia.length);
+    expect(new Set(members.map((m) => m['NAME'])).size, `unique NAMEs in group ${g}`).toBe(members.length);
+    expect(new Set(audio.filter((a) => a.attrs['GROUP-ID'] === g).map((a) => a.stream.codec_name)).size, `one codec in group ${g}`).toBe(1);
   }
+  const groupAudio = (id: string | undefined): typeof audio => audio.filter((a) => a.attrs['GROUP-ID'] === id);
+  const codecString: Record<string, string> = { aac: 'mp4a.40.2', ac3: 'ac-3', eac3: 'ec-3' };
 
   // ---- video rungs
   const rungs: CheckedRung[] = [];
@@ -320,8 +328,8 @@ async function checkPackageIn(root: string, opts: CheckOptions, scratch: string)
     else throw new Error(`unexpected video codec ${stream.codec_name}`);
     expect(codecs.length, 'CODECS lists video and the audio group codec').toBe(audio.length > 0 ? 2 : 1);
     if (audio.length > 0) {
-      expect(codecs).toContain('mp4a.40.2');
-      expect(v.attrs['AUDIO'], 'AUDIO group').toBe(audio[0]!.attrs['GROUP-ID']);
+      expect(groupIds, 'AUDIO group').toContain(v.attrs['AUDIO']);
+      expect(codecs).toContain(codecString[groupAudio(v.attrs['AUDIO'])[0]!.stream.codec_name!]);
     } else {
       expect(v.attrs['AUDIO']).toBeUndefined();
     }
@@ -401,28 +409,44 @@ async function checkPackageIn(root: string, opts: CheckOptions, scratch: string)
     const bandwidth = Number(r.attrs['BANDWIDTH']);
     const average = Number(r.attrs['AVERAGE-BANDWIDTH']);
     let peak = 0;
+    // the variant's own audio group: every rung is listed once per group
+    const own = groupAudio(r.attrs['AUDIO']);
     for (const s of r.playlist.segments) {
-      const audioBits = Math.max(0, ...audio.map((a) => audioBitsIn(a.playlist, s.start, s.start + s.duration)));
+      const audioBits = Math.max(0, ...own.map((a) => audioBitsIn(a.playlist, s.start, s.start + s.duration)));
       peak = Math.max(peak, (8 * s.bytes + audioBits) / s.duration);
     }
     expect(bandwidth, `${r.dir} BANDWIDTH ${bandwidth} >= measured peak ${Math.round(peak)}`).toBeGreaterThanOrEqual(peak);
     // not inflated either: within 25% of the measured peak
     expect(bandwidth, `${r.dir} BANDWIDTH ${bandwidth} vs measured peak ${Math.round(peak)}`).toBeLessThanOrEqual(peak * 1.25 + 1000);
     const videoBytes = r.playlist.segments.reduce((a, s) => a + s.bytes, 0);
-    const audioBytes = Math.max(0, ...audio.map((a) => a.playlist.segments.reduce((x, s) => x + s.bytes, 0)));
+    const audioBytes = Math.max(0, ...own.map((a) => a.playlist.segments.reduce((x, s) => x + s.bytes, 0)));
     const measuredAverage = (8 * (videoBytes + audioBytes)) / r.playlist.duration;
     expect(Math.abs(average - measuredAverage) / measuredAverage, `${r.dir} AVERAGE-BANDWIDTH ${average} vs ${Math.round(measuredAverage)}`).toBeLessThan(0.1);
     expect(bandwidth).toBeGreaterThanOrEqual(average);
     expect(bandwidth / average, `${r.dir} peak/average`).toBeLessThanOrEqual(opts.maxPeakToAverage ?? 1.6);
   }
-  const byBandwidth = [...rungs].sort((a, b) => Number(a.attrs['BANDWIDTH']) - Number(b.attrs['BANDWIDTH']));
+  // the first group's variants (the stereo AAC group) come first: the start variant, then the others
+  // by BANDWIDTH, lowest first (README "Start-up"); then each other group's variants, every rung once
+  const firstGroup = rungs[0]!.attrs['AUDIO'];
+  const lead = rungs.filter((r) => r.attrs['AUDIO'] === firstGroup);
+  const byBandwidth = [...lead].sort((a, b) => Number(a.attrs['BANDWIDTH']) - Number(b.attrs['BANDWIDTH']));
   if (opts.resolutions) expect(byBandwidth.map((r) => r.attrs['RESOLUTION'])).toEqual(opts.resolutions);
-  // the start variant first, then the others by BANDWIDTH, lowest first (README "Start-up")
-  const start = expectedStartVariant(rungs, audio);
+  const start = expectedStartVariant(lead, groupAudio(firstGroup));
   expect(
-    rungs.map((r) => r.dir),
+    rungs.slice(0, lead.length).map((r) => r.dir),
     'master order: the start variant, then lowest BANDWIDTH first',
   ).toEqual([start.dir, ...byBandwidth.filter((r) => r !== start).map((r) => r.dir)]);
+  if (groupIds.length > 1) {
+    expect(firstGroup, 'the stereo AAC group leads').toBe(audio.find((a) => a.attrs['CHANNELS'] !== '6')?.attrs['GROUP-ID']);
+    for (const g of groupIds)
+      expect(
+        rungs
+          .filter((r) => r.attrs['AUDIO'] === g)
+          .map((r) => r.dir)
+          .sort(),
+        `every rung once in group ${g}`,
+      ).toEqual(lead.map((r) => r.dir).sort());
+  }
 
   // ---- the whole package decodes, every stream of every variant
   const { stderr } = await run(FFMPEG, ['-hide_banner', '-nostdin', '-v', 'error', '-i', join(root, 'master.m3u8'), '-map', '0', '-f', 'null', '-']);
