@@ -19,6 +19,7 @@ import { probeSource, type Source, type SourceOptions } from './pipeline/probe.j
 import type { Toolchain } from './pipeline/toolchain.js';
 import { verifyOutputs } from './pipeline/verify.js';
 import { makeThumbnails } from './pipeline/thumbnails.js';
+import { makeSubtitles } from './pipeline/subtitles.js';
 import type { ResolvedPreset } from './preset/load.js';
 import { isHttpUrl } from './remote.js';
 
@@ -32,6 +33,7 @@ import { isHttpUrl } from './remote.js';
  *   package (pipeline/package.ts)          playlists from the measured bitstream, alignment and A/V sync
  *   verify (pipeline/verify.ts)            both ends of every rendition and file decode
  *   thumbnails (pipeline/thumbnails.ts)    poster and sprites checked (or made, NVENC), thumbnails.vtt written
+ *   subtitles (pipeline/subtitles.ts)      text subtitles and sidecar files as WebVTT renditions, on the video's segments
  *   commit (pipeline/commit.ts)            streamkit.json, then the staging folder moved into place
  */
 
@@ -139,6 +141,7 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
     emit({ type: 'stage', stage: 'verify', status: 'start' });
     const files = await verifyOutputs(ctx, source, encoded, pkg);
     const thumbnails = await makeThumbnails(ctx, source, encoded);
+    const subtitles = await makeSubtitles(ctx, source, encoded, pkg);
     emit({ type: 'stage', stage: 'verify', status: 'done' });
     for (const f of files) emit({ type: 'file', ...f });
     for (const r of pkg?.rungs ?? [])
@@ -154,7 +157,7 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
         segments: r.segments,
       });
 
-    await commitPackage(ctx, source, encoded, pkg, thumbnails, staging, { frameRate: options.frameRate, hw: options.hw, replace: options.force ?? false });
+    await commitPackage(ctx, source, encoded, pkg, { thumbnails, subtitles }, staging, { frameRate: options.frameRate, hw: options.hw, replace: options.force ?? false });
 
     const elapsedSeconds = (performance.now() - started) / 1000;
     const master = pkg ? resolve(dest, 'master.m3u8') : null;

@@ -3,6 +3,7 @@ import { stringify as toYaml } from 'yaml';
 import { buildLadder } from '../media/ladder.js';
 import { describeColour, planColour } from '../media/colour.js';
 import { describeMedia, probeHdrMetadata, probeMedia } from '../media/probe.js';
+import { planSubtitles } from '../media/subtitles.js';
 import { formatRational } from '../media/rational.js';
 import { listBuiltinPresets, loadPreset } from '../preset/load.js';
 import { checkPresetEncoders } from '../encoder/preset-check.js';
@@ -70,18 +71,20 @@ or CI is set; NDJSON events with --json. NO_COLOR turns colours off.`,
     .addOption(frameRateOption())
     .addOption(hwOption())
     .option('--dry-run', 'print the resolved ladder and the exact ffmpeg command; run nothing')
+    .option('--subtitles <file[:lang]>', 'a sidecar .srt/.vtt/.ass subtitle file as a WebVTT rendition, with its language (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
     .addHelpText(
       'after',
       `
 Examples:
   $ streamkit transcode movie.mp4 --preset h264-ladder -o out/movie
+  $ streamkit transcode movie.mkv --preset h264-ladder --subtitles movie.en.srt:en --subtitles movie.fr.srt:fr
   $ streamkit transcode movie.mp4 --preset av1-ladder --json > events.ndjson
   $ streamkit transcode clip.h264 --framerate 30000/1001 --preset ./my-preset.yaml
   $ streamkit transcode movie.mp4 --preset hevc-ladder --dry-run`,
     )
-    .action(async (input: string, o: { preset: string; output?: string; force?: boolean; framerate?: string; hw: HardwareRequest; dryRun?: boolean }, cmd: Command) =>
+    .action(async (input: string, o: { preset: string; output?: string; force?: boolean; framerate?: string; hw: HardwareRequest; dryRun?: boolean; subtitles?: string[] }, cmd: Command) =>
       run(async (ctx) => {
-        const common = { input, preset: o.preset, output: o.output, ffmpeg: ctx.opts.ffmpeg, ffprobe: ctx.opts.ffprobe, frameRate: o.framerate, hw: o.hw, signal: io.signal };
+        const common = { input, preset: o.preset, output: o.output, ffmpeg: ctx.opts.ffmpeg, ffprobe: ctx.opts.ffprobe, frameRate: o.framerate, hw: o.hw, subtitles: o.subtitles, signal: io.signal };
         if (o.dryRun) {
           printDryRun(ctx, await planTranscode(common), input);
           return;
@@ -152,6 +155,7 @@ Examples:
         const media = { ...probed, video: { ...probed.video, hdr } };
         const ladder = buildLadder(preset.preset, media);
         const colour = planColour(media.video, preset.preset.video.codec, preset.preset.video.hdr);
+        const subtitleNotes = planSubtitles(media, [], { enabled: preset.preset.packaging.subtitles !== false, hls: preset.preset.packaging.hls !== undefined }).notes;
         if (ctx.mode === 'json') {
           ctx.reporter.event({
             type: 'probe',
@@ -159,6 +163,7 @@ Examples:
             preset: preset.name,
             ladder: { ...ladder, frameRate: formatRational(ladder.frameRate) },
             colour,
+            subtitleNotes,
           });
           return;
         }
@@ -172,7 +177,11 @@ Examples:
           io.out.write(`audio #${a.index}: ${a.codec} ${a.channels} ch ${a.sampleRate} Hz${a.language ? ` [${a.language}]` : ''}${a.title ? ` "${a.title}"` : ''}\n`);
         io.out.write(`ladder (${preset.name}) @ ${formatRational(ladder.frameRate)} fps, keyframe every ${ladder.gopFrames} frames:\n`);
         for (const r of ladder.rungs) io.out.write(`  ${r.name.padEnd(8)} ${`${r.width}x${r.height}`.padEnd(10)} ${kbps(r.bitrate)}${r.fromSource ? '  [source height]' : ''}\n`);
-        for (const n of [...ladder.notes, ...colour.notes]) io.out.write(`  note: ${n}\n`);
+        for (const s of media.subtitles ?? [])
+          io.out.write(
+            `subtitle #${s.index}: ${s.codec}${s.language ? ` [${s.language}]` : ''}${s.title ? ` "${s.title}"` : ''}${s.default ? ' default' : ''}${s.forced ? ' forced' : ''}\n`,
+          );
+        for (const n of [...ladder.notes, ...colour.notes, ...subtitleNotes]) io.out.write(`  note: ${n}\n`);
       }, globals(cmd)),
     );
 
