@@ -22,7 +22,7 @@ const TIME = /^(?:(\d+):)?(\d{1,2}):(\d{2})\.(\d{3})$/;
 function parseTime(t: string): number {
   const m = TIME.exec(t.trim());
   if (!m) throw new Error(`bad WebVTT timestamp ${t}`);
-  return Number(m[1] ?? 0) * 3600 + Number(m[2]) * 60 + Number(m[3]) + Number(m[4]) / 1000;
+  return ((Number(m[1] ?? 0) * 3600 + Number(m[2]) * 60 + Number(m[3])) * 1000 + Number(m[4])) / 1000;
 }
 
 /** hh:mm:ss.ttt from seconds (whole milliseconds). */
@@ -58,9 +58,15 @@ export function parseVtt(text: string): VttCue[] {
   return cues;
 }
 
-/** 90 kHz ticks of the package timeline at WebVTT time 0: every HLS rendition's timestamps are the input's plus `offset` seconds (plan.ts Timeline). */
-export function mpegtsAtZero(offset: number): number {
-  return Math.round(offset * 90_000);
+/**
+ * The 90 kHz timestamp of WebVTT time 0 (the input's start, which ffmpeg moves to zero for the
+ * encode and for the subtitle conversion alike), measured: where the first rung's first frame is in
+ * the package (its first PTS, `videoFirstPts`) less where the source puts it (`videoStart`). Not
+ * just the timeline offset: ffmpeg's MPEG-TS muxer adds its own 1.4 s (twice its 0.7 s mux delay) on
+ * top of output_ts_offset, so TS video starts at offset + 1.4 s while fMP4 (tfdt) starts at offset.
+ */
+export function mpegtsAtZero(videoFirstPts: number, videoStart: number): number {
+  return Math.round((videoFirstPts - videoStart) * 90_000);
 }
 
 function cueText(c: VttCue): string {

@@ -19,7 +19,7 @@ function fail(message: string, details: Record<string, unknown>): StreamkitError
  * every text subtitle stream and sidecar file to a whole WebVTT (demuxing only: nothing is decoded
  * but the subtitles); each is cut into one WebVTT file per video segment, on the segment boundaries
  * of the video as packaged (the first rung's playlist: the short first segment included), each file
- * with X-TIMESTAMP-MAP placing time 0 at the package's timeline offset; then a media playlist per
+ * with X-TIMESTAMP-MAP placing time 0 where the package's timeline puts the input's start (measured); then a media playlist per
  * rendition and the renditions in master.m3u8. Null when the plan has none.
  */
 export async function makeSubtitles(ctx: JobContext, source: Source, encoded: Encoded, pkg: HlsPackage | null): Promise<SubtitleReport[] | null> {
@@ -39,7 +39,9 @@ export async function makeSubtitles(ctx: JobContext, source: Source, encoded: En
     starts.push(t);
     t += d;
   }
-  const mpegts = mpegtsAtZero(plan.timeline.offset);
+  // the measured first PTS of the first rung (av-sync.ts), else the planned timeline offset
+  const measured = pkg.sync.renditions.find((r) => r.kind === 'video' && r.dir === video.dir);
+  const mpegts = measured ? mpegtsAtZero(measured.start, plan.timeline.videoStart) : mpegtsAtZero(plan.timeline.offset, 0);
 
   const reports: SubtitleReport[] = [];
   for (const s of subs) {
