@@ -21,8 +21,8 @@ export interface AudioRendition {
 
 /** Where a subtitle rendition's text comes from: a text subtitle stream of the source, or a sidecar file. */
 export type SubtitleSource =
-  | { kind: 'stream'; /** the N in 0:s:N */ order: number; /** ffprobe's stream index */ index: number; codec: string }
-  | { kind: 'file'; /** absolute path */ path: string; /** the demuxer that reads it (pinned, never guessed) */ format: SidecarFormat };
+  | { kind: 'stream' /** the N in 0:s:N */; order: number /** ffprobe's stream index */; index: number; codec: string }
+  | { kind: 'file' /** absolute path */; path: string /** the demuxer that reads it (pinned, never guessed) */; format: SidecarFormat };
 
 export type SidecarFormat = 'srt' | 'webvtt' | 'ass';
 

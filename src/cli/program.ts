@@ -71,7 +71,10 @@ or CI is set; NDJSON events with --json. NO_COLOR turns colours off.`,
     .addOption(frameRateOption())
     .addOption(hwOption())
     .option('--dry-run', 'print the resolved ladder and the exact ffmpeg command; run nothing')
-    .option('--subtitles <file[:lang]>', 'a sidecar .srt/.vtt/.ass subtitle file as a WebVTT rendition, with its language (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--subtitles <file[:lang]>', 'a sidecar .srt/.vtt/.ass subtitle file as a WebVTT rendition, with its language (repeatable)', (v: string, prev: string[] = []) => [
+      ...prev,
+      v,
+    ])
     .addHelpText(
       'after',
       `
@@ -82,15 +85,30 @@ Examples:
   $ streamkit transcode clip.h264 --framerate 30000/1001 --preset ./my-preset.yaml
   $ streamkit transcode movie.mp4 --preset hevc-ladder --dry-run`,
     )
-    .action(async (input: string, o: { preset: string; output?: string; force?: boolean; framerate?: string; hw: HardwareRequest; dryRun?: boolean; subtitles?: string[] }, cmd: Command) =>
-      run(async (ctx) => {
-        const common = { input, preset: o.preset, output: o.output, ffmpeg: ctx.opts.ffmpeg, ffprobe: ctx.opts.ffprobe, frameRate: o.framerate, hw: o.hw, subtitles: o.subtitles, signal: io.signal };
-        if (o.dryRun) {
-          printDryRun(ctx, await planTranscode(common), input);
-          return;
-        }
-        await transcodeCommand(ctx, { ...common, force: o.force, signal: io.signal });
-      }, globals(cmd)),
+    .action(
+      async (
+        input: string,
+        o: { preset: string; output?: string; force?: boolean; framerate?: string; hw: HardwareRequest; dryRun?: boolean; subtitles?: string[] },
+        cmd: Command,
+      ) =>
+        run(async (ctx) => {
+          const common = {
+            input,
+            preset: o.preset,
+            output: o.output,
+            ffmpeg: ctx.opts.ffmpeg,
+            ffprobe: ctx.opts.ffprobe,
+            frameRate: o.framerate,
+            hw: o.hw,
+            subtitles: o.subtitles,
+            signal: io.signal,
+          };
+          if (o.dryRun) {
+            printDryRun(ctx, await planTranscode(common), input);
+            return;
+          }
+          await transcodeCommand(ctx, { ...common, force: o.force, signal: io.signal });
+        }, globals(cmd)),
     );
 
   const presets = program

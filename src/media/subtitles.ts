@@ -11,7 +11,25 @@ import type { MediaInfo, SubtitleInfo } from './probe.js';
  */
 
 /** Text subtitle codecs ffmpeg decodes to text (its webvtt encoder takes them): these become WebVTT. */
-const TEXT_CODECS = new Set(['subrip', 'srt', 'ass', 'ssa', 'mov_text', 'webvtt', 'text', 'subviewer', 'subviewer1', 'microdvd', 'sami', 'realtext', 'mpl2', 'pjs', 'vplayer', 'jacosub', 'stl']);
+const TEXT_CODECS = new Set([
+  'subrip',
+  'srt',
+  'ass',
+  'ssa',
+  'mov_text',
+  'webvtt',
+  'text',
+  'subviewer',
+  'subviewer1',
+  'microdvd',
+  'sami',
+  'realtext',
+  'mpl2',
+  'pjs',
+  'vplayer',
+  'jacosub',
+  'stl',
+]);
 /** Bitmap subtitle codecs: pictures, which cannot become WebVTT without OCR. */
 const BITMAP_CODECS = new Set(['hdmv_pgs_subtitle', 'dvb_subtitle', 'dvd_subtitle', 'xsub']);
 
@@ -34,7 +52,8 @@ export function parseSubtitlesArg(arg: string): { file: string; language: string
   const m = /^(.+):([A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*)$/.exec(arg);
   if (!m) return { file: arg, language: null };
   const language = languageTag(m[2]);
-  if (!language) throw new StreamkitError('USAGE', `--subtitles ${arg}: "${m[2]}" is not a language tag.`, { hint: 'Use a BCP 47 / ISO 639 code: en, fra, pt-BR.', details: { arg } });
+  if (!language)
+    throw new StreamkitError('USAGE', `--subtitles ${arg}: "${m[2]}" is not a language tag.`, { hint: 'Use a BCP 47 / ISO 639 code: en, fra, pt-BR.', details: { arg } });
   return { file: m[1]!, language };
 }
 
@@ -48,7 +67,10 @@ export async function checkSidecar(arg: string): Promise<SidecarSubtitle> {
   const path = resolve(file);
   const format = SIDECAR_FORMATS[extname(path).toLowerCase()];
   if (!format)
-    throw new StreamkitError('USAGE', `--subtitles ${file}: expected a .srt, .vtt, .ass or .ssa file.`, { hint: 'Convert other formats to SubRip or WebVTT first.', details: { file } });
+    throw new StreamkitError('USAGE', `--subtitles ${file}: expected a .srt, .vtt, .ass or .ssa file.`, {
+      hint: 'Convert other formats to SubRip or WebVTT first.',
+      details: { file },
+    });
   let size: number;
   try {
     const st = await stat(path);
@@ -64,7 +86,10 @@ export async function checkSidecar(arg: string): Promise<SidecarSubtitle> {
   try {
     const buf = Buffer.alloc(Math.min(64, size));
     await fh.read(buf, 0, buf.length, 0);
-    head = buf.toString('utf8').replace(/^\uFEFF/, '').trimStart();
+    head = buf
+      .toString('utf8')
+      .replace(/^\uFEFF/, '')
+      .trimStart();
   } finally {
     await fh.close();
   }
@@ -123,7 +148,12 @@ export function planSubtitles(media: Pick<MediaInfo, 'subtitles'>, sidecars: rea
       continue;
     }
     const r = add(
-      { language: languageTag(s.language), default: s.default && !renditions.some((x) => x.default), forced: s.forced, source: { kind: 'stream', order: n, index: s.index, codec: s.codec } },
+      {
+        language: languageTag(s.language),
+        default: s.default && !renditions.some((x) => x.default),
+        forced: s.forced,
+        source: { kind: 'stream', order: n, index: s.index, codec: s.codec },
+      },
       s.title,
     );
     notes.push(said(r, describeStream(s)));

@@ -26,7 +26,7 @@ function parseTime(t: string): number {
 }
 
 /** hh:mm:ss.ttt from seconds (whole milliseconds). */
-export function vttTime(seconds: number): string {
+function vttTime(seconds: number): string {
   const ms = Math.max(0, Math.round(seconds * 1000));
   const h = Math.floor(ms / 3_600_000);
   const m = Math.floor(ms / 60_000) % 60;
@@ -101,10 +101,10 @@ function quoted(s: string): string {
   return `"${s.replace(/["\r\n]/g, "'")}"`;
 }
 
-export const SUBTITLES_GROUP = 'subs';
+const SUBTITLES_GROUP = 'subs';
 
 /** The EXT-X-MEDIA line of a subtitle rendition. */
-export function subtitleMediaLine(r: Pick<SubtitleRendition, 'dir' | 'name' | 'language' | 'default' | 'forced' | 'autoselect'>): string {
+function subtitleMediaLine(r: Pick<SubtitleRendition, 'dir' | 'name' | 'language' | 'default' | 'forced' | 'autoselect'>): string {
   const attrs = [
     'TYPE=SUBTITLES',
     `GROUP-ID=${quoted(SUBTITLES_GROUP)}`,

@@ -38,7 +38,54 @@ const srtTime = (s: number): string => {
   return `00:00:${String(Math.floor(ms / 1000)).padStart(2, '0')},${String(ms % 1000).padStart(3, '0')}`;
 };
 const srt = (cues: [number, number, string][]): string => cues.map(([a, b, t], i) => `${i + 1}\n${srtTime(a)} --> ${srtTime(b)}\n${t}\n`).join('\n');
-const vtt = (cues: [number, number, string][]): string => `WEBVTT\n\n${cues.map(([a, b, t]) => `${srtTime(a).replace(',', '.')} --> ${srtTime(b).replace(',', '.')}\n${t}\n`).join('\n')}`;
+const vtt = (cues: [number, number, string][]): string =>
+  `WEBVTT\n\n${cues.map(([a, b, t]) => `${srtTime(a).replace(',', '.')} --> ${srtTime(b).replace(',', '.')}\n${t}\n`).join('\n')}`;
+
+/**
+ * The page's script: play the package, select each subtitle track in turn, and once the whole title
+ * is buffered (6 s) read that track's cues from video.textTracks.
+ */
+const READ_CUES = `
+window.readCues = async (src) => {
+  const video = document.getElementById('v');
+  const hls = new Hls({ enableWorker: true });
+  const errors = [];
+  hls.on(Hls.Events.ERROR, (_, d) => { if (d.fatal) errors.push(d.details); });
+  const parsed = new Promise((resolve) => hls.once(Hls.Events.MANIFEST_PARSED, resolve));
+  hls.loadSource(src);
+  hls.attachMedia(video);
+  await parsed;
+  await video.play();
+  const wait = (test, ms, what) => new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const tick = () => {
+      if (errors.length) reject(new Error('hls.js: ' + errors.join(', ')));
+      else if (test()) resolve();
+      else if (performance.now() - t0 > ms) reject(new Error('timed out: ' + what));
+      else setTimeout(tick, 50);
+    };
+    tick();
+  });
+  const out = [];
+  for (let i = 0; i < hls.subtitleTracks.length; i++) {
+    hls.subtitleTrack = i;
+    const want = hls.subtitleTracks[i];
+    const track = () => [...video.textTracks].find((t) => t.label === want.name);
+    await wait(() => track() && track().cues && track().cues.length > 0 && video.buffered.length > 0 && video.buffered.end(0) > 5.5, 20000, 'cues of ' + want.name);
+    // the later segments' cues
+    await new Promise((r) => setTimeout(r, 1000));
+    const t = track();
+    out.push({ name: want.name, language: t.language, cues: [...t.cues].map((c) => ({ start: c.startTime, end: c.endTime, text: c.text })) });
+  }
+  hls.destroy();
+  return out;
+};`;
+
+interface PageTrack {
+  name: string;
+  language: string;
+  cues: { start: number; end: number; text: string }[];
+}
 
 describe.skipIf(unavailable)('subtitles: SRT tracks and a sidecar become WebVTT renditions', () => {
   let dir = '';
@@ -90,7 +137,7 @@ describe.skipIf(unavailable)('subtitles: SRT tracks and a sidecar become WebVTT 
     expect(result.package?.rungs).toHaveLength(2);
   });
 
-  it('every subtitle playlist has the video segments\' durations, every segment the header, the X-TIMESTAMP-MAP and the cues it overlaps', async () => {
+  it("every subtitle playlist has the video segments' durations, every segment the header, the X-TIMESTAMP-MAP and the cues it overlaps", async () => {
     const video = parseMediaPlaylist(await readFile(join(out, '180p', 'index.m3u8'), 'utf8'));
     expect(video.segments.map((s) => Math.round(s.duration * 10) / 10)).toEqual([1, 2, 2, 1]);
     const starts = video.segments.map((_, k) => video.segments.slice(0, k).reduce((a, s) => a + s.duration, 0));
@@ -153,8 +200,8 @@ describe.skipIf(unavailable)('subtitles: SRT tracks and a sidecar become WebVTT 
       await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
     });
 
-    it('shows each track\'s cues at the SRT times (video.textTracks), within 0.1 s', async () => {
-      const page = '<!doctype html><html><body><video id="v" muted playsinline></video><script src="/hls.js"></script></body></html>';
+    it("shows each track's cues at the SRT times (video.textTracks), within 0.1 s", async () => {
+      const page = `<!doctype html><html><body><video id="v" muted playsinline></video><script src="/hls.js"></script><script>${READ_CUES}</script></body></html>`;
       const types: Record<string, string> = { '.m3u8': 'application/vnd.apple.mpegurl', '.ts': 'video/mp2t', '.vtt': 'text/vtt', '.js': 'text/javascript' };
       server = createServer((req, res) => {
         void (async () => {
@@ -179,42 +226,7 @@ describe.skipIf(unavailable)('subtitles: SRT tracks and a sidecar become WebVTT 
       });
       const tab = context.pages()[0] ?? (await context.newPage());
       await tab.goto(`${base}/`);
-      const tracks = await tab.evaluate(async (src) => {
-        const Hls = (globalThis as unknown as { Hls: any }).Hls;
-        const video = document.getElementById('v') as HTMLVideoElement;
-        const hls = new Hls({ enableWorker: true });
-        const errors: string[] = [];
-        hls.on(Hls.Events.ERROR, (_: unknown, d: { details: string; fatal: boolean }) => d.fatal && errors.push(d.details));
-        const parsed = new Promise((resolve) => hls.once(Hls.Events.MANIFEST_PARSED, resolve));
-        hls.loadSource(src);
-        hls.attachMedia(video);
-        await parsed;
-        await video.play();
-        const wait = (test: () => boolean, ms: number, what: string): Promise<void> =>
-          new Promise((resolve, reject) => {
-            const t0 = performance.now();
-            const tick = (): void => {
-              if (errors.length) return reject(new Error(`hls.js: ${errors.join(', ')}`));
-              if (test()) return resolve();
-              if (performance.now() - t0 > ms) return reject(new Error(`timed out: ${what}`));
-              setTimeout(tick, 50);
-            };
-            tick();
-          });
-        const out: { name: string; language: string; cues: { start: number; end: number; text: string }[] }[] = [];
-        for (let i = 0; i < hls.subtitleTracks.length; i++) {
-          hls.subtitleTrack = i;
-          const want = hls.subtitleTracks[i];
-          const track = () => [...video.textTracks].find((t) => t.label === want.name);
-          // every segment's cues: the whole title is buffered (6 s); the last cue is past 5 s only in the first track
-          await wait(() => (track()?.cues?.length ?? 0) > 0 && video.buffered.length > 0 && video.buffered.end(0) > 5.5, 20000, `cues of ${want.name}`);
-          await new Promise((r) => setTimeout(r, 1000));
-          const t = track()!;
-          out.push({ name: want.name, language: t.language, cues: [...(t.cues ?? [])].map((c) => ({ start: c.startTime, end: c.endTime, text: (c as VTTCue).text })) });
-        }
-        hls.destroy();
-        return out;
-      }, `${base}/master.m3u8`);
+      const tracks = await tab.evaluate((src) => (globalThis as unknown as { readCues(src: string): Promise<PageTrack[]> }).readCues(src), `${base}/master.m3u8`);
       expect(tracks.map((t) => [t.name, t.language])).toEqual([
         ['English', 'en'],
         ['Français', 'fr'],

@@ -48,7 +48,7 @@ describe('cutCues', () => {
 });
 
 describe('segmentVtt and X-TIMESTAMP-MAP', () => {
-  it('maps WebVTT time 0 to the measured first video PTS less the video\'s own start, in 90 kHz ticks', () => {
+  it("maps WebVTT time 0 to the measured first video PTS less the video's own start, in 90 kHz ticks", () => {
     // TS: offset 1 s + the MPEG-TS muxer's 1.4 s; a video starting 0.023 s after the input
     expect(mpegtsAtZero(2.423, 0.023)).toBe(216000);
     expect(mpegtsAtZero(1, 0)).toBe(90000);
@@ -82,7 +82,11 @@ describe('planSubtitles', () => {
     expect(notes[0]).toMatch(/stream #2 \(subrip, eng\) -> subs-1 WebVTT "English" \[en\], default/);
   });
   it('bitmap and unknown subtitle streams are left out with a note each; stream order still counts them', () => {
-    const { renditions, notes } = planSubtitles({ subtitles: [sub({ codec: 'hdmv_pgs_subtitle' }), sub({ index: 3, codec: 'dvb_teletext' }), sub({ index: 4, language: 'ger' })] }, [], on);
+    const { renditions, notes } = planSubtitles(
+      { subtitles: [sub({ codec: 'hdmv_pgs_subtitle' }), sub({ index: 3, codec: 'dvb_teletext' }), sub({ index: 4, language: 'ger' })] },
+      [],
+      on,
+    );
     expect(renditions.map((r) => [r.dir, r.language, r.source.kind === 'stream' ? r.source.order : -1])).toEqual([['subs-1', 'de', 2]]);
     expect(notes[0]).toMatch(/#2 \(hdmv_pgs_subtitle, eng\) left out: bitmap subtitles cannot become WebVTT/);
     expect(notes[1]).toMatch(/#3 \(dvb_teletext, eng\) left out: dvb_teletext is not a text subtitle format/);
