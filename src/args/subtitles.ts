@@ -18,7 +18,7 @@ export function buildSubtitleExtractArgs(plan: Pick<TranscodePlan, 'media'> & { 
   const subs = plan.subtitles ?? [];
   if (subs.length === 0) return [];
   const { media } = plan;
-  const args = ['-loglevel', 'error', '-y', '-nostdin'];
+  const args = ['-loglevel', 'error', '-y'];
   const fromSource = subs.some((s) => s.source.kind === 'stream');
   if (fromSource) args.push(...protocolOptions(media.remote), ...media.inputOptions, '-i', media.url);
   const inputOf = new Map<SubtitleRendition, number>();

@@ -90,6 +90,7 @@ interface PageTrack {
 describe.skipIf(unavailable)('subtitles: SRT tracks and a sidecar become WebVTT renditions', () => {
   let dir = '';
   let out = '';
+  let outFmp4 = '';
   let result: TranscodeResult;
   const events: TranscodeEvent[] = [];
 
@@ -119,6 +120,11 @@ describe.skipIf(unavailable)('subtitles: SRT tracks and a sidecar become WebVTT 
       toolchain: await resolveToolchain({ ffmpeg: FFMPEG, ffprobe: FFPROBE }),
       onEvent: (e) => events.push(e),
     });
+    // the same with fMP4 segments: hls.js places the cues against the fMP4 timeline (tfdt), which has no 1.4 s
+    const fmp4 = await writeFastPreset(dir, 'subs-fmp4', { codec: 'h264', rungs: [180], segmentDuration: 2 });
+    await writeFile(fmp4, (await readFile(fmp4, 'utf8')).replace('segmentDuration: 2', 'segmentDuration: 2, container: fmp4'));
+    outFmp4 = join(dir, 'pkg-fmp4');
+    await transcode({ input: source, preset: fmp4, output: outFmp4, toolchain: await resolveToolchain({ ffmpeg: FFMPEG, ffprobe: FFPROBE }) });
   });
 
   afterAll(async () => {
@@ -172,6 +178,12 @@ describe.skipIf(unavailable)('subtitles: SRT tracks and a sidecar become WebVTT 
     }
   });
 
+  it('fMP4: X-TIMESTAMP-MAP at the timeline offset itself (1 s), the same cues', async () => {
+    const text = await readFile(join(outFmp4, 'subs-1', 'seg_00001.vtt'), 'utf8');
+    expect(text.split('\n').slice(0, 2)).toEqual(['WEBVTT', 'X-TIMESTAMP-MAP=MPEGTS:90000,LOCAL:00:00:00.000']);
+    expect(parseVtt(text).map((c) => c.text)).toEqual(['Hello one', 'Two spans']);
+  });
+
   it('every decision is a note (warning event) and streamkit.json records the renditions and their files', async () => {
     const notes = events.filter((e) => e.type === 'warning').map((e) => (e as { message: string }).message);
     expect(notes.filter((n) => n.startsWith('subtitles:'))).toEqual([
@@ -202,13 +214,20 @@ describe.skipIf(unavailable)('subtitles: SRT tracks and a sidecar become WebVTT 
 
     it("shows each track's cues at the SRT times (video.textTracks), within 0.1 s", async () => {
       const page = `<!doctype html><html><body><video id="v" muted playsinline></video><script src="/hls.js"></script><script>${READ_CUES}</script></body></html>`;
-      const types: Record<string, string> = { '.m3u8': 'application/vnd.apple.mpegurl', '.ts': 'video/mp2t', '.vtt': 'text/vtt', '.js': 'text/javascript' };
+      const types: Record<string, string> = {
+        '.m3u8': 'application/vnd.apple.mpegurl',
+        '.ts': 'video/mp2t',
+        '.m4s': 'video/iso.segment',
+        '.mp4': 'video/mp4',
+        '.vtt': 'text/vtt',
+        '.js': 'text/javascript',
+      };
       server = createServer((req, res) => {
         void (async () => {
           const path = new URL(req.url ?? '/', 'http://x').pathname;
           if (path === '/') return void res.writeHead(200, { 'content-type': 'text/html' }).end(page);
-          const file = path === '/hls.js' ? HLS_JS : normalize(join(out, decodeURIComponent(path)));
-          if (file !== HLS_JS && !file.startsWith(out + sep)) return void res.writeHead(403).end();
+          const file = path === '/hls.js' ? HLS_JS : normalize(join(dir, decodeURIComponent(path)));
+          if (file !== HLS_JS && !file.startsWith(dir + sep)) return void res.writeHead(403).end();
           try {
             const body = await readFile(file);
             res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' }).end(body);
@@ -226,20 +245,30 @@ describe.skipIf(unavailable)('subtitles: SRT tracks and a sidecar become WebVTT 
       });
       const tab = context.pages()[0] ?? (await context.newPage());
       await tab.goto(`${base}/`);
-      const tracks = await tab.evaluate((src) => (globalThis as unknown as { readCues(src: string): Promise<PageTrack[]> }).readCues(src), `${base}/master.m3u8`);
-      expect(tracks.map((t) => [t.name, t.language])).toEqual([
-        ['English', 'en'],
-        ['Français', 'fr'],
-        ['Deutsch', 'de'],
-      ]);
-      for (const [i, cues] of [ENG, FRA, DEU].entries()) {
-        // hls.js drops the repeats of a cue that spans segments: each cue once
-        expect(tracks[i]!.cues.map((c) => c.text)).toEqual(cues.map(([, , t]) => t));
-        for (const [k, c] of tracks[i]!.cues.entries()) {
-          expect(Math.abs(c.start - cues[k]![0]), `${tracks[i]!.name} cue ${c.text} starts at ${c.start}`).toBeLessThan(0.1);
-          expect(Math.abs(c.end - cues[k]![1]), `${tracks[i]!.name} cue ${c.text} ends at ${c.end}`).toBeLessThan(0.1);
+      for (const pkg of ['pkg', 'pkg-fmp4']) {
+        const tracks = await tab.evaluate((src) => (globalThis as unknown as { readCues(src: string): Promise<PageTrack[]> }).readCues(src), `${base}/${pkg}/master.m3u8`);
+        expect(tracks.map((t) => [t.name, t.language])).toEqual(
+          pkg === 'pkg'
+            ? [
+                ['English', 'en'],
+                ['Français', 'fr'],
+                ['Deutsch', 'de'],
+              ]
+            : [
+                ['English', 'en'],
+                ['Français', 'fr'],
+              ],
+        );
+        for (const [i, cues] of [ENG, FRA, DEU].slice(0, tracks.length).entries()) {
+          // hls.js drops the repeats of a cue that spans segments: each cue once
+          expect(tracks[i]!.cues.map((c) => c.text)).toEqual(cues.map(([, , t]) => t));
+          for (const [k, c] of tracks[i]!.cues.entries()) {
+            expect(Math.abs(c.start - cues[k]![0]), `${pkg} ${tracks[i]!.name} cue ${c.text} starts at ${c.start}`).toBeLessThan(0.1);
+            expect(Math.abs(c.end - cues[k]![1]), `${pkg} ${tracks[i]!.name} cue ${c.text} ends at ${c.end}`).toBeLessThan(0.1);
+          }
         }
+        await tab.reload();
       }
-    }, 90_000);
+    }, 120_000);
   });
 });

@@ -127,7 +127,7 @@ describe('buildSubtitleExtractArgs', () => {
     const { renditions } = planSubtitles({ subtitles: [sub(), sub({ index: 3 })] }, [{ path: '/s/-y.srt', format: 'srt', language: null }], { enabled: true, hls: true });
     // biome-ignore format: argv
     expect(buildSubtitleExtractArgs({ media, subtitles: renditions })).toEqual([
-      '-loglevel', 'error', '-y', '-nostdin',
+      '-loglevel', 'error', '-y',
       '-protocol_whitelist', 'file', '-f', 'matroska', '-i', 'file:/in/movie.mkv',
       '-protocol_whitelist', 'file', '-f', 'srt', '-i', 'file:/s/-y.srt',
       '-map', '0:s:0', '-c:s', 'webvtt', '-map_metadata', '-1', '-f', 'webvtt', 'subs-1/full.vtt',
