@@ -53,7 +53,8 @@ export function printDryRun(ctx: CommandContext, planned: PlannedTranscode, inpu
   for (const r of plan.ladder.rungs)
     w(`#   ${r.name.padEnd(8)} ${`${r.width}x${r.height}`.padEnd(10)} ${kbps(r.bitrate)} (max ${kbps(r.maxrate)})${r.fromSource ? '  [source height]' : ''}`);
   for (const a of plan.audioRenditions) w(`#   ${a.dir.padEnd(8)} aac ${a.channels} ch "${a.name}"${a.language ? ` [${a.language}]` : ''}`);
-  for (const s of plan.subtitles ?? []) w(`#   ${s.dir.padEnd(8)} webvtt "${s.name}"${s.language ? ` [${s.language}]` : ''}${s.default ? ' default' : ''}${s.forced ? ' forced' : ''}`);
+  for (const s of plan.subtitles ?? [])
+    w(`#   ${s.dir.padEnd(8)} webvtt "${s.name}"${s.language ? ` [${s.language}]` : ''}${s.default ? ' default' : ''}${s.forced ? ' forced' : ''}`);
   for (const n of plan.notes) w(`# note: ${n}`);
   w(`# output: ${planned.output}`);
   w('# streamkit itself encodes into a staging folder beside the output and moves it into place when');
