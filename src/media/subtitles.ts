@@ -115,7 +115,11 @@ function describeStream(s: SubtitleInfo): string {
  * the title, else the language's name, else "Subtitles N"; DEFAULT and FORCED from the source's
  * dispositions (at most one DEFAULT=YES); AUTOSELECT=YES on all.
  */
-export function planSubtitles(media: Pick<MediaInfo, 'subtitles'>, sidecars: readonly SidecarSubtitle[], target: { enabled: boolean; hls: boolean }): SubtitlePlan {
+export function planSubtitles(
+  media: Pick<MediaInfo, 'subtitles'>,
+  sidecars: readonly SidecarSubtitle[],
+  target: { enabled: boolean; hls: boolean /** progressive MP4/FLV files in the package: they get no subtitle track (yet), said once */; files?: boolean },
+): SubtitlePlan {
   const streams = media.subtitles ?? [];
   const notes: string[] = [];
   if (streams.length === 0 && sidecars.length === 0) return { renditions: [], notes };
@@ -162,5 +166,7 @@ export function planSubtitles(media: Pick<MediaInfo, 'subtitles'>, sidecars: rea
     const r = add({ language: f.language, default: false, forced: false, source: { kind: 'file', path: f.path, format: f.format } }, null);
     notes.push(said(r, `subtitles file ${basename(f.path)}`));
   }
+  if (target.files && renditions.length > 0)
+    notes.push('subtitles: the MP4/FLV files carry no subtitle track (mov_text is not written yet); the subtitles are in the HLS package only');
   return { renditions, notes };
 }

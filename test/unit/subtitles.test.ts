@@ -107,6 +107,10 @@ describe('planSubtitles', () => {
     expect(planSubtitles({ subtitles: [sub()] }, [], { enabled: true, hls: false }).notes[0]).toMatch(/no HLS target/);
     expect(planSubtitles({}, [], on)).toEqual({ renditions: [], notes: [] });
   });
+  it('with MP4/FLV files beside HLS: a note that they carry no subtitle track', () => {
+    expect(planSubtitles({ subtitles: [sub()] }, [], { ...on, files: true }).notes.at(-1)).toMatch(/MP4\/FLV files carry no subtitle track/);
+    expect(planSubtitles({ subtitles: [sub({ codec: 'dvd_subtitle' })] }, [], { ...on, files: true }).notes).toHaveLength(1);
+  });
 });
 
 describe('parseSubtitlesArg', () => {
