@@ -37,6 +37,8 @@ export interface SubtitleRendition {
   default: boolean;
   forced: boolean;
   autoselect: boolean;
+  /** ISO 639-2 code for the MP4 files' mov_text track (the MP4 muxer takes three letters only): the source's tag, or a three-letter --subtitles code; null: und */
+  iso639: string | null;
   source: SubtitleSource;
 }
 

@@ -34,3 +34,33 @@ export function buildSubtitleExtractArgs(plan: Pick<TranscodePlan, 'media'> & { 
   }
   return args;
 }
+
+/** MP4 files carry every subtitle rendition as a mov_text track (FLV has none). */
+function movTextCarried(plan: Pick<TranscodePlan, 'files'> & { subtitles?: readonly SubtitleRendition[] | undefined }): readonly SubtitleRendition[] {
+  return plan.files.some((f) => f.kind === 'mp4') ? (plan.subtitles ?? []) : [];
+}
+
+/** The sidecar files as inputs 1, 2... of the encode, after the source (input 0): only when MP4 files carry them. */
+export function movTextInputArgs(plan: Pick<TranscodePlan, 'files'> & { subtitles?: readonly SubtitleRendition[] | undefined }): string[] {
+  return movTextCarried(plan).flatMap((s) => (s.source.kind === 'file' ? ['-protocol_whitelist', 'file', '-f', s.source.format, '-i', `file:${s.source.path}`] : []));
+}
+
+/**
+ * The subtitle streams of the encode's tee output (s:0, s:1...), one per rendition, as mov_text with
+ * their ISO 639-2 language and dispositions; the MP4 slaves select them (movTextSelect).
+ */
+export function movTextStreamArgs(plan: Pick<TranscodePlan, 'files'> & { subtitles?: readonly SubtitleRendition[] | undefined }): string[] {
+  const args: string[] = [];
+  let sidecar = 1;
+  movTextCarried(plan).forEach((s, j) => {
+    const map = s.source.kind === 'stream' ? `0:s:${s.source.order}` : `${sidecar++}:s:0`;
+    const disposition = [...(s.default ? ['default'] : []), ...(s.forced ? ['forced'] : [])].join('+') || '0';
+    args.push('-map', map, `-c:s:${j}`, 'mov_text', `-disposition:s:${j}`, disposition, `-metadata:s:s:${j}`, `language=${s.iso639 ?? 'und'}`, `-metadata:s:s:${j}`, `title=${s.name}`);
+  });
+  return args;
+}
+
+/** The tee `select` entries of a file target's subtitle streams: all of them in an MP4, none in an FLV. */
+export function movTextSelect(plan: Pick<TranscodePlan, 'files'> & { subtitles?: readonly SubtitleRendition[] | undefined }, kind: 'mp4' | 'flv'): string[] {
+  return kind === 'mp4' ? movTextCarried(plan).map((_, j) => `s:${j}`) : [];
+}

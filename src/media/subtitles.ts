@@ -40,6 +40,8 @@ export interface SidecarSubtitle {
   format: SidecarFormat;
   /** BCP 47 tag; null when not given */
   language: string | null;
+  /** the code as given, when it has three letters (ISO 639-2, for MP4 files) */
+  iso639?: string | null;
 }
 
 const SIDECAR_FORMATS: Record<string, SidecarFormat> = { '.srt': 'srt', '.vtt': 'webvtt', '.webvtt': 'webvtt', '.ass': 'ass', '.ssa': 'ass' };
@@ -48,13 +50,18 @@ const SIDECAR_FORMATS: Record<string, SidecarFormat> = { '.srt': 'srt', '.vtt': 
  * `FILE[:LANG]` -> file and language. The part after the last `:` is a language only when it looks
  * like a tag (`en`, `fra`, `pt-BR`), so `C:\subs.srt` and `a:b.srt` stay paths.
  */
-export function parseSubtitlesArg(arg: string): { file: string; language: string | null } {
+export function parseSubtitlesArg(arg: string): { file: string; language: string | null; iso639: string | null } {
   const m = /^(.+):([A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*)$/.exec(arg);
-  if (!m) return { file: arg, language: null };
+  if (!m) return { file: arg, language: null, iso639: null };
   const language = languageTag(m[2]);
   if (!language)
     throw new StreamkitError('USAGE', `--subtitles ${arg}: "${m[2]}" is not a language tag.`, { hint: 'Use a BCP 47 / ISO 639 code: en, fra, pt-BR.', details: { arg } });
-  return { file: m[1]!, language };
+  return { file: m[1]!, language, iso639: iso639Of(m[2]) };
+}
+
+/** A three-letter ISO 639-2 code as the MP4 muxer wants it (lower case), or null. */
+function iso639Of(raw: string | null | undefined): string | null {
+  return raw && /^[A-Za-z]{3}$/.test(raw) && languageTag(raw) ? raw.toLowerCase() : null;
 }
 
 /**
@@ -63,7 +70,7 @@ export function parseSubtitlesArg(arg: string): { file: string; language: string
  * nothing else.
  */
 export async function checkSidecar(arg: string): Promise<SidecarSubtitle> {
-  const { file, language } = parseSubtitlesArg(arg);
+  const { file, language, iso639 } = parseSubtitlesArg(arg);
   const path = resolve(file);
   const format = SIDECAR_FORMATS[extname(path).toLowerCase()];
   if (!format)
@@ -95,7 +102,7 @@ export async function checkSidecar(arg: string): Promise<SidecarSubtitle> {
   }
   if (/^#EXTM3U|^ffconcat|^<\?xml|^<MPD/i.test(head))
     throw new StreamkitError('INPUT_REFUSED', `Refusing subtitles ${file}: it is a playlist or manifest, not a subtitle file.`, { details: { file } });
-  return { path, format, language };
+  return { path, format, language, iso639 };
 }
 
 export interface SubtitlePlan {
@@ -118,28 +125,36 @@ function describeStream(s: SubtitleInfo): string {
 export function planSubtitles(
   media: Pick<MediaInfo, 'subtitles'>,
   sidecars: readonly SidecarSubtitle[],
-  target: { enabled: boolean; hls: boolean /** progressive MP4/FLV files in the package: they get no subtitle track (yet), said once */; files?: boolean },
+  target: {
+    enabled: boolean;
+    hls: boolean;
+    /** MP4 files in the package: they carry every rendition as a mov_text track */
+    mp4?: boolean;
+    /** FLV files: they cannot carry subtitles (said once) */
+    flv?: boolean;
+  },
 ): SubtitlePlan {
   const streams = media.subtitles ?? [];
   const notes: string[] = [];
   if (streams.length === 0 && sidecars.length === 0) return { renditions: [], notes };
   const all = [...streams.map(describeStream), ...sidecars.map((f) => `subtitles file ${basename(f.path)}`)];
   if (!target.enabled) return { renditions: [], notes: [`subtitles: left out (packaging.subtitles is false): ${all.join('; ')}`] };
-  if (!target.hls) return { renditions: [], notes: [`subtitles: left out (no HLS target; subtitles in MP4/FLV files are not supported yet): ${all.join('; ')}`] };
+  if (!target.hls && !target.mp4) return { renditions: [], notes: [`subtitles: left out (no HLS or MP4 target; FLV cannot carry them): ${all.join('; ')}`] };
   const renditions: SubtitleRendition[] = [];
   const names = new Map<string, number>();
-  const add = (r: Omit<SubtitleRendition, 'dir' | 'name' | 'autoselect'>, title: string | null): SubtitleRendition => {
+  const add = (r: Omit<SubtitleRendition, 'dir' | 'name' | 'autoselect' | 'iso639'>, title: string | null, iso639: string | null): SubtitleRendition => {
     const n = renditions.length + 1;
     let name = title ?? (r.language ? languageName(r.language) : `Subtitles ${n}`);
     const seen = names.get(name) ?? 0;
     names.set(name, seen + 1);
     if (seen > 0) name = `${name} ${seen + 1}`;
-    const rendition = { ...r, dir: `subs-${n}`, name, autoselect: true };
+    const rendition = { ...r, dir: `subs-${n}`, name, autoselect: true, iso639 };
     renditions.push(rendition);
     return rendition;
   };
+  const into = [...(target.hls ? ['WebVTT'] : []), ...(target.mp4 ? ['mov_text in the MP4 files'] : [])].join(' + ');
   const said = (r: SubtitleRendition, from: string): string =>
-    `subtitles: ${from} -> ${r.dir} WebVTT "${r.name}" [${r.language ?? 'und'}]${r.default ? ', default' : ''}${r.forced ? ', forced' : ''}`;
+    `subtitles: ${from} -> ${r.dir} ${into} "${r.name}" [${r.language ?? 'und'}]${r.default ? ', default' : ''}${r.forced ? ', forced' : ''}`;
   let order = 0;
   for (const s of streams) {
     const n = order++;
@@ -159,14 +174,14 @@ export function planSubtitles(
         source: { kind: 'stream', order: n, index: s.index, codec: s.codec },
       },
       s.title,
+      iso639Of(s.language),
     );
     notes.push(said(r, describeStream(s)));
   }
   for (const f of sidecars) {
-    const r = add({ language: f.language, default: false, forced: false, source: { kind: 'file', path: f.path, format: f.format } }, null);
+    const r = add({ language: f.language, default: false, forced: false, source: { kind: 'file', path: f.path, format: f.format } }, null, f.iso639 ?? null);
     notes.push(said(r, `subtitles file ${basename(f.path)}`));
   }
-  if (target.files && renditions.length > 0)
-    notes.push('subtitles: the MP4/FLV files carry no subtitle track (mov_text is not written yet); the subtitles are in the HLS package only');
+  if (target.flv && renditions.length > 0) notes.push('subtitles: the FLV files carry no subtitles (FLV has no subtitle track)');
   return { renditions, notes };
 }

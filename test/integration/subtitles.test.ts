@@ -18,7 +18,7 @@ import { parseMasterPlaylist, parseMediaPlaylist } from '../../src/package/playl
 import { parseVtt } from '../../src/package/subtitles.js';
 import { resolveToolchain, transcode, type TranscodeResult } from '../../src/transcode.js';
 import type { TranscodeEvent } from '../../src/events.js';
-import { CHROMIUM, FFMPEG, FFPROBE, HLS_JS, ffmpeg, need, unmet, writeFastPreset } from '../helpers/index.js';
+import { CHROMIUM, FFMPEG, FFPROBE, HLS_JS, ffmpeg, ffprobeJson, need, run, unmet, writeFastPreset } from '../helpers/index.js';
 
 const unavailable = unmet(need.ffmpeg);
 
@@ -121,7 +121,8 @@ describe.skipIf(unavailable)('subtitles: SRT tracks and a sidecar become WebVTT 
       onEvent: (e) => events.push(e),
     });
     // the same with fMP4 segments: hls.js places the cues against the fMP4 timeline (tfdt), which has no 1.4 s
-    const fmp4 = await writeFastPreset(dir, 'subs-fmp4', { codec: 'h264', rungs: [180], segmentDuration: 2 });
+    // and with an MP4 download: the subtitles as its mov_text tracks
+    const fmp4 = await writeFastPreset(dir, 'subs-fmp4', { codec: 'h264', rungs: [180], segmentDuration: 2, extraYaml: '  mp4: { rungs: top }' });
     await writeFile(fmp4, (await readFile(fmp4, 'utf8')).replace('segmentDuration: 2', 'segmentDuration: 2, container: fmp4'));
     outFmp4 = join(dir, 'pkg-fmp4');
     await transcode({ input: source, preset: fmp4, output: outFmp4, toolchain: await resolveToolchain({ ffmpeg: FFMPEG, ffprobe: FFPROBE }) });
@@ -182,6 +183,26 @@ describe.skipIf(unavailable)('subtitles: SRT tracks and a sidecar become WebVTT 
     const text = await readFile(join(outFmp4, 'subs-1', 'seg_00001.vtt'), 'utf8');
     expect(text.split('\n').slice(0, 2)).toEqual(['WEBVTT', 'X-TIMESTAMP-MAP=MPEGTS:90000,LOCAL:00:00:00.000']);
     expect(parseVtt(text).map((c) => c.text)).toEqual(['Hello one', 'Two spans']);
+  });
+
+  it('MP4 download: one mov_text track per rendition, with ISO 639-2 language, dispositions and the SRT times', async () => {
+    const file = join(outFmp4, 'mp4', '180p.mp4');
+    const probed = await ffprobeJson<{ streams: { codec_name: string; tags?: { language?: string }; disposition: { default: number; forced: number } }[] }>([
+      '-show_entries',
+      'stream=codec_name:stream_tags=language:stream_disposition=default,forced',
+      file,
+    ]);
+    const subs = probed.streams.filter((s) => s.codec_name === 'mov_text');
+    expect(subs.map((s) => [s.tags?.language, s.disposition.default, s.disposition.forced])).toEqual([
+      ['eng', 1, 0],
+      ['fre', 0, 1],
+    ]);
+    for (const [i, cues] of [ENG, FRA].entries()) {
+      const { stdout } = await run(FFMPEG, ['-v', 'error', '-i', file, '-map', `0:s:${i}`, '-f', 'webvtt', '-']);
+      const got = parseVtt(stdout);
+      expect(got.map((c) => c.text)).toEqual(cues.map(([, , t]) => t));
+      for (const [k, c] of got.entries()) expect(Math.abs(c.start - cues[k]![0])).toBeLessThan(0.05);
+    }
   });
 
   it('every decision is a note (warning event) and streamkit.json records the renditions and their files', async () => {

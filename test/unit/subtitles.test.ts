@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildSubtitleExtractArgs } from '../../src/args/subtitles.js';
+import { buildSubtitleExtractArgs, movTextInputArgs, movTextSelect, movTextStreamArgs } from '../../src/args/subtitles.js';
+import type { FileTarget } from '../../src/plan.js';
 import type { MediaInfo, SubtitleInfo } from '../../src/media/probe.js';
 import { parseSubtitlesArg, planSubtitles } from '../../src/media/subtitles.js';
 import { parseMasterPlaylist } from '../../src/package/playlist.js';
@@ -104,21 +105,29 @@ describe('planSubtitles', () => {
       renditions: [],
       notes: ['subtitles: left out (packaging.subtitles is false): subtitle stream #2 (subrip, eng)'],
     });
-    expect(planSubtitles({ subtitles: [sub()] }, [], { enabled: true, hls: false }).notes[0]).toMatch(/no HLS target/);
+    expect(planSubtitles({ subtitles: [sub()] }, [], { enabled: true, hls: false, flv: true }).notes[0]).toMatch(/no HLS or MP4 target/);
     expect(planSubtitles({}, [], on)).toEqual({ renditions: [], notes: [] });
   });
-  it('with MP4/FLV files beside HLS: a note that they carry no subtitle track', () => {
-    expect(planSubtitles({ subtitles: [sub()] }, [], { ...on, files: true }).notes.at(-1)).toMatch(/MP4\/FLV files carry no subtitle track/);
-    expect(planSubtitles({ subtitles: [sub({ codec: 'dvd_subtitle' })] }, [], { ...on, files: true }).notes).toHaveLength(1);
+  it('MP4 files carry them (said in each note), FLV files cannot (one note); an MP4-only package still has them', () => {
+    const both = planSubtitles({ subtitles: [sub()] }, [], { ...on, mp4: true, flv: true });
+    expect(both.notes).toEqual([
+      'subtitles: subtitle stream #2 (subrip, eng) -> subs-1 WebVTT + mov_text in the MP4 files "English" [en]',
+      'subtitles: the FLV files carry no subtitles (FLV has no subtitle track)',
+    ]);
+    const mp4Only = planSubtitles({ subtitles: [sub()] }, [], { enabled: true, hls: false, mp4: true });
+    expect(mp4Only.renditions).toHaveLength(1);
+    expect(mp4Only.notes[0]).toMatch(/-> subs-1 mov_text in the MP4 files/);
+    expect(planSubtitles({ subtitles: [sub({ codec: 'dvd_subtitle' })] }, [], { ...on, flv: true }).notes).toHaveLength(1);
   });
 });
 
 describe('parseSubtitlesArg', () => {
   it('splits a language tag off the end, canonical BCP 47', () => {
-    expect(parseSubtitlesArg('movie.srt:fre')).toEqual({ file: 'movie.srt', language: 'fr' });
-    expect(parseSubtitlesArg('a/b.vtt:pt-BR')).toEqual({ file: 'a/b.vtt', language: 'pt-BR' });
-    expect(parseSubtitlesArg('movie.srt')).toEqual({ file: 'movie.srt', language: null });
-    expect(parseSubtitlesArg('C:\\subs\\x.srt')).toEqual({ file: 'C:\\subs\\x.srt', language: null });
+    expect(parseSubtitlesArg('movie.srt:fre')).toEqual({ file: 'movie.srt', language: 'fr', iso639: 'fre' });
+    expect(parseSubtitlesArg('a/b.vtt:pt-BR')).toEqual({ file: 'a/b.vtt', language: 'pt-BR', iso639: null });
+    expect(parseSubtitlesArg('movie.srt:en')).toEqual({ file: 'movie.srt', language: 'en', iso639: null });
+    expect(parseSubtitlesArg('movie.srt')).toEqual({ file: 'movie.srt', language: null, iso639: null });
+    expect(parseSubtitlesArg('C:\\subs\\x.srt')).toEqual({ file: 'C:\\subs\\x.srt', language: null, iso639: null });
   });
   it('refuses a suffix that looks like a tag but is none', () => {
     expect(() => parseSubtitlesArg('movie.srt:und')).toThrow(/not a language tag/);
@@ -145,6 +154,37 @@ describe('buildSubtitleExtractArgs', () => {
     expect(args).not.toContain('file:/in/movie.mkv');
     expect(args.slice(-3)).toEqual(['-f', 'webvtt', 'subs-1/full.vtt']);
     expect(args).toContain('0:s:0');
+  });
+});
+
+describe('mov_text in MP4 files', () => {
+  const mp4: FileTarget = { kind: 'mp4', rung: '720p', rungIndex: 0, audio: [0], path: 'mp4/720p.mp4' };
+  const flv: FileTarget = { kind: 'flv', rung: '720p', rungIndex: 0, audio: [0], path: 'flv/720p.flv' };
+  const { renditions } = planSubtitles(
+    { subtitles: [sub({ default: true }), sub({ index: 3, language: 'fre', forced: true })] },
+    [
+      { path: '/s/a.srt', format: 'srt', language: 'de', iso639: 'ger' },
+      { path: '/s/b.vtt', format: 'webvtt', language: 'en', iso639: null },
+    ],
+    { enabled: true, hls: true, mp4: true },
+  );
+  it('sidecars are inputs 1, 2... of the encode; every rendition a mov_text stream with its ISO 639-2 code and dispositions', () => {
+    const plan = { files: [mp4, flv], subtitles: renditions };
+    // biome-ignore format: argv
+    expect(movTextInputArgs(plan)).toEqual(['-protocol_whitelist', 'file', '-f', 'srt', '-i', 'file:/s/a.srt', '-protocol_whitelist', 'file', '-f', 'webvtt', '-i', 'file:/s/b.vtt']);
+    // biome-ignore format: argv
+    expect(movTextStreamArgs(plan)).toEqual([
+      '-map', '0:s:0', '-c:s:0', 'mov_text', '-disposition:s:0', 'default', '-metadata:s:s:0', 'language=eng', '-metadata:s:s:0', 'title=English',
+      '-map', '0:s:1', '-c:s:1', 'mov_text', '-disposition:s:1', 'forced', '-metadata:s:s:1', 'language=fre', '-metadata:s:s:1', 'title=Français',
+      '-map', '1:s:0', '-c:s:2', 'mov_text', '-disposition:s:2', '0', '-metadata:s:s:2', 'language=ger', '-metadata:s:s:2', 'title=Deutsch',
+      '-map', '2:s:0', '-c:s:3', 'mov_text', '-disposition:s:3', '0', '-metadata:s:s:3', 'language=und', '-metadata:s:s:3', 'title=English 2',
+    ]);
+    expect(movTextSelect(plan, 'mp4')).toEqual(['s:0', 's:1', 's:2', 's:3']);
+    expect(movTextSelect(plan, 'flv')).toEqual([]);
+  });
+  it('without MP4 files: no inputs, no streams', () => {
+    const plan = { files: [flv], subtitles: renditions };
+    expect([...movTextInputArgs(plan), ...movTextStreamArgs(plan)]).toEqual([]);
   });
 });
 
