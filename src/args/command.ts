@@ -194,7 +194,9 @@ function inputAndGraphArgs(plan: TranscodePlan): { args: string[]; outputs: stri
   const { media } = plan;
   // poster and sprites: two more branches off the top rung (args/thumbnails.ts), outputs after all others
   const { graph, outputs } = withThumbnailBranches(plan, videoGraphFor(plan));
-  const args = ['-loglevel', 'warning', '-y', ...protocolOptions(media.remote), ...media.inputOptions, ...nvencInputOptions(plan), '-i', media.url, ...movTextInputArgs(plan), '-filter_complex', graph];
+  const args = ['-loglevel', 'warning', '-y', ...protocolOptions(media.remote), ...media.inputOptions, ...nvencInputOptions(plan), '-i', media.url, '-filter_complex', graph];
+  // sidecar subtitle files carried by MP4 files: inputs 1, 2... (args/subtitles.ts)
+  args.push(...movTextInputArgs(plan));
   return { args, outputs };
 }
 

@@ -55,7 +55,18 @@ export function movTextStreamArgs(plan: Pick<TranscodePlan, 'files'> & { subtitl
   movTextCarried(plan).forEach((s, j) => {
     const map = s.source.kind === 'stream' ? `0:s:${s.source.order}` : `${sidecar++}:s:0`;
     const disposition = [...(s.default ? ['default'] : []), ...(s.forced ? ['forced'] : [])].join('+') || '0';
-    args.push('-map', map, `-c:s:${j}`, 'mov_text', `-disposition:s:${j}`, disposition, `-metadata:s:s:${j}`, `language=${s.iso639 ?? 'und'}`, `-metadata:s:s:${j}`, `title=${s.name}`);
+    args.push(
+      '-map',
+      map,
+      `-c:s:${j}`,
+      'mov_text',
+      `-disposition:s:${j}`,
+      disposition,
+      `-metadata:s:s:${j}`,
+      `language=${s.iso639 ?? 'und'}`,
+      `-metadata:s:s:${j}`,
+      `title=${s.name}`,
+    );
   });
   return args;
 }

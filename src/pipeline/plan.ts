@@ -89,7 +89,12 @@ export function buildPlan(input: PlanInput): TranscodePlan {
   const colour = planColour(media.video, p.video.codec, p.video.hdr);
   const nvenc = hardware.hardware === 'nvenc' ? input.nvenc : undefined;
   const thumbs = planThumbnails(p, media, ladder, nvenc);
-  const subs = planSubtitles(media, input.sidecars ?? [], { enabled: p.packaging.subtitles !== false, hls: hls !== null, mp4: files.some((f) => f.kind === 'mp4'), flv: files.some((f) => f.kind === 'flv') });
+  const subs = planSubtitles(media, input.sidecars ?? [], {
+    enabled: p.packaging.subtitles !== false,
+    hls: hls !== null,
+    mp4: files.some((f) => f.kind === 'mp4'),
+    flv: files.some((f) => f.kind === 'flv'),
+  });
   return {
     media,
     preset: p,
