@@ -165,7 +165,8 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
       (pkg?.rungs ?? []).reduce((a, r) => a + r.sizeBytes, 0) +
       (pkg?.audio ?? []).reduce((a, r) => a + r.sizeBytes, 0) +
       files.reduce((a, f) => a + f.sizeBytes, 0) +
-      (thumbnails?.sizeBytes ?? 0);
+      (thumbnails?.sizeBytes ?? 0) +
+      (subtitles ?? []).reduce((a, s) => a + s.sizeBytes, 0);
     emit({
       type: 'done',
       output: dest,

@@ -38,7 +38,7 @@ export function printDryRun(ctx: CommandContext, planned: PlannedTranscode, inpu
       ladder: plan.ladder.rungs,
       audio: plan.audioRenditions,
       subtitles: plan.subtitles ?? [],
-      ...(plan.subtitles?.length ? { subtitlesCommand: [resolve(planned.toolchain.ffmpeg.path), '-hide_banner', '-nostdin', ...buildSubtitleExtractArgs(plan)] } : {}),
+      ...(plan.hls && plan.subtitles?.length ? { subtitlesCommand: [resolve(planned.toolchain.ffmpeg.path), '-hide_banner', '-nostdin', ...buildSubtitleExtractArgs(plan)] } : {}),
       notes: plan.notes,
       folders,
       command,
@@ -66,7 +66,7 @@ export function printDryRun(ctx: CommandContext, planned: PlannedTranscode, inpu
     w(
       `# The poster and sprite sheets come from a CPU pass after this command (NVENC keeps frames on the GPU): ${shellQuote([resolve(planned.toolchain.ffmpeg.path), '-hide_banner', '-nostdin', ...buildThumbnailPassArgs(plan)])}`,
     );
-  if (plan.subtitles?.length)
+  if (plan.hls && plan.subtitles?.length)
     w(
       `# The subtitles are converted to WebVTT after this command (demuxing only), then cut on the video's segments: ${shellQuote([resolve(planned.toolchain.ffmpeg.path), '-hide_banner', '-nostdin', ...buildSubtitleExtractArgs(plan)])}`,
     );
