@@ -18,7 +18,7 @@ import { parseMasterPlaylist, parseMediaPlaylist } from '../../src/package/playl
 import { parseVtt } from '../../src/package/subtitles.js';
 import { resolveToolchain, transcode, type TranscodeResult } from '../../src/transcode.js';
 import type { TranscodeEvent } from '../../src/events.js';
-import { CHROMIUM, FFMPEG, FFPROBE, HLS_JS, ffmpeg, ffprobeJson, need, run, unmet, writeFastPreset } from '../helpers/index.js';
+import { assertBuilt, CHROMIUM, cli, FFMPEG, FFPROBE, HLS_JS, ffmpeg, ffprobeJson, need, run, unmet, writeFastPreset } from '../helpers/index.js';
 
 const unavailable = unmet(need.ffmpeg);
 
@@ -211,6 +211,23 @@ describe.skipIf(unavailable)('subtitles: SRT tracks and a sidecar become WebVTT 
       expect(got.map((c) => c.text)).toEqual(cues.map(([, , t]) => t));
       for (const [k, c] of got.entries()) expect(Math.abs(c.start - cues[k]![0])).toBeLessThan(0.05);
     }
+  });
+
+  it('CLI: a missing sidecar or a playlist posing as one exits 3, a bad extension or language 2; nothing is written', async () => {
+    assertBuilt();
+    await writeFile(join(dir, 'list.srt'), '#EXTM3U\n#EXT-X-ENDLIST\n');
+    await writeFile(join(dir, 'notes.txt'), 'hello');
+    const preset = join(dir, 'subs.yaml');
+    for (const [arg, code, message] of [
+      ['missing.srt', 3, /Subtitles file not found: missing\.srt/],
+      ['list.srt', 3, /Refusing subtitles list\.srt: it is a playlist/],
+      ['notes.txt', 2, /expected a \.srt, \.vtt, \.ass or \.ssa file/],
+      ['eng.srt:und', 2, /"und" is not a language tag/],
+    ] as const) {
+      const r = await cli(['transcode', 'movie.mkv', '-p', preset, '-o', 'cli-out', '--subtitles', arg], { cwd: dir });
+      expect([r.code, r.stderr]).toEqual([code, expect.stringMatching(message)]);
+    }
+    expect((await readdir(dir)).filter((f) => f.includes('cli-out'))).toEqual([]);
   });
 
   it('every decision is a note (warning event) and streamkit.json records the renditions and their files', async () => {
