@@ -44,6 +44,29 @@ export function audioPrimingSamples(a: Pick<AudioRendition, 'surround'>): number
   return (a.surround?.codec ?? 'aac') === 'aac' ? AAC_PRIMING_SAMPLES : AC3_PRIMING_SAMPLES;
 }
 
+/** Where a subtitle rendition's text comes from: a text subtitle stream of the source, or a sidecar file. */
+export type SubtitleSource =
+  | { kind: 'stream' /** the N in 0:s:N */; order: number /** ffprobe's stream index */; index: number; codec: string }
+  | { kind: 'file' /** absolute path */; path: string /** the demuxer that reads it (pinned, never guessed) */; format: SidecarFormat };
+
+export type SidecarFormat = 'srt' | 'webvtt' | 'ass';
+
+/** One WebVTT subtitle rendition (EXT-X-MEDIA TYPE=SUBTITLES), cut on the video's segment boundaries. */
+export interface SubtitleRendition {
+  /** folder name in the package: subs-1, subs-2... */
+  dir: string;
+  /** NAME attribute */
+  name: string;
+  /** LANGUAGE attribute (BCP 47), when known */
+  language: string | null;
+  default: boolean;
+  forced: boolean;
+  autoselect: boolean;
+  /** ISO 639-2 code for the MP4 files' mov_text track (the MP4 muxer takes three letters only): the source's tag, or a three-letter --subtitles code; null: und */
+  iso639: string | null;
+  source: SubtitleSource;
+}
+
 /**
  * How frames travel when NVENC encodes (decided by trial runs in pipeline/nvenc-trial.ts):
  * - gpu: NVDEC decodes (-hwaccel cuda, frames stay in GPU memory), every rung is scaled on the GPU
@@ -79,6 +102,8 @@ export interface TranscodePlan {
   deinterlace?: DeinterlacePlan | null;
   audio: AudioSpec | null;
   audioRenditions: AudioRendition[];
+  /** WebVTT subtitle renditions of the HLS package (package/subtitles.ts); absent or empty: none */
+  subtitles?: SubtitleRendition[];
   hls: {
     container: 'ts' | 'fmp4';
     /**

@@ -19,6 +19,7 @@ import { probeSource, type Source, type SourceOptions } from './pipeline/probe.j
 import type { Toolchain } from './pipeline/toolchain.js';
 import { verifyOutputs } from './pipeline/verify.js';
 import { makeThumbnails } from './pipeline/thumbnails.js';
+import { makeSubtitles } from './pipeline/subtitles.js';
 import type { ResolvedPreset } from './preset/load.js';
 import { isHttpUrl } from './remote.js';
 
@@ -33,6 +34,7 @@ import { isHttpUrl } from './remote.js';
  *   verify (pipeline/verify.ts)            both ends of every rendition and file decode
  *   thumbnails (pipeline/thumbnails.ts)    poster and sprites checked (or made, NVENC), thumbnails.vtt
  *                                          written; beside verify, not after it
+ *   subtitles (pipeline/subtitles.ts)      text subtitles and sidecar files as WebVTT renditions, on the video's segments
  *   commit (pipeline/commit.ts)            streamkit.json, then the staging folder moved into place
  */
 
@@ -163,6 +165,7 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
 
     emit({ type: 'stage', stage: 'verify', status: 'start' });
     const { files, thumbnails } = await verifyAndThumbnails(ctx, source, encoded, pkg);
+    const subtitles = await makeSubtitles(ctx, source, encoded, pkg);
     emit({ type: 'stage', stage: 'verify', status: 'done' });
     for (const f of files) emit({ type: 'file', ...f });
     for (const r of pkg?.rungs ?? [])
@@ -178,7 +181,7 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
         segments: r.segments,
       });
 
-    await commitPackage(ctx, source, encoded, pkg, thumbnails, staging, { frameRate: options.frameRate, hw: options.hw, replace: options.force ?? false });
+    await commitPackage(ctx, source, encoded, pkg, { thumbnails, subtitles }, staging, { frameRate: options.frameRate, hw: options.hw, replace: options.force ?? false });
 
     const elapsedSeconds = (performance.now() - started) / 1000;
     const master = pkg ? resolve(dest, 'master.m3u8') : null;
@@ -186,7 +189,8 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
       (pkg?.rungs ?? []).reduce((a, r) => a + r.sizeBytes, 0) +
       (pkg?.audio ?? []).reduce((a, r) => a + r.sizeBytes, 0) +
       files.reduce((a, f) => a + f.sizeBytes, 0) +
-      (thumbnails?.sizeBytes ?? 0);
+      (thumbnails?.sizeBytes ?? 0) +
+      (subtitles ?? []).reduce((a, s) => a + s.sizeBytes, 0);
     emit({
       type: 'done',
       output: dest,

@@ -8,6 +8,7 @@ import { filePath, FMP4_INIT_NAME, rungDir, SEGMENT_PATTERN, segmentExtension, t
 import { versionAtLeast, type Capabilities } from '../ffmpeg/capabilities.js';
 import { encoderTimeBaseArgs, fpsFilter } from './fps-filter.js';
 import { gpuInputOptions, gpuVideoFilterGraph } from './gpu-graph.js';
+import { movTextInputArgs, movTextSelect, movTextStreamArgs } from './subtitles.js';
 import { thumbnailOutputArgs, withThumbnailBranches } from './thumbnails.js';
 
 /**
@@ -210,6 +211,8 @@ function inputAndGraphArgs(plan: TranscodePlan): { args: string[]; outputs: stri
   // poster and sprites: two more branches off the top rung (args/thumbnails.ts), outputs after all others
   const { graph, outputs } = withThumbnailBranches(plan, videoGraphFor(plan));
   const args = ['-loglevel', 'warning', '-y', ...protocolOptions(media.remote), ...media.inputOptions, ...nvencInputOptions(plan), '-i', media.url, '-filter_complex', graph];
+  // sidecar subtitle files carried by MP4 files: inputs 1, 2... (args/subtitles.ts)
+  args.push(...movTextInputArgs(plan));
   return { args, outputs };
 }
 
@@ -256,6 +259,8 @@ function buildTeeTranscodeArgs(plan: TranscodePlan): string[] {
     args.push('-map', `0:a:${a.sourceOrder}`, ...audioEncodeArgs(plan, a, j));
     if (a.language) args.push(`-metadata:s:a:${j}`, `language=${a.language}`);
   });
+  // subtitles as mov_text tracks of the MP4 files (args/subtitles.ts)
+  args.push(...movTextStreamArgs(plan));
   args.push('-flags', '+global_header', plan.fpsModeOption, 'passthrough', ...encoderTimeBaseArgs(plan, 'v'), '-map_metadata', '-1', '-map_chapters', '-1');
   const slaves: string[] = [];
   const abort: [string, string] = ['onfail', 'abort'];
@@ -273,7 +278,7 @@ function buildTeeTranscodeArgs(plan: TranscodePlan): string[] {
     });
   }
   for (const f of plan.files) {
-    const select = [`v:${f.rungIndex}`, ...f.audio.map((j) => `a:${j}`)].join(',');
+    const select = [`v:${f.rungIndex}`, ...f.audio.map((j) => `a:${j}`), ...movTextSelect(plan, f.kind)].join(',');
     // MP4: moov moved in front once the file is complete; FLV: a keyframe index in the metadata so players (and the check below) can seek
     const muxer: [string, string][] =
       f.kind === 'mp4'
@@ -300,7 +305,8 @@ export function buildFileCheckArgs(files: readonly string[], seconds = 1): strin
   for (const f of files) args.push('-t', String(seconds), '-i', `file:${f}`, '-sseof', `-${seconds}`, '-i', `file:${f}`);
   // frames keep the container's own time base (FLV: milliseconds): re-timing them to 1/fps can round
   // two neighbours onto one tick after a seek, which the null muxer reports as an error
-  const sink = ['-enc_time_base', '-1', '-f', 'null', '-'];
+  // -sn: subtitle tracks (mov_text in MP4) have no encoder for the null muxer; they are not decoded here
+  const sink = ['-sn', '-enc_time_base', '-1', '-f', 'null', '-'];
   files.forEach((_, i) => {
     args.push('-map', `${2 * i}`, ...sink, '-map', `${2 * i + 1}`, ...sink);
   });

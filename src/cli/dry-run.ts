@@ -4,6 +4,7 @@ import { shellQuote } from '../ffmpeg/shell-quote.js';
 import { describeMedia } from '../media/probe.js';
 import { formatRational } from '../media/rational.js';
 import { groupOf, outputFolders } from '../plan.js';
+import { buildSubtitleExtractArgs } from '../args/subtitles.js';
 import { buildThumbnailPassArgs } from '../args/thumbnails.js';
 import type { PlannedTranscode } from '../transcode.js';
 import type { CommandContext } from './context.js';
@@ -36,6 +37,8 @@ export function printDryRun(ctx: CommandContext, planned: PlannedTranscode, inpu
       gopFrames: plan.ladder.gopFrames,
       ladder: plan.ladder.rungs,
       audio: plan.audioRenditions,
+      subtitles: plan.subtitles ?? [],
+      ...(plan.hls && plan.subtitles?.length ? { subtitlesCommand: [resolve(planned.toolchain.ffmpeg.path), '-hide_banner', '-nostdin', ...buildSubtitleExtractArgs(plan)] } : {}),
       notes: plan.notes,
       folders,
       command,
@@ -51,6 +54,8 @@ export function printDryRun(ctx: CommandContext, planned: PlannedTranscode, inpu
     w(`#   ${r.name.padEnd(8)} ${`${r.width}x${r.height}`.padEnd(10)} ${kbps(r.bitrate)} (max ${kbps(r.maxrate)})${r.fromSource ? '  [source height]' : ''}`);
   for (const a of plan.audioRenditions)
     w(`#   ${a.dir.padEnd(8)} ${a.surround?.codec ?? 'aac'} ${a.channels} ch "${a.name}"${a.language ? ` [${a.language}]` : ''}${a.surround ? ` (group ${groupOf(a)})` : ''}`);
+  for (const s of plan.subtitles ?? [])
+    w(`#   ${s.dir.padEnd(8)} webvtt "${s.name}"${s.language ? ` [${s.language}]` : ''}${s.default ? ' default' : ''}${s.forced ? ' forced' : ''}`);
   for (const n of plan.notes) w(`# note: ${n}`);
   w(`# output: ${planned.output}`);
   w('# streamkit itself encodes into a staging folder beside the output and moves it into place when');
@@ -61,6 +66,10 @@ export function printDryRun(ctx: CommandContext, planned: PlannedTranscode, inpu
   if (plan.thumbnails?.pass === 'separate')
     w(
       `# The poster and sprite sheets come from a CPU pass after this command (NVENC keeps frames on the GPU): ${shellQuote([resolve(planned.toolchain.ffmpeg.path), '-hide_banner', '-nostdin', ...buildThumbnailPassArgs(plan)])}`,
+    );
+  if (plan.hls && plan.subtitles?.length)
+    w(
+      `# The subtitles are converted to WebVTT after this command (demuxing only), then cut on the video's segments: ${shellQuote([resolve(planned.toolchain.ffmpeg.path), '-hide_banner', '-nostdin', ...buildSubtitleExtractArgs(plan)])}`,
     );
   if (exists) w(`# note: ${planned.output} already exists; a real run needs --force.`);
   w(`mkdir -p ${shellQuote(folders)} && cd ${shellQuote([planned.output])} && \\`);

@@ -5,6 +5,7 @@ import { describeColour, planColour } from '../media/colour.js';
 import { planDeinterlace } from '../media/interlace.js';
 import { describeMedia, probeHdrMetadata, probeInterlace, probeMedia } from '../media/probe.js';
 import { audioRenditions } from '../pipeline/plan.js';
+import { planSubtitles } from '../media/subtitles.js';
 import { formatRational } from '../media/rational.js';
 import { listBuiltinPresets, loadPreset } from '../preset/load.js';
 import { checkPresetEncoders } from '../encoder/preset-check.js';
@@ -72,24 +73,44 @@ or CI is set; NDJSON events with --json. NO_COLOR turns colours off.`,
     .addOption(frameRateOption())
     .addOption(hwOption())
     .option('--dry-run', 'print the resolved ladder and the exact ffmpeg command; run nothing')
+    .option('--subtitles <file[:lang]>', 'a sidecar .srt/.vtt/.ass subtitle file as a WebVTT rendition, with its language (repeatable)', (v: string, prev: string[] = []) => [
+      ...prev,
+      v,
+    ])
     .addHelpText(
       'after',
       `
 Examples:
   $ streamkit transcode movie.mp4 --preset h264-ladder -o out/movie
+  $ streamkit transcode movie.mkv --preset h264-ladder --subtitles movie.en.srt:en --subtitles movie.fr.srt:fr
   $ streamkit transcode movie.mp4 --preset av1-ladder --json > events.ndjson
   $ streamkit transcode clip.h264 --framerate 30000/1001 --preset ./my-preset.yaml
   $ streamkit transcode movie.mp4 --preset hevc-ladder --dry-run`,
     )
-    .action(async (input: string, o: { preset: string; output?: string; force?: boolean; framerate?: string; hw: HardwareRequest; dryRun?: boolean }, cmd: Command) =>
-      run(async (ctx) => {
-        const common = { input, preset: o.preset, output: o.output, ffmpeg: ctx.opts.ffmpeg, ffprobe: ctx.opts.ffprobe, frameRate: o.framerate, hw: o.hw, signal: io.signal };
-        if (o.dryRun) {
-          printDryRun(ctx, await planTranscode(common), input);
-          return;
-        }
-        await transcodeCommand(ctx, { ...common, force: o.force, signal: io.signal });
-      }, globals(cmd)),
+    .action(
+      async (
+        input: string,
+        o: { preset: string; output?: string; force?: boolean; framerate?: string; hw: HardwareRequest; dryRun?: boolean; subtitles?: string[] },
+        cmd: Command,
+      ) =>
+        run(async (ctx) => {
+          const common = {
+            input,
+            preset: o.preset,
+            output: o.output,
+            ffmpeg: ctx.opts.ffmpeg,
+            ffprobe: ctx.opts.ffprobe,
+            frameRate: o.framerate,
+            hw: o.hw,
+            subtitles: o.subtitles,
+            signal: io.signal,
+          };
+          if (o.dryRun) {
+            printDryRun(ctx, await planTranscode(common), input);
+            return;
+          }
+          await transcodeCommand(ctx, { ...common, force: o.force, signal: io.signal });
+        }, globals(cmd)),
     );
 
   const presets = program
@@ -156,6 +177,7 @@ Examples:
         const colour = planColour(media.video, preset.preset.video.codec, preset.preset.video.hdr);
         const deinterlace = planDeinterlace(media.video.interlace, preset.preset.video.deinterlace);
         const audio = audioRenditions(media, preset.preset);
+        const subtitleNotes = planSubtitles(media, [], { enabled: preset.preset.packaging.subtitles !== false, hls: preset.preset.packaging.hls !== undefined }).notes;
         if (ctx.mode === 'json') {
           ctx.reporter.event({
             type: 'probe',
@@ -165,6 +187,7 @@ Examples:
             colour,
             deinterlace: deinterlace.plan,
             audio,
+            subtitleNotes,
           });
           return;
         }
@@ -186,7 +209,11 @@ Examples:
         io.out.write(`ladder (${preset.name}) @ ${formatRational(ladder.frameRate)} fps, keyframe every ${ladder.gopFrames} frames:\n`);
         for (const r of ladder.rungs) io.out.write(`  ${r.name.padEnd(8)} ${`${r.width}x${r.height}`.padEnd(10)} ${kbps(r.bitrate)}${r.fromSource ? '  [source height]' : ''}\n`);
         for (const a of audio.renditions) io.out.write(`  ${a.dir.padEnd(8)} ${a.surround?.codec ?? 'aac'} ${a.channels} ch "${a.name}"${a.surround ? ' (surround group)' : ''}\n`);
-        for (const n of [...ladder.notes, ...deinterlace.notes, ...colour.notes, ...audio.notes]) io.out.write(`  note: ${n}\n`);
+        for (const s of media.subtitles ?? [])
+          io.out.write(
+            `subtitle #${s.index}: ${s.codec}${s.language ? ` [${s.language}]` : ''}${s.title ? ` "${s.title}"` : ''}${s.default ? ' default' : ''}${s.forced ? ' forced' : ''}\n`,
+          );
+        for (const n of [...ladder.notes, ...deinterlace.notes, ...colour.notes, ...audio.notes, ...subtitleNotes]) io.out.write(`  note: ${n}\n`);
       }, globals(cmd)),
     );
 

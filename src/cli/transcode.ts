@@ -13,6 +13,7 @@ export interface TranscodeCommand {
   force?: boolean | undefined;
   frameRate?: string | undefined;
   hw: HardwareRequest;
+  subtitles?: string[] | undefined;
   ffmpeg?: string | undefined;
   ffprobe?: string | undefined;
   signal: AbortSignal;
@@ -31,7 +32,7 @@ export async function transcodeCommand(ctx: CommandContext, c: TranscodeCommand)
   const toolchain = await resolveToolchain({ ffmpeg: c.ffmpeg, ffprobe: c.ffprobe });
   const output = resolve(c.output ?? defaultOutput(c.input, preset.name));
   const result = await runJob(
-    { input: c.input, output, preset, frameRate: c.frameRate, hw: c.hw, force: c.force ?? false, existing: 'refuse' },
+    { input: c.input, output, preset, frameRate: c.frameRate, hw: c.hw, subtitles: c.subtitles, force: c.force ?? false, existing: 'refuse' },
     {
       toolchain,
       signal: c.signal,

@@ -37,6 +37,8 @@ export interface Job {
   preset: ResolvedPreset;
   frameRate?: string | undefined;
   hw: HardwareRequest;
+  /** sidecar subtitle files, `FILE[:LANG]` (transcode --subtitles) */
+  subtitles?: readonly string[] | undefined;
   /** redo even a current package, and replace a destination that is not a streamkit package */
   force: boolean;
   /** what is at the destination: judged (`update`, the default: batch and the queue) or refused unless forced (`refuse`: transcode) */
@@ -134,6 +136,7 @@ export async function runJob(job: Job, options: RunJobOptions = {}): Promise<Job
           force: decision.action === 'replace',
           frameRate: job.frameRate,
           hw: job.hw,
+          ...(job.subtitles?.length ? { subtitles: job.subtitles } : {}),
           ...(options.toolchain ? { toolchain: options.toolchain } : {}),
           ...(signal ? { signal } : {}),
           onEvent: (e) => {

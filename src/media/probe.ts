@@ -24,6 +24,8 @@ export interface MediaInfo {
   sizeBytes: number | null;
   video: VideoInfo;
   audio: AudioInfo[];
+  /** subtitle streams, text and bitmap (absent in hand-made MediaInfo: none) */
+  subtitles?: SubtitleInfo[];
   /** demuxer options that must precede -i (e.g. -framerate for raw streams) */
   inputOptions: string[];
 }
@@ -69,6 +71,15 @@ export interface AudioInfo {
   title: string | null;
   /** the stream's first timestamp in seconds (ffprobe start_time); null when unknown */
   startTime?: number | null;
+}
+
+export interface SubtitleInfo {
+  index: number;
+  codec: string;
+  language: string | null;
+  title: string | null;
+  default: boolean;
+  forced: boolean;
 }
 
 /** Demuxers that open other files or URLs named inside the input: refused for local inputs. */
@@ -237,7 +248,7 @@ type ProbeJson = {
     sample_rate?: string;
     duration?: string;
     start_time?: string;
-    disposition?: { attached_pic?: number };
+    disposition?: { attached_pic?: number; default?: number; forced?: number };
     tags?: Record<string, string>;
     side_data_list?: SideData[];
     color_primaries?: string;
@@ -439,6 +450,16 @@ export async function probeMedia(input: string, options: ProbeOptions): Promise<
       title: s.tags?.['title'] ?? null,
       startTime: startTimeOf(s.start_time),
     }));
+  const subtitles: SubtitleInfo[] = streams
+    .filter((s) => s.codec_type === 'subtitle')
+    .map((s) => ({
+      index: s.index,
+      codec: s.codec_name ?? 'unknown',
+      language: s.tags?.['language'] && s.tags['language'] !== 'und' ? s.tags['language'] : null,
+      title: s.tags?.['title'] ?? null,
+      default: s.disposition?.default === 1,
+      forced: s.disposition?.forced === 1,
+    }));
   return {
     input,
     url,
@@ -467,6 +488,7 @@ export async function probeMedia(input: string, options: ProbeOptions): Promise<
       interlace: { fieldOrder: fieldOrderOf(v.field_order), idet: null },
     },
     audio,
+    subtitles,
     inputOptions,
   };
 }

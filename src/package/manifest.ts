@@ -5,6 +5,7 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import type { ColourPlan } from '../media/colour.js';
 import type { SyncReport } from './av-sync.js';
+import type { SubtitleReport } from './subtitles.js';
 import type { ThumbnailsReport } from './thumbnails.js';
 import { isHttpUrl } from '../remote.js';
 
@@ -53,6 +54,8 @@ export interface Manifest {
   notes?: string[];
   /** poster.jpg, thumbnails.vtt and the sprite sheets (package/thumbnails.ts); absent when none were made */
   thumbnails?: ThumbnailsReport;
+  /** the WebVTT subtitle renditions (package/subtitles.ts); absent when none were made */
+  subtitles?: SubtitleReport[];
   outputs: ManifestOutput[];
 }
 

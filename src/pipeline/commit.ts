@@ -5,6 +5,7 @@ import { jobIdentity } from '../package/job-identity.js';
 import type { HardwareRequest } from '../encoder/select.js';
 import type { ColourPlan } from '../media/colour.js';
 import { writeManifest } from '../package/manifest.js';
+import type { SubtitleReport } from '../package/subtitles.js';
 import type { ThumbnailsReport } from '../package/thumbnails.js';
 import { streamkitVersion } from '../version.js';
 import type { JobContext } from './context.js';
@@ -26,7 +27,7 @@ export async function commitPackage(
   source: Source,
   encoded: Encoded,
   pkg: HlsPackage | null,
-  thumbnails: ThumbnailsReport | null,
+  made: { thumbnails: ThumbnailsReport | null; subtitles: SubtitleReport[] | null },
   staging: Staging,
   job: { frameRate?: string | undefined; hw?: HardwareRequest | undefined; replace: boolean },
 ): Promise<void> {
@@ -47,7 +48,8 @@ export async function commitPackage(
       ...(pkg ? { avSync: pkg.sync } : {}),
       ...(plan.colour ? { colour: colourRecord(plan.colour) } : {}),
       notes: plan.notes,
-      ...(thumbnails ? { thumbnails } : {}),
+      ...(made.thumbnails ? { thumbnails: made.thumbnails } : {}),
+      ...(made.subtitles ? { subtitles: made.subtitles } : {}),
     },
     encoded.facts,
   );

@@ -15,7 +15,7 @@ export interface PlannedHardware {
 
 /** The plan for `hardware` (and its NVENC pipeline, when there is one). */
 function planFor(source: Source, hardware: CheckedHardware, nvenc?: TranscodePlan['nvenc']): TranscodePlan {
-  return buildPlan({ preset: source.preset, media: source.media, caps: source.toolchain.caps, hardware, nvenc, cpus: availableParallelism() });
+  return buildPlan({ preset: source.preset, media: source.media, caps: source.toolchain.caps, hardware, nvenc, cpus: availableParallelism(), sidecars: source.sidecars });
 }
 
 /** `--hw auto` after NVENC turned out unusable for this job: the same job on the preset's CPU encoder. */

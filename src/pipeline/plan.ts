@@ -6,6 +6,7 @@ import { deinterlacedRate, planDeinterlace } from '../media/interlace.js';
 import { buildLadder } from '../media/ladder.js';
 import { languageName, languageTag } from '../media/language.js';
 import type { MediaInfo } from '../media/probe.js';
+import { planSubtitles, type SidecarSubtitle } from '../media/subtitles.js';
 import { toNumber } from '../media/rational.js';
 import { requireFileMuxers, requireFlvSupport, selectFileTargets } from '../package/progressive.js';
 import { planThumbnails } from '../package/thumbnails.js';
@@ -23,6 +24,8 @@ export interface PlanInput {
   nvenc?: NvencPipeline | undefined;
   /** cores on this machine (scaler threads) */
   cpus: number;
+  /** sidecar subtitle files (--subtitles), checked */
+  sidecars?: readonly SidecarSubtitle[] | undefined;
 }
 
 /** Sources with at least this many channels get a surround rendition: 5.1 and above (5.1(side), 6.1, 7.1). */
@@ -141,6 +144,12 @@ export function buildPlan(input: PlanInput): TranscodePlan {
   const colour = planColour(media.video, p.video.codec, p.video.hdr);
   const nvenc = hardware.hardware === 'nvenc' ? input.nvenc : undefined;
   const thumbs = planThumbnails(p, media, ladder, nvenc);
+  const subs = planSubtitles(media, input.sidecars ?? [], {
+    enabled: p.packaging.subtitles !== false,
+    hls: hls !== null,
+    mp4: files.some((f) => f.kind === 'mp4'),
+    flv: files.some((f) => f.kind === 'flv'),
+  });
   return {
     media,
     preset: p,
@@ -151,11 +160,12 @@ export function buildPlan(input: PlanInput): TranscodePlan {
     tune: choice.tune,
     encoderOptions: Object.fromEntries(Object.entries(choice.options ?? {}).map(([k, v]) => [k.replace(/^-/, ''), v])),
     ladder,
-    notes: [...ladder.notes, ...deint.notes, ...colour.notes, ...audioNotes, ...fileNotes, ...thumbs.notes],
+    notes: [...ladder.notes, ...deint.notes, ...colour.notes, ...audioNotes, ...fileNotes, ...thumbs.notes, ...subs.notes],
     colour,
     deinterlace: deint.plan,
     audio: p.audio === false ? null : p.audio,
     audioRenditions: renditions,
+    subtitles: subs.renditions,
     hls,
     timeline: timelineFor(fps, renditions.length > 0, media),
     fpsModeOption: fpsModeOption(caps),

@@ -1,6 +1,7 @@
 import { checkedHardware, type CheckedHardware } from '../encoder/preset-check.js';
 import { selectHardware, type HardwareRequest } from '../encoder/select.js';
 import { probeHdrMetadata, probeInterlace, probeMedia, type MediaInfo } from '../media/probe.js';
+import { checkSidecar, type SidecarSubtitle } from '../media/subtitles.js';
 import { loadPreset, type ResolvedPreset } from '../preset/load.js';
 import { resolveToolchain, type Toolchain } from './toolchain.js';
 
@@ -14,6 +15,8 @@ export interface SourceOptions {
   /** frame rate of raw elementary-stream inputs */
   frameRate?: string | undefined;
   hw?: HardwareRequest | undefined;
+  /** sidecar subtitle files, `FILE[:LANG]` (--subtitles) */
+  subtitles?: readonly string[] | undefined;
   signal?: AbortSignal | undefined;
   toolchain?: Toolchain | undefined;
 }
@@ -26,6 +29,8 @@ export interface Source {
   request: HardwareRequest;
   /** the first choice of encoder (NVENC may still fall back to the CPU once tried on this input) */
   hardware: CheckedHardware;
+  /** sidecar subtitle files, checked */
+  sidecars: SidecarSubtitle[];
 }
 
 /**
@@ -46,10 +51,12 @@ export async function probeSource(options: SourceOptions): Promise<Source> {
   probing.catch(() => undefined);
   const hardware = checkedHardware(preset, await selectHardware(toolchain.caps, preset.preset, request));
   const probed = await probing;
+  const sidecars: SidecarSubtitle[] = [];
+  for (const s of options.subtitles ?? []) sidecars.push(await checkSidecar(s));
   // PQ/HLG sources only: their HDR10 metadata may be in the first frame, not the container
   const hdr = await probeHdrMetadata(probed, { ffprobe: toolchain.ffprobe.path, ...(options.signal ? { signal: options.signal } : {}) });
   const withHdr = hdr === (probed.video.hdr ?? null) ? probed : { ...probed, video: { ...probed.video, hdr } };
   // a source flagged interlaced (or not flagged at all): confirmed by idet on a sample
   const media = await probeInterlace(withHdr, { ffmpeg: toolchain.ffmpeg.path, ...(options.signal ? { signal: options.signal } : {}) });
-  return { preset, toolchain, media, request, hardware };
+  return { preset, toolchain, media, request, hardware, sidecars };
 }

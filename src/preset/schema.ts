@@ -147,6 +147,8 @@ const packaging = z
     mp4: mp4.optional(),
     flv: flv.optional(),
     thumbnails: z.union([thumbnails, z.literal(false)]).optional(),
+    /** text subtitle streams and --subtitles files as WebVTT renditions of the HLS package; default true */
+    subtitles: z.boolean().optional(),
   })
   .refine((p) => p.hls !== undefined || p.mp4 !== undefined || p.flv !== undefined, 'expected at least one packaging target (hls, mp4, flv)');
 
