@@ -98,7 +98,8 @@ describe.skipIf(unmet(need.ffmpeg))('atomic output (CLI)', () => {
 
   it('a second transcode into an output another one is writing: refused with exit 2 while the first goes on', async () => {
     const output = join(dir, 'contested');
-    const long = await makeSource(join(dir, 'contested.mp4'), { duration: 30, size: '320x180' });
+    // long enough that the first is still encoding when the second has been refused, on a fast machine too
+    const long = await makeSource(join(dir, 'contested.mp4'), { duration: 180, size: '320x180' });
     const first = spawn(process.execPath, [BIN, 'transcode', long, '--preset', 'h264-ladder', '--output', output, '--hw', 'cpu', '--json'], {
       cwd: REPO,
       stdio: ['ignore', 'pipe', 'pipe'],
