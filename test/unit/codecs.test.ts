@@ -29,6 +29,67 @@ function bits(fields: [value: number, width: number][]): Buffer {
   return out;
 }
 
+/**
+ * An AV1 sequence header OBU payload (reduced_still_picture_header 0, one operating point, no timing
+ * info): `level` (seq_tier is written only above level 7), the maximum frame size, and the colour
+ * config: bit depth and a colour description (null: none), then color_range 0, chroma sample position.
+ */
+function av1SequenceHeader(o: {
+  level: number;
+  width: number;
+  height: number;
+  colour: { highBitdepth: boolean; cp: number; tc: number; mc: number } | null;
+  chromaSamplePosition: number;
+}): Buffer {
+  const fields: [number, number][] = [
+    [0, 3], // seq_profile
+    [0, 1], // still_picture
+    [0, 1], // reduced_still_picture_header
+    [0, 1], // timing_info_present
+    [0, 1], // initial_display_delay_present
+    [0, 5], // operating_points_cnt_minus_1
+    [0, 12], // operating_point_idc
+    [o.level, 5], // seq_level_idx
+    ...(o.level > 7 ? [[0, 1] as [number, number]] : []), // seq_tier
+    [10, 4], // frame_width_bits_minus_1
+    [10, 4], // frame_height_bits_minus_1
+    [o.width - 1, 11],
+    [o.height - 1, 11],
+    [0, 1], // frame_id_numbers_present
+    [0, 1], // use_128x128_superblock
+    [1, 1], // enable_filter_intra
+    [1, 1], // enable_intra_edge_filter
+    [0, 1], // enable_interintra_compound
+    [0, 1], // enable_masked_compound
+    [0, 1], // enable_warped_motion
+    [0, 1], // enable_dual_filter
+    [1, 1], // enable_order_hint
+    [0, 1], // enable_jnt_comp
+    [0, 1], // enable_ref_frame_mvs
+    [1, 1], // seq_choose_screen_content_tools
+    [1, 1], // seq_choose_integer_mv
+    [6, 3], // order_hint_bits_minus_1
+    [0, 1], // enable_superres
+    [1, 1], // enable_cdef
+    [1, 1], // enable_restoration
+    [o.colour?.highBitdepth ? 1 : 0, 1], // high_bitdepth
+    [0, 1], // mono_chrome
+    [o.colour ? 1 : 0, 1], // color_description_present_flag
+    ...(o.colour
+      ? ([
+          [o.colour.cp, 8],
+          [o.colour.tc, 8],
+          [o.colour.mc, 8],
+        ] as [number, number][])
+      : []),
+    [0, 1], // color_range
+    [o.chromaSamplePosition, 2],
+    [0, 1], // separate_uv_delta_q
+    [0, 1], // film_grain_params_present
+  ];
+  return bits(fields);
+}
+
 describe('AVC', () => {
   it('formats avc1.PPCCLL in lower-case hex', () => {
     expect(avcCodecString(100, 0, 31)).toBe('avc1.64001f');
@@ -136,93 +197,15 @@ describe('AV1', () => {
   });
 
   it('writes the optional fields when colour differs from the defaults (BT.2020 PQ from a sequence header)', () => {
-    const seqHeader = bits([
-      [0, 3],
-      [0, 1],
-      [0, 1], // seq_profile, still_picture, reduced_still_picture_header
-      [0, 1],
-      [0, 1],
-      [0, 5], // timing_info_present, initial_display_delay_present, operating_points_cnt_minus_1
-      [0, 12],
-      [8, 5],
-      [0, 1], // operating_point_idc, seq_level_idx, seq_tier
-      [10, 4],
-      [10, 4],
-      [1919, 11],
-      [1079, 11], // frame size bits and max sizes
-      [0, 1],
-      [0, 1],
-      [1, 1],
-      [1, 1], // frame_id_numbers_present, 128x128, filter_intra, intra_edge
-      [0, 1],
-      [0, 1],
-      [0, 1],
-      [0, 1],
-      [1, 1],
-      [0, 1],
-      [0, 1], // interintra, masked, warped, dual_filter, order_hint, jnt_comp, ref_frame_mvs
-      [1, 1],
-      [1, 1],
-      [6, 3], // choose_screen_content_tools, choose_integer_mv, order_hint_bits_minus_1
-      [0, 1],
-      [1, 1],
-      [1, 1], // superres, cdef, restoration
-      [1, 1],
-      [0, 1],
-      [1, 1],
-      [9, 8],
-      [16, 8],
-      [9, 8],
-      [0, 1], // high_bitdepth, mono, colour desc, cp, tc, mc, color_range
-      [0, 2],
-      [0, 1],
-      [0, 1], // chroma_sample_position, separate_uv_delta_q, film_grain_params_present
-    ]);
+    const seqHeader = av1SequenceHeader({ level: 8, width: 1920, height: 1080, colour: { highBitdepth: true, cp: 9, tc: 16, mc: 9 }, chromaSamplePosition: 0 });
     const obu = Buffer.concat([Buffer.from([0x0a, seqHeader.length]), seqHeader]);
     const av1C = Buffer.concat([hexBuf('81084c00'), obu]);
     expect(av1CodecStringFromAv1C(av1C)).toBe('av01.0.08M.10.0.110.09.16.09.0');
   });
 
   it('a sequence header without colour description: no long form for that alone; when one is needed (chroma at the colocated position), colour says 02.02.02 (unspecified), not BT.709', () => {
-    const seqHeader = (chromaSamplePosition: number): Buffer =>
-      bits([
-        [0, 3],
-        [0, 1],
-        [0, 1], // seq_profile, still_picture, reduced_still_picture_header
-        [0, 1],
-        [0, 1],
-        [0, 5], // timing_info_present, initial_display_delay_present, operating_points_cnt_minus_1
-        [0, 12],
-        [4, 5], // operating_point_idc, seq_level_idx (no seq_tier at levels up to 7)
-        [10, 4],
-        [10, 4],
-        [1279, 11],
-        [719, 11], // frame size bits and max sizes
-        [0, 1],
-        [0, 1],
-        [1, 1],
-        [1, 1], // frame_id_numbers_present, 128x128, filter_intra, intra_edge
-        [0, 1],
-        [0, 1],
-        [0, 1],
-        [0, 1],
-        [1, 1],
-        [0, 1],
-        [0, 1], // interintra, masked, warped, dual_filter, order_hint, jnt_comp, ref_frame_mvs
-        [1, 1],
-        [1, 1],
-        [6, 3], // choose_screen_content_tools, choose_integer_mv, order_hint_bits_minus_1
-        [0, 1],
-        [1, 1],
-        [1, 1], // superres, cdef, restoration
-        [0, 1],
-        [0, 1],
-        [0, 1],
-        [0, 1], // high_bitdepth, mono, colour desc (absent: cp, tc, mc unspecified), color_range
-        [chromaSamplePosition, 2],
-        [0, 1],
-        [0, 1], // chroma_sample_position, separate_uv_delta_q, film_grain_params_present
-      ]);
+    // level 4 (no seq_tier), 1280x720, no colour description: cp, tc and mc unspecified
+    const seqHeader = (chromaSamplePosition: number): Buffer => av1SequenceHeader({ level: 4, width: 1280, height: 720, colour: null, chromaSamplePosition });
     const av1C = (csp: number): Buffer => {
       const sh = seqHeader(csp);
       return Buffer.concat([Buffer.from([0x81, 0x04, 0x0c | csp, 0x00]), Buffer.from([0x0a, sh.length]), sh]);
