@@ -52,6 +52,39 @@ function encoderPixelFormat(plan: Pick<TranscodePlan, 'encoder' | 'colour'>): st
   return eight === 'nv12' ? 'p010le' : 'yuv420p10le';
 }
 
+/**
+ * video.hdr: both: the frames are split once after the frame rate is fixed, into the HDR rungs (10-bit)
+ * and their SDR copies (tone-mapped once, 8-bit), each side split again into its rungs.
+ */
+function hdrAndSdrGraph(
+  plan: TranscodePlan,
+  sdr: NonNullable<NonNullable<TranscodePlan['colour']>['sdrCopies']>,
+  branch: (r: LadderRung) => string,
+): { graph: string; outputs: string[] } {
+  const v = plan.media.video;
+  const rungs = plan.ladder.rungs;
+  const outputs = rungs.map((_, i) => `v${i}`);
+  const sides = [
+    { label: 'hdr', head: [`format=${encoderPixelFormat(plan)}`], items: rungs.map((r, i) => ({ r, i })).filter((x) => !x.r.sdr) },
+    {
+      label: 'sdr',
+      head: [...toneMapFilters(sdr, v.colour ?? { primaries: null, transfer: null, matrix: null, range: null }), `format=${encoderProfiles[plan.encoder].pixelFormat}`],
+      items: rungs.map((r, i) => ({ r, i })).filter((x) => x.r.sdr),
+    },
+  ];
+  const parts = [`[0:${v.index}]${fpsFilter(plan)},split=2[hdr][sdr]`];
+  for (const side of sides) {
+    if (side.items.length === 1) {
+      const { r, i } = side.items[0]!;
+      parts.push(`[${side.label}]${[...side.head, branch(r)].join(',')}[${outputs[i]}]`);
+      continue;
+    }
+    const pads = side.items.map(({ i }) => `[${side.label}${i}]`);
+    parts.push(`[${side.label}]${side.head.join(',')},split=${side.items.length}${pads.join('')}`, ...side.items.map(({ r, i }, k) => `${pads[k]}${branch(r)}[${outputs[i]}]`));
+  }
+  return { graph: parts.join(';'), outputs };
+}
+
 export function videoFilterGraph(plan: TranscodePlan): { graph: string; outputs: string[] } {
   const { ladder, media } = plan;
   const rungs = ladder.rungs;
@@ -71,6 +104,8 @@ export function videoFilterGraph(plan: TranscodePlan): { graph: string; outputs:
   const sameAsSource = (r: LadderRung): boolean => r.width === v.displayWidth && r.height === v.displayHeight && v.sar.num === v.sar.den;
   const scale = (r: LadderRung): string => `scale=${r.width}:${r.height}${threads ? `:${threads}` : ''}`;
   const branch = (r: LadderRung): string => [...(sameAsSource(r) ? [] : [scale(r)]), 'setsar=1'].join(',');
+  const sdrCopies = plan.colour?.sdrCopies;
+  if (sdrCopies && rungs.some((r) => r.sdr)) return hdrAndSdrGraph(plan, sdrCopies, branch);
   const source = `[0:${v.index}]`;
   if (rungs.length === 1) return { graph: `${source}${[...head, branch(rungs[0]!)].join(',')}[${outputs[0]}]`, outputs };
   const pads = rungs.map((_, i) => `[s${i}]`);
@@ -80,10 +115,13 @@ export function videoFilterGraph(plan: TranscodePlan): { graph: string; outputs:
 
 export function rungEncodeSettings(plan: TranscodePlan, rung: LadderRung): RungEncodeSettings {
   const colour = plan.colour;
+  // an SDR copy (video.hdr: both) is 8-bit BT.709, without HDR metadata
+  const sdrCopy = rung.sdr === true;
+  const tags = sdrCopy ? { primaries: 'bt709', transfer: 'bt709', matrix: 'bt709', range: 'tv' as const } : colour?.tags;
   return {
-    ...(colour?.tags ? { colour: colour.tags } : {}),
-    ...(colour?.hdr10 ? { hdr10: colour.hdr10 } : {}),
-    ...(colour?.bitDepth === 10 ? { tenBit: true } : {}),
+    ...(tags ? { colour: tags } : {}),
+    ...(colour?.hdr10 && !sdrCopy ? { hdr10: colour.hdr10 } : {}),
+    ...(colour?.bitDepth === 10 && !sdrCopy ? { tenBit: true } : {}),
     mode: plan.preset.video.rateControl.mode,
     bitrate: rung.bitrate,
     maxrate: rung.maxrate,

@@ -51,7 +51,7 @@ export function videoRangeOf(transfer: string | null | undefined): VideoRange {
 }
 
 /** What the preset asks for an HDR source: keep it HDR where the codec can carry it, or make SDR. */
-export type HdrPolicy = 'keep' | 'sdr';
+export type HdrPolicy = 'keep' | 'sdr' | 'both';
 
 /**
  * How HDR becomes SDR: zscale to linear light with HDR reference white (ITU-R BT.2408: 203 cd/m²) as
@@ -82,11 +82,18 @@ export interface ColourPlan {
   tags: ColourDescription | null;
   /** HDR10 static metadata written into every rung's bitstream (PQ kept as HDR) */
   hdr10: { masteringDisplay: MasteringDisplay | null; contentLight: ContentLight | null } | null;
+  /** video.hdr: both: every HDR rung gets an SDR copy, tone-mapped this way (8-bit, BT.709) */
+  sdrCopies?: ToneMapping | null;
   /** one sentence per decision, for the run's notes, the JSON events and streamkit.json */
   notes: string[];
 }
 
 const BT709: ColourDescription = { primaries: 'bt709', transfer: 'bt709', matrix: 'bt709', range: 'tv' };
+
+/** The brightest an HDR source gets, cd/m²: PQ from MaxCLL, else the mastering display, else 1000; HLG is relative (its reference white). */
+function peakOf(range: 'PQ' | 'HLG', hdr: HdrMetadata | null | undefined): number {
+  return range === 'HLG' ? REFERENCE_WHITE : hdr?.contentLight?.maxCll || hdr?.masteringDisplay?.maxLuminance || DEFAULT_PQ_PEAK;
+}
 
 /** HDR reference (diffuse) white, ITU-R BT.2408: where SDR white goes in HDR, and back. */
 const REFERENCE_WHITE = 203;
@@ -100,6 +107,8 @@ const DEFAULT_PQ_PEAK = 1000;
  *   every rung; for PQ, its mastering display and content light level carried (HDR10).
  * - PQ or HLG source with an H.264 ladder (no HDR H.264 in Apple's HLS authoring spec) or policy
  *   `sdr`: tone-mapped to SDR BT.709 (ToneMapping) and tagged BT.709.
+ * - Policy `both` (HEVC/AV1): as `keep`, plus an SDR copy of every rung (sdrCopies; the plan adds the
+ *   rungs, `NAME-sdr`), as Apple's HLS authoring spec asks of HDR packages.
  * - SDR source: 8-bit, its colour description carried as it is; an untagged source stays untagged.
  */
 export function planColour(
@@ -121,7 +130,7 @@ export function planColour(
     if (codec === 'h264' || policy === 'sdr') {
       const why = codec === 'h264' ? 'H.264 ladders are SDR (HLS carries HDR in HEVC and AV1 only)' : 'the preset asks for SDR (video.hdr: sdr)';
       const md = video.hdr?.masteringDisplay;
-      const sourcePeak = range === 'HLG' ? REFERENCE_WHITE : video.hdr?.contentLight?.maxCll || md?.maxLuminance || DEFAULT_PQ_PEAK;
+      const sourcePeak = peakOf(range, video.hdr);
       const peakWhy =
         range === 'HLG' ? 'HLG is relative' : video.hdr?.contentLight?.maxCll ? 'MaxCLL' : md?.maxLuminance ? 'mastering display' : 'no MaxCLL or mastering display: assumed';
       notes.push(
@@ -149,6 +158,13 @@ export function planColour(
       );
     } else {
       notes.push(`${name} source kept as HDR on every rung: 10-bit, ${tags.primaries}/${tags.transfer}/${tags.matrix}.`);
+    }
+    if (policy === 'both') {
+      const sdrCopies: ToneMapping = { from: range, operator: 'mobius', nominalPeak: REFERENCE_WHITE, sourcePeak: peakOf(range, video.hdr) };
+      notes.push(
+        `video.hdr: both: every rung also gets an SDR copy (NAME-sdr: 8-bit BT.709, tone-mapped with mobius, peak ${Math.round(sdrCopies.sourcePeak)} cd/m²), listed without VIDEO-RANGE, for players and screens without HDR.`,
+      );
+      return { range, bitDepth: 10, toneMap: null, tags, hdr10, sdrCopies, notes };
     }
     return { range, bitDepth: 10, toneMap: null, tags, hdr10, notes };
   }
@@ -236,7 +252,7 @@ export function describeColour(video: { colour?: ColourDescription | undefined; 
 export function previewToneMap(plan: ColourPlan, source: ColourDescription | undefined): string[] {
   if (plan.range === 'SDR') return [];
   const h = plan.hdr10;
-  const sourcePeak = plan.range === 'HLG' ? REFERENCE_WHITE : h?.contentLight?.maxCll || h?.masteringDisplay?.maxLuminance || DEFAULT_PQ_PEAK;
+  const sourcePeak = peakOf(plan.range, h ? { ...h, dolbyVision: null } : null);
   const desc = source ?? plan.tags ?? { primaries: null, transfer: null, matrix: null, range: null };
   return toneMapFilters({ from: plan.range, operator: 'mobius', nominalPeak: REFERENCE_WHITE, sourcePeak }, desc);
 }

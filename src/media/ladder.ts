@@ -29,6 +29,8 @@ export interface LadderRung {
   crf: number | undefined;
   /** true when this rung was made at the source's size in place of a taller preset rung */
   fromSource: boolean;
+  /** an SDR copy of an HDR ladder's rung (video.hdr: both): tone-mapped, 8-bit, BT.709 */
+  sdr?: boolean;
 }
 
 export interface Ladder {

@@ -429,13 +429,15 @@ export async function packageHls(
     };
   });
   const stereo = groups.find((g) => g.id === AUDIO_GROUP) ?? { id: null, peak: 0, average: 0, codecs: [] as string[], firstSegmentBytes: 0 };
-  const videoRange = plan.colour?.range ?? 'SDR';
+  const ladderRange = plan.colour?.range ?? 'SDR';
   const variants: VariantStream[] = [];
   const surroundVariants: VariantStream[] = [];
   const iframeStreams: IFrameStream[] = [];
   const rungs: PackagedRung[] = [];
   for (const [i, r] of videos.entries()) {
     const rung = plan.ladder.rungs[i]!;
+    // an SDR copy of an HDR ladder's rung (video.hdr: both) is SDR: no VIDEO-RANGE
+    const videoRange = rung.sdr ? 'SDR' : ladderRange;
     const videoCodecs = r.codecs.filter((c) => !c.startsWith('mp4a'));
     const frames = iframesOf(r);
     const iframeMap = r.mapUri ? { uri: r.mapUri } : r.tsInitLength ? { uri: r.segments[0]!.uri, byteRange: { offset: 0, length: r.tsInitLength } } : null;

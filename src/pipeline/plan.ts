@@ -108,7 +108,10 @@ export function buildPlan(input: PlanInput): TranscodePlan {
   const p = resolved.preset;
   const deint = planDeinterlace(media.video.interlace, p.video.deinterlace);
   // one frame per field doubles the rate the ladder is fitted to (the cap still applies)
-  const ladder = buildLadder(p, deint.plan?.rate === 'field' ? { ...media, video: { ...media.video, frameRate: deinterlacedRate(media.video.frameRate, deint.plan) } } : media);
+  let ladder = buildLadder(p, deint.plan?.rate === 'field' ? { ...media, video: { ...media.video, frameRate: deinterlacedRate(media.video.frameRate, deint.plan) } } : media);
+  const colour = planColour(media.video, p.video.codec, p.video.hdr);
+  // video.hdr: both: an SDR copy of every rung, after the HDR ones (their folders NAME-sdr)
+  if (colour.sdrCopies) ladder = { ...ladder, rungs: [...ladder.rungs, ...ladder.rungs.map((r) => ({ ...r, name: `${r.name}-sdr`, sdr: true }))] };
   const fps = toNumber(ladder.frameRate);
   let hls: TranscodePlan['hls'] = null;
   if (p.packaging.hls) {
@@ -141,7 +144,6 @@ export function buildPlan(input: PlanInput): TranscodePlan {
   if (files.some((f) => f.kind === 'flv')) requireFlvSupport(caps, p.video.codec, 'FLV files');
   requireFileMuxers(caps, files);
   const choice = p.video.encoder[hardware.hardware]!;
-  const colour = planColour(media.video, p.video.codec, p.video.hdr);
   const nvenc = hardware.hardware === 'nvenc' ? input.nvenc : undefined;
   const thumbs = planThumbnails(p, media, ladder, nvenc);
   const subs = planSubtitles(media, input.sidecars ?? [], {

@@ -74,8 +74,8 @@ const video = z.strictObject({
   keyframeInterval: z.number().positive().max(20).default(2),
   /** output frame rate cap in frames/s; sources above it are divided by the smallest whole factor that fits */
   maxFrameRate: z.number().positive().max(240).default(60),
-  /** an HDR (PQ/HLG) source: kept HDR on HEVC/AV1 ladders (`keep`, the default) or tone-mapped to SDR (`sdr`); H.264 is always SDR */
-  hdr: z.enum(['keep', 'sdr']).optional(),
+  /** an HDR (PQ/HLG) source: kept HDR on HEVC/AV1 ladders (`keep`, the default), tone-mapped to SDR (`sdr`), or both (`both`: the HDR ladder plus an SDR copy of every rung, `NAME-sdr`); H.264 is always SDR */
+  hdr: z.enum(['keep', 'sdr', 'both']).optional(),
   /** interlaced sources: deinterlaced when confirmed (`auto`, the default), never (`off`), or one frame per frame / per field (`frame`, `field`: 50i -> 50p) */
   deinterlace: z.enum(['auto', 'off', 'frame', 'field']).optional(),
   rungs: z.array(rung).min(1),

@@ -204,6 +204,29 @@ describe.skipIf(unmet(need.ffmpeg))('colour and HDR', () => {
     expect(master.variants[0]!.attrs['VIDEO-RANGE']).toBe('PQ');
   }, 180_000);
 
+  it('video.hdr: both: the HDR ladder plus an SDR copy of every rung in one package, each variant saying its range', async () => {
+    const both = await writeFastPreset(dir, 'hevc-both', { codec: 'hevc', rungs: [360, 180] });
+    await writeFile(both, (await readFile(both, 'utf8')).replace('  keyframeInterval:', '  hdr: both\n  keyframeInterval:'));
+    const out = join(dir, 'pq-both');
+    await transcode({ input: pq, preset: both, output: out, hw: 'cpu', ffmpeg: FFMPEG, ffprobe: FFPROBE });
+    const master = parseMasterPlaylist(await readFile(join(out, 'master.m3u8'), 'utf8'));
+    const byUri = new Map(master.variants.map((v) => [v.uri, v.attrs]));
+    expect([...byUri.keys()].sort()).toEqual(['180p-sdr/index.m3u8', '180p/index.m3u8', '360p-sdr/index.m3u8', '360p/index.m3u8']);
+    for (const rung of ['360p', '180p']) {
+      expect(byUri.get(`${rung}/index.m3u8`)!['VIDEO-RANGE']).toBe('PQ');
+      expect(byUri.get(`${rung}/index.m3u8`)!['CODECS']).toMatch(/^hvc1\.2\.4\./);
+      expect(byUri.get(`${rung}-sdr/index.m3u8`)!['VIDEO-RANGE']).toBeUndefined();
+      expect(byUri.get(`${rung}-sdr/index.m3u8`)!['CODECS']).toMatch(/^hvc1\.1\.6\./);
+      expect(await videoStream(await firstSegment(out, rung, dir))).toMatchObject({ pix_fmt: 'yuv420p10le', color_transfer: 'smpte2084', profile: 'Main 10' });
+      const sdr = await firstSegment(out, `${rung}-sdr`, dir);
+      expect(await videoStream(sdr)).toMatchObject({ pix_fmt: 'yuv420p', color_transfer: 'bt709', color_primaries: 'bt709', profile: 'Main' });
+      expect((await firstFrameSideData(sdr)).some((d) => d.side_data_type === 'Mastering display metadata')).toBe(false);
+    }
+    const sdrTop = await againstOriginal(await firstSegment(out, '360p-sdr', dir), SIZE);
+    expect(sdrTop.saturation).toBeGreaterThan(0.85);
+    expect(sdrTop.saturation).toBeLessThan(1.15);
+  }, 180_000);
+
   it('SDR: a BT.709-tagged source keeps its tags on every rung; an untagged one stays untagged and says so', async () => {
     const preset = await writeFastPreset(dir, 'sdr', { codec: 'h264', rungs: [180] });
     const tagged = await makeSource(join(dir, 'tagged.mp4'), {

@@ -29,6 +29,16 @@ describe('planColour', () => {
     expect(planColour({ colour: PQ, hdr: null, bitDepth: 10 }, 'h264').notes[0]).toMatch(/assumed/);
   });
 
+  it('both: kept as HDR, plus SDR copies tone-mapped like an SDR ladder; on H.264 just SDR', () => {
+    const c = planColour({ colour: PQ, hdr: hdr10, bitDepth: 10 }, 'hevc', 'both');
+    expect(c).toMatchObject({ range: 'PQ', bitDepth: 10, toneMap: null, sdrCopies: { from: 'PQ', operator: 'mobius', nominalPeak: 203, sourcePeak: 1000 } });
+    expect(c.notes.some((n) => n.startsWith('video.hdr: both: every rung also gets an SDR copy'))).toBe(true);
+    const h264 = planColour({ colour: PQ, hdr: hdr10, bitDepth: 10 }, 'h264', 'both');
+    expect(h264.range).toBe('SDR');
+    expect(h264.sdrCopies).toBeUndefined();
+    expect(planColour({ colour: { primaries: 'bt709', transfer: 'bt709', matrix: 'bt709', range: 'tv' }, bitDepth: 8 }, 'hevc', 'both').sdrCopies).toBeUndefined();
+  });
+
   it('HLG is kept on HEVC (no static metadata) and tone-mapped on H.264', () => {
     expect(planColour({ colour: HLG, bitDepth: 10 }, 'hevc')).toMatchObject({ range: 'HLG', bitDepth: 10, hdr10: null, tags: HLG });
     expect(planColour({ colour: HLG, bitDepth: 10 }, 'h264').toneMap).toMatchObject({ from: 'HLG', sourcePeak: 203 });
