@@ -96,29 +96,33 @@ describe.skipIf(unmet(need.ffmpeg))('atomic output (CLI)', () => {
     expect((await readdir(dir)).filter((f) => f.includes('revived'))).toEqual(['revived']);
   });
 
-  it('a second transcode into an output another one is writing: refused with exit 2 while the first goes on', async () => {
+  it('a second transcode into an output another one is writing: refused with exit 2, the other left alone', async () => {
     const output = join(dir, 'contested');
-    // long enough that the first is still encoding when the second has been refused, on a fast machine too
-    const long = await makeSource(join(dir, 'contested.mp4'), { duration: 180, size: '320x180' });
-    const first = spawn(process.execPath, [BIN, 'transcode', long, '--preset', 'h264-ladder', '--output', output, '--hw', 'cpu', '--json'], {
-      cwd: REPO,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    first.stdout.setEncoding('utf8');
-    await new Promise<void>((resolve) => {
-      first.stdout.on('data', (chunk: string) => {
-        stdout += chunk;
-        if (stdout.includes('"type":"progress"')) resolve();
-      });
-    });
-    const second = await cli(['transcode', source, '--preset', good, '--output', output, '--hw', 'cpu']);
-    first.kill('SIGINT');
-    expect(await new Promise<number | null>((resolve) => first.on('close', (c) => resolve(c)))).toBe(130);
-    expect(second.code).toBe(2);
-    expect(second.stderr).toMatch(/is being written by another streamkit process/);
-    expect(existsSync(output)).toBe(false);
-    expect((await readdir(dir)).filter((f) => f.includes('contested') && f !== 'contested.mp4')).toEqual([]);
+    // another process holding the destination's lock, as a running transcode does (job/lock.ts): it
+    // holds it until it is killed, so the test does not depend on how long an encode takes
+    const holder = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `const m = await import(${JSON.stringify(join(REPO, 'dist', 'job', 'lock.js'))}); const a = await m.acquireLock(${JSON.stringify(output)}, { what: 'the test' }); console.log(a.acquired ? 'held' : 'refused'); setInterval(() => {}, 1000);`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const closed = new Promise<void>((resolve) => holder.on('close', () => resolve()));
+    try {
+      holder.stdout.setEncoding('utf8');
+      expect(await new Promise<string>((resolve) => holder.stdout.once('data', (c: string) => resolve(c.trim())))).toBe('held');
+      const second = await cli(['transcode', source, '--preset', good, '--output', output, '--hw', 'cpu']);
+      expect(second.code).toBe(2);
+      expect(second.stderr).toMatch(/is being written by another streamkit process \(locked by another run \(pid \d+/);
+      expect(existsSync(output)).toBe(false);
+      // the holder's lock is still there: the refused command took nothing away
+      expect((await readdir(dir)).filter((f) => f.includes('contested'))).toEqual(['.streamkit-lock-contested']);
+    } finally {
+      holder.kill('SIGKILL');
+      await closed;
+    }
   });
 
   it('--force with a failing transcode keeps the old package', async () => {
