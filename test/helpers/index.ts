@@ -8,6 +8,7 @@
  * - cli.ts: the built CLI as a process, its events, what it left behind
  * - processes.ts: processes still running
  * - hls-check.ts: the independent check of a finished package
+ * - browser.ts: Debian's Chromium for the browser tests
  * - thumbnails-check.ts: the independent check of its poster and thumbnail track (WebVTT, sprites)
  *
  * Each name is exported by one module only.
@@ -18,4 +19,5 @@ export * from './presets.js';
 export * from './cli.js';
 export * from './processes.js';
 export * from './hls-check.js';
+export * from './browser.js';
 export * from './thumbnails-check.js';

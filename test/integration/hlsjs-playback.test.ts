@@ -10,11 +10,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize, sep } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseMasterPlaylist } from '../../src/package/playlist.js';
 import { resolveToolchain, transcode, type Toolchain } from '../../src/transcode.js';
-import { CHROMIUM, FFMPEG, FFPROBE, HLS_JS, makeSource, need, unmet, writeFastPreset, type Codec } from '../helpers/index.js';
+import { CHROMIUM, FFMPEG, FFPROBE, HLS_JS, makeSource, need, unmet, writeFastPreset, type Codec, launchChromium } from '../helpers/index.js';
 
 const unavailable = unmet(need.ffmpeg, need.chromium, need.hlsJs);
 
@@ -122,21 +122,7 @@ describe.skipIf(unavailable)('hls.js in Chromium plays every level', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-    context = await chromium.launchPersistentContext(join(dir, 'chromium-profile'), {
-      executablePath: CHROMIUM!,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--autoplay-policy=no-user-gesture-required',
-      ],
-    });
+    context = await launchChromium(dir);
     page = context.pages()[0] ?? (await context.newPage());
     await page.goto(`${base}/`);
   });

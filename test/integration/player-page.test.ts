@@ -10,9 +10,9 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, CHROMIUM, cli, makeSource, need, REPO, type ServeProcess, startServe, tempDir, unmet, writeFastPreset } from '../helpers/index.js';
+import { assertBuilt, cli, makeSource, need, REPO, type ServeProcess, startServe, tempDir, unmet, writeFastPreset, launchChromium } from '../helpers/index.js';
 
 const unavailable = unmet(need.ffmpeg, need.chromium, need.hlsJs);
 
@@ -66,22 +66,7 @@ describe.skipIf(unavailable)('the player page in Chromium', () => {
     );
 
     server = await startServe(join(dir, 'pkgs'));
-    context = await chromium.launchPersistentContext(join(dir, 'chromium-profile'), {
-      executablePath: CHROMIUM!,
-      headless: true,
-      viewport: { width: 1000, height: 900 },
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--autoplay-policy=no-user-gesture-required',
-      ],
-    });
+    context = await launchChromium(dir, { viewport: { width: 1000, height: 900 } });
     page = context.pages()[0] ?? (await context.newPage());
     page.on('request', (r) => requests.push(r.url()));
     // injected by the browser driver, not the page: records what the page's policy blocked
