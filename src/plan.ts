@@ -197,7 +197,9 @@ export interface HlsPieces {
  * muxer by the AAC encoder's priming. The renditions would then disagree about when a source instant
  * is shown (62 ms on H.264 with two B-frames at 24 fps). Instead every segmented output gets the same
  * offset, larger than any such delay, so no muxer shifts anything and one source instant has one PTS
- * in every rendition.
+ * in every rendition. The absolute value is the muxer's: fMP4 starts at `offset`, but ffmpeg 5.1's
+ * MPEG-TS muxer adds its own 1.4 s on top, so a TS package starts at offset + 1.4 s. Whatever needs
+ * the absolute time (a subtitle's X-TIMESTAMP-MAP) takes it from the measured first PTS, not from here.
  */
 export interface Timeline {
   /** seconds added to every timestamp of every HLS rendition (ffmpeg's output_ts_offset) */
