@@ -3,8 +3,7 @@ import { existsSync, readFileSync, unlinkSync } from 'node:fs';
 import { link, mkdir, readdir, readFile, rename, rmdir, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { StreamkitError } from '../errors.js';
-import { isAlive } from '../package/atomic.js';
+import { isAlive, unwritableOutput } from '../package/atomic.js';
 
 /**
  * One lock per job destination, so that overlapping runs (cron firing again while the last run is
@@ -194,21 +193,10 @@ export async function acquireLock(dest: string, options: { what?: string } = {})
   try {
     return await tryLock(dest, options);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
     // the staging folder would fail there the same way (package/atomic.ts): the same words
-    const why: Record<string, string> = {
-      EACCES: 'permission denied',
-      EPERM: 'permission denied',
-      EROFS: 'read-only file system',
-      ENOTDIR: 'part of the path is a file, not a folder',
-      EEXIST: 'part of the path is a file, not a folder',
-      ENOENT: 'a folder cannot be created there',
-      ENOSPC: 'no space left on the device',
-    };
-    throw new StreamkitError('OUTPUT_UNWRITABLE', `Cannot write the output folder ${resolve(dest)}: ${(code && why[code]) ?? code ?? String(error)}.`, {
+    throw unwritableOutput(resolve(dest), error, {
       hint: 'Choose another output folder, or fix its permissions (the lock file and the staging folder are written beside it).',
-      details: { output: dest, lock: lockPathFor(dest) },
-      cause: error,
+      details: { lock: lockPathFor(dest) },
     });
   }
 }

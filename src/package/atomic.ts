@@ -70,20 +70,24 @@ async function exists(p: string): Promise<boolean> {
   }
 }
 
-function unwritable(dest: string, error: unknown): StreamkitError {
+/**
+ * The output folder cannot be written (its staging folder, or its lock beside it: job/lock.ts): why,
+ * in words, by errno. EEXIST comes from mkdir meeting a file where a folder of the path should be.
+ */
+export function unwritableOutput(dest: string, error: unknown, more: { hint?: string; details?: Record<string, unknown> } = {}): StreamkitError {
   const code = (error as NodeJS.ErrnoException).code;
   const why: Record<string, string> = {
     EACCES: 'permission denied',
     EPERM: 'permission denied',
     EROFS: 'read-only file system',
     ENOTDIR: 'part of the path is a file, not a folder',
+    EEXIST: 'part of the path is a file, not a folder',
     ENOENT: 'a folder cannot be created there',
     ENOSPC: 'no space left on the device',
-    EEXIST: 'something is in the way',
   };
   return new StreamkitError('OUTPUT_UNWRITABLE', `Cannot write the output folder ${dest}: ${(code && why[code]) ?? code ?? String(error)}.`, {
-    hint: 'Choose another --output folder, or fix its permissions.',
-    details: { output: dest },
+    hint: more.hint ?? 'Choose another --output folder, or fix its permissions.',
+    details: { output: dest, ...more.details },
     cause: error,
   });
 }
@@ -118,7 +122,7 @@ export async function createStaging(destInput: string): Promise<Staging> {
     await mkdir(dir);
   } catch (error) {
     for (const p of [...created].reverse()) await rmdir(p).catch(() => undefined);
-    throw unwritable(dest, error);
+    throw unwritableOutput(dest, error);
   }
   open.set(dir, created);
   let done = false;
@@ -144,7 +148,7 @@ export async function createStaging(destInput: string): Promise<Staging> {
           await rename(dir, dest);
         } catch (error) {
           await rename(old, dest).catch(() => undefined);
-          throw unwritable(dest, error);
+          throw unwritableOutput(dest, error);
         }
         done = true;
         open.delete(dir);
@@ -154,7 +158,7 @@ export async function createStaging(destInput: string): Promise<Staging> {
       try {
         await rename(dir, dest);
       } catch (error) {
-        throw unwritable(dest, error);
+        throw unwritableOutput(dest, error);
       }
       done = true;
       open.delete(dir);

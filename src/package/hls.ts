@@ -8,9 +8,8 @@ import { toNumber } from '../media/rational.js';
 import { AUDIO_GROUP, audioPrimingSamples, groupOf, hlsFolders, rungDir, type TranscodePlan } from '../plan.js';
 import { firstAudioFrame, type KeyframeRange } from './inspect.js';
 import { parseAc3Frame } from './bitstream/ac3.js';
-import { joinBuffers, joinedTsInspection, pieceGroups, withoutBoxes } from './join.js';
-import { sha256 } from './manifest.js';
-import { initSegment, segmentFacts, stillTrue, type InitSegment, type SegmentFacts, type SegmentFactsCache } from './segment-facts.js';
+import { joinBuffers, pieceGroups, withoutBoxes } from './join.js';
+import { initSegment, joinedFacts, segmentFacts, stillTrue, type InitSegment, type SegmentFacts, type SegmentFactsCache } from './segment-facts.js';
 import type { WatchedRendition } from './segment-watcher.js';
 import {
   parseMediaPlaylist,
@@ -178,15 +177,9 @@ async function joinPieces(root: string, dir: string, first: number, rest: number
     // measured from the bytes in hand, so that measureRendition does not read the file again (TS
     // pieces the watcher inspected are not parsed again, only hashed); a malformed segment is left
     // for measureRendition to report
-    const mtimeMs = statSync(join(abs, target)).mtimeMs;
-    const inspections = known.map((k) => (k && 'initLength' in k.inspection ? k.inspection : undefined));
     try {
-      if (inspections.every((x) => x !== undefined)) {
-        const inspection = joinedTsInspection(inspections.map((x, i) => ({ size: bufs[i]!.length, inspection: x })));
-        facts.set(join(dir, target), { size: joined.length, mtimeMs, sha256: sha256(joined), inspection, initSha256: null });
-      } else {
-        facts.set(join(dir, target), segmentFacts({ buf: joined, mtimeMs }, init));
-      }
+      const pieceFacts = known.map((k, i) => ({ size: bufs[i]!.length, inspection: k?.inspection }));
+      facts.set(join(dir, target), joinedFacts(pieceFacts, joined, statSync(join(abs, target)).mtimeMs, init));
     } catch {
       // measureRendition reads it again and says what is wrong
     }

@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import { inspectFmp4Init, inspectFmp4Segment, inspectTsSegment, type Fmp4Init, type SegmentInspection, type TsInspection } from './inspect.js';
 import { sha256 } from './manifest.js';
 import type { FileRead } from './read-file.js';
+import { joinedTsInspection } from './join.js';
 
 /**
  * What packaging learned about one segment file while it had the bytes in memory: the bitstream
@@ -81,4 +82,22 @@ export function stillTrue(facts: SegmentFacts, path: string, init: InitSegment |
   if (facts.initSha256 !== (init?.sha256 ?? null)) return false;
   const st = statSync(path, { throwIfNoEntry: false });
   return st !== undefined && st.size === facts.size && st.mtimeMs === facts.mtimeMs;
+}
+
+/**
+ * The facts of a segment joined from pieces (join.ts), from the bytes in hand: when every piece's
+ * MPEG-TS inspection is known, they are composed (joinedTsInspection) and the joined bytes only
+ * hashed; otherwise (fMP4, or a piece not inspected) the joined bytes are inspected. Throws on a
+ * malformed segment, as segmentFacts does.
+ */
+export function joinedFacts(
+  pieces: readonly { size: number; inspection: SegmentInspection | TsInspection | undefined }[],
+  joined: Buffer,
+  mtimeMs: number,
+  init: InitSegment | null,
+): SegmentFacts {
+  const ts = pieces.map((p) => (p.inspection && 'initLength' in p.inspection ? p.inspection : undefined));
+  if (init || ts.some((i) => i === undefined)) return segmentFacts({ buf: joined, mtimeMs }, init);
+  const inspection = joinedTsInspection(pieces.map((p, i) => ({ size: p.size, inspection: ts[i]! })));
+  return { size: joined.length, mtimeMs, sha256: sha256(joined), inspection, initSha256: null };
 }

@@ -2,11 +2,9 @@ import { existsSync, statSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FMP4_INIT_NAME, segmentFileName } from '../plan.js';
-import type { TsInspection } from './inspect.js';
-import { joinBuffers, joinedTsInspection } from './join.js';
-import { sha256 } from './manifest.js';
+import { joinBuffers } from './join.js';
 import { reusableFileReader } from './read-file.js';
-import { initSegment, segmentFacts, type InitSegment, type SegmentFacts, type SegmentFactsCache } from './segment-facts.js';
+import { initSegment, joinedFacts, segmentFacts, type InitSegment, type SegmentFacts, type SegmentFactsCache } from './segment-facts.js';
 
 /** One HLS rendition folder ffmpeg is writing, relative to the package root. */
 export interface WatchedRendition {
@@ -82,18 +80,12 @@ export function watchSegments(root: string, renditions: readonly WatchedRenditio
         facts.delete(p.name);
         if (p.name !== target) await rm(join(root, p.name), { force: true });
       }
-      const mtimeMs = statSync(join(root, target)).mtimeMs;
-      const ts = group.map((p) => p.facts.inspection).filter((i): i is TsInspection => 'initLength' in i);
-      final =
-        ts.length === group.length
-          ? {
-              size: joined.length,
-              mtimeMs,
-              sha256: sha256(joined),
-              inspection: joinedTsInspection(group.map((p, i) => ({ size: p.buf.length, inspection: ts[i]! }))),
-              initSha256: null,
-            }
-          : segmentFacts({ buf: joined, mtimeMs }, r.init);
+      final = joinedFacts(
+        group.map((p) => ({ size: p.buf.length, inspection: p.facts.inspection })),
+        joined,
+        statSync(join(root, target)).mtimeMs,
+        r.init,
+      );
       facts.set(target, final);
     }
     pieces.joined.set(r.dir, r.segment + 1);
