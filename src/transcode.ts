@@ -125,16 +125,16 @@ async function verifyAndThumbnails(
 ): Promise<{ files: WrittenFile[]; thumbnails: Awaited<ReturnType<typeof makeThumbnails>> }> {
   const failed = new AbortController();
   const sub: JobContext = { ...ctx, signal: ctx.signal ? AbortSignal.any([ctx.signal, failed.signal]) : failed.signal };
-  let first: { error: unknown } | null = null;
-  const track = <T>(p: Promise<T>): Promise<T> =>
-    p.catch((error: unknown) => {
-      first ??= { error };
-      failed.abort('another check failed');
-      throw error;
-    });
-  const [files, thumbnails] = await Promise.allSettled([track(verifyOutputs(sub, source, encoded, pkg)), track(makeThumbnails(sub, source, encoded))]);
-  if (first) throw (first as { error: unknown }).error;
-  return { files: (files as PromiseFulfilledResult<WrittenFile[]>).value, thumbnails: (thumbnails as PromiseFulfilledResult<Awaited<ReturnType<typeof makeThumbnails>>>).value };
+  const verifying = verifyOutputs(sub, source, encoded, pkg);
+  const thumbnailing = makeThumbnails(sub, source, encoded);
+  for (const p of [verifying, thumbnailing]) p.catch(() => failed.abort('another check failed'));
+  try {
+    // rejects with the first failure in time
+    const [files, thumbnails] = await Promise.all([verifying, thumbnailing]);
+    return { files, thumbnails };
+  } finally {
+    await Promise.allSettled([verifying, thumbnailing]);
+  }
 }
 
 /** Transcode one input into a package at `output` (HLS, MP4, FLV: whatever the preset's packaging asks for), atomically. */

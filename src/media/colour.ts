@@ -92,7 +92,15 @@ const BT709: ColourDescription = { primaries: 'bt709', transfer: 'bt709', matrix
 
 /** The brightest an HDR source gets, cd/m²: PQ from MaxCLL, else the mastering display, else 1000; HLG is relative (its reference white). */
 function peakOf(range: 'PQ' | 'HLG', hdr: HdrMetadata | null | undefined): number {
-  return range === 'HLG' ? REFERENCE_WHITE : hdr?.contentLight?.maxCll || hdr?.masteringDisplay?.maxLuminance || DEFAULT_PQ_PEAK;
+  return peakSource(range, hdr).nits;
+}
+
+/** peakOf, and where it comes from, in words. */
+function peakSource(range: 'PQ' | 'HLG', hdr: HdrMetadata | null | undefined): { nits: number; from: string } {
+  if (range === 'HLG') return { nits: REFERENCE_WHITE, from: 'HLG is relative' };
+  if (hdr?.contentLight?.maxCll) return { nits: hdr.contentLight.maxCll, from: 'MaxCLL' };
+  if (hdr?.masteringDisplay?.maxLuminance) return { nits: hdr.masteringDisplay.maxLuminance, from: 'mastering display' };
+  return { nits: DEFAULT_PQ_PEAK, from: 'no MaxCLL or mastering display: assumed' };
 }
 
 /** HDR reference (diffuse) white, ITU-R BT.2408: where SDR white goes in HDR, and back. */
@@ -129,10 +137,7 @@ export function planColour(
     const name = range === 'PQ' ? 'HDR10 (PQ)' : 'HLG';
     if (codec === 'h264' || policy === 'sdr') {
       const why = codec === 'h264' ? 'H.264 ladders are SDR (HLS carries HDR in HEVC and AV1 only)' : 'the preset asks for SDR (video.hdr: sdr)';
-      const md = video.hdr?.masteringDisplay;
-      const sourcePeak = peakOf(range, video.hdr);
-      const peakWhy =
-        range === 'HLG' ? 'HLG is relative' : video.hdr?.contentLight?.maxCll ? 'MaxCLL' : md?.maxLuminance ? 'mastering display' : 'no MaxCLL or mastering display: assumed';
+      const { nits: sourcePeak, from: peakWhy } = peakSource(range, video.hdr);
       notes.push(
         `${name} source tone-mapped to SDR BT.709 (tonemap=mobius, reference white ${REFERENCE_WHITE} cd/m² to SDR white, peak ${Math.round(sourcePeak)} cd/m² (${peakWhy})): ${why}.`,
       );
