@@ -1,6 +1,7 @@
 import type { HlsPackage } from './package/hls.js';
 import type { WrittenFile } from './package/progressive.js';
 import type { ThumbnailsReport } from './package/thumbnails.js';
+import type { DashReport } from './package/dash.js';
 import type { HardwareKind } from './preset/schema.js';
 
 /** The stages of a transcode, in order (pipeline/: probe covers toolchain, probe and plan). */
@@ -67,6 +68,8 @@ export type TranscodeEvent =
       avSync: HlsPackage['sync'] | null;
       /** poster, thumbnails.vtt and sprite sheets made (paths relative to `output`); null when the preset makes none */
       thumbnails: ThumbnailsReport | null;
+      /** manifest.mpd (relative to `output`), minBufferTime and every Representation's bandwidth; null without packaging.dash */
+      dash: DashReport | null;
       sizeBytes: number;
       elapsedSeconds: number;
       encodeSeconds: number;

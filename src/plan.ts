@@ -119,6 +119,8 @@ export interface TranscodePlan {
     /** set when the first segment is shorter than the others: how ffmpeg cuts and packaging joins (HlsPieces) */
     pieces: HlsPieces | null;
   } | null;
+  /** an MPEG-DASH manifest over the HLS package's fMP4 segments (package/dash.ts); absent or null: none */
+  dash?: DashPlan | null;
   /** the one timeline every segmented rendition shares (see package/av-sync.ts) */
   timeline: Timeline;
   /** how this ffmpeg spells the per-output frame timing option (capabilities.ts fpsModeOption) */
@@ -132,6 +134,15 @@ export interface TranscodePlan {
   /** poster and thumbnail sprites; null: none (preset says false, a live preset, or an unknown duration) */
   thumbnails: ThumbnailPlan | null;
 }
+
+/** The DASH manifest: DIR/manifest.mpd, addressing the same init and media segments as the HLS playlists. */
+export interface DashPlan {
+  /** MPD@minBufferTime in seconds; null: the longest segment of the package */
+  minBufferTime: number | null;
+}
+
+/** The DASH manifest's file name in the package. */
+export const MPD_NAME = 'manifest.mpd';
 
 /**
  * Poster and thumbnail sprites. Thumbnail k shows the frame at k x interval (from the title's start,

@@ -20,6 +20,7 @@ import type { Toolchain } from './pipeline/toolchain.js';
 import { verifyOutputs } from './pipeline/verify.js';
 import { makeThumbnails } from './pipeline/thumbnails.js';
 import { makeSubtitles } from './pipeline/subtitles.js';
+import { makeDash } from './pipeline/dash.js';
 import type { ResolvedPreset } from './preset/load.js';
 import { isHttpUrl } from './remote.js';
 
@@ -35,6 +36,7 @@ import { isHttpUrl } from './remote.js';
  *   thumbnails (pipeline/thumbnails.ts)    poster and sprites checked (or made, NVENC), thumbnails.vtt
  *                                          written; beside verify, not after it
  *   subtitles (pipeline/subtitles.ts)      text subtitles and sidecar files as WebVTT renditions, on the video's segments
+ *   dash (pipeline/dash.ts)                manifest.mpd over the same fMP4 segments, read back and checked
  *   commit (pipeline/commit.ts)            streamkit.json, then the staging folder moved into place
  */
 
@@ -166,6 +168,7 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
     emit({ type: 'stage', stage: 'verify', status: 'start' });
     const { files, thumbnails } = await verifyAndThumbnails(ctx, source, encoded, pkg);
     const subtitles = await makeSubtitles(ctx, source, encoded, pkg);
+    const dash = await makeDash(ctx, encoded, pkg, subtitles);
     emit({ type: 'stage', stage: 'verify', status: 'done' });
     for (const f of files) emit({ type: 'file', ...f });
     for (const r of pkg?.rungs ?? [])
@@ -181,7 +184,7 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
         segments: r.segments,
       });
 
-    await commitPackage(ctx, source, encoded, pkg, { thumbnails, subtitles }, staging, { frameRate: options.frameRate, hw: options.hw, replace: options.force ?? false });
+    await commitPackage(ctx, source, encoded, pkg, { thumbnails, subtitles, dash }, staging, { frameRate: options.frameRate, hw: options.hw, replace: options.force ?? false });
 
     const elapsedSeconds = (performance.now() - started) / 1000;
     const master = pkg ? resolve(dest, 'master.m3u8') : null;
@@ -200,6 +203,7 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
       files,
       avSync: pkg?.sync ?? null,
       thumbnails,
+      dash,
       sizeBytes,
       elapsedSeconds,
       encodeSeconds: encoded.encodeSeconds,

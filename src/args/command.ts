@@ -161,8 +161,10 @@ function hlsMuxer(plan: TranscodePlan, dir: string): { options: [string, string]
       ['output_ts_offset', String(plan.timeline.offset)],
       // fMP4: the timeline goes into the decode times (tfdt), never into an edit list that players
       // such as hls.js ignore: no shifting (avoid_negative_ts), tfdt from each fragment's first DTS
-      // (frag_discont), no edit list (use_editlist)
-      ...(hls.container === 'fmp4' ? [['hls_segment_options', 'avoid_negative_ts=disabled:movflags=+frag_discont:use_editlist=0'] as [string, string]] : []),
+      // (frag_discont), no edit list (use_editlist). CMAF (cmaf): the `cmfc` brand, and trun version 1
+      // with signed composition offsets, so each segment's first frame is shown at its tfdt (its
+      // earliest presentation time is its decode time: what a DASH SegmentTimeline and sidx state)
+      ...(hls.container === 'fmp4' ? [['hls_segment_options', 'avoid_negative_ts=disabled:movflags=+frag_discont+cmaf:use_editlist=0'] as [string, string]] : []),
     ],
     file: join(dir, 'index.m3u8'),
   };

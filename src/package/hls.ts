@@ -6,7 +6,7 @@ import { reusableFileReader } from './read-file.js';
 import { decodeCheckPieces, type DecodePiece } from './verify.js';
 import { toNumber } from '../media/rational.js';
 import { AUDIO_GROUP, audioPrimingSamples, groupOf, hlsFolders, rungDir, type TranscodePlan } from '../plan.js';
-import { firstAudioFrame, type KeyframeRange } from './inspect.js';
+import { firstAudioFrame, type KeyframeRange, type SegmentTicks } from './inspect.js';
 import { parseAc3Frame } from './bitstream/ac3.js';
 import { joinBuffers, pieceGroups, withoutBoxes } from './join.js';
 import { initSegment, joinedFacts, segmentFacts, stillTrue, type InitSegment, type SegmentFacts, type SegmentFactsCache } from './segment-facts.js';
@@ -38,6 +38,8 @@ export interface MeasuredSegment extends MediaSegment {
   startsWithKeyframe: boolean;
   firstPts: number | null;
   keyframes: KeyframeRange[];
+  /** fMP4: the segment's times in ticks of its timescale (inspect.ts SegmentTicks) */
+  ticks?: SegmentTicks;
 }
 
 export interface MeasuredRendition {
@@ -228,7 +230,14 @@ export async function measureRendition(root: string, dir: string, kind: 'video' 
       if (codecs.length === 0 && inspection.codecs.length > 0) codecs = inspection.codecs;
     }
     if (kind === 'video' && inspection.videoFrames === 0) fail(`Segment ${dir}/${s.uri} has no video frames.`, { file });
-    segments.push({ ...s, bytes: known.size, startsWithKeyframe: inspection.startsWithKeyframe, firstPts: inspection.firstPts, keyframes: inspection.keyframes });
+    segments.push({
+      ...s,
+      bytes: known.size,
+      startsWithKeyframe: inspection.startsWithKeyframe,
+      firstPts: inspection.firstPts,
+      keyframes: inspection.keyframes,
+      ...(inspection.ticks ? { ticks: inspection.ticks } : {}),
+    });
   }
   if (codecs.length === 0) fail(`Could not read the codec configuration of ${dir}.`, { dir });
   const totalBytes = segments.reduce((a, s) => a + s.bytes, 0);
@@ -356,6 +365,8 @@ export interface HlsPackage {
   decodePieces: DecodePiece[];
   /** where each rendition starts against the source's start times (av-sync.ts) */
   sync: SyncReport;
+  /** every rendition as measured: the video rungs in ladder order, the audio renditions in plan order (the DASH manifest is written from them) */
+  measured: { videos: MeasuredRendition[]; audios: MeasuredRendition[] };
 }
 
 /** The HLS rendition folders of a plan (video rungs, then audio renditions) and their segment container. */
@@ -507,5 +518,6 @@ export async function packageHls(
     duration: videos[0]?.duration ?? 0,
     decodePieces: decodeCheckPieces([...videos, ...audios]),
     sync,
+    measured: { videos, audios },
   };
 }

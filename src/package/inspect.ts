@@ -71,6 +71,19 @@ export interface SegmentInspection {
   firstPts: number | null;
   /** number of video frames (access units) in the segment */
   videoFrames: number;
+  /** fMP4: the segment's times in its track's timescale (the DASH SegmentTimeline is written from them); TS: absent */
+  ticks?: SegmentTicks;
+}
+
+/** Times of an fMP4 segment's reported track, in ticks of its timescale (mdhd). */
+export interface SegmentTicks {
+  timescale: number;
+  /** earliest presentation time: the smallest decode time + composition offset of its samples */
+  earliest: number;
+  /** the decode time of its first sample (the first tfdt) */
+  decodeStart: number;
+  /** the decode time just past its last sample (first sample's decode time + every sample's duration) */
+  decodeEnd: number;
 }
 
 /** For MPEG-TS segments: bytes [0, initLength) contain PAT+PMT (and any SDT before them), usable as an EXT-X-MAP byterange for I-frame playlists */
@@ -347,6 +360,8 @@ export function inspectFmp4Segment(buf: Buffer, init: Fmp4Init): SegmentInspecti
   let firstPts: number | null = null;
   let videoFrames = 0;
   let seenPrimarySample = false;
+  let earliest = Number.POSITIVE_INFINITY;
+  let decodeStart: number | null = null;
 
   for (const moof of iterateBoxes(buf).filter((b) => b.type === 'moof')) {
     let previousTrafEnd = moof.start;
@@ -356,6 +371,8 @@ export function inspectFmp4Segment(buf: Buffer, init: Fmp4Init): SegmentInspecti
       previousTrafEnd = dataEnd;
       if (trackId !== primary.trackId) continue;
       samples.forEach((s, i) => {
+        decodeStart ??= s.dts;
+        earliest = Math.min(earliest, s.dts + s.compositionOffset);
         const pts = (s.dts + s.compositionOffset) / primary.timescale;
         if (!seenPrimarySample) {
           seenPrimarySample = true;
@@ -371,7 +388,9 @@ export function inspectFmp4Segment(buf: Buffer, init: Fmp4Init): SegmentInspecti
       if (samples.length > 0) firstPrimaryInMoof = false;
     }
   }
-  return { keyframes, startsWithKeyframe, firstPts, videoFrames };
+  const decodeEnd = nextDts.get(primary.trackId);
+  const ticks = decodeStart !== null && decodeEnd !== undefined ? { timescale: primary.timescale, earliest, decodeStart, decodeEnd } : undefined;
+  return { keyframes, startsWithKeyframe, firstPts, videoFrames, ...(ticks ? { ticks } : {}) };
 }
 
 function isSync(s: FragmentSample, trackId: number): boolean {

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { ColourPlan } from '../media/colour.js';
 import type { SyncReport } from './av-sync.js';
 import type { SubtitleReport } from './subtitles.js';
+import type { DashReport } from './dash.js';
 import type { ThumbnailsReport } from './thumbnails.js';
 import { isHttpUrl } from '../remote.js';
 
@@ -56,6 +57,8 @@ export interface Manifest {
   thumbnails?: ThumbnailsReport;
   /** the WebVTT subtitle renditions (package/subtitles.ts); absent when none were made */
   subtitles?: SubtitleReport[];
+  /** manifest.mpd over the HLS package's fMP4 segments (package/dash.ts); absent without packaging.dash */
+  dash?: DashReport;
   outputs: ManifestOutput[];
 }
 

@@ -151,4 +151,6 @@ export interface SubtitleReport {
   /** X-TIMESTAMP-MAP MPEGTS value of every segment */
   mpegts: number;
   sizeBytes: number;
+  /** DASH: the whole WebVTT (sidecar) relative to the package folder; its bytes are in sizeBytes */
+  sidecar?: string;
 }

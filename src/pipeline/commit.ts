@@ -6,6 +6,7 @@ import type { HardwareRequest } from '../encoder/select.js';
 import type { ColourPlan } from '../media/colour.js';
 import { writeManifest } from '../package/manifest.js';
 import type { SubtitleReport } from '../package/subtitles.js';
+import type { DashReport } from '../package/dash.js';
 import type { ThumbnailsReport } from '../package/thumbnails.js';
 import { streamkitVersion } from '../version.js';
 import type { JobContext } from './context.js';
@@ -27,7 +28,7 @@ export async function commitPackage(
   source: Source,
   encoded: Encoded,
   pkg: HlsPackage | null,
-  made: { thumbnails: ThumbnailsReport | null; subtitles: SubtitleReport[] | null },
+  made: { thumbnails: ThumbnailsReport | null; subtitles: SubtitleReport[] | null; dash?: DashReport | null },
   staging: Staging,
   job: { frameRate?: string | undefined; hw?: HardwareRequest | undefined; replace: boolean },
 ): Promise<void> {
@@ -50,6 +51,7 @@ export async function commitPackage(
       notes: plan.notes,
       ...(made.thumbnails ? { thumbnails: made.thumbnails } : {}),
       ...(made.subtitles ? { subtitles: made.subtitles } : {}),
+      ...(made.dash ? { dash: made.dash } : {}),
     },
     encoded.facts,
   );

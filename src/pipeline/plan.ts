@@ -127,7 +127,7 @@ export function buildPlan(input: PlanInput): TranscodePlan {
         ? { hlsTime: floorUs(seconds(gopsPerPiece)), seconds: seconds(gopsPerPiece), first: gopsFirst / gopsPerPiece, rest: gopsPerSegment / gopsPerPiece }
         : null;
     hls = {
-      container: p.packaging.hls.container ?? (p.video.codec === 'h264' ? 'ts' : 'fmp4'),
+      container: p.packaging.hls.container ?? (p.video.codec === 'h264' && !p.packaging.dash ? 'ts' : 'fmp4'),
       hlsTime: floorUs(seconds(gopsPerSegment)),
       segmentSeconds: seconds(gopsPerSegment),
       firstSegmentSeconds: seconds(gopsFirst),
@@ -169,6 +169,7 @@ export function buildPlan(input: PlanInput): TranscodePlan {
     audioRenditions: renditions,
     subtitles: subs.renditions,
     hls,
+    dash: hls && p.packaging.dash ? { minBufferTime: p.packaging.dash.minBufferTime === 'auto' ? null : p.packaging.dash.minBufferTime } : null,
     timeline: timelineFor(fps, renditions.length > 0, media),
     fpsModeOption: fpsModeOption(caps),
     files,

@@ -1,4 +1,4 @@
-import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { buildSubtitleExtractArgs, fullVttPath } from '../args/subtitles.js';
 import { StreamkitError } from '../errors.js';
@@ -9,6 +9,9 @@ import { cutCues, mpegtsAtZero, parseVtt, segmentVtt, subtitleSegmentName, withS
 import type { JobContext } from './context.js';
 import type { Encoded } from './encode.js';
 import type { Source } from './probe.js';
+
+/** The whole WebVTT of a subtitle rendition kept for the DASH manifest, in the rendition's folder. */
+export const DASH_VTT_NAME = 'subtitles.vtt';
 
 function fail(message: string, details: Record<string, unknown>): StreamkitError {
   return new StreamkitError('VERIFY_FAILED', `Subtitles: ${message}`, { details });
@@ -52,9 +55,12 @@ export async function makeSubtitles(ctx: JobContext, source: Source, encoded: En
     } catch (error) {
       throw fail(`ffmpeg's WebVTT for ${s.dir} is missing or unreadable: ${(error as Error).message}`, { file: fullVttPath(s) });
     }
-    await rm(full);
+    // DASH: the whole WebVTT as a sidecar (its times are the title's, which is the Period's timeline); HLS only: not kept
+    const sidecar = plan.dash ? `${s.dir}/${DASH_VTT_NAME}` : null;
+    if (sidecar) await rename(full, join(ctx.workDir, sidecar));
+    else await rm(full);
     const perSegment = cutCues(cues, starts);
-    let sizeBytes = 0;
+    let sizeBytes = sidecar ? (await stat(join(ctx.workDir, sidecar))).size : 0;
     for (const [k, list] of perSegment.entries()) {
       const text = segmentVtt(list, mpegts);
       await writeFile(join(ctx.workDir, s.dir, subtitleSegmentName(k)), text);
@@ -65,7 +71,19 @@ export async function makeSubtitles(ctx: JobContext, source: Source, encoded: En
     sizeBytes += (await stat(join(ctx.workDir, s.dir, 'index.m3u8'))).size;
     const from = s.source.kind === 'stream' ? `stream #${s.source.index} (${s.source.codec})` : basename(s.source.path);
     if (cues.length === 0) ctx.emit({ type: 'warning', message: `subtitles: ${s.dir} (${from}) has no cues; its WebVTT files are empty` });
-    reports.push({ dir: s.dir, name: s.name, language: s.language, default: s.default, forced: s.forced, from, cues: cues.length, segments: durations.length, mpegts, sizeBytes });
+    reports.push({
+      dir: s.dir,
+      name: s.name,
+      language: s.language,
+      default: s.default,
+      forced: s.forced,
+      from,
+      cues: cues.length,
+      segments: durations.length,
+      mpegts,
+      sizeBytes,
+      ...(sidecar ? { sidecar } : {}),
+    });
   }
   const masterFile = join(ctx.workDir, 'master.m3u8');
   await writeFile(masterFile, withSubtitles(await readFile(masterFile, 'utf8'), subs));

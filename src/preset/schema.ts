@@ -141,9 +141,22 @@ const thumbnails = z.strictObject({
   rows: z.number().int().min(1).max(20).default(10),
 });
 
+/**
+ * An MPEG-DASH manifest (DIR/manifest.mpd) over the HLS package's own fMP4 (CMAF) segments: no second
+ * copy of the media. Needs packaging.hls with container fmp4 (the default when dash is set).
+ */
+const dash = z.strictObject({
+  /**
+   * MPD@minBufferTime in seconds; auto: the longest segment. Each Representation's @bandwidth is then
+   * the least rate at which a client that buffered this long never stalls (ISO/IEC 23009-1 5.3.5.2)
+   */
+  minBufferTime: z.union([z.literal('auto'), z.number().positive().max(60)]).default('auto'),
+});
+
 const packaging = z
   .strictObject({
     hls: hls.optional(),
+    dash: dash.optional(),
     mp4: mp4.optional(),
     flv: flv.optional(),
     thumbnails: z.union([thumbnails, z.literal(false)]).optional(),
@@ -195,6 +208,13 @@ export const presetSchema = z
       }
     }
     const h = p.packaging.hls;
+    if (p.packaging.dash && !h) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['packaging', 'dash'],
+        message: "expected packaging.hls beside packaging.dash (the DASH manifest addresses the HLS package's fMP4 segments); add `hls: { container: fmp4 }`",
+      });
+    }
     if (h) {
       const ki = p.video.keyframeInterval;
       if (h.segmentDuration < ki) {
@@ -225,6 +245,13 @@ export const presetSchema = z
             message: `expected at most the segment duration (${h.segmentDuration} s), got ${first} s`,
           });
         }
+      }
+      if (h.container === 'ts' && p.packaging.dash) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['packaging', 'hls', 'container'],
+          message: 'expected fmp4 with packaging.dash (the DASH manifest addresses the same fMP4 segments as the HLS playlists), got ts',
+        });
       }
       if (h.container === 'ts' && p.video.codec !== 'h264') {
         ctx.addIssue({

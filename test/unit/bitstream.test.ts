@@ -282,6 +282,9 @@ describe('inspectFmp4Segment (synthetic)', () => {
     expect(result.videoFrames).toBe(6);
     expect(result.startsWithKeyframe).toBe(true);
     expect(result.firstPts).toBe(1);
+    // the earliest presentation is the first sample's (no composition offset), the decode end the last sample's end
+    expect(result.ticks?.earliest).toBe(1000);
+    expect(result.ticks?.decodeStart).toBe(1000);
     expect(result.keyframes).toEqual([
       { offset: moofs[0]!.start, length: moofs[0]!.size + 8 + 100, pts: 1 },
       { offset: moofs[2]!.start, length: moofs[2]!.size + 8 + 50, pts: (1120 + 40 + 40 + 80) / 1000 },
@@ -290,7 +293,13 @@ describe('inspectFmp4Segment (synthetic)', () => {
 
   it('reports startsWithKeyframe=false when the first fragment starts with a non-sync sample', () => {
     const seg = frag2(0);
-    expect(inspectFmp4Segment(seg, init)).toEqual({ keyframes: [], startsWithKeyframe: false, firstPts: 1.12, videoFrames: 2 });
+    expect(inspectFmp4Segment(seg, init)).toEqual({
+      keyframes: [],
+      startsWithKeyframe: false,
+      firstPts: 1.12,
+      videoFrames: 2,
+      ticks: { timescale: 1000, earliest: 1120, decodeStart: 1120, decodeEnd: 1200 },
+    });
   });
 
   it('chains base data offsets between trafs when neither default-base-is-moof nor base_data_offset is set', () => {
@@ -314,7 +323,13 @@ describe('inspectFmp4Segment (synthetic)', () => {
   it('handles audio-only segments', () => {
     const audioInit: Fmp4Init = { codecs: ['mp4a.40.2'], tracks: [init.tracks[1]!] };
     const seg = fragment(1, [{ trackId: 2, tfhdFlags: BASE_IS_MOOF, tfdt: 96000, trunFlags: D, samples: [[], []], dataSize: 10 }], 0);
-    expect(inspectFmp4Segment(seg, audioInit)).toEqual({ keyframes: [], startsWithKeyframe: true, firstPts: 2, videoFrames: 0 });
+    expect(inspectFmp4Segment(seg, audioInit)).toEqual({
+      keyframes: [],
+      startsWithKeyframe: true,
+      firstPts: 2,
+      videoFrames: 0,
+      ticks: { timescale: 48000, earliest: 96000, decodeStart: 96000, decodeEnd: 96000 + 2 * 1024 },
+    });
   });
 
   it('throws when sample data lies outside the segment or a track is unknown', () => {
