@@ -62,6 +62,7 @@ export function printDryRun(ctx: CommandContext, planned: PlannedTranscode, inpu
   w('# complete; this command writes into the output folder directly (overwriting files there, -y),');
   w('# and leaves out what streamkit adds afterwards: master.m3u8, measured BANDWIDTH/CODECS, the');
   w('# rewritten media playlists, I-frame playlists and the decode check.');
+  if (plan.dash) w('# manifest.mpd (DASH) is written afterwards from the measured segments: the same fMP4 files the HLS playlists list.');
   if (plan.thumbnails?.pass === 'encode') w('# The poster and sprite sheets are two more outputs of this command; streamkit writes thumbnails.vtt afterwards.');
   if (plan.thumbnails?.pass === 'separate')
     w(

@@ -6,6 +6,7 @@ import { formatError } from '../format/error-text.js';
 import { bytes, kbps, progressLine } from './format.js';
 import type { StageName } from '../events.js';
 import type { ThumbnailsReport } from '../package/thumbnails.js';
+import type { DashReport } from '../package/dash.js';
 
 /**
  * How a command talks to its audience:
@@ -22,6 +23,14 @@ export interface Reporter {
   info(line: string): void;
   error(error: unknown, verbose: boolean): void;
   close(): Promise<void>;
+}
+
+/** `dash manifest.mpd: 7 representations, minBufferTime 6.006 s, bandwidth 180p 228 kb/s, 360p 897 kb/s, audio-1 131 kb/s` */
+function dashLine(d: DashReport): string {
+  return `dash ${d.manifest}: ${d.representations.length} representations, minBufferTime ${d.minBufferTime} s, bandwidth ${d.representations
+    .filter((r) => r.contentType !== 'text')
+    .map((r) => `${r.id} ${kbps(r.bandwidth)}`)
+    .join(', ')}`;
 }
 
 /** `thumbnails poster.jpg, thumbnails.vtt: 6 cues every 2 s on 1 sheet of 6x1 160x90 (24.8 KiB)` */
@@ -137,6 +146,7 @@ function plainReporter(out: NodeJS.WritableStream, err: NodeJS.WritableStream, q
           break;
         case 'done':
           if (ev.thumbnails) say(thumbnailsLine(ev.thumbnails));
+          if (ev.dash) say(dashLine(ev.dash));
           say(`done in ${ev.elapsedSeconds.toFixed(1)} s: ${ev.master ?? ev.output} (${bytes(ev.sizeBytes)})`);
           break;
         default:
@@ -254,6 +264,7 @@ function ttyReporter(out: NodeJS.WritableStream, err: NodeJS.WritableStream, ver
         );
       } else if (ev.type === 'done') {
         if (ev.thumbnails) lines.push(thumbnailsLine(ev.thumbnails));
+        if (ev.dash) lines.push(dashLine(ev.dash));
         lines.push(`done in ${ev.elapsedSeconds.toFixed(1)} s: ${ev.master ?? ev.output}`);
       }
     },
