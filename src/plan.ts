@@ -118,6 +118,8 @@ export interface TranscodePlan {
     firstSegmentSeconds: number;
     /** set when the first segment is shorter than the others: how ffmpeg cuts and packaging joins (HlsPieces) */
     pieces: HlsPieces | null;
+    /** single-file: each rendition becomes one byte-range-addressed file after the checks (package/single-file.ts); absent: segments */
+    layout?: 'segments' | 'single-file';
   } | null;
   /** an MPEG-DASH manifest over the HLS package's fMP4 segments (package/dash.ts); absent or null: none */
   dash?: DashPlan | null;

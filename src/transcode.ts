@@ -21,6 +21,7 @@ import { verifyOutputs } from './pipeline/verify.js';
 import { makeThumbnails } from './pipeline/thumbnails.js';
 import { makeSubtitles } from './pipeline/subtitles.js';
 import { makeDash } from './pipeline/dash.js';
+import { layoutSingleFiles } from './pipeline/single-file.js';
 import type { ResolvedPreset } from './preset/load.js';
 import { isHttpUrl } from './remote.js';
 
@@ -36,6 +37,7 @@ import { isHttpUrl } from './remote.js';
  *   thumbnails (pipeline/thumbnails.ts)    poster and sprites checked (or made, NVENC), thumbnails.vtt
  *                                          written; beside verify, not after it
  *   subtitles (pipeline/subtitles.ts)      text subtitles and sidecar files as WebVTT renditions, on the video's segments
+ *   single file (pipeline/single-file.ts)  layout single-file: each rendition as one byte-range-addressed file
  *   dash (pipeline/dash.ts)                manifest.mpd over the same fMP4 segments, read back and checked
  *   commit (pipeline/commit.ts)            streamkit.json, then the staging folder moved into place
  */
@@ -168,7 +170,8 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
     emit({ type: 'stage', stage: 'verify', status: 'start' });
     const { files, thumbnails } = await verifyAndThumbnails(ctx, source, encoded, pkg);
     const subtitles = await makeSubtitles(ctx, source, encoded, pkg);
-    const dash = await makeDash(ctx, encoded, pkg, subtitles);
+    const singleFiles = await layoutSingleFiles(ctx, encoded, pkg);
+    const dash = await makeDash(ctx, encoded, pkg, subtitles, singleFiles);
     emit({ type: 'stage', stage: 'verify', status: 'done' });
     for (const f of files) emit({ type: 'file', ...f });
     for (const r of pkg?.rungs ?? [])

@@ -1,12 +1,14 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { StreamkitError } from '../errors.js';
 import { formatRational } from '../media/rational.js';
 import { segmentFileName, type TranscodePlan } from '../plan.js';
 import type { HlsPackage, MeasuredRendition } from './hls.js';
-import { PROFILE_ISOFF_LIVE, ROLE_SCHEME, timelineEntries, writeMpd, type AdaptationSet, type Descriptor, type Mpd, type Representation } from './mpd.js';
+import { PROFILE_ISOFF_LIVE, PROFILE_ISOFF_ON_DEMAND, ROLE_SCHEME, timelineEntries, writeMpd, type AdaptationSet, type Descriptor, type Mpd, type Representation } from './mpd.js';
 import { initSegment, stillTrue, type InitSegment, type SegmentFactsCache } from './segment-facts.js';
+import type { SingleFileIndex } from './single-file.js';
+import { findBox, parseSidx } from './bitstream/mp4.js';
 
 /**
  * The DASH side of a CMAF package: manifest.mpd addressing the very init and media segments the HLS
@@ -68,7 +70,7 @@ interface TimedSegment {
 }
 
 /** Each segment's earliest presentation time and its duration up to the next one's (the last: its own decode duration), in ticks. */
-function timedSegments(r: MeasuredRendition): { timescale: number; segments: TimedSegment[] } {
+export function timedSegments(r: MeasuredRendition): { timescale: number; segments: TimedSegment[] } {
   const ticks = r.segments.map((s) => s.ticks ?? fail(`segment ${r.dir}/${s.uri} has no fMP4 timing (is it MPEG-TS?)`, { dir: r.dir }));
   const timescale = ticks[0]?.timescale ?? fail(`${r.dir} has no segments`);
   const segments = r.segments.map((s, i) => {
@@ -118,6 +120,27 @@ function rangeProperties(range: string): Pick<AdaptationSet, 'essentialPropertie
   return {};
 }
 
+/** How a Representation's media is addressed: a $Number$ template over the segment files, or (single-file layout) its one file and sidx. */
+function addressing(
+  r: MeasuredRendition,
+  timed: { timescale: number; segments: TimedSegment[] },
+  offsetSeconds: number,
+  single: SingleFileIndex | undefined,
+): Pick<Representation, 'segmentTemplate' | 'segmentBase' | 'baseUrl'> {
+  if (single) {
+    return {
+      baseUrl: single.file,
+      segmentBase: {
+        timescale: timed.timescale,
+        presentationTimeOffset: Math.round(offsetSeconds * timed.timescale),
+        indexRange: `${single.sidxOffset}-${single.sidxOffset + single.sidxLength - 1}`,
+        initializationRange: `0-${single.initLength - 1}`,
+      },
+    };
+  }
+  return { segmentTemplate: template(r, timed, offsetSeconds) };
+}
+
 function template(r: MeasuredRendition, timed: { timescale: number; segments: TimedSegment[] }, offsetSeconds: number): Representation['segmentTemplate'] {
   timed.segments.forEach((s, i) => {
     if (s.uri !== segmentFileName('fmp4', i))
@@ -135,7 +158,14 @@ function template(r: MeasuredRendition, timed: { timescale: number; segments: Ti
 }
 
 /** The MPD of a measured package. */
-export function buildMpd(plan: TranscodePlan, pkg: Pick<HlsPackage, 'measured'>, subtitles: readonly DashSubtitle[]): Mpd {
+export function buildMpd(
+  plan: TranscodePlan,
+  pkg: Pick<HlsPackage, 'measured'>,
+  subtitles: readonly DashSubtitle[],
+  /** single-file layout: each rendition's file, by folder */
+  singleFiles: ReadonlyMap<string, SingleFileIndex> | null = null,
+): Mpd {
+  const aligned = singleFiles ? { subsegmentAlignment: true, subsegmentStartsWithSAP: 1 } : { segmentAlignment: true, startWithSAP: 1 };
   const offset = plan.timeline.offset;
   const videos = pkg.measured.videos.map((r) => ({ r, timed: timedSegments(r) }));
   const audios = pkg.measured.audios.map((r) => ({ r, timed: timedSegments(r) }));
@@ -170,7 +200,7 @@ export function buildMpd(plan: TranscodePlan, pkg: Pick<HlsPackage, 'measured'>,
       height: rung.height,
       sar: '1:1',
       frameRate,
-      segmentTemplate: template(r, timed, offset),
+      ...addressing(r, timed, offset, singleFiles?.get(r.dir)),
     });
   });
   const adaptationSets: AdaptationSet[] = [];
@@ -183,8 +213,7 @@ export function buildMpd(plan: TranscodePlan, pkg: Pick<HlsPackage, 'measured'>,
       maxWidth: Math.max(...set.widths),
       maxHeight: Math.max(...set.heights),
       maxFrameRate: frameRate,
-      segmentAlignment: true,
-      startWithSAP: 1,
+      ...aligned,
       ...rangeProperties(set.range),
       representations: set.reps.sort((a, b) => a.bandwidth - b.bandwidth),
     });
@@ -198,8 +227,7 @@ export function buildMpd(plan: TranscodePlan, pkg: Pick<HlsPackage, 'measured'>,
       mimeType: 'audio/mp4',
       // DASH-IF IOP: audio carries @lang; `und` (undetermined) where the source says nothing, as HLS's LANGUAGE does
       lang: a.language ?? 'und',
-      segmentAlignment: true,
-      startWithSAP: 1,
+      ...aligned,
       roles: [{ schemeIdUri: ROLE_SCHEME, value: a.default ? 'main' : 'alternate' }],
       representations: [
         {
@@ -208,7 +236,7 @@ export function buildMpd(plan: TranscodePlan, pkg: Pick<HlsPackage, 'measured'>,
           codecs: codec,
           audioSamplingRate: plan.audio?.sampleRate ?? 48000,
           audioChannelConfiguration: [channelConfiguration(codec, a.channels)],
-          segmentTemplate: template(r, timed, offset),
+          ...addressing(r, timed, offset, singleFiles?.get(r.dir)),
         },
       ],
     });
@@ -225,7 +253,7 @@ export function buildMpd(plan: TranscodePlan, pkg: Pick<HlsPackage, 'measured'>,
     });
   }
   return {
-    profiles: [PROFILE_ISOFF_LIVE],
+    profiles: [singleFiles ? PROFILE_ISOFF_ON_DEMAND : PROFILE_ISOFF_LIVE],
     mediaPresentationDuration: duration,
     minBufferTime,
     maxSegmentDuration: longest,
@@ -281,12 +309,16 @@ export async function checkDashPackage(root: string, xml: string, facts: Segment
       // biome-ignore lint/suspicious/noExplicitAny: as above
       for (const rep of asArray<any>(set.Representation)) {
         const id = String(rep['@id']);
-        if (rep.BaseURL !== undefined) {
+        if (rep.BaseURL !== undefined && rep.SegmentBase === undefined) {
           try {
             await readFile(join(root, String(rep.BaseURL)));
           } catch {
             fail(`${id}: ${rep.BaseURL} is missing`, { id });
           }
+          continue;
+        }
+        if (rep.SegmentBase !== undefined) {
+          await checkSingleFile(root, id, rep, minBufferTime);
           continue;
         }
         const tpl = rep.SegmentTemplate ?? fail(`${id} has no SegmentTemplate`, { id });
@@ -334,4 +366,66 @@ export async function checkDashPackage(root: string, xml: string, facts: Segment
       }
     }
   }
+}
+
+/** `first-last` (inclusive) -> [first, last + 1) */
+function byteRange(r: string, id: string): { start: number; end: number } {
+  const m = /^(\d+)-(\d+)$/.exec(r);
+  if (!m || Number(m[2]) < Number(m[1])) fail(`${id}: bad byte range "${r}"`, { id });
+  return { start: Number(m[1]), end: Number(m[2]) + 1 };
+}
+
+/**
+ * A single-file Representation (SegmentBase): its Initialization range is a parseable init segment
+ * with the stated codecs and timescale; its indexRange is exactly one sidx whose references tile the
+ * rest of the file (each starting with a SAP) and meet the bandwidth rule.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: a parsed XML element, checked field by field
+async function checkSingleFile(root: string, id: string, rep: any, minBufferTime: number): Promise<void> {
+  const file = join(root, String(rep.BaseURL));
+  const base = rep.SegmentBase;
+  const init = byteRange(String(base.Initialization?.['@range']), id);
+  const index = byteRange(String(base['@indexRange']), id);
+  // the head of the file (init segment and sidx) and its size: the media is not read again
+  let buf: Buffer;
+  let fileSize: number;
+  try {
+    const fh = await open(file, 'r');
+    try {
+      fileSize = (await fh.stat()).size;
+      buf = Buffer.alloc(Math.min(index.end, fileSize));
+      await fh.read(buf, 0, buf.length, 0);
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    fail(`${id}: ${rep.BaseURL} is missing`, { id });
+  }
+  let codecs: string[];
+  let timescale: number | undefined;
+  try {
+    const parsed = initSegment(buf.subarray(init.start, init.end)).init;
+    codecs = parsed.codecs;
+    timescale = parsed.tracks[0]?.timescale;
+  } catch (error) {
+    fail(`${id}: bytes ${init.start}-${init.end - 1} of ${rep.BaseURL} are not an init segment: ${(error as Error).message}`, { id });
+  }
+  if (codecs[0] !== rep['@codecs']) fail(`${id}: codecs="${rep['@codecs']}" but its init segment says ${codecs[0]}`, { id });
+  if (timescale !== Number(base['@timescale'])) fail(`${id}: timescale ${base['@timescale']} but its init segment's is ${timescale}`, { id });
+  const sidxBox = findBox(buf.subarray(0, index.end), ['sidx']);
+  if (!sidxBox || sidxBox.start !== index.start || sidxBox.end !== index.end) fail(`${id}: indexRange ${base['@indexRange']} is not the file's sidx`, { id });
+  const sidx = parseSidx(buf, sidxBox);
+  let at = index.end + sidx.firstOffset;
+  let t = sidx.earliestPresentationTime;
+  const sized: { start: number; bytes: number }[] = [];
+  for (const ref of sidx.references) {
+    if (!ref.startsWithSap) fail(`${id}: a subsegment at byte ${at} does not start with a SAP`, { id });
+    sized.push({ start: t / sidx.timescale, bytes: ref.size });
+    at += ref.size;
+    t += ref.duration;
+  }
+  if (at !== fileSize) fail(`${id}: the sidx covers ${at} bytes of ${rep.BaseURL}, which has ${fileSize}`, { id });
+  const needed = dashBandwidth(sized, minBufferTime);
+  if (Number(rep['@bandwidth']) < needed)
+    fail(`${id}: bandwidth ${rep['@bandwidth']} is below the ${needed} bit/s its subsegments need with minBufferTime ${minBufferTime} s`, { id });
 }

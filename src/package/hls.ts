@@ -301,7 +301,7 @@ function checkAlignment(rungs: readonly MeasuredRendition[], frameDuration: numb
 }
 
 /** The I-frames of a rung, with durations until the next one (the last until the end). */
-function iframesOf(r: MeasuredRendition): IFrame[] {
+export function iframesOf(r: MeasuredRendition): IFrame[] {
   const frames: { uri: string; k: KeyframeRange }[] = r.segments.flatMap((s) => s.keyframes.map((k) => ({ uri: s.uri, k })));
   const first = r.segments.find((s) => s.firstPts !== null)?.firstPts ?? frames[0]?.k.pts ?? 0;
   const end = first + r.duration;

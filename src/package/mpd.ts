@@ -29,6 +29,16 @@ export interface SegmentTemplate {
   timeline: TimelineEntry[];
 }
 
+/** One file per Representation, indexed by its sidx (single-file layout; the isoff-on-demand profile). */
+export interface SegmentBase {
+  timescale: number;
+  presentationTimeOffset: number;
+  /** bytes of the sidx, `first-last` inclusive */
+  indexRange: string;
+  /** bytes of the init segment (ftyp+moov), `first-last` inclusive */
+  initializationRange: string;
+}
+
 export interface Representation {
   id: string;
   /** bit/s: with MPD@minBufferTime, the rate at which playback never stalls (ISO/IEC 23009-1 5.3.5.2) */
@@ -44,6 +54,7 @@ export interface Representation {
   /** a single file (a sidecar WebVTT), relative to the MPD */
   baseUrl?: string;
   segmentTemplate?: SegmentTemplate;
+  segmentBase?: SegmentBase;
 }
 
 export interface AdaptationSet {
@@ -58,6 +69,9 @@ export interface AdaptationSet {
   maxFrameRate?: string;
   segmentAlignment?: boolean;
   startWithSAP?: number;
+  /** single-file layout: the sidx's subsegments, aligned across Representations and starting with a SAP */
+  subsegmentAlignment?: boolean;
+  subsegmentStartsWithSAP?: number;
   essentialProperties?: Descriptor[];
   supplementalProperties?: Descriptor[];
   roles?: Descriptor[];
@@ -84,6 +98,7 @@ export interface Mpd {
 
 const MPD_NAMESPACE = 'urn:mpeg:dash:schema:mpd:2011';
 export const PROFILE_ISOFF_LIVE = 'urn:mpeg:dash:profile:isoff-live:2011';
+export const PROFILE_ISOFF_ON_DEMAND = 'urn:mpeg:dash:profile:isoff-on-demand:2011';
 export const ROLE_SCHEME = 'urn:mpeg:dash:role:2011';
 
 /** xs:duration with millisecond precision: PT12.345S (seconds only, as DASH-IF's examples write it). */
@@ -150,11 +165,25 @@ function segmentTemplate(s: SegmentTemplate, indent: string): string {
   );
 }
 
+function segmentBase(s: SegmentBase, indent: string): string {
+  return tag(
+    'SegmentBase',
+    [
+      ['timescale', s.timescale],
+      ['presentationTimeOffset', s.presentationTimeOffset || undefined],
+      ['indexRange', s.indexRange],
+    ],
+    [tag('Initialization', [['range', s.initializationRange]], null, `${indent}  `)],
+    indent,
+  );
+}
+
 function representation(r: Representation, indent: string): string {
   const inner = `${indent}  `;
   const children = [
     ...descriptors('AudioChannelConfiguration', r.audioChannelConfiguration, inner),
     ...(r.baseUrl ? [`${inner}<BaseURL>${escapeXml(r.baseUrl)}</BaseURL>`] : []),
+    ...(r.segmentBase ? [segmentBase(r.segmentBase, inner)] : []),
     ...(r.segmentTemplate ? [segmentTemplate(r.segmentTemplate, inner)] : []),
   ];
   return tag(
@@ -194,8 +223,10 @@ function adaptationSet(a: AdaptationSet, indent: string): string {
       ['maxHeight', a.maxHeight],
       ['maxFrameRate', a.maxFrameRate],
       ['segmentAlignment', a.segmentAlignment],
+      ['subsegmentAlignment', a.subsegmentAlignment],
       ['mimeType', a.mimeType],
       ['startWithSAP', a.startWithSAP],
+      ['subsegmentStartsWithSAP', a.subsegmentStartsWithSAP],
     ],
     children,
     indent,

@@ -7,6 +7,13 @@ export interface MediaSegment {
   uri: string;
   /** EXTINF, seconds */
   duration: number;
+  /** EXT-X-BYTERANGE: the segment is this part of `uri` (single-file layout) */
+  byteRange?: ByteRange;
+}
+
+export interface ByteRange {
+  offset: number;
+  length: number;
 }
 
 export interface MediaPlaylist {
@@ -23,9 +30,17 @@ export function parseMediaPlaylist(text: string): MediaPlaylist {
   let mapUri: string | null = null;
   let endList = false;
   let pending: number | null = null;
+  let range: ByteRange | null = null;
+  let rangeEnd = 0;
   for (const line of lines.slice(1)) {
     if (line === '') continue;
-    if (line.startsWith('#EXTINF:')) {
+    if (line.startsWith('#EXT-X-BYTERANGE:')) {
+      const m = /^(\d+)(?:@(\d+))?$/.exec(line.slice(17));
+      if (!m) throw new Error(`bad EXT-X-BYTERANGE line: ${line}`);
+      // without @offset: right after the previous range of the same resource (RFC 8216 4.3.2.2)
+      range = { length: Number(m[1]), offset: m[2] !== undefined ? Number(m[2]) : rangeEnd };
+      rangeEnd = range.offset + range.length;
+    } else if (line.startsWith('#EXTINF:')) {
       pending = Number(line.slice(8).split(',')[0]);
       if (!Number.isFinite(pending)) throw new Error(`bad EXTINF line: ${line}`);
     } else if (line.startsWith('#EXT-X-MAP:')) {
@@ -34,8 +49,9 @@ export function parseMediaPlaylist(text: string): MediaPlaylist {
       endList = true;
     } else if (!line.startsWith('#')) {
       if (pending === null) throw new Error(`segment ${line} has no EXTINF`);
-      segments.push({ uri: line, duration: pending });
+      segments.push({ uri: line, duration: pending, ...(range ? { byteRange: range } : {}) });
       pending = null;
+      range = null;
     }
   }
   return { segments, mapUri, endList };
@@ -54,7 +70,7 @@ function extinf(d: number): string {
  * A VOD media playlist. Version: 3 for decimal EXTINF; 6 when EXT-X-MAP is used outside an
  * I-frames-only playlist (RFC 8216 section 7).
  */
-export function writeMediaPlaylist(p: { segments: readonly MediaSegment[]; mapUri: string | null }): string {
+export function writeMediaPlaylist(p: { segments: readonly MediaSegment[]; mapUri: string | null; mapByteRange?: ByteRange }): string {
   const version = p.mapUri ? 6 : 3;
   const out = [
     '#EXTM3U',
@@ -64,8 +80,8 @@ export function writeMediaPlaylist(p: { segments: readonly MediaSegment[]; mapUr
     '#EXT-X-PLAYLIST-TYPE:VOD',
     '#EXT-X-INDEPENDENT-SEGMENTS',
   ];
-  if (p.mapUri) out.push(`#EXT-X-MAP:URI="${p.mapUri}"`);
-  for (const s of p.segments) out.push(extinf(s.duration), s.uri);
+  if (p.mapUri) out.push(`#EXT-X-MAP:URI="${p.mapUri}"${p.mapByteRange ? `,BYTERANGE="${p.mapByteRange.length}@${p.mapByteRange.offset}"` : ''}`);
+  for (const s of p.segments) out.push(extinf(s.duration), ...(s.byteRange ? [`#EXT-X-BYTERANGE:${s.byteRange.length}@${s.byteRange.offset}`] : []), s.uri);
   out.push('#EXT-X-ENDLIST', '');
   return out.join('\n');
 }

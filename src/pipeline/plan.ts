@@ -127,11 +127,12 @@ export function buildPlan(input: PlanInput): TranscodePlan {
         ? { hlsTime: floorUs(seconds(gopsPerPiece)), seconds: seconds(gopsPerPiece), first: gopsFirst / gopsPerPiece, rest: gopsPerSegment / gopsPerPiece }
         : null;
     hls = {
-      container: p.packaging.hls.container ?? (p.video.codec === 'h264' && !p.packaging.dash ? 'ts' : 'fmp4'),
+      container: p.packaging.hls.container ?? (p.video.codec === 'h264' && !p.packaging.dash && p.packaging.hls.layout !== 'single-file' ? 'ts' : 'fmp4'),
       hlsTime: floorUs(seconds(gopsPerSegment)),
       segmentSeconds: seconds(gopsPerSegment),
       firstSegmentSeconds: seconds(gopsFirst),
       pieces,
+      layout: p.packaging.hls.layout ?? 'segments',
     };
   }
   const { renditions, notes: audioNotes } = audioRenditions(media, p);

@@ -112,6 +112,12 @@ const hls = z.strictObject({
   firstSegmentDuration: z.number().positive().max(60).optional(),
   /** ts (MPEG-TS) is only valid for h264; fmp4 for every codec. Default: ts for h264, fmp4 otherwise */
   container: z.enum(['ts', 'fmp4']).optional(),
+  /**
+   * segments: one file per segment (the default); single-file: one file per rendition (init, a sidx,
+   * every fragment), addressed by byte ranges (EXT-X-BYTERANGE; DASH SegmentBase), for CDNs that
+   * prefer fewer objects. fmp4 only
+   */
+  layout: z.enum(['segments', 'single-file']).optional(),
 });
 
 /** Which ladder rungs a file target is written for: rung names, or "top" / "all" (after the ladder is fitted to the source). */
@@ -245,6 +251,9 @@ export const presetSchema = z
             message: `expected at most the segment duration (${h.segmentDuration} s), got ${first} s`,
           });
         }
+      }
+      if (h.container === 'ts' && h.layout === 'single-file') {
+        ctx.addIssue({ code: 'custom', path: ['packaging', 'hls', 'layout'], message: 'expected container fmp4 with layout single-file (a sidx indexes fMP4 fragments), got ts' });
       }
       if (h.container === 'ts' && p.packaging.dash) {
         ctx.addIssue({

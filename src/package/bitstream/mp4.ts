@@ -707,3 +707,65 @@ export function parseTrun(buf: Buffer, box: Box): Trun {
 export function isSyncSampleFlags(sampleFlags: number): boolean {
   return (sampleFlags & 0x00010000) === 0;
 }
+
+/** One reference of a segment index: a subsegment of `size` bytes lasting `duration` ticks, starting with a SAP of type 1 or not. */
+export interface SidxReference {
+  size: number;
+  duration: number;
+  startsWithSap: boolean;
+}
+
+export interface Sidx {
+  referenceId: number;
+  timescale: number;
+  earliestPresentationTime: number;
+  /** bytes from the end of the sidx to the first subsegment */
+  firstOffset: number;
+  references: SidxReference[];
+}
+
+/** A SegmentIndexBox (ISO/IEC 14496-12 8.16.3), version 1 (64-bit times), media references only (reference_type 0). */
+export function buildSidx(s: Sidx): Buffer {
+  if (s.references.length > 0xffff) throw new Error(`a sidx holds at most 65535 references, got ${s.references.length}`);
+  const buf = Buffer.alloc(40 + 12 * s.references.length);
+  buf.writeUInt32BE(buf.length, 0);
+  buf.write('sidx', 4, 'latin1');
+  buf.writeUInt32BE(0x01000000, 8); // version 1, flags 0
+  buf.writeUInt32BE(s.referenceId, 12);
+  buf.writeUInt32BE(s.timescale, 16);
+  buf.writeBigUInt64BE(BigInt(s.earliestPresentationTime), 20);
+  buf.writeBigUInt64BE(BigInt(s.firstOffset), 28);
+  buf.writeUInt16BE(0, 36);
+  buf.writeUInt16BE(s.references.length, 38);
+  s.references.forEach((r, i) => {
+    const p = 40 + 12 * i;
+    if (r.size >= 2 ** 31) throw new Error(`a sidx reference is at most 2 GiB, got ${r.size} bytes`);
+    buf.writeUInt32BE(r.size, p);
+    buf.writeUInt32BE(r.duration, p + 4);
+    buf.writeUInt32BE(r.startsWithSap ? 0x90000000 : 0, p + 8); // starts_with_SAP 1, SAP_type 1, delta 0
+  });
+  return buf;
+}
+
+/** Parse a SegmentIndexBox (either version); throws on a truncated box or a reference to another index. */
+export function parseSidx(buf: Buffer, box: Box): Sidx {
+  const { version } = readFullBoxHeader(buf, box);
+  let p = box.contentStart + 4;
+  need(box, version === 0 ? 24 : 32);
+  const referenceId = buf.readUInt32BE(p);
+  const timescale = buf.readUInt32BE(p + 4);
+  p += 8;
+  const earliestPresentationTime = version === 0 ? buf.readUInt32BE(p) : readUint64BE(buf, p, 'sidx earliest_presentation_time');
+  const firstOffset = version === 0 ? buf.readUInt32BE(p + 4) : readUint64BE(buf, p + 8, 'sidx first_offset');
+  p += version === 0 ? 8 : 16;
+  const count = buf.readUInt16BE(p + 2);
+  p += 4;
+  if (p + 12 * count > box.end) throw new Error(`sidx at offset ${box.start} is truncated: ${count} references do not fit`);
+  const references: SidxReference[] = [];
+  for (let i = 0; i < count; i++, p += 12) {
+    const word = buf.readUInt32BE(p);
+    if (word & 0x80000000) throw new Error(`sidx at offset ${box.start} references another index (hierarchical sidx is not supported)`);
+    references.push({ size: word & 0x7fffffff, duration: buf.readUInt32BE(p + 4), startsWithSap: (buf.readUInt32BE(p + 8) & 0x80000000) !== 0 });
+  }
+  return { referenceId, timescale, earliestPresentationTime, firstOffset, references };
+}
