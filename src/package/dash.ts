@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
@@ -359,7 +360,7 @@ export async function checkDashPackage(root: string, xml: string, facts: Segment
         }
         // nothing the template would address past the timeline's end
         const next = String(tpl['@media']).replace('$Number%05d$', String(number).padStart(5, '0'));
-        if (facts.has(next)) fail(`${id}: segment ${next} exists but the timeline ends before it`, { id });
+        if (existsSync(join(root, next))) fail(`${id}: segment ${next} exists but the timeline ends before it`, { id });
         const needed = dashBandwidth(sized, minBufferTime);
         if (Number(rep['@bandwidth']) < needed)
           fail(`${id}: bandwidth ${rep['@bandwidth']} is below the ${needed} bit/s its segments need with minBufferTime ${minBufferTime} s`, { id });
