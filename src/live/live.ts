@@ -27,6 +27,8 @@ export type LiveEvent =
   | {
       type: 'live-start';
       listen: string;
+      /** the port listened on (the one asked for, or the one given for port 0 with RTMP) */
+      port: number;
       output: string;
       preset: string;
       encoder: string;
@@ -168,21 +170,6 @@ export async function runLive(options: LiveOptions): Promise<{ segments: number;
     },
   );
   await packager.init();
-  emit({
-    type: 'live-start',
-    listen: target.redacted,
-    output: root,
-    preset: plan.preset,
-    encoder: plan.encoder,
-    rungs: plan.rungs.map((r) => ({ name: r.name, width: r.width, height: r.height, bitrate: r.bitrate, maxrate: r.maxrate })),
-    frameRate: plan.fps,
-    segmentDuration: plan.segmentDuration,
-    window,
-    deleteAfterSeconds,
-    stallSeconds,
-    ffmpeg: { path: toolchain.ffmpeg.path, version: toolchain.caps.version.raw },
-  });
-
   let backendPort: number | null = null;
   let publisherRemote: string | null = null;
   let refusedThisSession = false;
@@ -211,6 +198,22 @@ export async function runLive(options: LiveOptions): Promise<{ segments: number;
       },
     });
   }
+
+  emit({
+    type: 'live-start',
+    listen: target.redacted,
+    port: door?.port ?? target.port,
+    output: root,
+    preset: plan.preset,
+    encoder: plan.encoder,
+    rungs: plan.rungs.map((r) => ({ name: r.name, width: r.width, height: r.height, bitrate: r.bitrate, maxrate: r.maxrate })),
+    frameRate: plan.fps,
+    segmentDuration: plan.segmentDuration,
+    window,
+    deleteAfterSeconds,
+    stallSeconds,
+    ffmpeg: { path: toolchain.ffmpeg.path, version: toolchain.caps.version.raw },
+  });
 
   let publishedSeconds = 0;
   let quickFailures = 0;
