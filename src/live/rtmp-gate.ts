@@ -169,11 +169,12 @@ export class RtmpPublishGate {
     for (;;) {
       const chunk = this.readChunk(pos, work);
       if (chunk === null) break;
-      if ('refused' in chunk) return this.refuse(chunk.refused, Buffer.concat(out));
+      if ('refused' in chunk) return this.refuse(chunk.refused, Buffer.concat([...out, this.pending.subarray(0, released)]));
       pos = chunk.end;
       if (chunk.message) {
         const decision = this.onMessage(chunk.message.type, chunk.message.body, work);
-        if (decision === 'refuse') return this.refuse(this.refusalReason, Buffer.concat(out));
+        // what came before this message was checked and may go (the caller closes the connection anyway)
+        if (decision === 'refuse') return this.refuse(this.refusalReason, Buffer.concat([...out, this.pending.subarray(0, released)]));
         if (decision === 'allow') {
           // the publish and everything after it pass through
           out.push(this.pending);
