@@ -37,8 +37,9 @@ export function buildLiveArgs(plan: LivePlan, o: LiveArgsOptions): string[] {
   // biome-ignore format: ffmpeg flag/value pairs, one pair per line
   const args: string[] = [
     '-loglevel', 'info',
-    // a short probe: the publisher's stream starts encoding sooner (FLV carries onMetaData anyway)
-    '-analyzeduration', '2000000',
+    // a short probe: what ffmpeg reads while probing is encoded only afterwards, and an encoder that
+    // runs barely faster than real time carries that delay for a long time (FLV has onMetaData anyway)
+    '-analyzeduration', '500000',
     '-rw_timeout', timeout,
   ];
   if (o.input.kind === 'rtmp') args.push('-protocol_whitelist', 'rtmp,tcp', '-listen', '1', ...o.input.options, '-f', 'flv', '-i', o.input.url);

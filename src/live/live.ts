@@ -190,6 +190,7 @@ export async function runLive(options: LiveOptions): Promise<{ segments: number;
           emit({ type: 'refused', remote: e.remote, reason: e.reason });
         } else if (e.type === 'publishing') {
           publisherRemote = e.remote;
+          packager.noteIngestStart(Date.now());
           emit({ type: 'publisher', session, remote: e.remote });
         } else if (e.type === 'stalled') {
           stalledThisSession = true;

@@ -170,6 +170,14 @@ export class LivePackager {
     this.anchor = this.anchor === null ? t : Math.min(this.anchor, t);
   }
 
+  /**
+   * The wall-clock ms at which the publisher's media started to arrive (RTMP: the publish was let
+   * through). Media time 0 of the session cannot be later than this.
+   */
+  noteIngestStart(ms: number): void {
+    this.anchor = this.anchor === null ? ms : Math.min(this.anchor, ms);
+  }
+
   /** Did the current session publish any segment? */
   sessionPublished(): boolean {
     return this.renditions.some((r) => r.sessionStarted);
