@@ -209,7 +209,9 @@ async function main(): Promise<void> {
     for (const d of segmentDurations) {
       const r = await oneRun(d, run);
       const pdt = summary(r.pdt);
-      console.log(`${d} s segments, run ${run}: latency from PDT median ${fmt(pdt.median)} s (min ${fmt(pdt.min)}, max ${fmt(pdt.max)}); hls.latency median ${fmt(summary(r.hlsLatency).median)} s; PDT - publisher start ${fmt(r.anchorErrorSeconds)} s; encode ${fmt(r.medianSpeed)}x; ${r.waiting} waiting events; errors: ${r.errors.join(', ') || 'none'}`);
+      console.log(
+        `${d} s segments, run ${run}: latency from PDT median ${fmt(pdt.median)} s (min ${fmt(pdt.min)}, max ${fmt(pdt.max)}); hls.latency median ${fmt(summary(r.hlsLatency).median)} s; PDT - publisher start ${fmt(r.anchorErrorSeconds)} s; encode ${fmt(r.medianSpeed)}x; ${r.waiting} waiting events; errors: ${r.errors.join(', ') || 'none'}`,
+      );
       results.push(r);
     }
   }

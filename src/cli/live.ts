@@ -114,21 +114,24 @@ Examples:
 SIGTERM ends the playlists with #EXT-X-ENDLIST and exits 0; Ctrl-C does the same and exits 130.`,
     )
     .action(
-      async (
-        o: { listen: string; preset: string; output: string; force?: boolean; window: number; deleteAfter?: number; stallTimeout: number; dryRun?: boolean },
-        cmd: Command,
-      ) =>
+      async (o: { listen: string; preset: string; output: string; force?: boolean; window: number; deleteAfter?: number; stallTimeout: number; dryRun?: boolean }, cmd: Command) =>
         run(async (ctx) => {
           const common = { listen: o.listen, preset: o.preset, ffmpeg: ctx.opts.ffmpeg, ffprobe: ctx.opts.ffprobe };
           if (o.dryRun) {
             const { target, plan, toolchain } = await planLiveRun(common);
             const input =
-              target.kind === 'rtmp'
-                ? { kind: 'rtmp' as const, url: `rtmp://127.0.0.1:PORT/${target.app}/${target.key}`, options: [] }
-                : srtListenerInput(target, o.stallTimeout);
+              target.kind === 'rtmp' ? { kind: 'rtmp' as const, url: `rtmp://127.0.0.1:PORT/${target.app}/${target.key}`, options: [] } : srtListenerInput(target, o.stallTimeout);
             const command = [toolchain.ffmpeg.path, ...buildLiveArgs(plan, { input, sessionDir: '.live/s0001', ioTimeoutSeconds: o.stallTimeout })].map(target.redact);
             if (ctx.mode === 'json') {
-              ctx.reporter.event({ type: 'live-plan', listen: target.redacted, preset: plan.preset, rungs: plan.rungs, frameRate: plan.fps, segmentDuration: plan.segmentDuration, command });
+              ctx.reporter.event({
+                type: 'live-plan',
+                listen: target.redacted,
+                preset: plan.preset,
+                rungs: plan.rungs,
+                frameRate: plan.fps,
+                segmentDuration: plan.segmentDuration,
+                command,
+              });
               return;
             }
             io.out.write(`# listen on ${target.redacted}${target.kind === 'rtmp' ? ' (streamkit; ffmpeg listens on a loopback PORT behind it)' : ''}\n`);

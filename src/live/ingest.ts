@@ -156,10 +156,14 @@ export async function openRtmpFrontDoor(o: FrontDoorOptions): Promise<FrontDoor>
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
       reject(
-        new StreamkitError('USAGE', `Cannot listen on ${o.host}:${o.port}: ${error.code === 'EADDRINUSE' ? 'the port is in use' : error.code === 'EADDRNOTAVAIL' ? 'that address is not this machine' : error.message}.`, {
-          hint: 'Choose another port in --listen, or stop what uses it.',
-          details: { host: o.host, port: o.port, code: error.code },
-        }),
+        new StreamkitError(
+          'USAGE',
+          `Cannot listen on ${o.host}:${o.port}: ${error.code === 'EADDRINUSE' ? 'the port is in use' : error.code === 'EADDRNOTAVAIL' ? 'that address is not this machine' : error.message}.`,
+          {
+            hint: 'Choose another port in --listen, or stop what uses it.',
+            details: { host: o.host, port: o.port, code: error.code },
+          },
+        ),
       );
     });
     server.listen(o.port, o.host, () => resolve());

@@ -56,7 +56,10 @@ export function parseListenUrl(raw: string): ListenTarget {
     }
     const passphrase = u.searchParams.get('passphrase') ?? '';
     if (passphrase === '') {
-      throw usage('An srt:// --listen URL needs ?passphrase=...: without one, anyone who reaches the port could publish.', 'Add ?passphrase=SECRET (10 to 64 characters) and give the same passphrase to the encoder (OBS: Settings > Stream > Server srt://HOST:PORT?passphrase=SECRET).');
+      throw usage(
+        'An srt:// --listen URL needs ?passphrase=...: without one, anyone who reaches the port could publish.',
+        'Add ?passphrase=SECRET (10 to 64 characters) and give the same passphrase to the encoder (OBS: Settings > Stream > Server srt://HOST:PORT?passphrase=SECRET).',
+      );
     }
     if (passphrase.length < 10 || passphrase.length > 64) throw usage(`The SRT passphrase must be 10 to 64 characters long (libsrt's rule), not ${passphrase.length}.`);
     const pb = Number(u.searchParams.get('pbkeylen') ?? 16);

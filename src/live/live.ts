@@ -125,7 +125,9 @@ function streamLine(line: string): { kind: 'video' | 'audio'; text: string } | n
   return { kind: m[1] === 'Video' ? 'video' : 'audio', text: m[2]!.trim() };
 }
 
-export async function planLiveRun(options: Pick<LiveOptions, 'listen' | 'preset' | 'ffmpeg' | 'ffprobe' | 'toolchain'>): Promise<{ target: ListenTarget; preset: ResolvedPreset; plan: LivePlan; toolchain: Toolchain }> {
+export async function planLiveRun(
+  options: Pick<LiveOptions, 'listen' | 'preset' | 'ffmpeg' | 'ffprobe' | 'toolchain'>,
+): Promise<{ target: ListenTarget; preset: ResolvedPreset; plan: LivePlan; toolchain: Toolchain }> {
   const target = parseListenUrl(options.listen);
   const preset = typeof options.preset === 'object' ? options.preset : await loadPreset(options.preset ?? DEFAULT_LIVE_LADDER);
   const plan = planLive(preset);

@@ -82,12 +82,12 @@ export interface LivePackagerOptions {
   now?: () => number;
 }
 
-export const SESSIONS_DIR = '.live';
+const SESSIONS_DIR = '.live';
 const PLAYLIST = 'index.m3u8';
 const MASTER = 'master.m3u8';
 
 /** Write a file so that a reader sees the old content or the new, never a part: temporary file + rename. */
-export async function writeAtomic(path: string, text: string): Promise<void> {
+async function writeAtomic(path: string, text: string): Promise<void> {
   const dir = path.slice(0, path.lastIndexOf('/') + 1);
   const tmp = `${dir}.${path.slice(dir.length)}.${process.pid}.tmp`;
   await writeFile(tmp, text);
@@ -101,7 +101,6 @@ export class LivePackager {
   private sessionDir: string | null = null;
   /** wall-clock ms of the session's media time 0 (see noteProgress) */
   private anchor: number | null = null;
-  private sessionStartedAt = 0;
   /** the anchor the session's first segment was dated with: later segments follow it by their durations */
   private sessionAnchor: number | null = null;
   private sessionsPublished = 0;
@@ -151,7 +150,6 @@ export class LivePackager {
     await mkdir(join(this.root, this.sessionDir), { recursive: true });
     this.anchor = null;
     this.sessionAnchor = null;
-    this.sessionStartedAt = this.now();
     for (const r of this.renditions) {
       r.taken = 0;
       r.sessionSeconds = 0;

@@ -31,12 +31,18 @@ export const DEFAULT_LIVE_LADDER = 'live-ladder';
 export function planLive(resolved: ResolvedPreset): LivePlan {
   const p = resolved.preset;
   const refuse = (message: string, hint: string): StreamkitError => new StreamkitError('USAGE', message, { hint, details: { preset: resolved.name } });
-  if (!p.live) throw refuse(`Preset ${resolved.name} is not a live preset; streamkit live needs one (live: true).`, `Use --preset ${DEFAULT_LIVE_LADDER}, or a preset with "live: true".`);
-  if (!p.packaging.hls) throw refuse(`Preset ${resolved.name} has no packaging.hls; streamkit live writes HLS.`, `Use --preset ${DEFAULT_LIVE_LADDER}, or add packaging.hls with a segment duration.`);
+  if (!p.live)
+    throw refuse(`Preset ${resolved.name} is not a live preset; streamkit live needs one (live: true).`, `Use --preset ${DEFAULT_LIVE_LADDER}, or a preset with "live: true".`);
+  if (!p.packaging.hls)
+    throw refuse(`Preset ${resolved.name} has no packaging.hls; streamkit live writes HLS.`, `Use --preset ${DEFAULT_LIVE_LADDER}, or add packaging.hls with a segment duration.`);
   if (p.video.codec !== 'h264' || p.video.encoder.cpu?.name !== 'libx264') {
-    throw refuse(`Preset ${resolved.name} is ${p.video.codec} (${p.video.encoder.cpu?.name ?? 'no CPU encoder'}); streamkit live encodes H.264 with libx264 for now.`, 'Use an H.264 preset with a libx264 CPU encoder.');
+    throw refuse(
+      `Preset ${resolved.name} is ${p.video.codec} (${p.video.encoder.cpu?.name ?? 'no CPU encoder'}); streamkit live encodes H.264 with libx264 for now.`,
+      'Use an H.264 preset with a libx264 CPU encoder.',
+    );
   }
-  if (p.packaging.hls.container === 'fmp4') throw refuse(`Preset ${resolved.name} asks for fMP4 segments; streamkit live writes MPEG-TS segments for now.`, 'Set packaging.hls.container: ts.');
+  if (p.packaging.hls.container === 'fmp4')
+    throw refuse(`Preset ${resolved.name} asks for fMP4 segments; streamkit live writes MPEG-TS segments for now.`, 'Set packaging.hls.container: ts.');
   const top = Math.max(...p.video.rungs.map((r) => r.height));
   const fps = rational(Math.round(p.video.maxFrameRate * 1000), 1000);
   // the planned source: 16:9 at the top rung's height, square pixels, at the preset's frame rate

@@ -96,7 +96,10 @@ export function readAmf0(buf: Buffer): AmfValue[] {
   return out;
 }
 
-export type GateVerdict = { state: 'pending' } | { state: 'allowed'; app: string; stream: string } | { state: 'refused'; reason: string; app: string | null; stream: string | null };
+export type GateVerdict =
+  | { state: 'pending' }
+  | { state: 'allowed'; app: string; stream: string }
+  | { state: 'refused'; reason: string; app: string | null; stream: string | null };
 
 export interface GateStep {
   /** bytes that may be written to ffmpeg now, in order */

@@ -387,7 +387,10 @@ describe.skipIf(unmet(need.ffmpeg, need.chromium, need.hlsJs))('streamkit live: 
         const t0 = Date.now();
         for (;;) {
           const s = await state();
-          expect(s.errors.filter((e) => e.fatal), `no fatal hls.js error while waiting for ${what}`).toEqual([]);
+          expect(
+            s.errors.filter((e) => e.fatal),
+            `no fatal hls.js error while waiting for ${what}`,
+          ).toEqual([]);
           if (test(s)) return s;
           if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(s)}`);
           await new Promise((r) => setTimeout(r, 250));

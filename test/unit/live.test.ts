@@ -58,15 +58,24 @@ function chunks(csid: number, type: number, body: Buffer, chunkSize = 128, strea
 
 const handshake = Buffer.concat([Buffer.from([0x03]), Buffer.alloc(1536, 1), Buffer.alloc(1536, 2)]);
 const connect = (app: string, chunkSize = 128): Buffer =>
-  chunks(3, 20, amf('connect', 1, { app, type: 'nonprivate', flashVer: 'FMLE/3.0 (compatible; FMSc/1.0)', tcUrl: `rtmp://127.0.0.1:1935/${app}`, padding: 'x'.repeat(120) }), chunkSize);
+  chunks(
+    3,
+    20,
+    amf('connect', 1, { app, type: 'nonprivate', flashVer: 'FMLE/3.0 (compatible; FMSc/1.0)', tcUrl: `rtmp://127.0.0.1:1935/${app}`, padding: 'x'.repeat(120) }),
+    chunkSize,
+  );
 const setChunkSize = (n: number): Buffer => {
   const b = Buffer.alloc(4);
   b.writeUInt32BE(n);
   return chunks(2, 1, b);
 };
 const publishCmd = (key: string, chunkSize = 128): Buffer => chunks(8, 20, amf('publish', 5, null, key, 'live'), chunkSize, 1);
-const before = (key: string, chunkSize = 128): Buffer =>
-  Buffer.concat([chunks(3, 20, amf('releaseStream', 2, null, key), chunkSize), chunks(3, 20, amf('FCPublish', 3, null, key), chunkSize), chunks(3, 20, amf('createStream', 4, null), chunkSize)]);
+const preamble = (key: string, chunkSize = 128): Buffer =>
+  Buffer.concat([
+    chunks(3, 20, amf('releaseStream', 2, null, key), chunkSize),
+    chunks(3, 20, amf('FCPublish', 3, null, key), chunkSize),
+    chunks(3, 20, amf('createStream', 4, null), chunkSize),
+  ]);
 
 /** Feed `bytes` in pieces of `step` bytes; return what was forwarded and the last verdict. */
 function feed(gate: RtmpPublishGate, bytes: Buffer, step: number): { forwarded: Buffer; verdict: ReturnType<RtmpPublishGate['push']>['verdict'] } {
@@ -84,7 +93,7 @@ function feed(gate: RtmpPublishGate, bytes: Buffer, step: number): { forwarded: 
 describe('RTMP publish gate', () => {
   const expected = { app: 'live', stream: 'the-key' };
   const media = chunks(4, 9, Buffer.alloc(300, 7), 4096, 1);
-  const good = Buffer.concat([handshake, setChunkSize(4096), connect('live', 4096), before('the-key', 4096), publishCmd('the-key', 4096), media]);
+  const good = Buffer.concat([handshake, setChunkSize(4096), connect('live', 4096), preamble('the-key', 4096), publishCmd('the-key', 4096), media]);
 
   for (const step of [1, 7, 1000, good.length]) {
     it(`lets the configured app and key publish and passes every byte on, in order (${step}-byte reads)`, () => {
@@ -95,7 +104,7 @@ describe('RTMP publish gate', () => {
   }
 
   it('refuses a wrong key and forwards no byte of that publish', () => {
-    const bytes = Buffer.concat([handshake, connect('live'), before('other'), publishCmd('wrong-key-here'), media]);
+    const bytes = Buffer.concat([handshake, connect('live'), preamble('other'), publishCmd('wrong-key-here'), media]);
     for (const step of [1, 13, bytes.length]) {
       const r = feed(new RtmpPublishGate(expected), bytes, step);
       expect(r.verdict.state).toBe('refused');
@@ -179,7 +188,10 @@ describe('live plan and ffmpeg arguments', () => {
   });
 
   it('refuses presets that are not live or not H.264 HLS', async () => {
-    expect(() => planLive({ ...({} as never), name: 'x', file: 'x', chain: [], preset: { live: false } as never })).toThrow(/not a live preset/);
+    const vod = await loadPreset('h264-ladder');
+    expect(() => planLive(vod)).toThrow(/not a live preset/);
+    const hevcLive = { ...vod, preset: { ...vod.preset, live: true, video: { ...vod.preset.video, codec: 'hevc' as const } } };
+    expect(() => planLive(hevcLive)).toThrow(/libx264/);
   });
 
   it('one decode split to every rung, the same GOP in every rung, one AAC, HLS per rendition into the session folder', async () => {
@@ -191,7 +203,9 @@ describe('live plan and ffmpeg arguments', () => {
     expect(argv.filter((a) => /^-g:v:\d$/.test(a))).toHaveLength(4);
     for (let i = 0; i < 4; i++) expect(argv[argv.indexOf(`-g:v:${i}`) + 1]).toBe('60');
     expect(argv.filter((a) => a === '-c:a')).toHaveLength(1);
-    expect(argv[argv.indexOf('-var_stream_map') + 1]).toBe('v:0,agroup:audio,name:1080p v:1,agroup:audio,name:720p v:2,agroup:audio,name:480p v:3,agroup:audio,name:360p a:0,agroup:audio,name:audio');
+    expect(argv[argv.indexOf('-var_stream_map') + 1]).toBe(
+      'v:0,agroup:audio,name:1080p v:1,agroup:audio,name:720p v:2,agroup:audio,name:480p v:3,agroup:audio,name:360p a:0,agroup:audio,name:audio',
+    );
     expect(argv[argv.indexOf('-hls_segment_filename') + 1]).toBe('.live/s0001/%v/seg_%05d.ts');
     expect(argv[argv.indexOf('-hls_flags') + 1]).toMatch(/temp_file/);
     expect(argv.slice(argv.indexOf('-listen'), argv.indexOf('-listen') + 2)).toEqual(['-listen', '1']);
@@ -202,7 +216,20 @@ describe('live plan and ffmpeg arguments', () => {
   it('SRT: a listener with enforced encryption and an I/O timeout; the passphrase is an option, not in the URL', () => {
     const input = srtListenerInput({ host: '0.0.0.0', port: 9000, passphrase: 'a-long-secret', pbkeylen: 16, latencyMs: 200 }, 5);
     expect(input.url).toBe('srt://0.0.0.0:9000');
-    expect(input.options).toEqual(['-mode', 'listener', '-passphrase', 'a-long-secret', '-pbkeylen', '16', '-enforced_encryption', '1', '-timeout', '5000000', '-latency', '200000']);
+    expect(input.options).toEqual([
+      '-mode',
+      'listener',
+      '-passphrase',
+      'a-long-secret',
+      '-pbkeylen',
+      '16',
+      '-enforced_encryption',
+      '1',
+      '-timeout',
+      '5000000',
+      '-latency',
+      '200000',
+    ]);
   });
 });
 
