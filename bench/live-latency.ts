@@ -21,7 +21,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -205,6 +205,7 @@ async function main(): Promise<void> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing`);
   mkdirSync(work, { recursive: true });
   const results: RunResult[] = [];
+  const loadBefore = loadavg()[0]!;
   for (let run = 1; run <= runs; run++) {
     for (const d of segmentDurations) {
       const r = await oneRun(d, run);
@@ -220,7 +221,7 @@ async function main(): Promise<void> {
   const lines = [
     `## Live latency (\`npm run bench:live\`), ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}`,
     '',
-    `Machine: ${cpu.length} x ${cpu[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, shared with other work while it ran. Command: \`${shellQuote(['npm', 'run', 'bench:live', '--', ...argv])}\`.`,
+    `Machine: ${cpu.length} x ${cpu[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; load average ${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after (other work shares the machine). Command: \`${shellQuote(['npm', 'run', 'bench:live', '--', ...argv])}\`.`,
     `Publisher: ffmpeg -re testsrc2 640x360 + sine over RTMP on loopback; streamkit live with bench/presets/live-small.yaml (360p + 180p); hls.js ${JSON.parse(readFileSync(join(root, 'node_modules', 'hls.js', 'package.json'), 'utf8')).version as string} defaults in Debian's Chromium; ${seconds} s sampled per run, every 250 ms.`,
     '',
     '| segments | runs | latency from PDT: median | min | max | hls.latency median | first PDT - publisher start | encode speed | waiting events |',

@@ -118,6 +118,28 @@ async function prepareOutput(dir: string, force: boolean): Promise<void> {
   for (const e of entries) await rm(resolve(dir, e), { recursive: true, force: true });
 }
 
+/**
+ * What the live ladder does to a publisher's picture, in words: the ladder is fixed before anyone
+ * publishes (plan.ts), so a publisher of another shape, size or frame rate is fitted to it.
+ */
+export function inputNotes(video: string, plan: Pick<LivePlan, 'rungs' | 'fps'>): string[] {
+  const notes: string[] = [];
+  const size = /\b(\d{2,5})x(\d{2,5})\b/.exec(video);
+  const top = plan.rungs[0]!;
+  if (size) {
+    const w = Number(size[1]);
+    const h = Number(size[2]);
+    if (Math.abs(w / h - top.width / top.height) > 0.02) notes.push(`the publisher sends ${w}x${h}, not 16:9: every rung shows it letterboxed or pillarboxed (black bars), never stretched`);
+    const above = plan.rungs.filter((r) => r.height > h);
+    if (above.length > 0) notes.push(`the publisher sends ${h} lines: ${above.map((r) => r.name).join(', ')} ${above.length === 1 ? 'is' : 'are'} scaled up from it (send ${top.width}x${top.height} for full quality)`);
+  }
+  const fps = /\b(\d+(?:\.\d+)?) fps\b/.exec(video);
+  if (fps && Math.abs(Number(fps[1]) - plan.fps) > 0.01) {
+    notes.push(`the publisher sends ${fps[1]} fps; the ladder is ${plan.fps} fps constant, so frames are ${Number(fps[1]) > plan.fps ? 'dropped' : 'repeated'} evenly`);
+  }
+  return notes;
+}
+
 /** `Stream #0:0: Video: h264 (High), yuv420p(progressive), 1280x720, 30 fps, ...` -> the description. */
 function streamLine(line: string): { kind: 'video' | 'audio'; text: string } | null {
   const m = /^\s*Stream #0:\d+.*?: (Video|Audio): (.*)$/.exec(line);
@@ -273,6 +295,8 @@ export async function runLive(options: LiveOptions): Promise<{ segments: number;
               inputSeen = true;
               if (target.kind === 'srt') emit({ type: 'publisher', session, remote: null });
               emit({ type: 'input', session, ...described });
+              for (const message of described.video ? inputNotes(described.video, plan) : []) emit({ type: 'warning', message });
+              if (described.audio === null && plan.audio) emit({ type: 'warning', message: 'the publisher sends no audio; this preset needs an audio track (send silence, or use a preset with audio: false)' });
             }
           },
           onProgress: (p) => {
@@ -326,9 +350,6 @@ export async function runLive(options: LiveOptions): Promise<{ segments: number;
             }
           } else {
             quickFailures = 0;
-          }
-          if (inputSeen && described.audio === null && plan.audio && error.stderrTail.some((l) => /matches no streams|Stream map .* matches/i.test(l))) {
-            emit({ type: 'warning', message: 'the publisher sent no audio; this preset needs an audio track (send silence, or use a preset with audio: false)' });
           }
         } else {
           throw error;

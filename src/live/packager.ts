@@ -37,7 +37,7 @@ export type PublishedSequence = {
 };
 
 export interface PackagerEvents {
-  /** a video segment number published in every rung */
+  /** a video segment number published in every rung, once the playlists list it */
   onSequence?: (s: PublishedSequence) => void;
   onWarning?: (message: string) => void;
   /** the master playlist was (re)written */
@@ -216,6 +216,8 @@ export class LivePackager {
       if (most > ready) this.events.onWarning?.(`the last ${most - ready} segment(s) of the session were not written in every rung; left out so that the rungs stay aligned`);
     }
     const start = video[0]!.taken;
+    // told once they are listed: after the playlists are written
+    const published: PublishedSequence[] = [];
     for (let i = start; i < ready; i++) {
       const inspections: { r: RenditionState; seg: Listed; insp: TsInspection }[] = [];
       for (const r of video) {
@@ -235,13 +237,14 @@ export class LivePackager {
       for (const x of inspections) bitrates[x.r.name] = (x.seg.bytes * 8) / x.seg.duration;
       const a = audio?.listed[audio.listed.length - 1];
       if (a) bitrates['audio'] = (a.bytes * 8) / a.duration;
-      this.events.onSequence?.({ seq: first.seg.seq, duration: first.seg.duration, programDateTime: first.seg.programDateTime, discontinuity: first.seg.discontinuity, bitrates });
+      published.push({ seq: first.seg.seq, duration: first.seg.duration, programDateTime: first.seg.programDateTime, discontinuity: first.seg.discontinuity, bitrates });
     }
     for (const r of this.renditions.filter((x) => x.kind === 'audio')) {
       const list = lists.get(r.name)!;
       for (let i = r.taken; i < list.length; i++) await this.take(r, list[i]!);
     }
     await this.writePlaylists();
+    for (const p of published) this.events.onSequence?.(p);
     await this.deleteExpired();
   }
 

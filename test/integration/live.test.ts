@@ -215,6 +215,10 @@ describe.skipIf(unmet(need.ffmpeg))('streamkit live: RTMP in, a live HLS ladder 
       skipIfSlow(ctx, live, 'the RTMP test');
       const during = await checkPackage(out, window);
       expect(during['240p']!.endList).toBe(false);
+      // one publisher at a time: a second one with the right key is refused while the first is live
+      const intruder = publish(`rtmp://127.0.0.1:${live.port}/live/right-key`, 3);
+      await live.waitFor((e) => e.type === 'refused' && /one at a time/.test(String(e['reason'])), 'a second publisher to be refused');
+      expect((await intruder.done).code).not.toBe(0);
       expect((await first.done).code).toBe(0);
       const ended = await live.waitFor((e) => e.type === 'session-end', 'the end of the first session');
       const lastOfFirst = Math.max(...live.events.filter((e) => e.type === 'segment').map((e) => Number(e['seq'])));

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildLiveArgs, srtListenerInput } from '../../src/live/command.js';
+import { inputNotes } from '../../src/live/live.js';
 import { parseListenUrl } from '../../src/live/listen.js';
 import { planLive } from '../../src/live/plan.js';
 import { writeLiveMediaPlaylist } from '../../src/live/playlist.js';
@@ -230,6 +231,18 @@ describe('live plan and ffmpeg arguments', () => {
       '-latency',
       '200000',
     ]);
+  });
+});
+
+describe('what the live ladder does to a publisher', () => {
+  it('says so when the picture is another shape, smaller than the top rung, or at another frame rate', async () => {
+    const plan = planLive(await loadPreset('live-ladder'));
+    expect(inputNotes('h264 (High), yuv420p(progressive), 1920x1080 [SAR 1:1 DAR 16:9], 30 fps, 30 tbr, 1k tbn', plan)).toEqual([]);
+    const notes = inputNotes('h264 (Main), yuv420p(progressive), 640x480 [SAR 1:1 DAR 4:3], 25 fps, 25 tbr, 1k tbn', plan);
+    expect(notes).toHaveLength(3);
+    expect(notes[0]).toMatch(/640x480, not 16:9.*letterboxed or pillarboxed/);
+    expect(notes[1]).toMatch(/1080p, 720p are scaled up/);
+    expect(notes[2]).toMatch(/25 fps.*30 fps constant.*repeated/);
   });
 });
 
