@@ -120,38 +120,44 @@ export async function openRtmpFrontDoor(o: FrontDoorOptions): Promise<FrontDoor>
         o.onEvent({ type: 'publishing', remote });
       }
     });
-    const port = o.backendPort();
-    if (port === null) {
-      o.onEvent({ type: 'refused', remote, reason: 'the encoder is not ready yet' });
-      end();
-      return;
-    }
-    connectWithRetry(port, Date.now() + BACKEND_CONNECT_SECONDS * 1000).then(
-      (b) => {
-        if (ended) {
-          b.destroy();
-          return;
-        }
-        backend = b;
-        sockets.add(b);
-        b.on('close', () => {
-          sockets.delete(b);
-          end();
-        });
-        b.on('error', () => undefined);
-        b.on('data', (d: Buffer) => {
-          if (!client.write(d)) {
-            b.pause();
-            client.once('drain', () => b.resume());
+    // between two sessions (the last ffmpeg exiting, the next starting) there is no port for a moment
+    const deadline = Date.now() + BACKEND_CONNECT_SECONDS * 1000;
+    const backendPort = async (): Promise<number> => {
+      for (;;) {
+        const port = o.backendPort();
+        if (port !== null) return port;
+        if (Date.now() > deadline || ended) throw new Error('no encoder');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    backendPort()
+      .then((port) => connectWithRetry(port, deadline))
+      .then(
+        (b) => {
+          if (ended) {
+            b.destroy();
+            return;
           }
-        });
-        for (const q of queued.splice(0)) b.write(q);
-      },
-      () => {
-        o.onEvent({ type: 'refused', remote, reason: 'the encoder did not accept the connection' });
-        end();
-      },
-    );
+          backend = b;
+          sockets.add(b);
+          b.on('close', () => {
+            sockets.delete(b);
+            end();
+          });
+          b.on('error', () => undefined);
+          b.on('data', (d: Buffer) => {
+            if (!client.write(d)) {
+              b.pause();
+              client.once('drain', () => b.resume());
+            }
+          });
+          for (const q of queued.splice(0)) b.write(q);
+        },
+        () => {
+          o.onEvent({ type: 'refused', remote, reason: 'the encoder did not accept the connection' });
+          end();
+        },
+      );
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {

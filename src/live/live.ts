@@ -129,9 +129,13 @@ export function inputNotes(video: string, plan: Pick<LivePlan, 'rungs' | 'fps'>)
   if (size) {
     const w = Number(size[1]);
     const h = Number(size[2]);
-    if (Math.abs(w / h - top.width / top.height) > 0.02) notes.push(`the publisher sends ${w}x${h}, not 16:9: every rung shows it letterboxed or pillarboxed (black bars), never stretched`);
+    if (Math.abs(w / h - top.width / top.height) > 0.02)
+      notes.push(`the publisher sends ${w}x${h}, not 16:9: every rung shows it letterboxed or pillarboxed (black bars), never stretched`);
     const above = plan.rungs.filter((r) => r.height > h);
-    if (above.length > 0) notes.push(`the publisher sends ${h} lines: ${above.map((r) => r.name).join(', ')} ${above.length === 1 ? 'is' : 'are'} scaled up from it (send ${top.width}x${top.height} for full quality)`);
+    if (above.length > 0)
+      notes.push(
+        `the publisher sends ${h} lines: ${above.map((r) => r.name).join(', ')} ${above.length === 1 ? 'is' : 'are'} scaled up from it (send ${top.width}x${top.height} for full quality)`,
+      );
   }
   const fps = /\b(\d+(?:\.\d+)?) fps\b/.exec(video);
   if (fps && Math.abs(Number(fps[1]) - plan.fps) > 0.01) {
@@ -296,7 +300,8 @@ export async function runLive(options: LiveOptions): Promise<{ segments: number;
               if (target.kind === 'srt') emit({ type: 'publisher', session, remote: null });
               emit({ type: 'input', session, ...described });
               for (const message of described.video ? inputNotes(described.video, plan) : []) emit({ type: 'warning', message });
-              if (described.audio === null && plan.audio) emit({ type: 'warning', message: 'the publisher sends no audio; this preset needs an audio track (send silence, or use a preset with audio: false)' });
+              if (described.audio === null && plan.audio)
+                emit({ type: 'warning', message: 'the publisher sends no audio; this preset needs an audio track (send silence, or use a preset with audio: false)' });
             }
           },
           onProgress: (p) => {

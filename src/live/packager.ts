@@ -219,12 +219,16 @@ export class LivePackager {
     // told once they are listed: after the playlists are written
     const published: PublishedSequence[] = [];
     for (let i = start; i < ready; i++) {
-      const inspections: { r: RenditionState; seg: Listed; insp: TsInspection }[] = [];
-      for (const r of video) {
-        const entry = lists.get(r.name)![i]!;
-        const got = await this.take(r, entry);
-        if (got) inspections.push({ r, ...got });
+      // every rung's segment is read first: a segment number is published in all rungs or in none,
+      // so the rungs keep the same numbering
+      const reads = [];
+      for (const r of video) reads.push(await this.read(r, lists.get(r.name)![i]!));
+      if (reads.some((x) => x === null)) {
+        this.events.onWarning?.(`segment ${i} of session ${this.session} left out of every rung, so that the rungs stay aligned`);
+        continue;
       }
+      const inspections: { r: RenditionState; seg: Listed; insp: TsInspection }[] = [];
+      for (const [k, r] of video.entries()) inspections.push({ r, ...(await this.take(r, lists.get(r.name)![i]!, reads[k]!.buf, reads[k]!.insp)) });
       const [first] = inspections;
       if (!first) continue;
       for (const x of inspections) {
@@ -241,7 +245,10 @@ export class LivePackager {
     }
     for (const r of this.renditions.filter((x) => x.kind === 'audio')) {
       const list = lists.get(r.name)!;
-      for (let i = r.taken; i < list.length; i++) await this.take(r, list[i]!);
+      for (let i = r.taken; i < list.length; i++) {
+        const got = await this.read(r, list[i]!);
+        if (got) await this.take(r, list[i]!, got.buf, got.insp);
+      }
     }
     await this.writePlaylists();
     for (const p of published) this.events.onSequence?.(p);
@@ -249,18 +256,21 @@ export class LivePackager {
   }
 
   /** Check one of ffmpeg's finished segments and move it into the package. */
-  private async take(r: RenditionState, entry: { uri: string; duration: number }): Promise<{ seg: Listed; insp: TsInspection } | null> {
+  /** Read and inspect one of ffmpeg's finished segments; null (with a warning) when it is not MPEG-TS. */
+  private async read(r: RenditionState, entry: { uri: string; duration: number }): Promise<{ buf: Buffer; insp: TsInspection } | null> {
     r.taken++;
-    const from = join(this.root, this.sessionDir!, r.name, entry.uri);
-    let buf: Buffer;
-    let insp: TsInspection;
     try {
-      buf = await readFile(from);
-      insp = inspectTsSegment(buf);
+      const buf = await readFile(join(this.root, this.sessionDir!, r.name, entry.uri));
+      return { buf, insp: inspectTsSegment(buf) };
     } catch (error) {
       this.events.onWarning?.(`segment ${entry.uri} of ${r.name} could not be read as MPEG-TS (${(error as Error).message}); left out`);
       return null;
     }
+  }
+
+  /** Move a checked segment into the package under the next number and list it. */
+  private async take(r: RenditionState, entry: { uri: string; duration: number }, buf: Buffer, insp: TsInspection): Promise<{ seg: Listed; insp: TsInspection }> {
+    const from = join(this.root, this.sessionDir!, r.name, entry.uri);
     const seq = r.nextSeq++;
     const file = `seg_${this.options.runId}_${String(seq).padStart(6, '0')}.ts`;
     await rename(from, join(this.root, r.name, file));
