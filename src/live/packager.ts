@@ -40,7 +40,7 @@ export interface PackagerEvents {
   /** a video segment number published in every rung, once the playlists list it */
   onSequence?: (s: PublishedSequence) => void;
   onWarning?: (message: string) => void;
-  /** the master playlist was (re)written */
+  /** the master playlist was written first, or rewritten with a higher BANDWIDTH or other CODECS */
   onMaster?: (variants: { name: string; bandwidth: number; averageBandwidth: number; codecs: string[] }[]) => void;
 }
 
@@ -106,6 +106,7 @@ export class LivePackager {
   private sessionsPublished = 0;
   private readonly retired: { path: string; at: number }[] = [];
   private masterWritten = '';
+  private masterSaid = '';
   private ended = false;
 
   constructor(
@@ -353,6 +354,10 @@ export class LivePackager {
     if (text === this.masterWritten) return;
     await writeAtomic(join(this.root, MASTER), text);
     this.masterWritten = text;
+    // told when a peak or the codecs change (the averages move with every segment)
+    const said = JSON.stringify(variants.map((v) => [v.bandwidth, v.codecs]));
+    if (said === this.masterSaid) return;
+    this.masterSaid = said;
     this.events.onMaster?.(variants.map((v) => ({ name: v.name, bandwidth: v.bandwidth, averageBandwidth: v.averageBandwidth, codecs: v.codecs })));
   }
 
