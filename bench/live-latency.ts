@@ -90,6 +90,8 @@ interface RunResult {
   waiting: number;
   errors: string[];
   medianSpeed: number | null;
+  /** median of the live events' behindSeconds: how far the encode ran behind the publisher */
+  medianBehind: number | null;
 }
 
 function serve(dir: string): Promise<{ server: Server; base: string }> {
@@ -183,7 +185,12 @@ async function oneRun(segmentDuration: number, run: number): Promise<RunResult> 
       .filter((e) => e['type'] === 'live' && typeof e['speed'] === 'number')
       .map((e) => Number(e['speed']))
       .sort((a, b) => a - b);
+    const behind = events
+      .filter((e) => e['type'] === 'live' && typeof e['behindSeconds'] === 'number')
+      .map((e) => Number(e['behindSeconds']))
+      .sort((a, b) => a - b);
     return {
+      medianBehind: behind.length ? behind[Math.floor(behind.length / 2)]! : null,
       segmentDuration,
       pdt: s.pdt,
       hlsLatency: s.edge,
@@ -211,7 +218,7 @@ async function main(): Promise<void> {
       const r = await oneRun(d, run);
       const pdt = summary(r.pdt);
       console.log(
-        `${d} s segments, run ${run}: latency from PDT median ${fmt(pdt.median)} s (min ${fmt(pdt.min)}, max ${fmt(pdt.max)}); hls.latency median ${fmt(summary(r.hlsLatency).median)} s; PDT - publisher start ${fmt(r.anchorErrorSeconds)} s; encode ${fmt(r.medianSpeed)}x; ${r.waiting} waiting events; errors: ${r.errors.join(', ') || 'none'}`,
+        `${d} s segments, run ${run}: latency from PDT median ${fmt(pdt.median)} s (min ${fmt(pdt.min)}, max ${fmt(pdt.max)}); hls.latency median ${fmt(summary(r.hlsLatency).median)} s; PDT - publisher start ${fmt(r.anchorErrorSeconds)} s; encode ${fmt(r.medianSpeed)}x, ${fmt(r.medianBehind)} s behind; ${r.waiting} waiting events; errors: ${r.errors.join(', ') || 'none'}`,
       );
       results.push(r);
     }
@@ -224,14 +231,14 @@ async function main(): Promise<void> {
     `Machine: ${cpu.length} x ${cpu[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; load average ${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after (other work shares the machine). Command: \`${shellQuote(['npm', 'run', 'bench:live', '--', ...argv])}\`.`,
     `Publisher: ffmpeg -re testsrc2 640x360 + sine over RTMP on loopback; streamkit live with bench/presets/live-small.yaml (360p + 180p); hls.js ${JSON.parse(readFileSync(join(root, 'node_modules', 'hls.js', 'package.json'), 'utf8')).version as string} defaults in Debian's Chromium; ${seconds} s sampled per run, every 250 ms.`,
     '',
-    '| segments | runs | latency from PDT: median | min | max | hls.latency median | first PDT - publisher start | encode speed | waiting events |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| segments | runs | latency from PDT: median | min | max | hls.latency median | first PDT - publisher start | encode speed (last 5 s) | encode behind the publisher | waiting events |',
+    '|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const d of segmentDurations) {
     const rs = results.filter((r) => r.segmentDuration === d);
     const all: Summary = summary(rs.flatMap((r) => r.pdt));
     lines.push(
-      `| ${d} s | ${rs.length} | ${fmt(all.median)} s | ${fmt(all.min)} s | ${fmt(all.max)} s | ${fmt(summary(rs.flatMap((r) => r.hlsLatency)).median)} s | ${rs.map((r) => fmt(r.anchorErrorSeconds)).join(', ')} s | ${rs.map((r) => fmt(r.medianSpeed)).join(', ')}x | ${rs.map((r) => r.waiting).join(', ')} |`,
+      `| ${d} s | ${rs.length} | ${fmt(all.median)} s | ${fmt(all.min)} s | ${fmt(all.max)} s | ${fmt(summary(rs.flatMap((r) => r.hlsLatency)).median)} s | ${rs.map((r) => fmt(r.anchorErrorSeconds)).join(', ')} s | ${rs.map((r) => fmt(r.medianSpeed)).join(', ')}x | ${rs.map((r) => fmt(r.medianBehind)).join(', ')} s | ${rs.map((r) => r.waiting).join(', ')} |`,
     );
   }
   const md = lines.join('\n');

@@ -69,7 +69,7 @@ function humanRenderer(ctx: CommandContext): { event: (e: LiveEvent) => void; fi
             .map(([k, v]) => `${k} ${v === null ? '-' : kbps(v)}`)
             .join(' ');
           status(
-            `live ${duration(e.liveSeconds)}  ${e.fps === null ? '-' : e.fps.toFixed(0)} fps  ${e.speed === null ? '-' : `${e.speed.toFixed(2)}x`}  ${rates}  dropped ${e.dropFrames ?? 0}  latency ${e.latencySeconds === null ? '-' : `~${e.latencySeconds.toFixed(1)} s`}  segments ${e.segments}`,
+            `live ${duration(e.liveSeconds)}  ${e.fps === null ? '-' : e.fps.toFixed(0)} fps  ${e.speed === null ? '-' : `${e.speed.toFixed(2)}x`}${e.behindSeconds === null ? '' : ` (${e.behindSeconds.toFixed(1)} s behind)`}  ${rates}  dropped ${e.dropFrames ?? 0}  latency ${e.latencySeconds === null ? '-' : `~${e.latencySeconds.toFixed(1)} s`}  segments ${e.segments}`,
           );
           break;
         }

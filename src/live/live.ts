@@ -54,7 +54,10 @@ export type LiveEvent =
       /** seconds of media published in all sessions together */
       liveSeconds: number;
       fps: number | null;
+      /** media seconds encoded per second over the last 5 s: 1.0 when the encode keeps up with the publisher */
       speed: number | null;
+      /** how far the encode is behind what the publisher sent (seconds), when the ingest start is known */
+      behindSeconds: number | null;
       dupFrames: number | null;
       dropFrames: number | null;
       /** bit/s of each rendition's newest segment */
@@ -92,6 +95,8 @@ const PROGRESS_MS = 1000;
 /** speed below this for SLOW_SECONDS: viewers will stall */
 const SLOW_SPEED = 0.95;
 const SLOW_SECONDS = 10;
+/** the encode speed is measured over this much of the latest progress */
+const SPEED_WINDOW_MS = 5000;
 /** sessions that fail this fast without any publisher, this many times in a row: ffmpeg cannot listen */
 const QUICK_FAILURE_SECONDS = 3;
 const QUICK_FAILURES_MAX = 3;
@@ -269,6 +274,7 @@ export async function runLive(options: LiveOptions): Promise<{ segments: number;
       sessionAbort = new AbortController();
       const started = performance.now();
       let slowSince: number | null = null;
+      const recent: { at: number; media: number }[] = [];
       let slowWarned = false;
       let lastProgress = 0;
       let sessionSeconds = 0;
@@ -308,13 +314,20 @@ export async function runLive(options: LiveOptions): Promise<{ segments: number;
             packager.noteProgress(p.outTimeSeconds);
             sessionSeconds = p.outTimeSeconds ?? sessionSeconds;
             const now = performance.now();
-            if (p.speed !== null && p.speed < SLOW_SPEED && sessionSeconds > 3) {
+            // ffmpeg's own speed is media time over the time since it started, waiting for the
+            // publisher included: useless here. Media encoded per second over the last seconds is
+            // what says whether the encode keeps up with a live input (1.0x when it does).
+            recent.push({ at: now, media: sessionSeconds });
+            while (recent.length > 2 && now - recent[0]!.at > SPEED_WINDOW_MS) recent.shift();
+            const oldest = recent[0]!;
+            const speed = now - oldest.at >= 1000 ? (sessionSeconds - oldest.media) / ((now - oldest.at) / 1000) : null;
+            if (speed !== null && speed < SLOW_SPEED && sessionSeconds > 3) {
               slowSince ??= now;
               if (!slowWarned && now - slowSince >= SLOW_SECONDS * 1000) {
                 slowWarned = true;
                 emit({
                   type: 'warning',
-                  message: `encoding falls behind real time (${p.speed.toFixed(2)}x for ${SLOW_SECONDS} s): viewers will stall and latency grows; use fewer or smaller rungs or a faster x264 preset`,
+                  message: `encoding falls behind real time (${speed.toFixed(2)}x for ${SLOW_SECONDS} s): viewers will stall and latency grows; use fewer or smaller rungs or a faster x264 preset`,
                 });
               }
             } else {
@@ -329,7 +342,8 @@ export async function runLive(options: LiveOptions): Promise<{ segments: number;
                 sessionSeconds,
                 liveSeconds: publishedSeconds + sessionSeconds,
                 fps: p.fps,
-                speed: p.speed,
+                speed,
+                behindSeconds: packager.behind(sessionSeconds),
                 dupFrames: p.dupFrames,
                 dropFrames: p.dropFrames,
                 bitrates: packager.lastBitrates(),

@@ -177,6 +177,12 @@ export class LivePackager {
     this.anchor = this.anchor === null ? ms : Math.min(this.anchor, ms);
   }
 
+  /** Seconds the encode (at `mediaSeconds`) is behind the publisher's media as it arrived, or null before the first estimate. */
+  behind(mediaSeconds: number): number | null {
+    const anchor = this.sessionAnchor ?? this.anchor;
+    return anchor === null ? null : Math.max(0, (this.now() - anchor) / 1000 - mediaSeconds);
+  }
+
   /** Did the current session publish any segment? */
   sessionPublished(): boolean {
     return this.renditions.some((r) => r.sessionStarted);
