@@ -231,14 +231,14 @@ async function main(): Promise<void> {
     `Machine: ${cpu.length} x ${cpu[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; load average ${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after (other work shares the machine). Command: \`${shellQuote(['npm', 'run', 'bench:live', '--', ...argv])}\`.`,
     `Publisher: ffmpeg -re testsrc2 640x360 + sine over RTMP on loopback; streamkit live with bench/presets/live-small.yaml (360p + 180p); hls.js ${JSON.parse(readFileSync(join(root, 'node_modules', 'hls.js', 'package.json'), 'utf8')).version as string} defaults in Debian's Chromium; ${seconds} s sampled per run, every 250 ms.`,
     '',
-    '| segments | runs | latency from PDT: median | min | max | hls.latency median | first PDT - publisher start | encode speed (last 5 s) | encode behind the publisher | waiting events |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| segments | runs | latency from PDT: median | per run | min | max | hls.latency median | first PDT - publisher start | encode speed (last 5 s) | encode behind the publisher | waiting events |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const d of segmentDurations) {
     const rs = results.filter((r) => r.segmentDuration === d);
     const all: Summary = summary(rs.flatMap((r) => r.pdt));
     lines.push(
-      `| ${d} s | ${rs.length} | ${fmt(all.median)} s | ${fmt(all.min)} s | ${fmt(all.max)} s | ${fmt(summary(rs.flatMap((r) => r.hlsLatency)).median)} s | ${rs.map((r) => fmt(r.anchorErrorSeconds)).join(', ')} s | ${rs.map((r) => fmt(r.medianSpeed)).join(', ')}x | ${rs.map((r) => fmt(r.medianBehind)).join(', ')} s | ${rs.map((r) => r.waiting).join(', ')} |`,
+      `| ${d} s | ${rs.length} | ${fmt(all.median)} s | ${rs.map((r) => fmt(summary(r.pdt).median)).join(', ')} s | ${fmt(all.min)} s | ${fmt(all.max)} s | ${fmt(summary(rs.flatMap((r) => r.hlsLatency)).median)} s | ${rs.map((r) => fmt(r.anchorErrorSeconds)).join(', ')} s | ${rs.map((r) => fmt(r.medianSpeed)).join(', ')}x | ${rs.map((r) => fmt(r.medianBehind)).join(', ')} s | ${rs.map((r) => r.waiting).join(', ')} |`,
     );
   }
   const md = lines.join('\n');
