@@ -300,14 +300,23 @@ describe.skipIf(unmet(need.ffmpeg))('streamkit live: RTMP in, a live HLS ladder 
       const refused = await live.waitFor((e) => e.type === 'refused', 'the wrong passphrase to be refused', 20_000);
       expect(String(refused['reason'])).toMatch(/passphrase/i);
       expect((await wrong.done).code).not.toBe(0);
-      const right = publish(`srt://127.0.0.1:${port}?passphrase=right-passphrase`, 7);
+      const right = publish(`srt://127.0.0.1:${port}?passphrase=right-passphrase`, 30);
       await live.waitFor((e) => e.type === 'segment' && Number(e['seq']) >= 1, 'two segments', 40_000);
       skipIfSlow(ctx, live, 'the SRT test');
       await checkPackage(out, 10);
-      await right.done;
+      // SIGTERM while the publisher is live: the segment being written is finished and listed, every
+      // playlist ends with ENDLIST, exit 0
       const r = await live.stop('SIGTERM');
       expect(r.code).toBe(0);
+      const ended = await checkPackage(out, 10);
+      for (const name of [...RUNGS, 'audio']) expect(ended[name]!.endList, `${name} ends with ENDLIST`).toBe(true);
+      const done = live.events.find((e) => e.type === 'live-done');
+      expect(done?.['segments']).toBe(ended['240p']!.segments[ended['240p']!.segments.length - 1]!.seq + 1);
+      expect(existsSync(join(out, '.live'))).toBe(false);
+      expect(processesMentioning(out)).toEqual([]);
       expect(r.stdout + r.stderr).not.toMatch(/right-passphrase/);
+      right.child.kill('SIGKILL');
+      await right.done;
     } finally {
       await live.stop('SIGKILL');
     }
