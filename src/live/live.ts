@@ -272,6 +272,8 @@ export async function runLive(options: LiveOptions): Promise<{ segments: number;
       const argv = buildLiveArgs(plan, { input, sessionDir, ioTimeoutSeconds: stallSeconds });
       emit({ type: 'waiting', session, listen: target.redacted });
       sessionAbort = new AbortController();
+      // a signal that came while this session was being set up
+      if (signal?.aborted) sessionAbort.abort(signal.reason);
       const started = performance.now();
       let slowSince: number | null = null;
       const recent: { at: number; media: number }[] = [];
