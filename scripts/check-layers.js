@@ -9,7 +9,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 /** Top to bottom. A folder name stands for everything under it; a file name for that file in src/. */
 const LAYERS = [
   ['cli', 'index.ts'],
-  ['batch', 'queue', 'push', 'serve'],
+  ['batch', 'queue', 'push', 'serve', 'live'],
   ['job'],
   ['transcode.ts'],
   ['pipeline'],

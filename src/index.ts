@@ -16,4 +16,5 @@ export { loadJobsFile, parseJobs, type JobSpec } from './batch/jobs-file.js';
 export { writeBatchReport, summaryMarkdown, summaryTable } from './batch/report.js';
 export { push, planPush, type PushOptions, type PushResult, type PushEvent, type PlannedPush } from './push/push.js';
 export { parsePublishUrl, redactor, type PublishTarget } from './push/url.js';
+export { runLive, planLiveRun, type LiveOptions, type LiveEvent } from './live/live.js';
 export type { WrittenFile } from './package/progressive.js';

@@ -19,6 +19,7 @@ import { streamkitVersion } from '../version.js';
 import { printDryRun } from './dry-run.js';
 import { kbps } from './format.js';
 import { registerPush } from './push.js';
+import { registerLive } from './live.js';
 import { registerServe } from './serve.js';
 import type { CliIo, CommandContext, GlobalOptions } from './context.js';
 import type { HardwareRequest } from '../encoder/select.js';
@@ -49,6 +50,7 @@ Examples:
   $ streamkit probe movie.mp4
   $ streamkit presets show h264-ladder
   $ streamkit serve out        # then open http://127.0.0.1:8080/
+  $ streamkit live --listen rtmp://0.0.0.0:1935/live/$KEY -o out/live
   $ streamkit doctor
 
 Exit codes: 0 success, 1 encoding or packaging failed, 2 usage error or invalid preset,
@@ -218,6 +220,7 @@ Examples:
     );
 
   registerPush(program, io, run);
+  registerLive(program, io, run);
 
   program
     .command('doctor')

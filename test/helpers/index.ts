@@ -10,6 +10,7 @@
  * - hls-check.ts: the independent check of a finished package
  * - browser.ts: Debian's Chromium for the browser tests
  * - thumbnails-check.ts: the independent check of its poster and thumbnail track (WebVTT, sprites)
+ * - live.ts: `streamkit live` as a process, real RTMP/SRT publishers (ffmpeg -re), a tiny live preset
  *
  * Each name is exported by one module only.
  */
@@ -21,3 +22,4 @@ export * from './processes.js';
 export * from './hls-check.js';
 export * from './browser.js';
 export * from './thumbnails-check.js';
+export * from './live.js';
