@@ -9,6 +9,7 @@
  * - processes.ts: processes still running
  * - hls-check.ts: the independent check of a finished package
  * - browser.ts: Debian's Chromium for the browser tests
+ * - dash-check.ts: the independent check of its DASH side (manifest.mpd against the schema, the files and the bandwidth rule)
  * - thumbnails-check.ts: the independent check of its poster and thumbnail track (WebVTT, sprites)
  *
  * Each name is exported by one module only.
@@ -21,3 +22,4 @@ export * from './processes.js';
 export * from './hls-check.js';
 export * from './browser.js';
 export * from './thumbnails-check.js';
+export * from './dash-check.js';
