@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { access, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { StreamkitError } from '../errors.js';
@@ -324,9 +324,14 @@ export async function checkDashPackage(root: string, xml: string, facts: Segment
           }
           sized.push({ start: x.t / timescale, bytes: known.size });
         }
-        // nothing the template would address past the timeline's end
+        // nothing the template would address past the timeline's end: on disk, not in the facts,
+        // which still hold a short tail that was read during the encode and then folded away
         const next = String(tpl['@media']).replace('$Number%05d$', String(number).padStart(5, '0'));
-        if (facts.has(next)) fail(`${id}: segment ${next} exists but the timeline ends before it`, { id });
+        const exists = await access(join(root, next)).then(
+          () => true,
+          () => false,
+        );
+        if (exists) fail(`${id}: segment ${next} exists but the timeline ends before it`, { id });
         const needed = dashBandwidth(sized, minBufferTime);
         if (Number(rep['@bandwidth']) < needed)
           fail(`${id}: bandwidth ${rep['@bandwidth']} is below the ${needed} bit/s its segments need with minBufferTime ${minBufferTime} s`, { id });
