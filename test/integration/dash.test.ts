@@ -45,7 +45,7 @@ describe.skipIf(unmet(need.ffmpeg))('DASH: manifest.mpd over the HLS package’s
     assertBuilt();
     dir = await mkdtemp(join(tmpdir(), 'streamkit-dash-'));
     toolchain = await resolveToolchain({ ffmpeg: FFMPEG, ffprobe: FFPROBE });
-    const source = await makeSource(join(dir, 'clip.mp4'), { size: '320x180', duration: 4, audio: ['eng', 'fre'] });
+    await makeSource(join(dir, 'clip.mp4'), { size: '320x180', duration: 4, audio: ['eng', 'fre'] });
     await writeFile(join(dir, 'side.vtt'), `WEBVTT\n\n${CUES.map(([a, b, t]) => `${vttTime(a)} --> ${vttTime(b)}\n${t}\n`).join('\n')}`);
     // fmp4 named: h264-ladder's own `container: ts` would be inherited (and refused beside dash, below)
     await writeFastPreset(dir, 'h264-dash', { codec: 'h264', rungs: [180, 120], segmentDuration: 2, container: 'fmp4', extraYaml: DASH_YAML });
