@@ -79,7 +79,7 @@ export interface InitFacts {
 }
 
 /** ftyp brands, the track count, and the one track's id, handler, timescale and trex defaults. */
-export function readInit(buf: Buffer, where: string): InitFacts {
+function readInit(buf: Buffer, where: string): InitFacts {
   const top = boxesIn(buf);
   const ftyp = one(top, 'ftyp', where);
   const brands: string[] = [];
@@ -124,7 +124,7 @@ export interface SegmentTimes {
 }
 
 /** Every sample of a media segment's one track, from its moof boxes (tfhd, tfdt, trun), in ticks. */
-export function readSegmentTimes(buf: Buffer, init: InitFacts, where: string): SegmentTimes {
+function readSegmentTimes(buf: Buffer, init: InitFacts, where: string): SegmentTimes {
   let earliest = Number.POSITIVE_INFINITY;
   let decodeStart: number | null = null;
   let dts = 0;

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Manifest } from '../../src/package/manifest.js';
+import { DASH_VTT_NAME } from '../../src/pipeline/subtitles.js';
 import { resolveToolchain, transcode, type Toolchain } from '../../src/transcode.js';
 import { assertBuilt, checkDash, checkPackage, cli, cliEnv, FFMPEG, FFPROBE, makeSource, need, parseEvents, unmet, writeFastPreset, type CheckedDash } from '../helpers/index.js';
 
@@ -80,7 +81,7 @@ describe.skipIf(unmet(need.ffmpeg))('DASH: manifest.mpd over the HLS package’s
       ['fr', 'alternate', 'mp4a.40.2'],
     ]);
     const text = h264Dash.representations.find((r) => r.contentType === 'text')!;
-    expect([text.set['@lang'], text.set.Role[0]['@value'], text.file]).toEqual(['de', 'subtitle', 'subs-1/subtitles.vtt']);
+    expect([text.set['@lang'], text.set.Role[0]['@value'], text.file]).toEqual(['de', 'subtitle', `subs-1/${DASH_VTT_NAME}`]);
     // auto: minBufferTime is the longest segment (2 s of media, rounded up to the millisecond)
     expect(h264Dash.minBufferTime).toBeGreaterThanOrEqual(2);
     expect(h264Dash.minBufferTime).toBeLessThan(2.1);
@@ -88,7 +89,7 @@ describe.skipIf(unmet(need.ffmpeg))('DASH: manifest.mpd over the HLS package’s
   });
 
   it('H.264: the WebVTT sidecar has the cues at the title’s times (the Period’s timeline)', async () => {
-    const cues = cuesOf(await readFile(join(h264, 'subs-1', 'subtitles.vtt'), 'utf8'));
+    const cues = cuesOf(await readFile(join(h264, 'subs-1', DASH_VTT_NAME), 'utf8'));
     expect(cues.map((c) => c[2])).toEqual(CUES.map((c) => c[2]));
     cues.forEach(([a, b], i) => {
       expect(Math.abs(a - CUES[i]![0]), `cue ${i} start`).toBeLessThan(0.05);

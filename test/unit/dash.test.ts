@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { channelConfiguration, dashBandwidth, parseIsoDuration } from '../../src/package/dash.js';
-import { isoDuration, timelineEntries, writeMpd, type Mpd } from '../../src/package/mpd.js';
+import { isoDuration, MPD_NAMESPACE, timelineEntries, writeMpd, type Mpd } from '../../src/package/mpd.js';
 import { durationSeconds, expandTemplate, firstLateSegment, mpdSchemaErrors, parseMpd } from '../helpers/index.js';
 
 /** A small but complete MPD: an HDR video set with two Representations, an audio set, a text sidecar. */
@@ -167,7 +167,8 @@ describe('writeMpd', () => {
 
   it('writes what the model says: root attributes, the timeline, descriptors, the sidecar (escaped)', () => {
     const xml = writeMpd(sample());
-    expect(xml.startsWith('<?xml version="1.0" encoding="UTF-8"?>\n<MPD xmlns="urn:mpeg:dash:schema:mpd:2011"')).toBe(true);
+    expect(MPD_NAMESPACE).toBe('urn:mpeg:dash:schema:mpd:2011');
+    expect(xml.startsWith(`<?xml version="1.0" encoding="UTF-8"?>\n<MPD xmlns="${MPD_NAMESPACE}"`)).toBe(true);
     const mpd = parseMpd(xml);
     expect(mpd['@type']).toBe('static');
     expect(mpd['@mediaPresentationDuration']).toBe('PT5.5S');
