@@ -212,7 +212,11 @@ export function buildMpd(plan: TranscodePlan, pkg: Pick<HlsPackage, 'measured'>,
       ],
     });
   });
-  const duration = Math.max(...videos.map(({ timed }) => (timed.segments.at(-1)!.start + timed.segments.at(-1)!.duration) / timed.timescale - offset));
+  // the presentation lasts until the last media of any Representation ends: AAC's whole frames run the
+  // audio a few ms past the video, and a Period that ends before its audio makes a player reach the
+  // Period's end before the media element's (dash.js then seeks there and pauses: no `ended`, and
+  // now and then a jump back; seen in test/integration/dash-playback.test.ts)
+  const duration = Math.max(...[...videos, ...audios].map(({ timed }) => (timed.segments.at(-1)!.start + timed.segments.at(-1)!.duration) / timed.timescale - offset));
   for (const s of subtitles) {
     adaptationSets.push({
       id: adaptationSets.length,

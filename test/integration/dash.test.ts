@@ -48,8 +48,10 @@ describe.skipIf(unmet(need.ffmpeg))('DASH: manifest.mpd over the HLS package’s
     toolchain = await resolveToolchain({ ffmpeg: FFMPEG, ffprobe: FFPROBE });
     await makeSource(join(dir, 'clip.mp4'), { size: '320x180', duration: 4, audio: ['eng', 'fre'] });
     await writeFile(join(dir, 'side.vtt'), `WEBVTT\n\n${CUES.map(([a, b, t]) => `${vttTime(a)} --> ${vttTime(b)}\n${t}\n`).join('\n')}`);
-    // fmp4 named: h264-ladder's own `container: ts` would be inherited (and refused beside dash, below)
-    await writeFastPreset(dir, 'h264-dash', { codec: 'h264', rungs: [180, 120], segmentDuration: 2, container: 'fmp4', extraYaml: DASH_YAML });
+    // fmp4 named: h264-ladder's own `container: ts` would be inherited (and refused beside dash, below).
+    // Two B-frames: composition offsets, so that a segment's earliest presentation time is not simply
+    // its first sample's decode time unless the cmaf (trun v1) offsets make it so
+    await writeFastPreset(dir, 'h264-dash', { codec: 'h264', rungs: [180, 120], segmentDuration: 2, container: 'fmp4', extraYaml: DASH_YAML, options: { bf: 2 } });
     h264 = join(dir, 'h264');
     const r = await cli(['--json', 'transcode', '--hw', 'cpu', '-p', './h264-dash.yaml', '-o', 'h264', '--subtitles', 'side.vtt:de', 'clip.mp4'], { cwd: dir, env: cliEnv() });
     expect(r.code, r.stderr).toBe(0);
@@ -74,6 +76,8 @@ describe.skipIf(unmet(need.ffmpeg))('DASH: manifest.mpd over the HLS package’s
     expect(video.map((r) => `${r.rep['@width']}x${r.rep['@height']}`)).toEqual(['214x120', '320x180']);
     expect(video[0]!.bandwidth).toBeLessThan(video[1]!.bandwidth);
     expect(video.every((r) => /^avc1\.[0-9a-f]{6}$/.test(r.codecs ?? ''))).toBe(true);
+    // the B-frames are there: S@t = earliest presentation time was checked with composition offsets
+    expect(video.every((r) => r.segments.every((s) => s.times.reordered))).toBe(true);
     expect(sets[0]).toMatchObject({ '@segmentAlignment': 'true', '@startWithSAP': '1', '@par': '16:9', '@maxWidth': '320', '@maxHeight': '180', '@maxFrameRate': '30' });
     const audio = h264Dash.representations.filter((r) => r.contentType === 'audio');
     expect(audio.map((r) => [r.set['@lang'], r.set.Role[0]['@value'], r.codecs])).toEqual([
@@ -85,7 +89,9 @@ describe.skipIf(unmet(need.ffmpeg))('DASH: manifest.mpd over the HLS package’s
     // auto: minBufferTime is the longest segment (2 s of media, rounded up to the millisecond)
     expect(h264Dash.minBufferTime).toBeGreaterThanOrEqual(2);
     expect(h264Dash.minBufferTime).toBeLessThan(2.1);
-    expect(h264Dash.duration).toBeCloseTo(4, 2);
+    // the video's 4 s, or the audio's last AAC frame a few ms past it
+    expect(h264Dash.duration).toBeGreaterThanOrEqual(4);
+    expect(h264Dash.duration).toBeLessThan(4.05);
   });
 
   it('H.264: the WebVTT sidecar has the cues at the title’s times (the Period’s timeline)', async () => {
@@ -142,7 +148,8 @@ describe.skipIf(unmet(need.ffmpeg))('DASH: manifest.mpd over the HLS package’s
   });
 
   it('AV1 and HEVC: the same structure, with av01 and full hvc1 codecs from the bitstream', async () => {
-    const source = await makeSource(join(dir, 'short.mp4'), { size: '320x180', duration: 3, audio: ['eng'] });
+    // 29.97 fps: @frameRate 30000/1001 checked against the sample durations
+    const source = await makeSource(join(dir, 'short.mp4'), { size: '320x180', rate: '30000/1001', duration: 3, audio: ['eng'] });
     const check = async (codec: 'av1' | 'hevc'): Promise<CheckedDash> => {
       const preset = await writeFastPreset(dir, `${codec}-dash`, { codec, rungs: [180, 120], segmentDuration: 2, extraYaml: DASH_YAML });
       const output = join(dir, codec);
@@ -152,6 +159,7 @@ describe.skipIf(unmet(need.ffmpeg))('DASH: manifest.mpd over the HLS package’s
     };
     const av1 = await check('av1');
     expect(av1.representations.filter((r) => r.contentType === 'video').map((r) => r.codecs?.split('.')[0])).toEqual(['av01', 'av01']);
+    expect(av1.representations[0]!.rep['@frameRate']).toBe('30000/1001');
     const hevc = await check('hevc');
     const hevcVideo = hevc.representations.filter((r) => r.contentType === 'video');
     // hvc1.<profile>.<compatibility>.<tier+level>.<constraints>: never the bare 'hvc1' of ffmpeg's dash muxer
