@@ -52,11 +52,22 @@ const until = (test, ms, what, errors, video) => new Promise((resolve, reject) =
   const tick = () => {
     if (errors.length) return reject(new Error('player error while waiting for ' + what + ': ' + errors.join(' | ')));
     if (test()) return resolve();
-    if (performance.now() - t0 > ms) return reject(new Error('timed out waiting for ' + what + ' (currentTime ' + video.currentTime + ', readyState ' + video.readyState + ')'));
+    if (performance.now() - t0 > ms) return reject(new Error('timed out waiting for ' + what + ' (' + state(video) + ')'));
     setTimeout(tick, 25);
   };
   tick();
 });
+const ranges = (r) => [...Array(r.length).keys()].map((i) => r.start(i).toFixed(3) + '-' + r.end(i).toFixed(3)).join(',');
+// what the element was doing, for a message: time, readiness, pause, what is buffered (each SourceBuffer too)
+function state(video) {
+  const ms = window.lastMediaSource;
+  const sbs = ms ? [...ms.sourceBuffers].map((b) => ranges(b.buffered)).join(' / ') : '';
+  return 'currentTime ' + video.currentTime + ', duration ' + video.duration + ', readyState ' + video.readyState + ', paused ' + video.paused +
+    ', buffered ' + ranges(video.buffered) + ', source buffers ' + sbs + ', MediaSource ' + (ms ? ms.readyState : 'none');
+}
+// remember the MediaSource a player makes, to say what its SourceBuffers hold
+const createObjectURL = URL.createObjectURL;
+URL.createObjectURL = (o) => { if (o instanceof MediaSource) window.lastMediaSource = o; return createObjectURL(o); };
 function freshVideo() {
   document.querySelectorAll('video').forEach((v) => v.remove());
   const video = document.createElement('video');
@@ -190,7 +201,15 @@ describe.skipIf(unavailable)('DASH playback in Chromium: dash.js and Shaka play 
 
   /** A two-rung CMAF package with HLS and DASH (H.264: and a subtitle sidecar); its video Representations as the MPD lists them. */
   async function makePackage(codec: 'h264' | 'av1'): Promise<{ name: string; reps: VideoRep[] }> {
-    const preset = await writeFastPreset(dir, `play-${codec}`, { codec, rungs: [180, 120], segmentDuration: 2, container: 'fmp4', extraYaml: '  dash: {}' });
+    // H.264 with two B-frames: negative composition offsets (CMAF trun v1) the players must place right
+    const preset = await writeFastPreset(dir, `play-${codec}`, {
+      codec,
+      rungs: [180, 120],
+      segmentDuration: 2,
+      container: 'fmp4',
+      extraYaml: '  dash: {}',
+      ...(codec === 'h264' ? { options: { bf: 2 } } : {}),
+    });
     // H.264 with a German WebVTT sidecar: the text AdaptationSet must load in both players too
     const subtitles = codec === 'h264' ? [`${join(dir, 'side.vtt')}:de`] : [];
     await transcode({ input: source, preset, output: join(dir, codec), hw: 'cpu', toolchain, subtitles });
