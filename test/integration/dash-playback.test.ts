@@ -74,25 +74,34 @@ function freshVideo() {
   video.muted = true;
   video.playsInline = true;
   document.body.appendChild(video);
-  // the size of every frame presented
-  const sizes = new Set();
-  const onFrame = (_, meta) => { sizes.add(meta.width + 'x' + meta.height); video.requestVideoFrameCallback(onFrame); };
+  // the size of every frame presented once playback starts (a frame of the player's first choice
+  // may be shown before the forced switch), and the media time of the first
+  const seen = { sizes: new Set(), first: null, recording: false };
+  const onFrame = (_, meta) => {
+    if (seen.recording) { seen.first ??= meta.mediaTime; seen.sizes.add(meta.width + 'x' + meta.height); }
+    video.requestVideoFrameCallback(onFrame);
+  };
   video.requestVideoFrameCallback(onFrame);
-  return { video, sizes };
+  return { video, seen };
 }
-async function playToEnd(video, rate, errors) {
+// from the start to the end, once the frame at 0 is the forced rendition's (the player has replaced
+// what its first choice had buffered); frames are recorded from there
+async function playToEnd(video, seen, rate, errors, height) {
+  video.currentTime = 0;
+  await until(() => !video.seeking && video.readyState >= 2 && video.videoHeight === height, 10000, 'the frame at 0 to be ' + height + ' high', errors, video);
+  seen.recording = true;
   video.playbackRate = rate;
   await video.play();
   await until(() => video.ended, 40000, 'the end', errors, video);
 }
-function report(video, sizes, errors, extra) {
+function report(video, seen, errors, extra) {
   const q = video.getVideoPlaybackQuality();
   return { ended: video.ended, currentTime: video.currentTime, duration: video.duration, frames: q.totalVideoFrames, dropped: q.droppedVideoFrames,
-    sizes: [...sizes], errors, ...extra };
+    sizes: [...seen.sizes], firstFrame: seen.first, errors, ...extra };
 }
 
-window.playDash = async (src, id, rate) => {
-  const { video, sizes } = freshVideo();
+window.playDash = async (src, id, rate, height) => {
+  const { video, seen } = freshVideo();
   const errors = [];
   const player = dashjs.MediaPlayer().create();
   player.updateSettings({ debug: { logLevel: 0 }, streaming: { abr: { autoSwitchBitrate: { video: false, audio: false } } } });
@@ -104,18 +113,17 @@ window.playDash = async (src, id, rate) => {
   const representations = player.getRepresentationsByType('video').map((r) => ({ id: r.id, width: r.width, height: r.height, codecs: r.codecs }));
   player.setRepresentationForTypeById('video', id, true);
   await until(() => player.getCurrentRepresentationForType('video')?.id === id, 10000, 'the switch to ' + id, errors, video);
-  video.currentTime = 0;
-  await playToEnd(video, rate, errors);
+  await playToEnd(video, seen, rate, errors, height);
   const playing = player.getCurrentRepresentationForType('video')?.id;
   const text = player.getTracksFor('text').map((t) => t.lang);
-  const out = report(video, sizes, errors, { representations, playing, text });
+  const out = report(video, seen, errors, { representations, playing, text });
   player.destroy();
   return out;
 };
 
-window.playShaka = async (src, id, rate) => {
+window.playShaka = async (src, id, rate, height) => {
   shaka.polyfill.installAll();
-  const { video, sizes } = freshVideo();
+  const { video, seen } = freshVideo();
   const errors = [];
   const player = new shaka.Player();
   player.addEventListener('error', (e) => errors.push('shaka ' + e.detail.code + ' ' + JSON.stringify(e.detail.data)));
@@ -127,17 +135,16 @@ window.playShaka = async (src, id, rate) => {
   const track = variants.find((t) => t.originalVideoId === id);
   if (!track) throw new Error('no variant with video ' + id + ' in ' + JSON.stringify(representations));
   player.selectVariantTrack(track, true);
-  video.currentTime = 0;
-  await playToEnd(video, rate, errors);
+  await playToEnd(video, seen, rate, errors, height);
   const playing = player.getVariantTracks().find((t) => t.active)?.originalVideoId;
   const text = player.getTextTracks().map((t) => t.language);
-  const out = report(video, sizes, errors, { representations, playing, text });
+  const out = report(video, seen, errors, { representations, playing, text });
   await player.destroy();
   return out;
 };
 
-window.playHls = async (src, level, rate) => {
-  const { video, sizes } = freshVideo();
+window.playHls = async (src, level, rate, height) => {
+  const { video, seen } = freshVideo();
   const errors = [];
   const hls = new Hls({ startLevel: level, capLevelToPlayerSize: false });
   hls.on(Hls.Events.ERROR, (_, d) => { if (d.fatal) errors.push(d.type + ' ' + d.details); });
@@ -147,8 +154,8 @@ window.playHls = async (src, level, rate) => {
   await parsed;
   hls.currentLevel = level;
   const representations = hls.levels.map((l) => ({ id: String(l.url), width: l.width, height: l.height, codecs: l.videoCodec }));
-  await playToEnd(video, rate, errors);
-  const out = report(video, sizes, errors, { representations, playing: String(hls.currentLevel), text: [] });
+  await playToEnd(video, seen, rate, errors, height);
+  const out = report(video, seen, errors, { representations, playing: String(hls.currentLevel), text: [] });
   hls.destroy();
   return out;
 };
@@ -162,6 +169,7 @@ interface Played {
   frames: number;
   dropped: number;
   sizes: string[];
+  firstFrame: number | null;
   errors: string[];
   representations: { id: string; width: number; height: number; codecs: string }[];
   playing: string | undefined;
@@ -221,13 +229,15 @@ describe.skipIf(unavailable)('DASH playback in Chromium: dash.js and Shaka play 
     return { name: codec, reps };
   }
 
-  const call = (fn: 'playDash' | 'playShaka' | 'playHls', src: string, which: string | number): Promise<Played> =>
+  /** Run a page function: force `which` (a Representation id, an hls.js level), `size` its WxH. */
+  const call = (fn: 'playDash' | 'playShaka' | 'playHls', src: string, which: string | number, size: string): Promise<Played> =>
     page
-      .evaluate(([f, s, w, r]) => (globalThis as unknown as Record<string, (s: string, w: string | number, r: number) => Promise<Played>>)[f]!(s, w, r), [
+      .evaluate(([f, s, w, r, h]) => (globalThis as unknown as Record<string, (s: string, w: string | number, r: number, h: number) => Promise<Played>>)[f]!(s, w, r, h), [
         fn,
         src,
         which,
         RATE,
+        Number(size.split('x')[1]),
       ] as const)
       // rethrown without the page's stack: vitest would try to source-map http://127.0.0.1:PORT/ and hide the message
       .catch((error: unknown) => {
@@ -242,18 +252,22 @@ describe.skipIf(unavailable)('DASH playback in Chromium: dash.js and Shaka play 
     // frames decoded: nearly every frame of the title (a few may be skipped at 4x), not a stall on one
     expect(p.frames, `${what}: frames decoded`).toBeGreaterThan(SECONDS * FPS * 0.8);
     expect(p.sizes, `${what}: every frame shown is ${size}`).toEqual([size]);
+    expect(p.firstFrame, `${what}: the first frame shown is the first frame`).not.toBeNull();
+    // frame 0 is on screen before play() (checked in the page to be the forced size); at 4x the first
+    // frame presented after it may be a few frames on (the compositor skips some)
+    expect(p.firstFrame!, `${what}: playback starts at the start`).toBeLessThan(0.2);
   }
 
   async function playEvery(pkg: { name: string; reps: VideoRep[] }, text: string[]): Promise<void> {
     const src = `${server.base}/pkg/${pkg.name}/manifest.mpd`;
     for (const rep of pkg.reps) {
-      const dash = await call('playDash', src, rep.id);
+      const dash = await call('playDash', src, rep.id, rep.size);
       expectPlayedThrough(dash, rep.size, `dash.js ${pkg.name} ${rep.id}`);
       expect(dash.representations.map((r) => r.id).sort()).toEqual(pkg.reps.map((r) => r.id).sort());
       expect(dash.playing, `dash.js plays ${rep.id}`).toBe(rep.id);
       expect(dash.text, 'dash.js lists the subtitle languages').toEqual(text);
 
-      const shaka = await call('playShaka', src, rep.id);
+      const shaka = await call('playShaka', src, rep.id, rep.size);
       expectPlayedThrough(shaka, rep.size, `Shaka ${pkg.name} ${rep.id}`);
       expect([...new Set(shaka.representations.map((r) => r.id))].sort()).toEqual(pkg.reps.map((r) => r.id).sort());
       expect(shaka.playing, `Shaka plays ${rep.id}`).toBe(rep.id);
@@ -270,7 +284,7 @@ describe.skipIf(unavailable)('DASH playback in Chromium: dash.js and Shaka play 
     // the same segments through the HLS master: hls.js lists the levels lowest first, like the MPD
     const src = `${server.base}/pkg/h264/master.m3u8`;
     for (const [level, rep] of pkg.reps.entries()) {
-      const hls = await call('playHls', src, level);
+      const hls = await call('playHls', src, level, rep.size);
       expectPlayedThrough(hls, rep.size, `hls.js level ${level}`);
       expect(hls.playing).toBe(String(level));
     }
