@@ -100,11 +100,13 @@ function report(video, seen, errors, extra) {
     sizes: [...seen.sizes], firstFrame: seen.first, errors, ...extra };
 }
 
-window.playDash = async (src, id, rate, height) => {
+window.playDash = async (src, id, rate, height, kbps) => {
   const { video, seen } = freshVideo();
   const errors = [];
   const player = dashjs.MediaPlayer().create();
-  player.updateSettings({ debug: { logLevel: 0 }, streaming: { abr: { autoSwitchBitrate: { video: false, audio: false } } } });
+  // start on the forced Representation (its bandwidth as the initial bitrate): a clip this short may be
+  // wholly buffered before a switch, which dash.js then does not apply to what it has buffered
+  player.updateSettings({ debug: { logLevel: 0 }, streaming: { abr: { autoSwitchBitrate: { video: false, audio: false }, initialBitrate: { video: kbps } } } });
   player.on(dashjs.MediaPlayer.events.ERROR, (e) => errors.push('error ' + JSON.stringify(e.error ?? e)));
   player.on(dashjs.MediaPlayer.events.PLAYBACK_ERROR, (e) => errors.push('playbackError ' + JSON.stringify(e.error ?? e)));
   const initialized = new Promise((resolve) => player.on(dashjs.MediaPlayer.events.STREAM_INITIALIZED, resolve));
@@ -180,6 +182,8 @@ interface VideoRep {
   id: string;
   size: string;
   codecs: string;
+  /** bit/s */
+  bandwidth: number;
 }
 
 describe.skipIf(unavailable)('DASH playback in Chromium: dash.js and Shaka play every video Representation, hls.js the HLS side', () => {
@@ -224,21 +228,23 @@ describe.skipIf(unavailable)('DASH playback in Chromium: dash.js and Shaka play 
     const mpd = parseMpd(await readFile(join(dir, codec, 'manifest.mpd'), 'utf8'));
     const video = (mpd.Period[0].AdaptationSet as Record<string, unknown>[]).filter((s) => s['@contentType'] === 'video');
     expect(video).toHaveLength(1);
-    const reps = (video[0]!['Representation'] as Record<string, string>[]).map((r) => ({ id: r['@id']!, size: `${r['@width']}x${r['@height']}`, codecs: r['@codecs']! }));
+    const reps = (video[0]!['Representation'] as Record<string, string>[]).map((r) => ({
+      id: r['@id']!,
+      size: `${r['@width']}x${r['@height']}`,
+      codecs: r['@codecs']!,
+      bandwidth: Number(r['@bandwidth']),
+    }));
     expect(reps).toHaveLength(2);
     return { name: codec, reps };
   }
 
-  /** Run a page function: force `which` (a Representation id, an hls.js level), `size` its WxH. */
-  const call = (fn: 'playDash' | 'playShaka' | 'playHls', src: string, which: string | number, size: string): Promise<Played> =>
+  /** Run a page function: force `which` (a Representation id, an hls.js level) of size `size` (WxH) and bandwidth `bandwidth`. */
+  const call = (fn: 'playDash' | 'playShaka' | 'playHls', src: string, which: string | number, size: string, bandwidth = 0): Promise<Played> =>
     page
-      .evaluate(([f, s, w, r, h]) => (globalThis as unknown as Record<string, (s: string, w: string | number, r: number, h: number) => Promise<Played>>)[f]!(s, w, r, h), [
-        fn,
-        src,
-        which,
-        RATE,
-        Number(size.split('x')[1]),
-      ] as const)
+      .evaluate(
+        ([f, s, w, r, h, k]) => (globalThis as unknown as Record<string, (s: string, w: string | number, r: number, h: number, k: number) => Promise<Played>>)[f]!(s, w, r, h, k),
+        [fn, src, which, RATE, Number(size.split('x')[1]), Math.ceil(bandwidth / 1000)] as const,
+      )
       // rethrown without the page's stack: vitest would try to source-map http://127.0.0.1:PORT/ and hide the message
       .catch((error: unknown) => {
         throw new Error(`${fn}(${which}) in Chromium failed: ${String((error as Error).message ?? error).split('\n')[0]}`);
@@ -261,7 +267,7 @@ describe.skipIf(unavailable)('DASH playback in Chromium: dash.js and Shaka play 
   async function playEvery(pkg: { name: string; reps: VideoRep[] }, text: string[]): Promise<void> {
     const src = `${server.base}/pkg/${pkg.name}/manifest.mpd`;
     for (const rep of pkg.reps) {
-      const dash = await call('playDash', src, rep.id, rep.size);
+      const dash = await call('playDash', src, rep.id, rep.size, rep.bandwidth);
       expectPlayedThrough(dash, rep.size, `dash.js ${pkg.name} ${rep.id}`);
       expect(dash.representations.map((r) => r.id).sort()).toEqual(pkg.reps.map((r) => r.id).sort());
       expect(dash.playing, `dash.js plays ${rep.id}`).toBe(rep.id);
