@@ -509,9 +509,15 @@ async function checkDashIn(root: string, scratch: string): Promise<CheckedDash> 
       const timed = segments.map((s) => ({ start: s.t / timescale, bytes: s.bytes }));
       const late = firstLateSegment(timed, bandwidth, minBufferTime);
       expect(late, `${where}: at @bandwidth ${bandwidth} with minBufferTime ${minBufferTime} s no segment arrives late`).toBeNull();
-      // and no more than the worst segment needs on its own
+      // and no more than the worst segment needs on its own: its peak bitrate, or with a minBufferTime
+      // shorter than the longest segment, that much more (a segment must then arrive faster than it plays)
       const peak = Math.max(...segments.map((s) => (s.bytes * 8) / (s.d / timescale)));
-      expect(bandwidth, `${where} @bandwidth ${bandwidth} <= the peak segment bitrate ${Math.round(peak)}`).toBeLessThanOrEqual(Math.ceil(peak));
+      const longest = Math.max(...segments.map((s) => s.d / timescale));
+      const bound = Math.ceil(peak * Math.max(1, longest / minBufferTime));
+      expect(
+        bandwidth,
+        `${where} @bandwidth ${bandwidth} <= the peak segment bitrate ${Math.round(peak)} (x ${Math.max(1, longest / minBufferTime).toFixed(2)})`,
+      ).toBeLessThanOrEqual(bound);
       representations.push({ id, contentType, set, rep, bandwidth, codecs: rep['@codecs'], init, initFacts, timescale, presentationTimeOffset: pto, segments, file: null, stream });
     }
     // segmentAlignment: the same segment boundaries in every Representation of the set

@@ -147,11 +147,11 @@ describe.skipIf(unmet(need.ffmpeg))('DASH: manifest.mpd over the HLS package’s
     await expect(checkDash(await tampered('schema', (x) => x.replace('<Period id="0"', '<Period id="0" bogus="1"')))).rejects.toThrow(/validates against DASH-MPD\.xsd/);
   });
 
-  it('AV1 and HEVC: the same structure, with av01 and full hvc1 codecs from the bitstream', async () => {
+  it('AV1 and HEVC: the same structure, with av01 and full hvc1 codecs from the bitstream; HEVC with minBufferTime 1 s', async () => {
     // 29.97 fps: @frameRate 30000/1001 checked against the sample durations
     const source = await makeSource(join(dir, 'short.mp4'), { size: '320x180', rate: '30000/1001', duration: 3, audio: ['eng'] });
-    const check = async (codec: 'av1' | 'hevc'): Promise<CheckedDash> => {
-      const preset = await writeFastPreset(dir, `${codec}-dash`, { codec, rungs: [180, 120], segmentDuration: 2, extraYaml: DASH_YAML });
+    const check = async (codec: 'av1' | 'hevc', dashYaml = DASH_YAML): Promise<CheckedDash> => {
+      const preset = await writeFastPreset(dir, `${codec}-dash`, { codec, rungs: [180, 120], segmentDuration: 2, extraYaml: dashYaml });
       const output = join(dir, codec);
       await transcode({ input: source, preset, output, hw: 'cpu', toolchain });
       await checkPackage(output, { duration: 3, audioRenditions: 1 });
@@ -160,7 +160,9 @@ describe.skipIf(unmet(need.ffmpeg))('DASH: manifest.mpd over the HLS package’s
     const av1 = await check('av1');
     expect(av1.representations.filter((r) => r.contentType === 'video').map((r) => r.codecs?.split('.')[0])).toEqual(['av01', 'av01']);
     expect(av1.representations[0]!.rep['@frameRate']).toBe('30000/1001');
-    const hevc = await check('hevc');
+    // a minBufferTime shorter than a segment: @bandwidth grows to match (checked by the simulation)
+    const hevc = await check('hevc', '  dash: { minBufferTime: 1 }');
+    expect(hevc.mpd['@minBufferTime']).toBe('PT1S');
     const hevcVideo = hevc.representations.filter((r) => r.contentType === 'video');
     // hvc1.<profile>.<compatibility>.<tier+level>.<constraints>: never the bare 'hvc1' of ffmpeg's dash muxer
     for (const r of hevcVideo) expect(r.codecs).toMatch(/^hvc1\.[1-4]\.[0-9A-F]+\.[LH]\d+(\.[0-9A-F]{2})*$/);
