@@ -242,7 +242,11 @@ export function buildMpd(
       ],
     });
   });
-  const duration = Math.max(...videos.map(({ timed }) => (timed.segments.at(-1)!.start + timed.segments.at(-1)!.duration) / timed.timescale - offset));
+  // the presentation lasts until the last media of any Representation ends: AAC's whole frames run the
+  // audio a few ms past the video, and a Period that ends before its audio makes a player reach the
+  // Period's end before the media element's (dash.js then seeks there and pauses: no `ended`, and
+  // now and then a jump back; seen in test/integration/dash-playback.test.ts)
+  const duration = Math.max(...[...videos, ...audios].map(({ timed }) => (timed.segments.at(-1)!.start + timed.segments.at(-1)!.duration) / timed.timescale - offset));
   for (const s of subtitles) {
     adaptationSets.push({
       id: adaptationSets.length,
@@ -358,7 +362,8 @@ export async function checkDashPackage(root: string, xml: string, facts: Segment
           }
           sized.push({ start: x.t / timescale, bytes: known.size });
         }
-        // nothing the template would address past the timeline's end
+        // nothing the template would address past the timeline's end: on disk, not in the facts,
+        // which still hold a short tail that was read during the encode and then folded away
         const next = String(tpl['@media']).replace('$Number%05d$', String(number).padStart(5, '0'));
         if (existsSync(join(root, next))) fail(`${id}: segment ${next} exists but the timeline ends before it`, { id });
         const needed = dashBandwidth(sized, minBufferTime);

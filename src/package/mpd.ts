@@ -96,7 +96,7 @@ export interface Mpd {
   periods: Period[];
 }
 
-const MPD_NAMESPACE = 'urn:mpeg:dash:schema:mpd:2011';
+export const MPD_NAMESPACE = 'urn:mpeg:dash:schema:mpd:2011';
 export const PROFILE_ISOFF_LIVE = 'urn:mpeg:dash:profile:isoff-live:2011';
 export const PROFILE_ISOFF_ON_DEMAND = 'urn:mpeg:dash:profile:isoff-on-demand:2011';
 export const ROLE_SCHEME = 'urn:mpeg:dash:role:2011';

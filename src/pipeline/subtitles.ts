@@ -11,7 +11,7 @@ import type { Encoded } from './encode.js';
 import type { Source } from './probe.js';
 
 /** The whole WebVTT of a subtitle rendition kept for the DASH manifest, in the rendition's folder. */
-const DASH_VTT_NAME = 'subtitles.vtt';
+export const DASH_VTT_NAME = 'subtitles.vtt';
 
 function fail(message: string, details: Record<string, unknown>): StreamkitError {
   return new StreamkitError('VERIFY_FAILED', `Subtitles: ${message}`, { details });

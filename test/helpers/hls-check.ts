@@ -42,7 +42,7 @@ interface Packet {
   flags: string;
 }
 
-interface ProbeStream {
+export interface ProbeStream {
   codec_type: string;
   codec_name: string;
   codec_tag_string?: string;
@@ -171,7 +171,7 @@ function hexDump(dump: string | undefined): Buffer {
 }
 
 /** avc1.PPCCLL from the SPS (Annex B extradata in TS, avcC in MP4), cross-checked with ffprobe's profile and level. */
-function expectedAvc(stream: ProbeStream): string {
+export function expectedAvc(stream: ProbeStream): string {
   const x = hexDump(stream.extradata);
   let bytes: [number, number, number] | null = null;
   if (x[0] === 1) {
@@ -199,7 +199,7 @@ function boxPayload(buf: Buffer, type: string): Buffer {
 }
 
 /** hvc1.… per ISO/IEC 14496-15 Annex E, from the hvcC record in the init segment, cross-checked with ffprobe. */
-function expectedHevc(init: Buffer, stream: ProbeStream): string {
+export function expectedHevc(init: Buffer, stream: ProbeStream): string {
   const c = boxPayload(init, 'hvcC');
   const space = c[1]! >> 6;
   const tier = (c[1]! >> 5) & 1;
@@ -223,7 +223,7 @@ function expectedHevc(init: Buffer, stream: ProbeStream): string {
 }
 
 /** The mandatory part av01.P.LLT.DD (and the chroma fields) from the av1C record, cross-checked with ffprobe. */
-function checkAv1(codec: string, init: Buffer, stream: ProbeStream): void {
+export function checkAv1(codec: string, init: Buffer, stream: ProbeStream): void {
   const c = boxPayload(init, 'av1C');
   const profile = c[1]! >> 5;
   const level = c[1]! & 0x1f;

@@ -9,6 +9,7 @@
  * - processes.ts: processes still running
  * - hls-check.ts: the independent check of a finished package
  * - browser.ts: Debian's Chromium for the browser tests
+ * - dash-check.ts: the independent check of its DASH side (manifest.mpd against the schema, the files and the bandwidth rule)
  * - thumbnails-check.ts: the independent check of its poster and thumbnail track (WebVTT, sprites)
  * - live.ts: `streamkit live` as a process, real RTMP/SRT publishers (ffmpeg -re), a tiny live preset
  *
@@ -23,3 +24,4 @@ export * from './hls-check.js';
 export * from './browser.js';
 export * from './thumbnails-check.js';
 export * from './live.js';
+export * from './dash-check.js';

@@ -15,6 +15,8 @@ export interface FastPresetSpec {
   /** packaging.hls.firstSegmentDuration (default: one keyframe interval) */
   firstSegmentDuration?: number;
   keyframeInterval?: number;
+  /** packaging.hls.container (default: the built-in ladder's: ts for H.264, fmp4 for HEVC/AV1) */
+  container?: 'ts' | 'fmp4';
   maxFrameRate?: number;
   /** extra YAML lines appended to the preset */
   extraYaml?: string;
@@ -48,7 +50,7 @@ export async function writeFastPreset(dir: string, name: string, spec: FastPrese
     '  rungs:',
     ...rungs.map((h) => `    - { name: ${h}p, height: ${h}, bitrate: ${bitrate(h)} }`),
     'packaging:',
-    `  hls: { segmentDuration: ${spec.segmentDuration ?? 2}${spec.firstSegmentDuration ? `, firstSegmentDuration: ${spec.firstSegmentDuration}` : ''} }`,
+    `  hls: { segmentDuration: ${spec.segmentDuration ?? 2}${spec.firstSegmentDuration ? `, firstSegmentDuration: ${spec.firstSegmentDuration}` : ''}${spec.container ? `, container: ${spec.container}` : ''} }`,
     spec.extraYaml ?? '',
   ].join('\n');
   const file = join(dir, `${name}.yaml`);

@@ -79,6 +79,10 @@ export const RTMP_MODULE = '/usr/lib/nginx/modules/ngx_rtmp_module.so';
 export const REDIS = await findExecutable('redis-server', ['/usr/bin/redis-server', '/usr/local/bin/redis-server']);
 export const CHROMIUM = await findExecutable('chromium', ['/usr/bin/chromium']);
 export const HLS_JS = join(REPO, 'node_modules', 'hls.js', 'dist', 'hls.min.js');
+/** dash.js 5.x (the npm package `dashjs`), its UMD build that defines `dashjs` */
+export const DASH_JS = join(REPO, 'node_modules', 'dashjs', 'dist', 'modern', 'umd', 'dash.all.min.js');
+/** Shaka Player 5.x, the compiled build that defines `shaka` */
+export const SHAKA = join(REPO, 'node_modules', 'shaka-player', 'dist', 'shaka-player.compiled.js');
 
 /** Everything `.ci/run` (or `npm ci`) installs: missing under CI is a failure, not a skip. */
 export const need = {
@@ -94,6 +98,8 @@ export const need = {
   redis: { what: 'redis-server', missing: REDIS ? null : 'redis-server is not installed (Debian: apt-get install redis-server).' },
   chromium: { what: 'Chromium', missing: CHROMIUM ? null : 'chromium is not on PATH nor at /usr/bin/chromium (Debian: apt-get install chromium).' },
   hlsJs: { what: 'hls.js', missing: existsSync(HLS_JS) ? null : `${HLS_JS} is missing (run npm ci).` },
+  dashJs: { what: 'dash.js', missing: existsSync(DASH_JS) ? null : `${DASH_JS} is missing (run npm ci).` },
+  shaka: { what: 'Shaka Player', missing: existsSync(SHAKA) ? null : `${SHAKA} is missing (run npm ci).` },
 } satisfies Record<string, Requirement>;
 
 /**
