@@ -53,7 +53,8 @@ export interface StaticServer {
 
 /**
  * A tiny static HTTP server on 127.0.0.1 for the browser tests: `/` is `page`, `/lib/NAME` the file
- * `libs[NAME]` (player scripts from node_modules), `/pkg/...` the files under `root` (nothing outside it).
+ * `libs[NAME]` (player scripts from node_modules), `/pkg/...` the files under `root` (nothing outside it),
+ * whole or one byte range.
  */
 export async function serveStatic(root: string, page: string, libs: Record<string, string>): Promise<StaticServer> {
   const requests: string[] = [];
@@ -74,7 +75,21 @@ export async function serveStatic(root: string, page: string, libs: Record<strin
       try {
         if (!file) throw new Error('not served');
         const body = await readFile(file);
-        res.writeHead(200, { 'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream', 'content-length': body.length }).end(body);
+        const type = CONTENT_TYPES[extname(file)] ?? 'application/octet-stream';
+        // one byte range (`bytes=a-b` or `bytes=a-`), as players ask for byte-range playlists and SegmentBase
+        const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+        if (range) {
+          const start = Number(range[1]);
+          const end = Math.min(range[2] ? Number(range[2]) : body.length - 1, body.length - 1);
+          if (start > end) {
+            res.writeHead(416, { 'content-range': `bytes */${body.length}` }).end();
+            return;
+          }
+          const part = body.subarray(start, end + 1);
+          res.writeHead(206, { 'content-type': type, 'content-length': part.length, 'content-range': `bytes ${start}-${end}/${body.length}`, 'accept-ranges': 'bytes' }).end(part);
+          return;
+        }
+        res.writeHead(200, { 'content-type': type, 'content-length': body.length, 'accept-ranges': 'bytes' }).end(body);
       } catch {
         res.writeHead(404).end();
       }

@@ -17,6 +17,8 @@ export interface FastPresetSpec {
   keyframeInterval?: number;
   /** packaging.hls.container (default: the built-in ladder's: ts for H.264, fmp4 for HEVC/AV1) */
   container?: 'ts' | 'fmp4';
+  /** packaging.hls.layout (default: segments) */
+  layout?: 'segments' | 'single-file';
   maxFrameRate?: number;
   /** extra YAML lines appended to the preset */
   extraYaml?: string;
@@ -50,7 +52,7 @@ export async function writeFastPreset(dir: string, name: string, spec: FastPrese
     '  rungs:',
     ...rungs.map((h) => `    - { name: ${h}p, height: ${h}, bitrate: ${bitrate(h)} }`),
     'packaging:',
-    `  hls: { segmentDuration: ${spec.segmentDuration ?? 2}${spec.firstSegmentDuration ? `, firstSegmentDuration: ${spec.firstSegmentDuration}` : ''}${spec.container ? `, container: ${spec.container}` : ''} }`,
+    `  hls: { segmentDuration: ${spec.segmentDuration ?? 2}${spec.firstSegmentDuration ? `, firstSegmentDuration: ${spec.firstSegmentDuration}` : ''}${spec.container ? `, container: ${spec.container}` : ''}${spec.layout ? `, layout: ${spec.layout}` : ''} }`,
     spec.extraYaml ?? '',
   ].join('\n');
   const file = join(dir, `${name}.yaml`);

@@ -212,20 +212,22 @@ describe.skipIf(unavailable)('DASH playback in Chromium: dash.js and Shaka play 
   });
 
   /** A two-rung CMAF package with HLS and DASH (H.264: and a subtitle sidecar); its video Representations as the MPD lists them. */
-  async function makePackage(codec: 'h264' | 'av1'): Promise<{ name: string; reps: VideoRep[] }> {
+  async function makePackage(codec: 'h264' | 'av1', layout: 'segments' | 'single-file' = 'segments'): Promise<{ name: string; reps: VideoRep[] }> {
+    const name = layout === 'single-file' ? `${codec}-single` : codec;
     // H.264 with two B-frames: negative composition offsets (CMAF trun v1) the players must place right
-    const preset = await writeFastPreset(dir, `play-${codec}`, {
+    const preset = await writeFastPreset(dir, `play-${name}`, {
       codec,
       rungs: [180, 120],
       segmentDuration: 2,
       container: 'fmp4',
+      layout,
       extraYaml: '  dash: {}',
       ...(codec === 'h264' ? { options: { bf: 2 } } : {}),
     });
     // H.264 with a German WebVTT sidecar: the text AdaptationSet must load in both players too
     const subtitles = codec === 'h264' ? [`${join(dir, 'side.vtt')}:de`] : [];
-    await transcode({ input: source, preset, output: join(dir, codec), hw: 'cpu', toolchain, subtitles });
-    const mpd = parseMpd(await readFile(join(dir, codec, 'manifest.mpd'), 'utf8'));
+    await transcode({ input: source, preset, output: join(dir, name), hw: 'cpu', toolchain, subtitles });
+    const mpd = parseMpd(await readFile(join(dir, name, 'manifest.mpd'), 'utf8'));
     const video = (mpd.Period[0].AdaptationSet as Record<string, unknown>[]).filter((s) => s['@contentType'] === 'video');
     expect(video).toHaveLength(1);
     const reps = (video[0]!['Representation'] as Record<string, string>[]).map((r) => ({
@@ -235,7 +237,7 @@ describe.skipIf(unavailable)('DASH playback in Chromium: dash.js and Shaka play 
       bandwidth: Number(r['@bandwidth']),
     }));
     expect(reps).toHaveLength(2);
-    return { name: codec, reps };
+    return { name, reps };
   }
 
   /** Run a page function: force `which` (a Representation id, an hls.js level) of size `size` (WxH) and bandwidth `bandwidth`. */
@@ -292,6 +294,17 @@ describe.skipIf(unavailable)('DASH playback in Chromium: dash.js and Shaka play 
     for (const [level, rep] of pkg.reps.entries()) {
       const hls = await call('playHls', src, level, rep.size);
       expectPlayedThrough(hls, rep.size, `hls.js level ${level}`);
+      expect(hls.playing).toBe(String(level));
+    }
+  });
+
+  it('single-file layout (H.264): dash.js and Shaka play every Representation through SegmentBase, hls.js every level through byte ranges', async () => {
+    const pkg = await makePackage('h264', 'single-file');
+    await playEvery(pkg, ['de']);
+    const src = `${server.base}/pkg/${pkg.name}/master.m3u8`;
+    for (const [level, rep] of pkg.reps.entries()) {
+      const hls = await call('playHls', src, level, rep.size);
+      expectPlayedThrough(hls, rep.size, `hls.js single-file level ${level}`);
       expect(hls.playing).toBe(String(level));
     }
   });
