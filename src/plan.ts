@@ -153,7 +153,14 @@ export interface TranscodePlan {
 export function encodingOf(plan: Pick<TranscodePlan, 'encodings' | 'encoder' | 'speed' | 'tune' | 'encoderOptions' | 'preset'>, rung: Pick<LadderRung, 'ladder'>): VideoEncoding {
   const own = plan.encodings?.[rung.ladder ?? 0];
   if (own) return own;
-  return { codec: plan.preset.video.codec, encoder: plan.encoder, speed: plan.speed, tune: plan.tune, encoderOptions: plan.encoderOptions, mode: plan.preset.video.rateControl.mode };
+  return {
+    codec: plan.preset.video.codec,
+    encoder: plan.encoder,
+    speed: plan.speed,
+    tune: plan.tune,
+    encoderOptions: plan.encoderOptions,
+    mode: plan.preset.video.rateControl.mode,
+  };
 }
 
 /**

@@ -85,7 +85,8 @@ export function checkPresetEncoders(preset: Preset, file: string): void {
     issues.push(...bad);
     const first = named[0]!.choice;
     if (bad.length > 0 || !first || !isEncoderName(first.name)) {
-      if (bad.length === 0) issues.push({ file, path: named[0]!.path.replace(/\.name$/, ''), message: `expected a ${hardware} encoder in every ladder (the others have one), got none` });
+      if (bad.length === 0)
+        issues.push({ file, path: named[0]!.path.replace(/\.name$/, ''), message: `expected a ${hardware} encoder in every ladder (the others have one), got none` });
       continue;
     }
     try {

@@ -1,4 +1,4 @@
-import { presetRungName, type Preset, type VideoLadderSpec } from '../preset/schema.js';
+import { presetRungName, videoLadders, type Preset, type VideoLadderSpec } from '../preset/schema.js';
 import type { MediaInfo } from './probe.js';
 import { divide, rational, toNumber, type Rational } from './rational.js';
 
@@ -120,4 +120,16 @@ export function buildLadder(preset: Preset, media: Pick<MediaInfo, 'video'>, spe
   if (frameRate !== media.video.frameRate) notes.push(`frame rate capped from ${toNumber(media.video.frameRate).toFixed(3)} to ${toNumber(frameRate).toFixed(3)} fps`);
   const gopFrames = Math.max(1, Math.round(spec.keyframeInterval * toNumber(frameRate)));
   return { rungs, frameRate, gopFrames, keyframeInterval: gopFrames / toNumber(frameRate), notes };
+}
+
+/**
+ * Every video ladder of the preset fitted to the source, as one ladder: a single-ladder preset's, or
+ * the rungs of all of a multi-codec preset's ladders in order (each rung knows its ladder), sharing
+ * the frame rate and GOP (the schema makes keyframeInterval and maxFrameRate equal).
+ */
+export function buildLadders(preset: Preset, media: Pick<MediaInfo, 'video'>): Ladder {
+  const specs = videoLadders(preset);
+  if (specs.length === 1) return buildLadder(preset, media);
+  const fitted = specs.map((l) => buildLadder(preset, media, l, true));
+  return { ...fitted[0]!, rungs: fitted.flatMap((f, k) => f.rungs.map((r) => ({ ...r, ladder: k }))), notes: [...new Set(fitted.flatMap((f) => f.notes))] };
 }

@@ -1,9 +1,9 @@
 import type { CheckedHardware } from '../encoder/preset-check.js';
 import { fpsModeOption, type Capabilities } from '../ffmpeg/capabilities.js';
 import { scaleThreadsFor } from '../args/command.js';
-import { planColour } from '../media/colour.js';
+import { colourCodecOf, planColour } from '../media/colour.js';
 import { deinterlacedRate, planDeinterlace } from '../media/interlace.js';
-import { buildLadder } from '../media/ladder.js';
+import { buildLadders, type Ladder } from '../media/ladder.js';
 import { languageName, languageTag } from '../media/language.js';
 import type { MediaInfo } from '../media/probe.js';
 import { planSubtitles, type SidecarSubtitle } from '../media/subtitles.js';
@@ -14,7 +14,6 @@ import { timelineFor, type AudioRendition, type NvencPipeline, type TranscodePla
 import type { ResolvedPreset } from '../preset/load.js';
 import { videoLadders, type Preset } from '../preset/schema.js';
 import type { EncoderName } from '../encoder/profiles.js';
-import type { Ladder } from '../media/ladder.js';
 
 /** What a plan is made of: nothing else, and nothing is read or run while making it. */
 export interface PlanInput {
@@ -102,29 +101,23 @@ function encoderOptionsOf(options: Record<string, string | number | boolean> | u
 }
 
 /**
- * A preset with several video ladders: each fitted to the source on its own, then one ladder of all
- * their rungs (each rung knows its ladder), sharing the frame rate and GOP (the schema makes
- * keyframeInterval and maxFrameRate equal). Null for a single-ladder preset.
+ * A preset with several video ladders: how each ladder's rungs are encoded, and a note on what the
+ * package holds. Null for a single-ladder preset.
  */
-function multiCodecLadder(p: Preset, media: Pick<MediaInfo, 'video'>, hardware: PlanInput['hardware']): { ladder: Ladder; encodings: VideoEncoding[]; notes: string[] } | null {
+function multiCodecPlan(p: Preset, ladder: Ladder, hardware: PlanInput['hardware']): { encodings: VideoEncoding[]; notes: string[] } | null {
   const specs = videoLadders(p);
   if (specs.length < 2) return null;
-  const fitted = specs.map((l) => buildLadder(p, media, l, true));
   const encodings = specs.map((l, k): VideoEncoding => {
     const choice = l.encoder[hardware.hardware]!;
     // the first ladder's encoder is the checked hardware choice; the others were checked with it (encoder/preset-check.ts)
     const encoder = (k === 0 ? hardware.encoder : choice.name) as EncoderName;
     return { codec: l.codec, encoder, speed: choice.preset, tune: choice.tune, encoderOptions: encoderOptionsOf(choice.options), mode: l.rateControl.mode };
   });
-  const ladder: Ladder = {
-    ...fitted[0]!,
-    rungs: fitted.flatMap((f, k) => f.rungs.map((r) => ({ ...r, ladder: k }))),
-    notes: [...new Set(fitted.flatMap((f) => f.notes))],
-  };
+  const counts = specs.map((_, k) => ladder.rungs.filter((r) => r.ladder === k).length);
   const notes = [
-    `multi-codec package: ${specs.map((l, k) => `${l.codec} (${encodings[k]!.encoder}, ${fitted[k]!.rungs.length} rung${fitted[k]!.rungs.length === 1 ? '' : 's'})`).join(', ')} from one decode, one scaler per distinct size and one encode per audio rendition; every rendition fMP4; the master playlist lists every variant with its CODECS and starts on ${specs.some((l) => l.codec === 'h264') ? 'an H.264 variant' : 'the variant its rules choose'}.`,
+    `multi-codec package: ${specs.map((l, k) => `${l.codec} (${encodings[k]!.encoder}, ${counts[k]} rung${counts[k] === 1 ? '' : 's'})`).join(', ')} from one decode, one scaler per distinct size and one encode per audio rendition; every rendition fMP4; the master playlist lists every variant with its CODECS and starts on ${specs.some((l) => l.codec === 'h264') ? 'an H.264 variant' : 'the variant its rules choose'}.`,
   ];
-  return { ladder, encodings, notes };
+  return { encodings, notes };
 }
 
 function gcd(a: number, b: number): number {
@@ -142,15 +135,16 @@ export function buildPlan(input: PlanInput): TranscodePlan {
   const deint = planDeinterlace(media.video.interlace, p.video.deinterlace);
   // one frame per field doubles the rate the ladder is fitted to (the cap still applies)
   const fitTo = deint.plan?.rate === 'field' ? { ...media, video: { ...media.video, frameRate: deinterlacedRate(media.video.frameRate, deint.plan) } } : media;
-  const multi = multiCodecLadder(p, fitTo, hardware);
-  let ladder = multi?.ladder ?? buildLadder(p, fitTo);
-  // one colour pipeline feeds every encoder: with an H.264 ladder in the list, every rung is SDR (cheap:
-  // one tone mapping before the split); HEVC + AV1 ladders alone keep HDR
-  const colourCodec = multi && multi.encodings.some((e) => e.codec === 'h264') ? 'h264' : p.video.codec;
-  const colour = planColour(media.video, colourCodec, p.video.hdr);
-  if (multi && colourCodec === 'h264' && colour.toneMap)
+  let ladder = buildLadders(p, fitTo);
+  const multi = multiCodecPlan(p, ladder, hardware);
+  // one colour pipeline feeds every encoder: with an H.264 ladder in the list, every rung is SDR; HEVC + AV1 ladders alone keep HDR
+  const colour = planColour(media.video, colourCodecOf(p), p.video.hdr);
+  if (multi && colour.toneMap && p.video.hdr !== 'sdr')
     colour.notes.push(
-      `multi-codec package with an H.264 ladder: the ${multi.encodings.filter((e) => e.codec !== 'h264').map((e) => e.codec).join(' and ')} rungs are SDR too (one tone mapping before the split feeds every encoder); a preset of HEVC/AV1 ladders only keeps HDR.`,
+      `multi-codec package with an H.264 ladder: the ${multi.encodings
+        .filter((e) => e.codec !== 'h264')
+        .map((e) => e.codec)
+        .join(' and ')} rungs are SDR too (one tone mapping before the split feeds every encoder); a preset of HEVC/AV1 ladders only keeps HDR.`,
     );
   // video.hdr: both: an SDR copy of every rung, after the HDR ones (their folders NAME-sdr)
   if (colour.sdrCopies) ladder = { ...ladder, rungs: [...ladder.rungs, ...ladder.rungs.map((r) => ({ ...r, name: `${r.name}-sdr`, sdr: true }))] };

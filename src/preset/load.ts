@@ -4,7 +4,7 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
 import { PresetError, StreamkitError, type PresetIssue } from '../errors.js';
 import { installDir } from '../install-dir.js';
-import { presetSchema, type Preset } from './schema.js';
+import { presetDocument, presetSchema, type Preset } from './schema.js';
 
 /** Folder of the built-in presets (presets/ in the folder streamkit is installed in). */
 const builtinPresetDir = join(installDir(), 'presets');
@@ -196,7 +196,7 @@ export async function loadPreset(ref: string, fromDir: string | null = null): Pr
 /** Validate an already-resolved preset object (e.g. one carried inside a queue job). */
 export function parsePresetObject(obj: unknown, source = '(job)'): Preset {
   // a parsed multi-ladder preset keeps its list in `ladders` (schema.ts presetDocument): read it as the list it was
-  const doc = isObject(obj) && Array.isArray(obj['ladders']) ? (({ ladders, ...rest }) => ({ ...rest, video: ladders }))(obj) : obj;
+  const doc = isObject(obj) && Array.isArray(obj['ladders']) ? presetDocument(obj as unknown as Preset) : obj;
   const result = presetSchema.safeParse(doc, { reportInput: true });
   if (!result.success) {
     throw new PresetError(result.error.issues.flatMap(describeIssue).map(({ path, message }) => ({ file: source, path: formatPath(path), message })));

@@ -188,7 +188,9 @@ export const presetSchema = z
     const namePaths: (string | number)[][] = [];
     ladders.forEach((l, k) => {
       const rc = l.rateControl;
-      const keyPath = at(k).map((x) => (typeof x === 'number' ? `[${x}]` : x)).join('');
+      const keyPath = at(k)
+        .map((x) => (typeof x === 'number' ? `[${x}]` : x))
+        .join('');
       l.rungs.forEach((r, i) => {
         const path = [...at(k), 'rungs', i];
         if (r.maxrate !== undefined && r.maxrate < r.bitrate) {
@@ -289,3 +291,13 @@ export function videoLadders(p: Pick<Preset, 'video'> & { ladders?: VideoLadderS
 }
 
 export type AudioSpec = Exclude<Preset['audio'], false>;
+
+/**
+ * The preset as a document the schema reads again (what `presets show` prints, what queue jobs carry):
+ * a multi-ladder preset's `ladders` go back into `video` as the list it was written as.
+ */
+export function presetDocument(p: Preset): Record<string, unknown> {
+  if (!('ladders' in p)) return p;
+  const { ladders, ...rest } = p;
+  return { ...rest, video: ladders };
+}
