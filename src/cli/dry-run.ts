@@ -50,11 +50,12 @@ export function printDryRun(ctx: CommandContext, planned: PlannedTranscode, inpu
   w(
     `# preset ${planned.preset.name}: ${planned.hardware.encoder} on ${planned.hardware.hardware} (${planned.hardware.reason}), ${formatRational(plan.ladder.frameRate)} fps, keyframe every ${plan.ladder.gopFrames} frames`,
   );
+  const nameWidth = Math.max(8, ...plan.ladder.rungs.map((r) => r.name.length));
   for (const r of plan.ladder.rungs) {
     // a multi-codec plan: each rung's own encoder and speed
     const e = plan.encodings ? encodingOf(plan, r) : null;
     const by = e ? ` ${e.encoder}${e.speed !== undefined ? ` ${e.speed}` : ''} ${e.mode}` : '';
-    w(`#   ${r.name.padEnd(8)} ${`${r.width}x${r.height}`.padEnd(10)} ${kbps(r.bitrate)} (max ${kbps(r.maxrate)})${by}${r.fromSource ? '  [source height]' : ''}`);
+    w(`#   ${r.name.padEnd(nameWidth)} ${`${r.width}x${r.height}`.padEnd(10)} ${kbps(r.bitrate)} (max ${kbps(r.maxrate)})${by}${r.fromSource ? '  [source height]' : ''}`);
   }
   for (const a of plan.audioRenditions)
     w(`#   ${a.dir.padEnd(8)} ${a.surround?.codec ?? 'aac'} ${a.channels} ch "${a.name}"${a.language ? ` [${a.language}]` : ''}${a.surround ? ` (group ${groupOf(a)})` : ''}`);

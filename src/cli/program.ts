@@ -129,7 +129,8 @@ Examples:
           ctx.reporter.event({ type: 'presets', presets: list });
           return;
         }
-        for (const p of list) io.out.write(`${p.name.padEnd(14)} ${p.description}\n`);
+        const width = Math.max(14, ...list.map((p) => p.name.length));
+        for (const p of list) io.out.write(`${p.name.padEnd(width)} ${p.description}\n`);
       }, globals(cmd)),
     );
   presets

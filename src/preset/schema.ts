@@ -298,6 +298,6 @@ export type AudioSpec = Exclude<Preset['audio'], false>;
  */
 export function presetDocument(p: Preset): Record<string, unknown> {
   if (!('ladders' in p)) return p;
-  const { ladders, ...rest } = p;
-  return { ...rest, video: ladders };
+  // key order kept: `video` where it was, `ladders` gone
+  return Object.fromEntries(Object.entries(p).flatMap(([k, v]) => (k === 'ladders' ? [] : [[k, k === 'video' ? p.ladders : v]])));
 }
