@@ -93,9 +93,10 @@ describe.skipIf(unmet(need.ffmpeg))('a multi-codec package from one run (H.264 +
     expect(new Set(pkg.rungs.map((r) => r.attrs['AUDIO']))).toEqual(new Set([pkg.audio[0]!.attrs['GROUP-ID']]));
     expect((await readdir(output)).filter((f) => f.startsWith('audio-'))).toEqual(['audio-1']);
     const start = events.find((e) => e.type === 'start') as Extract<TranscodeEvent, { type: 'start' }>;
-    expect(start.command.filter((a) => a === '-i')).toHaveLength(1);
-    expect(start.command.filter((a) => a === '-c:a')).toHaveLength(1);
-    expect(start.command.filter((a) => a === '-c:v')).toHaveLength(5);
+    const command = start.command ?? [];
+    expect(command.filter((a) => a === '-i')).toHaveLength(1);
+    expect(command.filter((a) => a === '-c:a')).toHaveLength(1);
+    expect(command.filter((a) => a === '-c:v')).toHaveLength(5);
     expect(start.ladder.map((r) => `${r.name}:${r.codec}:${r.encoder}`)).toEqual([
       'h264-180p:h264:libx264',
       'h264-120p:h264:libx264',
