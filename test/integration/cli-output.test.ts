@@ -278,7 +278,14 @@ describe.skipIf(unmet(need.ffmpeg))('CLI output and commands', () => {
       expect(r.code).toBe(0);
       for (const n of ['h264-ladder', 'hevc-ladder', 'av1-ladder', 'multi-codec-ladder']) expect(r.stdout).toMatch(new RegExp(`^${n} +\\S.{10,}$`, 'm'));
       const j = parseEvents((await cli(['--json', 'presets', 'list'], { cwd: dir, env })).stdout);
-      expect((j[0]!['presets'] as { name: string }[]).map((p) => p.name).sort()).toEqual(['av1-ladder', 'flv-live', 'h264-ladder', 'hevc-ladder', 'mp4-download', 'multi-codec-ladder']);
+      expect((j[0]!['presets'] as { name: string }[]).map((p) => p.name).sort()).toEqual([
+        'av1-ladder',
+        'flv-live',
+        'h264-ladder',
+        'hevc-ladder',
+        'mp4-download',
+        'multi-codec-ladder',
+      ]);
     });
 
     it('show: the resolved preset, after extends and defaults', async () => {
