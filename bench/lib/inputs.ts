@@ -77,11 +77,31 @@ export function sintelInput(workDir: string, mediaDir: string, from: number, sec
 export function drivingInput(workDir: string, mediaDir: string, seconds: number): string {
   const src = join(mediaDir, 'driving-1080p25.h264');
   const loops = Math.max(1, Math.round(seconds / 2.16));
-  const file = join(workDir, 'inputs', `driving-1080p25-x${loops}.mp4`);
+  const file = join(workDir, 'inputs', `driving-1080p25-loop${loops}.mp4`);
   const audio = "aevalsrc=exprs='0.2*sin(2*PI*440*t)|0.2*sin(2*PI*554.37*t)':s=48000:c=stereo";
   return build(
     file,
-    ['-stream_loop', String(loops - 1), '-framerate', '25', '-f', 'h264', '-i', `file:${src}`, '-f', 'lavfi', '-i', audio, '-map', '0:v', '-map', '1:a', '-shortest', ...mezzanine],
+    // the loop filter repeats the 54 decoded frames (-stream_loop does not rewind a raw H.264 stream)
+    [
+      '-framerate',
+      '25',
+      '-f',
+      'h264',
+      '-i',
+      `file:${src}`,
+      '-f',
+      'lavfi',
+      '-i',
+      audio,
+      '-vf',
+      `loop=loop=${loops - 1}:size=54:start=0,setpts=N/25/TB`,
+      '-map',
+      '0:v',
+      '-map',
+      '1:a',
+      '-shortest',
+      ...mezzanine,
+    ],
     `${loops} loops of driving-1080p25.h264 (${(loops * 2.16).toFixed(2)} s at 1080p)`,
   );
 }
