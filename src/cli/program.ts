@@ -214,8 +214,11 @@ Examples:
             `audio #${a.index}: ${a.codec} ${a.channels} ch${a.channelLayout ? ` (${a.channelLayout})` : ''} ${a.sampleRate} Hz${a.language ? ` [${a.language}]` : ''}${a.title ? ` "${a.title}"` : ''}\n`,
           );
         io.out.write(`ladder (${preset.name}) @ ${formatRational(ladder.frameRate)} fps, keyframe every ${ladder.gopFrames} frames:\n`);
-        for (const r of ladder.rungs) io.out.write(`  ${r.name.padEnd(8)} ${`${r.width}x${r.height}`.padEnd(10)} ${kbps(r.bitrate)}${r.fromSource ? '  [source height]' : ''}\n`);
-        for (const a of audio.renditions) io.out.write(`  ${a.dir.padEnd(8)} ${a.surround?.codec ?? 'aac'} ${a.channels} ch "${a.name}"${a.surround ? ' (surround group)' : ''}\n`);
+        const nameWidth = Math.max(8, ...ladder.rungs.map((r) => r.name.length));
+        for (const r of ladder.rungs)
+          io.out.write(`  ${r.name.padEnd(nameWidth)} ${`${r.width}x${r.height}`.padEnd(10)} ${kbps(r.bitrate)}${r.fromSource ? '  [source height]' : ''}\n`);
+        for (const a of audio.renditions)
+          io.out.write(`  ${a.dir.padEnd(nameWidth)} ${a.surround?.codec ?? 'aac'} ${a.channels} ch "${a.name}"${a.surround ? ' (surround group)' : ''}\n`);
         for (const s of media.subtitles ?? [])
           io.out.write(
             `subtitle #${s.index}: ${s.codec}${s.language ? ` [${s.language}]` : ''}${s.title ? ` "${s.title}"` : ''}${s.default ? ' default' : ''}${s.forced ? ' forced' : ''}\n`,
