@@ -20,7 +20,7 @@ export type TranscodeEvent =
       hardware: HardwareKind;
       hardwareReason: string;
       encoder: string;
-      ladder: { width: number; height: number; name: string; bitrate: number; maxrate: number }[];
+      ladder: { width: number; height: number; name: string; bitrate: number; maxrate: number; codec: string; encoder: string }[];
       frameRate: string;
       ffmpeg: { path: string; version: string };
       notes: string[];

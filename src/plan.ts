@@ -1,9 +1,9 @@
 import type { DeinterlacePlan } from './media/interlace.js';
 import type { ColourPlan } from './media/colour.js';
-import type { EncoderName } from './encoder/profiles.js';
-import type { Ladder } from './media/ladder.js';
+import type { EncoderName, RateControlMode } from './encoder/profiles.js';
+import type { Ladder, LadderRung } from './media/ladder.js';
 import type { MediaInfo } from './media/probe.js';
-import type { AudioSpec, HardwareKind, Preset } from './preset/schema.js';
+import type { AudioSpec, Codec, HardwareKind, Preset } from './preset/schema.js';
 
 /** One audio rendition: one source audio stream encoded once. */
 export interface AudioRendition {
@@ -83,6 +83,16 @@ export interface NvencPipeline {
   reason: string;
 }
 
+/** How the rungs of one video ladder are encoded: its codec, encoder and the encoder's settings. */
+export interface VideoEncoding {
+  codec: Codec;
+  encoder: EncoderName;
+  speed: string | number | undefined;
+  tune: string | undefined;
+  encoderOptions: Record<string, string | number | boolean>;
+  mode: RateControlMode;
+}
+
 /** Everything needed to run one transcode: pure data, turned into argv by args/command.ts. */
 export interface TranscodePlan {
   media: MediaInfo;
@@ -94,6 +104,12 @@ export interface TranscodePlan {
   tune: string | undefined;
   encoderOptions: Record<string, string | number | boolean>;
   ladder: Ladder;
+  /**
+   * a multi-codec plan (a preset with a list of video ladders): how each ladder's rungs are encoded,
+   * indexed by LadderRung.ladder; the top-level encoder, speed, tune and encoderOptions are the first
+   * ladder's. Absent: one ladder, encoded as the top-level fields say.
+   */
+  encodings?: VideoEncoding[];
   /** what the plan changed or left out, in words: the ladder's fitting to the source, file targets dropped */
   notes: string[];
   /** the colour of every rung: range (VIDEO-RANGE), bit depth, tone mapping, tags, HDR10 metadata (media/colour.ts); absent in hand-made plans: SDR, 8-bit, untagged */
@@ -145,6 +161,20 @@ export interface DashPlan {
 
 /** The DASH manifest's file name in the package. */
 export const MPD_NAME = 'manifest.mpd';
+
+/** How `rung` is encoded: its ladder's encoding in a multi-codec plan, else the plan's own encoder and settings. */
+export function encodingOf(plan: Pick<TranscodePlan, 'encodings' | 'encoder' | 'speed' | 'tune' | 'encoderOptions' | 'preset'>, rung: Pick<LadderRung, 'ladder'>): VideoEncoding {
+  const own = plan.encodings?.[rung.ladder ?? 0];
+  if (own) return own;
+  return {
+    codec: plan.preset.video.codec,
+    encoder: plan.encoder,
+    speed: plan.speed,
+    tune: plan.tune,
+    encoderOptions: plan.encoderOptions,
+    mode: plan.preset.video.rateControl.mode,
+  };
+}
 
 /**
  * Poster and thumbnail sprites. Thumbnail k shows the frame at k x interval (from the title's start,

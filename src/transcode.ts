@@ -9,7 +9,7 @@ import { checkDestination, createStaging } from './package/atomic.js';
 import { checkRoom, diskLooksFull, estimatePackageBytes, freeBytes, isEnospc, noSpaceError } from './package/disk-space.js';
 import type { HlsPackage } from './package/hls.js';
 import type { WrittenFile } from './package/progressive.js';
-import type { TranscodePlan } from './plan.js';
+import { encodingOf, type TranscodePlan } from './plan.js';
 import { commitPackage } from './pipeline/commit.js';
 import type { JobContext } from './pipeline/context.js';
 import { encode } from './pipeline/encode.js';
@@ -107,7 +107,15 @@ function startEvent(options: TranscodeOptions, output: string, planned: PlannedT
     hardware: hardware.hardware,
     hardwareReason: hardware.reason,
     encoder: hardware.encoder,
-    ladder: plan.ladder.rungs.map((r) => ({ name: r.name, width: r.width, height: r.height, bitrate: r.bitrate, maxrate: r.maxrate })),
+    ladder: plan.ladder.rungs.map((r) => ({
+      name: r.name,
+      width: r.width,
+      height: r.height,
+      bitrate: r.bitrate,
+      maxrate: r.maxrate,
+      codec: encodingOf(plan, r).codec,
+      encoder: encodingOf(plan, r).encoder,
+    })),
     frameRate: formatRational(plan.ladder.frameRate),
     ffmpeg: { path: toolchain.ffmpeg.path, version: toolchain.caps.version.raw },
     notes: plan.notes,

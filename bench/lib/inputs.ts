@@ -70,6 +70,42 @@ export function sintelInput(workDir: string, mediaDir: string, from: number, sec
   );
 }
 
+/**
+ * ../shared/media's only 1080p clip (dash-cam driving, raw H.264, 54 frames at 25 fps, full range)
+ * looped to about `seconds` s (whole loops: a cut every 2.16 s) with a stereo tone, as a mezzanine.
+ */
+export function drivingInput(workDir: string, mediaDir: string, seconds: number): string {
+  const src = join(mediaDir, 'driving-1080p25.h264');
+  const loops = Math.max(1, Math.round(seconds / 2.16));
+  const file = join(workDir, 'inputs', `driving-1080p25-loop${loops}.mp4`);
+  const audio = "aevalsrc=exprs='0.2*sin(2*PI*440*t)|0.2*sin(2*PI*554.37*t)':s=48000:c=stereo";
+  return build(
+    file,
+    // the loop filter repeats the 54 decoded frames (-stream_loop does not rewind a raw H.264 stream)
+    [
+      '-framerate',
+      '25',
+      '-f',
+      'h264',
+      '-i',
+      `file:${src}`,
+      '-f',
+      'lavfi',
+      '-i',
+      audio,
+      '-vf',
+      `loop=loop=${loops - 1}:size=54:start=0,setpts=N/25/TB`,
+      '-map',
+      '0:v',
+      '-map',
+      '1:a',
+      '-shortest',
+      ...mezzanine,
+    ],
+    `${loops} loops of driving-1080p25.h264 (${(loops * 2.16).toFixed(2)} s at 1080p)`,
+  );
+}
+
 /** A 320x180 25 fps clip with a tone, for bench/memory.ts: cheap to encode, any length. */
 export function lowresInput(workDir: string, minutes: number): string {
   const file = join(workDir, 'inputs', `lowres-180p25-${minutes}min.mp4`);

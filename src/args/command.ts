@@ -4,7 +4,7 @@ import type { LadderRung } from '../media/ladder.js';
 import { toneMapFilters } from '../media/colour.js';
 import { protocolOptions } from '../media/probe.js';
 import { formatBitrate } from '../preset/units.js';
-import { filePath, FMP4_INIT_NAME, rungDir, SEGMENT_PATTERN, segmentExtension, type AudioRendition, type TranscodePlan } from '../plan.js';
+import { encodingOf, filePath, FMP4_INIT_NAME, rungDir, SEGMENT_PATTERN, segmentExtension, type AudioRendition, type TranscodePlan } from '../plan.js';
 import { versionAtLeast, type Capabilities } from '../ffmpeg/capabilities.js';
 import { encoderTimeBaseArgs, fpsFilter } from './fps-filter.js';
 import { gpuInputOptions, gpuVideoFilterGraph } from './gpu-graph.js';
@@ -107,14 +107,20 @@ export function videoFilterGraph(plan: TranscodePlan): { graph: string; outputs:
   const sdrCopies = plan.colour?.sdrCopies;
   if (sdrCopies && rungs.some((r) => r.sdr)) return hdrAndSdrGraph(plan, sdrCopies, branch);
   const source = `[0:${v.index}]`;
-  if (rungs.length === 1) return { graph: `${source}${[...head, branch(rungs[0]!)].join(',')}[${outputs[0]}]`, outputs };
-  const pads = rungs.map((_, i) => `[s${i}]`);
-  const parts = [`${source}${head.join(',')},split=${rungs.length}${pads.join('')}`, ...rungs.map((r, i) => `${pads[i]}${branch(r)}[${outputs[i]}]`)];
+  // one scaler per distinct output size: rungs of equal size (a multi-codec plan's 720p for H.264 and
+  // for HEVC) share it, and its frames are split to their encoders
+  const sizes = [...new Set(rungs.map(branch))];
+  const members = sizes.map((b) => rungs.flatMap((r, i) => (branch(r) === b ? [i] : [])));
+  const fanOut = (m: number[]): string => (m.length === 1 ? `[${outputs[m[0]!]}]` : `,split=${m.length}${m.map((i) => `[${outputs[i]}]`).join('')}`);
+  if (sizes.length === 1) return { graph: `${source}${[...head, sizes[0]!].join(',')}${fanOut(members[0]!)}`, outputs };
+  const pads = sizes.map((_, k) => `[s${members[k]![0]}]`);
+  const parts = [`${source}${head.join(',')},split=${sizes.length}${pads.join('')}`, ...sizes.map((b, k) => `${pads[k]}${b}${fanOut(members[k]!)}`)];
   return { graph: parts.join(';'), outputs };
 }
 
 export function rungEncodeSettings(plan: TranscodePlan, rung: LadderRung): RungEncodeSettings {
   const colour = plan.colour;
+  const encoding = encodingOf(plan, rung);
   // an SDR copy (video.hdr: both) is 8-bit BT.709, without HDR metadata
   const sdrCopy = rung.sdr === true;
   const tags = sdrCopy ? { primaries: 'bt709', transfer: 'bt709', matrix: 'bt709', range: 'tv' as const } : colour?.tags;
@@ -122,15 +128,15 @@ export function rungEncodeSettings(plan: TranscodePlan, rung: LadderRung): RungE
     ...(tags ? { colour: tags } : {}),
     ...(colour?.hdr10 && !sdrCopy ? { hdr10: colour.hdr10 } : {}),
     ...(colour?.bitDepth === 10 && !sdrCopy ? { tenBit: true } : {}),
-    mode: plan.preset.video.rateControl.mode,
+    mode: encoding.mode,
     bitrate: rung.bitrate,
     maxrate: rung.maxrate,
     bufsize: rung.bufsize,
     crf: rung.crf,
     gopFrames: plan.ladder.gopFrames,
-    speed: plan.speed,
-    tune: plan.tune,
-    options: plan.encoderOptions,
+    speed: encoding.speed,
+    tune: encoding.tune,
+    options: encoding.encoderOptions,
   };
 }
 
@@ -161,10 +167,12 @@ function hlsMuxer(plan: TranscodePlan, dir: string): { options: [string, string]
       ['output_ts_offset', String(plan.timeline.offset)],
       // fMP4: the timeline goes into the decode times (tfdt), never into an edit list that players
       // such as hls.js ignore: no shifting (avoid_negative_ts), tfdt from each fragment's first DTS
-      // (frag_discont), no edit list (use_editlist). CMAF (cmaf): the `cmfc` brand, and trun version 1
-      // with signed composition offsets, so each segment's first frame is shown at its tfdt (its
-      // earliest presentation time is its decode time: what a DASH SegmentTimeline and sidx state)
-      ...(hls.container === 'fmp4' ? [['hls_segment_options', 'avoid_negative_ts=disabled:movflags=+frag_discont+cmaf:use_editlist=0'] as [string, string]] : []),
+      // (frag_discont), no edit list (use_editlist). CMAF: the `cmfc` brand (brand; one track per file
+      // and aligned fragments are the package's own). Not movflags=+cmaf: its trun version 1 with
+      // negative composition offsets is read by ffmpeg's own mov demuxer (ffprobe, ffmpeg-based
+      // players) with every frame shifted by the largest negative offset: 80 ms late for x265's
+      // B-pyramid, against audio that is not
+      ...(hls.container === 'fmp4' ? [['hls_segment_options', 'avoid_negative_ts=disabled:movflags=+frag_discont:use_editlist=0:brand=cmfc'] as [string, string]] : []),
     ],
     file: join(dir, 'index.m3u8'),
   };
@@ -262,9 +270,9 @@ function inputAndGraphArgs(plan: TranscodePlan): { args: string[]; outputs: stri
  */
 export function buildTranscodeArgs(plan: TranscodePlan): string[] {
   if (plan.files.length > 0) return buildTeeTranscodeArgs(plan);
-  const profile = encoderProfiles[plan.encoder];
   const { args, outputs } = inputAndGraphArgs(plan);
   plan.ladder.rungs.forEach((rung, i) => {
+    const profile = encoderProfiles[encodingOf(plan, rung).encoder];
     args.push('-map', `[${outputs[i]}]`, '-c:v', profile.name, ...profile.args(encodeSettingsFor(plan, rung)));
     // frames keep the times the fps filter gave them (fps-filter.ts); the default for HLS would re-time them from zero
     args.push(plan.fpsModeOption, 'passthrough', ...encoderTimeBaseArgs(plan, 'v'));
@@ -289,9 +297,9 @@ export function buildTranscodeArgs(plan: TranscodePlan): string[] {
  * muxer puts them back in front of every keyframe for TS segments.
  */
 function buildTeeTranscodeArgs(plan: TranscodePlan): string[] {
-  const profile = encoderProfiles[plan.encoder];
   const { args, outputs } = inputAndGraphArgs(plan);
   plan.ladder.rungs.forEach((rung, i) => {
+    const profile = encoderProfiles[encodingOf(plan, rung).encoder];
     args.push('-map', `[${outputs[i]}]`, `-c:v:${i}`, profile.name, ...forStream(profile.args(encodeSettingsFor(plan, rung)), `v:${i}`));
   });
   const audio = plan.audio ? plan.audioRenditions : [];

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { shellQuote } from '../ffmpeg/shell-quote.js';
 import { describeMedia } from '../media/probe.js';
 import { formatRational } from '../media/rational.js';
-import { groupOf, outputFolders } from '../plan.js';
+import { encodingOf, groupOf, outputFolders } from '../plan.js';
 import { buildSubtitleExtractArgs } from '../args/subtitles.js';
 import { buildThumbnailPassArgs } from '../args/thumbnails.js';
 import type { PlannedTranscode } from '../transcode.js';
@@ -35,7 +35,7 @@ export function printDryRun(ctx: CommandContext, planned: PlannedTranscode, inpu
       hardwareReason: planned.hardware.reason,
       frameRate: formatRational(plan.ladder.frameRate),
       gopFrames: plan.ladder.gopFrames,
-      ladder: plan.ladder.rungs,
+      ladder: plan.ladder.rungs.map((r) => ({ ...r, codec: encodingOf(plan, r).codec, encoder: encodingOf(plan, r).encoder })),
       audio: plan.audioRenditions,
       subtitles: plan.subtitles ?? [],
       ...(plan.hls && plan.subtitles?.length ? { subtitlesCommand: [resolve(planned.toolchain.ffmpeg.path), '-hide_banner', '-nostdin', ...buildSubtitleExtractArgs(plan)] } : {}),
@@ -50,8 +50,13 @@ export function printDryRun(ctx: CommandContext, planned: PlannedTranscode, inpu
   w(
     `# preset ${planned.preset.name}: ${planned.hardware.encoder} on ${planned.hardware.hardware} (${planned.hardware.reason}), ${formatRational(plan.ladder.frameRate)} fps, keyframe every ${plan.ladder.gopFrames} frames`,
   );
-  for (const r of plan.ladder.rungs)
-    w(`#   ${r.name.padEnd(8)} ${`${r.width}x${r.height}`.padEnd(10)} ${kbps(r.bitrate)} (max ${kbps(r.maxrate)})${r.fromSource ? '  [source height]' : ''}`);
+  const nameWidth = Math.max(8, ...plan.ladder.rungs.map((r) => r.name.length));
+  for (const r of plan.ladder.rungs) {
+    // a multi-codec plan: each rung's own encoder and speed
+    const e = plan.encodings ? encodingOf(plan, r) : null;
+    const by = e ? ` ${e.encoder}${e.speed !== undefined ? ` ${e.speed}` : ''} ${e.mode}` : '';
+    w(`#   ${r.name.padEnd(nameWidth)} ${`${r.width}x${r.height}`.padEnd(10)} ${kbps(r.bitrate)} (max ${kbps(r.maxrate)})${by}${r.fromSource ? '  [source height]' : ''}`);
+  }
   for (const a of plan.audioRenditions)
     w(`#   ${a.dir.padEnd(8)} ${a.surround?.codec ?? 'aac'} ${a.channels} ch "${a.name}"${a.language ? ` [${a.language}]` : ''}${a.surround ? ` (group ${groupOf(a)})` : ''}`);
   for (const s of plan.subtitles ?? [])

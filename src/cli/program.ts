@@ -1,13 +1,14 @@
 import { Command } from 'commander';
 import { stringify as toYaml } from 'yaml';
-import { buildLadder } from '../media/ladder.js';
-import { describeColour, planColour } from '../media/colour.js';
+import { buildLadders } from '../media/ladder.js';
+import { colourCodecOf, describeColour, planColour } from '../media/colour.js';
 import { planDeinterlace } from '../media/interlace.js';
 import { describeMedia, probeHdrMetadata, probeInterlace, probeMedia } from '../media/probe.js';
 import { audioRenditions } from '../pipeline/plan.js';
 import { planSubtitles } from '../media/subtitles.js';
 import { formatRational } from '../media/rational.js';
 import { listBuiltinPresets, loadPreset } from '../preset/load.js';
+import { presetDocument, videoLadders } from '../preset/schema.js';
 import { checkPresetEncoders } from '../encoder/preset-check.js';
 import { planTranscode, resolveToolchain } from '../transcode.js';
 import { transcodeCommand } from './transcode.js';
@@ -130,7 +131,8 @@ Examples:
           ctx.reporter.event({ type: 'presets', presets: list });
           return;
         }
-        for (const p of list) io.out.write(`${p.name.padEnd(14)} ${p.description}\n`);
+        const width = Math.max(14, ...list.map((p) => p.name.length));
+        for (const p of list) io.out.write(`${p.name.padEnd(width)} ${p.description}\n`);
       }, globals(cmd)),
     );
   presets
@@ -141,8 +143,10 @@ Examples:
     .action(async (ref: string, _o: unknown, cmd: Command) =>
       run(async (ctx) => {
         const r = await loadPreset(ref);
-        if (ctx.mode === 'json') ctx.reporter.event({ type: 'preset', name: r.name, file: r.file, chain: r.chain, preset: r.preset });
-        else io.out.write(`# ${r.name} (${r.chain.join(' <- ')})\n${toYaml(r.preset)}`);
+        // a multi-codec preset shows its ladders as the list it was written as
+        const doc = presetDocument(r.preset);
+        if (ctx.mode === 'json') ctx.reporter.event({ type: 'preset', name: r.name, file: r.file, chain: r.chain, preset: doc });
+        else io.out.write(`# ${r.name} (${r.chain.join(' <- ')})\n${toYaml(doc)}`);
       }, globals(cmd)),
     );
   presets
@@ -157,7 +161,10 @@ Examples:
         // encoder the preset names, so that a preset valid here never fails later on another machine
         checkPresetEncoders(r.preset, r.file);
         if (ctx.mode === 'json') ctx.reporter.event({ type: 'valid', name: r.name, file: r.file });
-        else io.out.write(`${r.file}: valid (${r.name}, ${r.preset.video.codec}, ${r.preset.video.rungs.length} rungs)\n`);
+        else {
+          const ladders = videoLadders(r.preset);
+          io.out.write(`${r.file}: valid (${r.name}, ${ladders.map((l) => l.codec).join(' + ')}, ${ladders.reduce((n, l) => n + l.rungs.length, 0)} rungs)\n`);
+        }
       }, globals(cmd)),
     );
 
@@ -175,8 +182,8 @@ Examples:
         const probed = await probeMedia(input, { ffprobe: tools.ffprobe.path, frameRate: o.framerate, signal: io.signal });
         const hdr = await probeHdrMetadata(probed, { ffprobe: tools.ffprobe.path, signal: io.signal });
         const media = await probeInterlace({ ...probed, video: { ...probed.video, hdr } }, { ffmpeg: tools.ffmpeg.path, signal: io.signal });
-        const ladder = buildLadder(preset.preset, media);
-        const colour = planColour(media.video, preset.preset.video.codec, preset.preset.video.hdr);
+        const ladder = buildLadders(preset.preset, media);
+        const colour = planColour(media.video, colourCodecOf(preset.preset), preset.preset.video.hdr);
         const deinterlace = planDeinterlace(media.video.interlace, preset.preset.video.deinterlace);
         const audio = audioRenditions(media, preset.preset);
         const subtitleNotes = planSubtitles(media, [], { enabled: preset.preset.packaging.subtitles !== false, hls: preset.preset.packaging.hls !== undefined }).notes;
@@ -209,8 +216,11 @@ Examples:
             `audio #${a.index}: ${a.codec} ${a.channels} ch${a.channelLayout ? ` (${a.channelLayout})` : ''} ${a.sampleRate} Hz${a.language ? ` [${a.language}]` : ''}${a.title ? ` "${a.title}"` : ''}\n`,
           );
         io.out.write(`ladder (${preset.name}) @ ${formatRational(ladder.frameRate)} fps, keyframe every ${ladder.gopFrames} frames:\n`);
-        for (const r of ladder.rungs) io.out.write(`  ${r.name.padEnd(8)} ${`${r.width}x${r.height}`.padEnd(10)} ${kbps(r.bitrate)}${r.fromSource ? '  [source height]' : ''}\n`);
-        for (const a of audio.renditions) io.out.write(`  ${a.dir.padEnd(8)} ${a.surround?.codec ?? 'aac'} ${a.channels} ch "${a.name}"${a.surround ? ' (surround group)' : ''}\n`);
+        const nameWidth = Math.max(8, ...ladder.rungs.map((r) => r.name.length));
+        for (const r of ladder.rungs)
+          io.out.write(`  ${r.name.padEnd(nameWidth)} ${`${r.width}x${r.height}`.padEnd(10)} ${kbps(r.bitrate)}${r.fromSource ? '  [source height]' : ''}\n`);
+        for (const a of audio.renditions)
+          io.out.write(`  ${a.dir.padEnd(nameWidth)} ${a.surround?.codec ?? 'aac'} ${a.channels} ch "${a.name}"${a.surround ? ' (surround group)' : ''}\n`);
         for (const s of media.subtitles ?? [])
           io.out.write(
             `subtitle #${s.index}: ${s.codec}${s.language ? ` [${s.language}]` : ''}${s.title ? ` "${s.title}"` : ''}${s.default ? ' default' : ''}${s.forced ? ' forced' : ''}\n`,

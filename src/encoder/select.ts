@@ -1,7 +1,7 @@
 import { StreamkitError } from '../errors.js';
 import { hasEncoder, type Capabilities } from '../ffmpeg/capabilities.js';
 import { runCapture } from '../ffmpeg/run.js';
-import type { HardwareKind, Preset } from '../preset/schema.js';
+import { videoLadders, type HardwareKind, type Preset } from '../preset/schema.js';
 import { buildEncoderTrialArgs, classifyNvencFailure, describeNvencFailure, gpuRequirement, missingNvencReason, type NvencFailure } from './nvenc.js';
 
 export type HardwareRequest = 'auto' | HardwareKind;
@@ -85,30 +85,57 @@ export function encodersForCodec(caps: Capabilities, codec: Preset['video']['cod
   return caps.encoders.filter((e) => e.type === 'video' && codecPatterns[codec].test(`${e.name} ${e.description}`)).map((e) => e.name);
 }
 
-function missingEncoder(caps: Capabilities, preset: Preset, encoder: string): StreamkitError {
-  const have = encodersForCodec(caps, preset.video.codec);
+function missingEncoder(caps: Capabilities, codec: Preset['video']['codec'], encoder: string): StreamkitError {
+  const have = encodersForCodec(caps, codec);
   return new StreamkitError(
     'ENCODER_UNAVAILABLE',
-    `${caps.path} (ffmpeg ${caps.version.raw || 'unknown version'}) has no ${encoder} encoder, which the preset wants for ${preset.video.codec}.`,
+    `${caps.path} (ffmpeg ${caps.version.raw || 'unknown version'}) has no ${encoder} encoder, which the preset wants for ${codec}.`,
     {
       hint:
         have.length > 0
-          ? `Its ${preset.video.codec} encoders: ${have.join(', ')}. Use a preset with one of them, or an ffmpeg build with ${encoder}.`
-          : `It has no ${preset.video.codec} encoder at all; install an ffmpeg build with ${encoder}.`,
+          ? `Its ${codec} encoders: ${have.join(', ')}. Use a preset with one of them, or an ffmpeg build with ${encoder}.`
+          : `It has no ${codec} encoder at all; install an ffmpeg build with ${encoder}.`,
       details: { binary: caps.path, version: caps.version.raw, wanted: encoder, available: have },
     },
   );
 }
 
+/**
+ * A preset with several video ladders (one per codec) runs on the CPU encoders: --hw nvenc is refused,
+ * --hw auto says why it chose the CPU. The GPU graph (args/gpu-graph.ts) and the NVENC trials are
+ * built for one encoder; several NVENC codecs at once would also need a session per rung per codec,
+ * more than consumer drivers allow.
+ */
+function selectMultiCodec(caps: Capabilities, preset: Preset, request: HardwareRequest): HardwareChoice {
+  const ladders = videoLadders(preset);
+  const codecList = ladders.map((l) => l.codec).join(' + ');
+  if (request === 'nvenc') {
+    throw new StreamkitError('USAGE', `--hw nvenc cannot encode a multi-codec preset (${codecList}): presets with several video ladders run on the CPU encoders.`, {
+      hint: 'Use --hw cpu or --hw auto, or one single-codec preset per NVENC run (e.g. --preset h264-ladder --hw nvenc).',
+      details: { codecs: ladders.map((l) => l.codec) },
+    });
+  }
+  for (const [k, l] of ladders.entries()) {
+    if (!l.encoder.cpu)
+      throw new StreamkitError('USAGE', `The preset's ladder video[${k}] (${l.codec}) names no CPU encoder (video[${k}].encoder.cpu); a multi-codec preset runs on the CPU.`, {
+        hint: `Add video[${k}].encoder.cpu to the preset.`,
+      });
+    if (!hasEncoder(caps, l.encoder.cpu.name)) throw missingEncoder(caps, l.codec, l.encoder.cpu.name);
+  }
+  const why = request === 'cpu' ? '--hw cpu' : `auto: CPU (a multi-codec preset, ${codecList}, runs on the CPU encoders; NVENC was not tried)`;
+  return { hardware: 'cpu', encoder: ladders[0]!.encoder.cpu!.name, reason: why };
+}
+
 /** Decide cpu or nvenc. `auto` uses NVENC when a real trial encode works, the CPU encoder otherwise. */
 export async function selectHardware(caps: Capabilities, preset: Preset, request: HardwareRequest): Promise<HardwareChoice> {
+  if (videoLadders(preset).length > 1) return selectMultiCodec(caps, preset, request);
   const { cpu, nvenc } = preset.video.encoder;
   if (request === 'cpu') {
     if (!cpu)
       throw new StreamkitError('USAGE', 'The preset names no CPU encoder (video.encoder.cpu), but --hw cpu was asked for.', {
         hint: 'Use --hw auto or nvenc, or add video.encoder.cpu to the preset.',
       });
-    if (!hasEncoder(caps, cpu.name)) throw missingEncoder(caps, preset, cpu.name);
+    if (!hasEncoder(caps, cpu.name)) throw missingEncoder(caps, preset.video.codec, cpu.name);
     return { hardware: 'cpu', encoder: cpu.name, reason: '--hw cpu' };
   }
   if (request === 'nvenc') {
@@ -141,6 +168,6 @@ export async function selectHardware(caps: Capabilities, preset: Preset, request
     }
   }
   if (!cpu) throw new StreamkitError('FEATURE_UNAVAILABLE', `No usable encoder: ${why}, and the preset names no CPU encoder.`, { hint: 'Add video.encoder.cpu to the preset.' });
-  if (!hasEncoder(caps, cpu.name)) throw missingEncoder(caps, preset, cpu.name);
+  if (!hasEncoder(caps, cpu.name)) throw missingEncoder(caps, preset.video.codec, cpu.name);
   return { hardware: 'cpu', encoder: cpu.name, reason: `auto: CPU (${why})` };
 }

@@ -1,4 +1,4 @@
-import type { Codec } from '../preset/schema.js';
+import { videoLadders, type Codec, type Preset } from '../preset/schema.js';
 
 /**
  * Colour and HDR: what a source says about its colour, and what every rung of a ladder made from it
@@ -119,6 +119,15 @@ const DEFAULT_PQ_PEAK = 1000;
  *   rungs, `NAME-sdr`), as Apple's HLS authoring spec asks of HDR packages.
  * - SDR source: 8-bit, its colour description carried as it is; an untagged source stays untagged.
  */
+/**
+ * The codec whose rules decide the colour of every rung: the preset's, or in a multi-codec preset
+ * H.264 when one of its ladders is H.264 (one colour pipeline feeds every encoder, and H.264 is SDR:
+ * tone mapping once before the split is cheap, a second pipeline for the HEVC/AV1 rungs is not).
+ */
+export function colourCodecOf(preset: Preset): Codec {
+  return videoLadders(preset).some((l) => l.codec === 'h264') ? 'h264' : preset.video.codec;
+}
+
 export function planColour(
   video: { colour?: ColourDescription | undefined; hdr?: HdrMetadata | null | undefined; bitDepth: number },
   codec: Codec,

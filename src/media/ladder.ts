@@ -1,4 +1,4 @@
-import type { Preset } from '../preset/schema.js';
+import { presetRungName, videoLadders, type Preset, type VideoLadderSpec } from '../preset/schema.js';
 import type { MediaInfo } from './probe.js';
 import { divide, rational, toNumber, type Rational } from './rational.js';
 
@@ -31,6 +31,8 @@ export interface LadderRung {
   fromSource: boolean;
   /** an SDR copy of an HDR ladder's rung (video.hdr: both): tone-mapped, 8-bit, BT.709 */
   sdr?: boolean;
+  /** in a multi-codec plan: which of the preset's video ladders this rung belongs to (plan.ts TranscodePlan.encodings) */
+  ladder?: number;
 }
 
 export interface Ladder {
@@ -58,15 +60,19 @@ export function cappedFrameRate(source: Rational, cap: number): Rational {
   return rational(Math.round(cap * 1000), 1000);
 }
 
-export function buildLadder(preset: Preset, media: Pick<MediaInfo, 'video'>): Ladder {
+/**
+ * `spec`: which of the preset's video ladders (default: its only one); `multi`: the preset has several,
+ * so rungs without a name are called CODEC-HEIGHTp.
+ */
+export function buildLadder(preset: Preset, media: Pick<MediaInfo, 'video'>, spec: VideoLadderSpec = preset.video, multi = false): Ladder {
   const { displayWidth: dw, displayHeight: dh } = media.video;
   const portrait = dh > dw;
   const shortSide = Math.min(dw, dh);
   const aspect = portrait ? dh / dw : dw / dh; // long / short
-  const rc = preset.video.rateControl;
+  const rc = spec.rateControl;
   const notes: string[] = [];
 
-  const specs = [...preset.video.rungs].sort((a, b) => b.height - a.height);
+  const specs = [...spec.rungs].sort((a, b) => b.height - a.height);
   const make = (
     name: string,
     short: number,
@@ -93,8 +99,9 @@ export function buildLadder(preset: Preset, media: Pick<MediaInfo, 'video'>): La
 
   const kept = specs.filter((r) => r.height <= shortSide);
   const dropped = specs.filter((r) => r.height > shortSide);
-  for (const d of dropped) notes.push(`dropped ${d.name ?? `${d.height}p`}: taller than the source (${shortSide}p)`);
-  const rungs = kept.map((r) => make(r.name ?? `${r.height}p`, r.height, r.bitrate, r.maxrate, r.bufsize, r.crf, false));
+  const nameOf = (r: { name?: string | undefined; height: number }): string => presetRungName(r, spec.codec, multi);
+  for (const d of dropped) notes.push(`dropped ${nameOf(d)}: taller than the source (${shortSide}p)`);
+  const rungs = kept.map((r) => make(nameOf(r), r.height, r.bitrate, r.maxrate, r.bufsize, r.crf, false));
 
   const above = dropped[dropped.length - 1]; // the smallest rung taller than the source
   const top = kept[0];
@@ -102,15 +109,27 @@ export function buildLadder(preset: Preset, media: Pick<MediaInfo, 'video'>): La
   if (above && (!top || sourceShort > top.height * 1.1)) {
     const pixelRatio = (sourceShort / above.height) ** 2;
     const scale = (v: number | undefined): number | undefined => (v === undefined ? undefined : v * pixelRatio);
-    const name = `${sourceShort}p`;
+    const name = nameOf({ height: sourceShort });
     rungs.unshift(
       make(rungs.some((r) => r.name === name) ? `${name}-source` : name, sourceShort, above.bitrate * pixelRatio, scale(above.maxrate), scale(above.bufsize), above.crf, true),
     );
-    notes.push(`added ${name} at the source's height in place of ${above.name ?? `${above.height}p`}, bitrate scaled by the pixel ratio (${pixelRatio.toFixed(2)})`);
+    notes.push(`added ${name} at the source's height in place of ${nameOf(above)}, bitrate scaled by the pixel ratio (${pixelRatio.toFixed(2)})`);
   }
 
-  const frameRate = cappedFrameRate(media.video.frameRate, preset.video.maxFrameRate);
+  const frameRate = cappedFrameRate(media.video.frameRate, spec.maxFrameRate);
   if (frameRate !== media.video.frameRate) notes.push(`frame rate capped from ${toNumber(media.video.frameRate).toFixed(3)} to ${toNumber(frameRate).toFixed(3)} fps`);
-  const gopFrames = Math.max(1, Math.round(preset.video.keyframeInterval * toNumber(frameRate)));
+  const gopFrames = Math.max(1, Math.round(spec.keyframeInterval * toNumber(frameRate)));
   return { rungs, frameRate, gopFrames, keyframeInterval: gopFrames / toNumber(frameRate), notes };
+}
+
+/**
+ * Every video ladder of the preset fitted to the source, as one ladder: a single-ladder preset's, or
+ * the rungs of all of a multi-codec preset's ladders in order (each rung knows its ladder), sharing
+ * the frame rate and GOP (the schema makes keyframeInterval and maxFrameRate equal).
+ */
+export function buildLadders(preset: Preset, media: Pick<MediaInfo, 'video'>): Ladder {
+  const specs = videoLadders(preset);
+  if (specs.length === 1) return buildLadder(preset, media);
+  const fitted = specs.map((l) => buildLadder(preset, media, l, true));
+  return { ...fitted[0]!, rungs: fitted.flatMap((f, k) => f.rungs.map((r) => ({ ...r, ladder: k }))), notes: [...new Set(fitted.flatMap((f) => f.notes))] };
 }

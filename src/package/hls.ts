@@ -5,7 +5,8 @@ import { StreamkitError } from '../errors.js';
 import { reusableFileReader } from './read-file.js';
 import { decodeCheckPieces, type DecodePiece } from './verify.js';
 import { toNumber } from '../media/rational.js';
-import { AUDIO_GROUP, audioPrimingSamples, groupOf, hlsFolders, rungDir, type TranscodePlan } from '../plan.js';
+import { AUDIO_GROUP, audioPrimingSamples, encodingOf, groupOf, hlsFolders, rungDir, type TranscodePlan } from '../plan.js';
+import type { Codec } from '../preset/schema.js';
 import { firstAudioFrame, type KeyframeRange, type SegmentTicks } from './inspect.js';
 import { parseAc3Frame } from './bitstream/ac3.js';
 import { joinBuffers, pieceGroups, withoutBoxes } from './join.js';
@@ -276,6 +277,9 @@ async function checkSurroundChannels(root: string, r: MeasuredRendition, channel
   if (found !== channels) fail(`The surround rendition ${r.dir} has ${found} channels, not ${channels}.`, { dir: r.dir, channels: found });
 }
 
+/** The CODECS sample entries (RFC 6381 first element) each codec's bitstream may carry. */
+const sampleEntries: Record<Codec, readonly string[]> = { h264: ['avc1', 'avc3'], hevc: ['hvc1', 'hev1'], av1: ['av01'] };
+
 /** Every video segment starts with a keyframe, at the same time in every rung. */
 function checkAlignment(rungs: readonly MeasuredRendition[], frameDuration: number): void {
   const ref = rungs[0];
@@ -329,14 +333,18 @@ export const START_TRANSFER_SECONDS = 0.5;
  * The start variant is the highest one that suits a START_LINK_BITRATE link on both counts: its
  * BANDWIDTH (peak, audio included) fits the link, so it plays on without stalling, and its first
  * segment with the default audio's (the bytes a player fetches before its first frame) downloads in
- * START_TRANSFER_SECONDS. When none does, the lowest. A higher start would cost start time at
+ * START_TRANSFER_SECONDS. When none does, the lowest. In a multi-codec package only the H.264
+ * variants (`universal`) are candidates: Apple's authoring spec wants the first variant playable by
+ * every client, and players without an HEVC or AV1 decoder would otherwise start on one they drop. A higher start would cost start time at
  * 1.5 Mbit/s; a lower one would show less than the link carries from the first frame.
  */
-export function masterOrder(variants: readonly { bandwidth: number; firstSegmentBytes: number }[]): number[] {
+export function masterOrder(variants: readonly { bandwidth: number; firstSegmentBytes: number; universal?: boolean }[]): number[] {
   const byBandwidth = [...variants.keys()].sort((a, b) => variants[a]!.bandwidth - variants[b]!.bandwidth);
   const budget = (START_LINK_BITRATE / 8) * START_TRANSFER_SECONDS;
-  const fits = byBandwidth.filter((i) => variants[i]!.bandwidth <= START_LINK_BITRATE && variants[i]!.firstSegmentBytes <= budget);
-  const start = fits.at(-1) ?? byBandwidth[0];
+  // a multi-codec package starts on a variant every player decodes (H.264: `universal`), whatever the others' BANDWIDTH
+  const candidates = variants.some((v) => v.universal) ? byBandwidth.filter((i) => variants[i]!.universal) : byBandwidth;
+  const fits = candidates.filter((i) => variants[i]!.bandwidth <= START_LINK_BITRATE && variants[i]!.firstSegmentBytes <= budget);
+  const start = fits.at(-1) ?? candidates[0];
   return start === undefined ? [] : [start, ...byBandwidth.filter((i) => i !== start)];
 }
 
@@ -443,6 +451,9 @@ export async function packageHls(
     // an SDR copy of an HDR ladder's rung (video.hdr: both) is SDR: no VIDEO-RANGE
     const videoRange = rung.sdr ? 'SDR' : ladderRange;
     const videoCodecs = r.codecs.filter((c) => !c.startsWith('mp4a'));
+    const codec = encodingOf(plan, rung).codec;
+    if (!videoCodecs.some((c) => sampleEntries[codec].includes(c.split('.')[0]!)))
+      fail(`Rung ${r.dir} should be ${codec} but its bitstream says ${videoCodecs.join(', ') || 'nothing'}.`, { rung: r.dir, codec, codecs: videoCodecs });
     const frames = iframesOf(r);
     const iframeMap = r.mapUri ? { uri: r.mapUri } : r.tsInitLength ? { uri: r.segments[0]!.uri, byteRange: { offset: 0, length: r.tsInitLength } } : null;
     await writeFile(join(root, r.dir, 'iframes.m3u8'), writeIFramePlaylist({ frames, map: iframeMap }));
@@ -493,7 +504,13 @@ export async function packageHls(
     channels: a.channels,
     uri: `${a.dir}/index.m3u8`,
   }));
-  const ordered = masterOrder(variants.map((v, i) => ({ bandwidth: v.bandwidth, firstSegmentBytes: videos[i]!.segments[0]!.bytes + stereo.firstSegmentBytes })));
+  const ordered = masterOrder(
+    variants.map((v, i) => ({
+      bandwidth: v.bandwidth,
+      firstSegmentBytes: videos[i]!.segments[0]!.bytes + stereo.firstSegmentBytes,
+      universal: v.codecs[0]?.startsWith('avc1.') === true,
+    })),
+  );
   // the stereo group's variants first (the start variant leading), then the surround groups' by BANDWIDTH:
   // players that cannot decode a surround codec drop its variants and keep to the AAC ones
   surroundVariants.sort((a, b) => a.bandwidth - b.bandwidth);

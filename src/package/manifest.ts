@@ -35,6 +35,18 @@ export interface ManifestOutput {
   sha256: string;
 }
 
+export interface ManifestRung {
+  name: string;
+  codec: string;
+  encoder: string;
+  width: number;
+  height: number;
+  /** the CODECS string read from the bitstream, peak and average BANDWIDTH (audio included); absent without HLS */
+  codecs?: string[];
+  bandwidth?: number;
+  averageBandwidth?: number;
+}
+
 export interface Manifest {
   manifestVersion: number;
   streamkitVersion: string;
@@ -46,7 +58,10 @@ export interface Manifest {
   options: Record<string, unknown>;
   ffmpeg: { path: string; version: string };
   hardware: string;
+  /** the encoder of the first (or only) video ladder; every rung's own is in `rungs` */
   encoder: string;
+  /** every video rung: its codec and encoder (a multi-codec package has several), and what HLS measured */
+  rungs?: ManifestRung[];
   /** where each HLS rendition starts against the source's start times (package/av-sync.ts); absent without HLS */
   avSync?: SyncReport;
   /** what every rung's colour is and why: range, bit depth, tone mapping, tags, HDR10 metadata (media/colour.ts) */

@@ -173,6 +173,8 @@ const ffprobeCodec: Record<Codec, string> = { h264: 'h264', hevc: 'hevc', av1: '
 
 export interface FileExpectations {
   codec: Codec;
+  /** a multi-codec plan: each rung's codec by name (rungs not in it are `codec`) */
+  rungCodecs?: ReadonlyMap<string, Codec>;
   /** rung sizes by name */
   sizes: ReadonlyMap<string, { width: number; height: number }>;
   /** seconds the encode produced (the source's duration); null when unknown */
@@ -244,7 +246,8 @@ export async function verifyFiles(
     const want = expect.sizes.get(f.rung);
     const v = video[0];
     if (video.length !== 1 || !v) fail(`${f.path} has ${video.length} video streams; expected 1.`, { file: f.path });
-    if (v.codec_name !== ffprobeCodec[expect.codec]) fail(`${f.path} carries ${v.codec_name ?? 'unknown'} video; expected ${ffprobeCodec[expect.codec]}.`, { file: f.path });
+    const codec = expect.rungCodecs?.get(f.rung) ?? expect.codec;
+    if (v.codec_name !== ffprobeCodec[codec]) fail(`${f.path} carries ${v.codec_name ?? 'unknown'} video; expected ${ffprobeCodec[codec]}.`, { file: f.path });
     if (want && (v.width !== want.width || v.height !== want.height)) fail(`${f.path} is ${v.width}x${v.height}; expected ${want.width}x${want.height}.`, { file: f.path });
     if (audio.length !== f.audio.length || audio.some((a) => a.codec_name !== 'aac')) {
       fail(`${f.path} has ${audio.length} audio stream(s) (${audio.map((a) => a.codec_name).join(', ') || 'none'}); expected ${f.audio.length} AAC.`, { file: f.path });

@@ -9,6 +9,8 @@ import type { SubtitleReport } from '../package/subtitles.js';
 import type { DashReport } from '../package/dash.js';
 import type { ThumbnailsReport } from '../package/thumbnails.js';
 import { streamkitVersion } from '../version.js';
+import { encodingOf } from '../plan.js';
+import { presetDocument } from '../preset/schema.js';
 import type { JobContext } from './context.js';
 import type { Encoded } from './encode.js';
 import type { Source } from './probe.js';
@@ -41,11 +43,23 @@ export async function commitPackage(
       streamkitVersion: streamkitVersion(),
       jobKey: id.key,
       input: id.fingerprint,
-      preset: { name: source.preset.name, hash: id.presetHash, resolved: plan.preset },
+      preset: { name: source.preset.name, hash: id.presetHash, resolved: presetDocument(plan.preset) },
       options: id.options,
       ffmpeg: { path: source.toolchain.ffmpeg.path, version: source.toolchain.caps.version.raw },
       hardware: plan.hardware,
       encoder: plan.encoder,
+      rungs: plan.ladder.rungs.map((r) => {
+        const e = encodingOf(plan, r);
+        const m = pkg?.rungs.find((x) => x.name === r.name);
+        return {
+          name: r.name,
+          codec: e.codec,
+          encoder: e.encoder,
+          width: r.width,
+          height: r.height,
+          ...(m ? { codecs: m.codecs, bandwidth: m.bandwidth, averageBandwidth: m.averageBandwidth } : {}),
+        };
+      }),
       ...(pkg ? { avSync: pkg.sync } : {}),
       ...(plan.colour ? { colour: colourRecord(plan.colour) } : {}),
       notes: plan.notes,

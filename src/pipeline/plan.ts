@@ -1,18 +1,19 @@
 import type { CheckedHardware } from '../encoder/preset-check.js';
 import { fpsModeOption, type Capabilities } from '../ffmpeg/capabilities.js';
 import { scaleThreadsFor } from '../args/command.js';
-import { planColour } from '../media/colour.js';
+import { colourCodecOf, planColour } from '../media/colour.js';
 import { deinterlacedRate, planDeinterlace } from '../media/interlace.js';
-import { buildLadder } from '../media/ladder.js';
+import { buildLadders, type Ladder } from '../media/ladder.js';
 import { languageName, languageTag } from '../media/language.js';
 import type { MediaInfo } from '../media/probe.js';
 import { planSubtitles, type SidecarSubtitle } from '../media/subtitles.js';
 import { toNumber } from '../media/rational.js';
 import { requireFileMuxers, requireFlvSupport, selectFileTargets } from '../package/progressive.js';
 import { planThumbnails } from '../package/thumbnails.js';
-import { timelineFor, type AudioRendition, type NvencPipeline, type TranscodePlan } from '../plan.js';
+import { timelineFor, type AudioRendition, type NvencPipeline, type TranscodePlan, type VideoEncoding } from '../plan.js';
 import type { ResolvedPreset } from '../preset/load.js';
-import type { Preset } from '../preset/schema.js';
+import { videoLadders, type Preset } from '../preset/schema.js';
+import type { EncoderName } from '../encoder/profiles.js';
 
 /** What a plan is made of: nothing else, and nothing is read or run while making it. */
 export interface PlanInput {
@@ -94,6 +95,31 @@ export function audioRenditions(media: MediaInfo, preset: Preset): { renditions:
   return { renditions: [...stereo, ...surround], notes };
 }
 
+/** The options of an encoder choice without leading dashes. */
+function encoderOptionsOf(options: Record<string, string | number | boolean> | undefined): Record<string, string | number | boolean> {
+  return Object.fromEntries(Object.entries(options ?? {}).map(([k, v]) => [k.replace(/^-/, ''), v]));
+}
+
+/**
+ * A preset with several video ladders: how each ladder's rungs are encoded, and a note on what the
+ * package holds. Null for a single-ladder preset.
+ */
+function multiCodecPlan(p: Preset, ladder: Ladder, hardware: PlanInput['hardware']): { encodings: VideoEncoding[]; notes: string[] } | null {
+  const specs = videoLadders(p);
+  if (specs.length < 2) return null;
+  const encodings = specs.map((l, k): VideoEncoding => {
+    const choice = l.encoder[hardware.hardware]!;
+    // the first ladder's encoder is the checked hardware choice; the others were checked with it (encoder/preset-check.ts)
+    const encoder = (k === 0 ? hardware.encoder : choice.name) as EncoderName;
+    return { codec: l.codec, encoder, speed: choice.preset, tune: choice.tune, encoderOptions: encoderOptionsOf(choice.options), mode: l.rateControl.mode };
+  });
+  const counts = specs.map((_, k) => ladder.rungs.filter((r) => r.ladder === k).length);
+  const notes = [
+    `multi-codec package: ${specs.map((l, k) => `${l.codec} (${encodings[k]!.encoder}, ${counts[k]} rung${counts[k] === 1 ? '' : 's'})`).join(', ')} from one decode, one scaler per distinct size and one encode per audio rendition; every rendition fMP4; the master playlist lists every variant with its CODECS and starts on ${specs.some((l) => l.codec === 'h264') ? 'an H.264 variant' : 'the variant its rules choose'}.`,
+  ];
+  return { encodings, notes };
+}
+
 function gcd(a: number, b: number): number {
   return b === 0 ? a : gcd(b, a % b);
 }
@@ -108,8 +134,18 @@ export function buildPlan(input: PlanInput): TranscodePlan {
   const p = resolved.preset;
   const deint = planDeinterlace(media.video.interlace, p.video.deinterlace);
   // one frame per field doubles the rate the ladder is fitted to (the cap still applies)
-  let ladder = buildLadder(p, deint.plan?.rate === 'field' ? { ...media, video: { ...media.video, frameRate: deinterlacedRate(media.video.frameRate, deint.plan) } } : media);
-  const colour = planColour(media.video, p.video.codec, p.video.hdr);
+  const fitTo = deint.plan?.rate === 'field' ? { ...media, video: { ...media.video, frameRate: deinterlacedRate(media.video.frameRate, deint.plan) } } : media;
+  let ladder = buildLadders(p, fitTo);
+  const multi = multiCodecPlan(p, ladder, hardware);
+  // one colour pipeline feeds every encoder: with an H.264 ladder in the list, every rung is SDR; HEVC + AV1 ladders alone keep HDR
+  const colour = planColour(media.video, colourCodecOf(p), p.video.hdr);
+  if (multi && colour.toneMap && p.video.hdr !== 'sdr')
+    colour.notes.push(
+      `multi-codec package with an H.264 ladder: the ${multi.encodings
+        .filter((e) => e.codec !== 'h264')
+        .map((e) => e.codec)
+        .join(' and ')} rungs are SDR too (one tone mapping before the split feeds every encoder); a preset of HEVC/AV1 ladders only keeps HDR.`,
+    );
   // video.hdr: both: an SDR copy of every rung, after the HDR ones (their folders NAME-sdr)
   if (colour.sdrCopies) ladder = { ...ladder, rungs: [...ladder.rungs, ...ladder.rungs.map((r) => ({ ...r, name: `${r.name}-sdr`, sdr: true }))] };
   const fps = toNumber(ladder.frameRate);
@@ -127,7 +163,8 @@ export function buildPlan(input: PlanInput): TranscodePlan {
         ? { hlsTime: floorUs(seconds(gopsPerPiece)), seconds: seconds(gopsPerPiece), first: gopsFirst / gopsPerPiece, rest: gopsPerSegment / gopsPerPiece }
         : null;
     hls = {
-      container: p.packaging.hls.container ?? (p.video.codec === 'h264' && !p.packaging.dash && p.packaging.hls.layout !== 'single-file' ? 'ts' : 'fmp4'),
+      // HLS allows HEVC and AV1 in fMP4 only, a multi-codec package keeps one container for all, and DASH and the single-file layout address fMP4
+      container: p.packaging.hls.container ?? (p.video.codec === 'h264' && !multi && !p.packaging.dash && p.packaging.hls.layout !== 'single-file' ? 'ts' : 'fmp4'),
       hlsTime: floorUs(seconds(gopsPerSegment)),
       segmentSeconds: seconds(gopsPerSegment),
       firstSegmentSeconds: seconds(gopsFirst),
@@ -142,7 +179,7 @@ export function buildPlan(input: PlanInput): TranscodePlan {
     ladder,
     renditions.filter((a) => !a.surround),
   );
-  if (files.some((f) => f.kind === 'flv')) requireFlvSupport(caps, p.video.codec, 'FLV files');
+  for (const f of files) if (f.kind === 'flv') requireFlvSupport(caps, multi?.encodings[ladder.rungs[f.rungIndex]?.ladder ?? 0]?.codec ?? p.video.codec, 'FLV files');
   requireFileMuxers(caps, files);
   const choice = p.video.encoder[hardware.hardware]!;
   const nvenc = hardware.hardware === 'nvenc' ? input.nvenc : undefined;
@@ -161,9 +198,10 @@ export function buildPlan(input: PlanInput): TranscodePlan {
     encoder: hardware.encoder,
     speed: choice.preset,
     tune: choice.tune,
-    encoderOptions: Object.fromEntries(Object.entries(choice.options ?? {}).map(([k, v]) => [k.replace(/^-/, ''), v])),
+    encoderOptions: encoderOptionsOf(choice.options),
     ladder,
-    notes: [...ladder.notes, ...deint.notes, ...colour.notes, ...audioNotes, ...fileNotes, ...thumbs.notes, ...subs.notes],
+    ...(multi ? { encodings: multi.encodings } : {}),
+    notes: [...(multi?.notes ?? []), ...ladder.notes, ...deint.notes, ...colour.notes, ...audioNotes, ...fileNotes, ...thumbs.notes, ...subs.notes],
     colour,
     deinterlace: deint.plan,
     audio: p.audio === false ? null : p.audio,

@@ -1,4 +1,5 @@
 import type { HlsPackage } from '../package/hls.js';
+import { encodingOf } from '../plan.js';
 import { verifyFiles, type WrittenFile } from '../package/progressive.js';
 import { decodeCheck } from '../package/verify.js';
 import type { JobContext } from './context.js';
@@ -20,6 +21,7 @@ export async function verifyOutputs(ctx: JobContext, source: Source, encoded: En
     plan.files,
     {
       codec: plan.preset.video.codec,
+      rungCodecs: new Map(plan.ladder.rungs.map((r) => [r.name, encodingOf(plan, r).codec])),
       sizes: new Map(plan.ladder.rungs.map((r) => [r.name, { width: r.width, height: r.height }])),
       durationSeconds: plan.media.duration,
     },

@@ -4,7 +4,7 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
 import { PresetError, StreamkitError, type PresetIssue } from '../errors.js';
 import { installDir } from '../install-dir.js';
-import { presetSchema, type Preset } from './schema.js';
+import { presetDocument, presetSchema, type Preset } from './schema.js';
 
 /** Folder of the built-in presets (presets/ in the folder streamkit is installed in). */
 const builtinPresetDir = join(installDir(), 'presets');
@@ -127,9 +127,11 @@ function describeIssue(issue: z.core.$ZodIssue): { path: PropertyKey[]; message:
     return issue.keys.map((k) => ({ path: [...issue.path, k], message: `unknown key "${k}" (check the spelling; see README "Preset format")` }));
   }
   if (issue.code === 'invalid_union' && issue.errors.length > 0) {
-    // report the most specific branch
-    const best = issue.errors.flat().sort((a, b) => b.path.length - a.path.length)[0];
-    if (best) return describeIssue({ ...best, path: [...issue.path, ...best.path] } as z.core.$ZodIssue);
+    // report every issue of the most specific branch (the one that got deepest into the input: e.g.
+    // `video` as one ladder, not as a list, when a mapping was given)
+    const depth = (branch: readonly z.core.$ZodIssue[]): number => Math.max(-1, ...branch.map((i) => i.path.length + (i.code === 'invalid_type' && i.path.length === 0 ? -1 : 0)));
+    const best = [...issue.errors].sort((a, b) => depth(b) - depth(a))[0];
+    if (best && best.length > 0) return best.flatMap((i) => describeIssue({ ...i, path: [...issue.path, ...i.path] } as z.core.$ZodIssue));
   }
   if (issue.code === 'invalid_type') {
     const input = (issue as { input?: unknown }).input;
@@ -193,7 +195,9 @@ export async function loadPreset(ref: string, fromDir: string | null = null): Pr
 
 /** Validate an already-resolved preset object (e.g. one carried inside a queue job). */
 export function parsePresetObject(obj: unknown, source = '(job)'): Preset {
-  const result = presetSchema.safeParse(obj, { reportInput: true });
+  // a parsed multi-ladder preset keeps its list in `ladders` (schema.ts presetDocument): read it as the list it was
+  const doc = isObject(obj) && Array.isArray(obj['ladders']) ? presetDocument(obj as unknown as Preset) : obj;
+  const result = presetSchema.safeParse(doc, { reportInput: true });
   if (!result.success) {
     throw new PresetError(result.error.issues.flatMap(describeIssue).map(({ path, message }) => ({ file: source, path: formatPath(path), message })));
   }

@@ -64,7 +64,7 @@ const rateControl = z.strictObject({
   bufsizeRatio: z.number().min(0.1).max(10).default(2),
 });
 
-const video = z.strictObject({
+const videoLadder = z.strictObject({
   codec: z.enum(codecs),
   encoder: z
     .strictObject({ cpu: encoderChoice.optional(), nvenc: encoderChoice.optional() })
@@ -80,6 +80,20 @@ const video = z.strictObject({
   deinterlace: z.enum(['auto', 'off', 'frame', 'field']).optional(),
   rungs: z.array(rung).min(1),
 });
+
+/**
+ * `video`: one ladder, or a list of ladders (one per codec, e.g. H.264 + HEVC + AV1) encoded from one
+ * decode into one package. In a list, keyframeInterval, maxFrameRate, hdr and deinterlace must be
+ * equal (one frame pipeline feeds every encoder), and a rung without a name is called CODEC-HEIGHTp.
+ */
+const video = z.union([videoLadder, z.array(videoLadder).min(1)]);
+
+export type VideoLadderSpec = z.output<typeof videoLadder>;
+
+/** The folder name of a preset rung: its name, else HEIGHTp (one ladder) or CODEC-HEIGHTp (a list of ladders). */
+export function presetRungName(r: { name?: string | undefined; height: number }, codec: Codec, multi: boolean): string {
+  return r.name ?? (multi ? `${codec}-${r.height}p` : `${r.height}p`);
+}
 
 /**
  * A multichannel rendition beside the stereo one, for sources with 6 or more channels (5.1, 5.1(side),
@@ -185,24 +199,50 @@ export const presetSchema = z
     packaging: packaging.default(() => ({ hls: hls.parse({}) })),
   })
   .superRefine((p, ctx) => {
-    const rc = p.video.rateControl;
-    p.video.rungs.forEach((r, i) => {
-      const path = ['video', 'rungs', i];
-      if (r.maxrate !== undefined && r.maxrate < r.bitrate) {
-        ctx.addIssue({ code: 'custom', path: [...path, 'maxrate'], message: `expected maxrate >= bitrate (${r.bitrate} bit/s), got ${r.maxrate} bit/s` });
-      }
-      if (rc.mode === 'cbr' && r.maxrate !== undefined && r.maxrate !== r.bitrate) {
-        ctx.addIssue({ code: 'custom', path: [...path, 'maxrate'], message: 'expected maxrate equal to bitrate (or none) with rateControl.mode cbr' });
-      }
-      if (rc.mode === 'crf' && r.crf === undefined && rc.crf === undefined) {
-        ctx.addIssue({ code: 'custom', path: [...path, 'crf'], message: 'expected a crf value here or in video.rateControl.crf for rateControl.mode crf' });
+    const multi = Array.isArray(p.video);
+    const ladders = Array.isArray(p.video) ? p.video : [p.video];
+    const at = (k: number): (string | number)[] => (multi ? ['video', k] : ['video']);
+    const lead = ladders[0]!;
+    const names: string[] = [];
+    const namePaths: (string | number)[][] = [];
+    ladders.forEach((l, k) => {
+      const rc = l.rateControl;
+      const keyPath = at(k)
+        .map((x) => (typeof x === 'number' ? `[${x}]` : x))
+        .join('');
+      l.rungs.forEach((r, i) => {
+        const path = [...at(k), 'rungs', i];
+        if (r.maxrate !== undefined && r.maxrate < r.bitrate) {
+          ctx.addIssue({ code: 'custom', path: [...path, 'maxrate'], message: `expected maxrate >= bitrate (${r.bitrate} bit/s), got ${r.maxrate} bit/s` });
+        }
+        if (rc.mode === 'cbr' && r.maxrate !== undefined && r.maxrate !== r.bitrate) {
+          ctx.addIssue({ code: 'custom', path: [...path, 'maxrate'], message: 'expected maxrate equal to bitrate (or none) with rateControl.mode cbr' });
+        }
+        if (rc.mode === 'crf' && r.crf === undefined && rc.crf === undefined) {
+          ctx.addIssue({ code: 'custom', path: [...path, 'crf'], message: `expected a crf value here or in ${keyPath}.rateControl.crf for rateControl.mode crf` });
+        }
+        names.push(presetRungName(r, l.codec, multi));
+        namePaths.push([...path, 'name']);
+      });
+      if (k === 0) return;
+      // one decode, one frame rate, one GOP for every codec: the keys that shape the frames must agree
+      for (const key of ['keyframeInterval', 'maxFrameRate', 'hdr', 'deinterlace'] as const) {
+        if (l[key] !== lead[key]) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [...at(k), key],
+            message: `expected the same ${key} as video[0] (${JSON.stringify(lead[key] ?? null)}) in every ladder (one decode and aligned keyframes for all codecs), got ${JSON.stringify(l[key] ?? null)}`,
+          });
+        }
       }
     });
-    const names = p.video.rungs.map((r) => r.name ?? `${r.height}p`);
     names.forEach((n, i) => {
       if (names.indexOf(n) !== i)
-        ctx.addIssue({ code: 'custom', path: ['video', 'rungs', i, 'name'], message: `expected unique rung names; "${n}" is used twice (give rungs of equal height a name)` });
+        ctx.addIssue({ code: 'custom', path: namePaths[i]!, message: `expected unique rung names; "${n}" is used twice (give rungs of equal height a name)` });
     });
+    if (multi && p.live) {
+      ctx.addIssue({ code: 'custom', path: ['video'], message: 'expected one video ladder for a live preset (RTMP carries one video stream), got a list' });
+    }
     for (const target of ['mp4', 'flv'] as const) {
       const sel = p.packaging[target]?.rungs;
       if (Array.isArray(sel)) {
@@ -222,7 +262,7 @@ export const presetSchema = z
       });
     }
     if (h) {
-      const ki = p.video.keyframeInterval;
+      const ki = lead.keyframeInterval;
       if (h.segmentDuration < ki) {
         ctx.addIssue({
           code: 'custom',
@@ -262,16 +302,38 @@ export const presetSchema = z
           message: 'expected fmp4 with packaging.dash (the DASH manifest addresses the same fMP4 segments as the HLS playlists), got ts',
         });
       }
-      if (h.container === 'ts' && p.video.codec !== 'h264') {
+      const other = ladders.find((l) => l.codec !== 'h264');
+      if (h.container === 'ts' && other) {
         ctx.addIssue({
           code: 'custom',
           path: ['packaging', 'hls', 'container'],
-          message: `expected fmp4 for ${p.video.codec} (Apple's HLS rules allow HEVC and AV1 only in fragmented MP4), got ts`,
+          message: `expected fmp4 for ${other.codec} (Apple's HLS rules allow HEVC and AV1 only in fragmented MP4), got ts`,
         });
+      } else if (h.container === 'ts' && multi) {
+        ctx.addIssue({ code: 'custom', path: ['packaging', 'hls', 'container'], message: 'expected fmp4 for a preset with several video ladders, got ts' });
       }
     }
-  });
+  })
+  // the first ladder stays `video` (what single-ladder code reads: keyframeInterval, maxFrameRate, hdr...);
+  // a list of ladders is kept whole in `ladders` (see videoLadders)
+  .transform(({ video: v, ...rest }) => (Array.isArray(v) ? { ...rest, video: v[0]!, ladders: v } : { ...rest, video: v }));
 
 export type PresetInput = z.input<typeof presetSchema>;
 export type Preset = z.output<typeof presetSchema>;
+
+/** Every video ladder of a preset: one, or the list a multi-codec preset gives (the first is `video`). */
+export function videoLadders(p: Pick<Preset, 'video'> & { ladders?: VideoLadderSpec[] | undefined }): VideoLadderSpec[] {
+  return p.ladders ?? [p.video];
+}
+
 export type AudioSpec = Exclude<Preset['audio'], false>;
+
+/**
+ * The preset as a document the schema reads again (what `presets show` prints, what queue jobs carry):
+ * a multi-ladder preset's `ladders` go back into `video` as the list it was written as.
+ */
+export function presetDocument(p: Preset): Record<string, unknown> {
+  if (!('ladders' in p)) return p;
+  // key order kept: `video` where it was, `ladders` gone
+  return Object.fromEntries(Object.entries(p).flatMap(([k, v]) => (k === 'ladders' ? [] : [[k, k === 'video' ? p.ladders : v]])));
+}

@@ -243,11 +243,14 @@ export function checkAv1(codec: string, init: Buffer, stream: ProbeStream): void
 /**
  * The variant README's start-up rule puts first, worked out again from the files: the highest
  * BANDWIDTH at most 1.5 Mbit/s whose first segment, with the default audio rendition's, is at most
- * 0.5 s of transfer at 1.5 Mbit/s (93,750 bytes); the lowest BANDWIDTH when none is.
+ * 0.5 s of transfer at 1.5 Mbit/s (93,750 bytes); the lowest BANDWIDTH when none is. Among the
+ * H.264 variants only, when the package has H.264 and other codecs.
  */
-function expectedStartVariant(rungs: readonly CheckedRung[], audio: readonly { attrs: Record<string, string>; playlist: MediaPlaylistInfo }[]): CheckedRung {
+function expectedStartVariant(all: readonly CheckedRung[], audio: readonly { attrs: Record<string, string>; playlist: MediaPlaylistInfo }[]): CheckedRung {
   const link = 1_500_000;
   const audioFirst = (audio.find((a) => a.attrs['DEFAULT'] === 'YES') ?? audio[0])?.playlist.segments[0]?.bytes ?? 0;
+  // a multi-codec package starts on a variant every player decodes: H.264 (README "Multi-codec packages")
+  const rungs = all.some((r) => r.videoCodec.startsWith('avc1.')) ? all.filter((r) => r.videoCodec.startsWith('avc1.')) : all;
   const byBandwidth = [...rungs].sort((a, b) => Number(a.attrs['BANDWIDTH']) - Number(b.attrs['BANDWIDTH']));
   const fits = byBandwidth.filter((r) => Number(r.attrs['BANDWIDTH']) <= link && r.playlist.segments[0]!.bytes + audioFirst <= (link / 8) * 0.5);
   return fits.at(-1) ?? byBandwidth[0]!;

@@ -276,7 +276,7 @@ describe.skipIf(unmet(need.ffmpeg))('CLI output and commands', () => {
     it('lists the built-ins with descriptions', async () => {
       const r = await cli(['presets'], { cwd: dir, env });
       expect(r.code).toBe(0);
-      for (const n of ['h264-ladder', 'hevc-ladder', 'av1-ladder']) expect(r.stdout).toMatch(new RegExp(`^${n} +\\S.{10,}$`, 'm'));
+      for (const n of ['h264-ladder', 'hevc-ladder', 'av1-ladder', 'multi-codec-ladder']) expect(r.stdout).toMatch(new RegExp(`^${n} +\\S.{10,}$`, 'm'));
       const j = parseEvents((await cli(['--json', 'presets', 'list'], { cwd: dir, env })).stdout);
       expect((j[0]!['presets'] as { name: string }[]).map((p) => p.name).sort()).toEqual([
         'av1-ladder',
@@ -286,6 +286,7 @@ describe.skipIf(unmet(need.ffmpeg))('CLI output and commands', () => {
         'hevc-ladder',
         'live-ladder',
         'mp4-download',
+        'multi-codec-ladder',
       ]);
     });
 
@@ -298,6 +299,11 @@ describe.skipIf(unmet(need.ffmpeg))('CLI output and commands', () => {
       expect(r.stdout).toMatch(/maxrateRatio: 1\.5/);
       const b = await cli(['presets', 'show', 'hevc-ladder'], { cwd: dir, env });
       expect(b.stdout).toMatch(/codec: hevc/);
+      // a multi-codec preset: its ladders as the list they were written as
+      const m = await cli(['presets', 'show', 'multi-codec-ladder'], { cwd: dir, env });
+      expect(m.stdout).toMatch(/^video:\n {2}- codec: h264\n/m);
+      expect(m.stdout.match(/^ {2}- codec: (\w+)$/gm)).toEqual(['  - codec: h264', '  - codec: hevc', '  - codec: av1']);
+      expect(m.stdout).not.toMatch(/ladders:/);
       const missing = await cli(['presets', 'show', 'nope'], { cwd: dir, env });
       expect(missing.code).toBe(2);
       expect(missing.stderr).toMatch(/No built-in preset named "nope"\.\nhint: Built-in presets: .*h264-ladder/);

@@ -214,7 +214,7 @@ describe.skipIf(unavailable)('DASH playback in Chromium: dash.js and Shaka play 
   /** A two-rung CMAF package with HLS and DASH (H.264: and a subtitle sidecar); its video Representations as the MPD lists them. */
   async function makePackage(codec: 'h264' | 'av1', layout: 'segments' | 'single-file' = 'segments'): Promise<{ name: string; reps: VideoRep[] }> {
     const name = layout === 'single-file' ? `${codec}-single` : codec;
-    // H.264 with two B-frames: negative composition offsets (CMAF trun v1) the players must place right
+    // H.264 with two B-frames: composition offsets the players must place right
     const preset = await writeFastPreset(dir, `play-${name}`, {
       codec,
       rungs: [180, 120],

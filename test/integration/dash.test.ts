@@ -50,7 +50,7 @@ describe.skipIf(unmet(need.ffmpeg))('DASH: manifest.mpd over the HLS package’s
     await writeFile(join(dir, 'side.vtt'), `WEBVTT\n\n${CUES.map(([a, b, t]) => `${vttTime(a)} --> ${vttTime(b)}\n${t}\n`).join('\n')}`);
     // fmp4 named: h264-ladder's own `container: ts` would be inherited (and refused beside dash, below).
     // Two B-frames: composition offsets, so that a segment's earliest presentation time is not simply
-    // its first sample's decode time unless the cmaf (trun v1) offsets make it so
+    // its first sample's decode time (trun version 0: the offsets are positive)
     await writeFastPreset(dir, 'h264-dash', { codec: 'h264', rungs: [180, 120], segmentDuration: 2, container: 'fmp4', extraYaml: DASH_YAML, options: { bf: 2 } });
     h264 = join(dir, 'h264');
     const r = await cli(['--json', 'transcode', '--hw', 'cpu', '-p', './h264-dash.yaml', '-o', 'h264', '--subtitles', 'side.vtt:de', 'clip.mp4'], { cwd: dir, env: cliEnv() });

@@ -5,7 +5,7 @@
  * no fatal error. H.264 (MPEG-TS) always; HEVC and AV1 when this Chromium can decode them
  * (MediaSource.isTypeSupported with the package's own CODECS), skipped with a message otherwise.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -147,15 +147,21 @@ describe.skipIf(unavailable)('hls.js in Chromium plays every level', () => {
    * undecodable here (Debian's Chromium): hls.js must then drop them and play the AAC ones; every
    * other variant must be decodable.
    */
-  async function packageAndPlay(codec: Codec, input = source, name: string = codec): Promise<PlayResult> {
-    const preset = await writeFastPreset(dir, `play-${name}`, { codec, rungs: [240, 180, 120] });
+  async function packageAndPlay(
+    codec: Codec,
+    input = source,
+    name: string = codec,
+    /** a preset file instead of the fast preset of `codec`, and CODECS this Chromium may not decode besides AC-3/E-AC-3 */
+    custom?: { preset: string; mayDrop: RegExp },
+  ): Promise<PlayResult> {
+    const preset = custom?.preset ?? (await writeFastPreset(dir, `play-${name}`, { codec, rungs: [240, 180, 120] }));
     const output = join(dir, `pkg-${name}`);
     await transcode({ input, preset, output, hw: 'cpu', toolchain });
     const all = parseMasterPlaylist(await readFile(join(output, 'master.m3u8'), 'utf8'));
     const variants = [];
     for (const v of all.variants) {
       const playable = await canPlay(v.attrs['CODECS']!);
-      if (!playable && /(^|,)(ac-3|ec-3)(,|$)/.test(v.attrs['CODECS']!)) continue;
+      if (!playable && (/(^|,)(ac-3|ec-3)(,|$)/.test(v.attrs['CODECS']!) || custom?.mayDrop.test(v.attrs['CODECS']!))) continue;
       expect(playable, `MediaSource.isTypeSupported(${v.attrs['CODECS']})`).toBe(true);
       variants.push(v);
     }
@@ -167,7 +173,9 @@ describe.skipIf(unavailable)('hls.js in Chromium plays every level', () => {
         throw new Error(`playback in Chromium failed: ${String((error as Error).message ?? error).split('\n')[0]}`);
       });
     if (variants.length < all.variants.length)
-      console.warn(`hlsjs-playback: ${all.variants.length - variants.length} AC-3/E-AC-3 variants not decodable by ${CHROMIUM}: played the others`);
+      console.warn(
+        `hlsjs-playback: ${all.variants.length - variants.length} variants (AC-3/E-AC-3${custom ? ` or ${custom.mayDrop.source}` : ''}) not decodable by ${CHROMIUM}: played the others`,
+      );
     expect(result.errors.filter((e) => e.fatal)).toEqual([]);
     // hls.js lists its levels by bitrate; the master lists the start variant first (README "Start-up")
     const byBandwidth = [...master.variants].sort((a, b) => Number(a.attrs['BANDWIDTH']) - Number(b.attrs['BANDWIDTH']));
@@ -207,5 +215,33 @@ describe.skipIf(unavailable)('hls.js in Chromium plays every level', () => {
   it('AV1 in fMP4 (when this Chromium decodes AV1)', async (ctx) => {
     await skipUnless(ctx, 'av01.0.00M.08,mp4a.40.2', 'AV1');
     await packageAndPlay('av1');
+  });
+
+  it('H.264 + HEVC + AV1 in one package: hls.js drops what this Chromium cannot decode (HEVC here) and plays every other level', async () => {
+    const preset = join(dir, 'play-multi.yaml');
+    const ladder = (codec: Codec, encoder: string, speed: string | number, mode: string): string[] => [
+      `  - codec: ${codec}`,
+      `    encoder: { cpu: { name: ${encoder}, preset: ${speed} } }`,
+      `    rateControl: { mode: ${mode}${mode === 'crf' ? ', crf: 40' : ''} }`,
+      '    keyframeInterval: 1',
+      '    rungs: [{ height: 240, bitrate: 400k }, { height: 120, bitrate: 120k }]',
+    ];
+    await writeFile(
+      preset,
+      [
+        'video:',
+        ...ladder('h264', 'libx264', 'ultrafast', 'vbr'),
+        ...ladder('hevc', 'libx265', 'ultrafast', 'vbr'),
+        ...ladder('av1', 'libsvtav1', 12, 'crf'),
+        'packaging: { hls: { segmentDuration: 2 }, thumbnails: false }',
+        '',
+      ].join('\n'),
+    );
+    const r = await packageAndPlay('h264', source, 'multi', { preset, mayDrop: /(^|,)(hvc1|av01)\./ });
+    const codecs = r.levels.map((l) => l.codecs.split(',')[0]!.split('.')[0]);
+    // the H.264 levels always; AV1 and HEVC where this Chromium decodes them
+    expect(codecs.filter((c) => c === 'avc1')).toHaveLength(2);
+    expect(codecs.filter((c) => c === 'hvc1')).toHaveLength((await canPlay('hvc1.1.6.L60.90')) ? 2 : 0);
+    expect(codecs.filter((c) => c === 'av01')).toHaveLength((await canPlay('av01.0.00M.08')) ? 2 : 0);
   });
 });

@@ -293,7 +293,7 @@ describe('outputs: one HLS output per rung and per audio rendition', () => {
     }
     for (const o of outputs(buildTranscodeArgs(plan({ encoder: 'libx265' })))) {
       expect(argValue(o, '-output_ts_offset')).toBe('1');
-      expect(argValue(o, '-hls_segment_options')).toBe('avoid_negative_ts=disabled:movflags=+frag_discont+cmaf:use_editlist=0');
+      expect(argValue(o, '-hls_segment_options')).toBe('avoid_negative_ts=disabled:movflags=+frag_discont:use_editlist=0:brand=cmfc');
     }
   });
 

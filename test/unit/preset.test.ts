@@ -84,7 +84,7 @@ describe('built-in presets', () => {
 
   it('listBuiltinPresets lists the built-ins', async () => {
     const names = (await listBuiltinPresets()).map((p) => p.name).sort();
-    expect(names).toEqual(['av1-ladder', 'cmaf-ladder', 'flv-live', 'h264-ladder', 'hevc-ladder', 'live-ladder', 'mp4-download']);
+    expect(names).toEqual(['av1-ladder', 'cmaf-ladder', 'flv-live', 'h264-ladder', 'hevc-ladder', 'live-ladder', 'mp4-download', 'multi-codec-ladder']);
   });
 
   it('an unknown built-in name is PRESET_NOT_FOUND with the list in the hint', async () => {
