@@ -93,6 +93,8 @@ interface Sample {
 const samples: Sample[] = [];
 const commandOf = (file: string, id: string): string[] => ['node', cli, 'transcode', input, '--preset', file, '-o', join(out, `pkg-${id}`), '--hw', 'cpu', '--force', '--json'];
 const started = new Date();
+// the commit of the checkout when the runs start (the build in dist/ is what runs: build before benchmarking)
+const commit = spawnSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout.trim();
 const loadStart = loadavg();
 for (let run = 0; run < runs; run++) {
   // alternate the order, so a machine getting busier or quieter does not favour one side
@@ -125,7 +127,6 @@ const wallRatio = median(perRun.map((r) => r.wallRatio));
 const cpuinfo = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
 const model = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1] ?? cpus()[0]?.model ?? 'unknown';
 const ffmpegVersion = /ffmpeg version (\S+)/.exec(spawnSync('ffmpeg', ['-hide_banner', '-version'], { encoding: 'utf8' }).stdout)?.[1] ?? 'unknown';
-const commit = spawnSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout.trim();
 const result = {
   started: started.toISOString().replace(/\.\d+Z$/, 'Z'),
   commit,
