@@ -27,6 +27,15 @@ async function until(cond: () => boolean, what: string): Promise<void> {
   }
 }
 
+/**
+ * A segment file appearing whole, as ffmpeg's temp_file makes it appear (written as NAME.tmp, then
+ * renamed): a plain copy can be seen half-written by the watcher on a loaded machine.
+ */
+async function place(from: string, to: string): Promise<void> {
+  await copyFile(from, `${to}.tmp`);
+  await rename(`${to}.tmp`, to);
+}
+
 describe.skipIf(unmet(need.ffmpeg))('segments measured during the encode', () => {
   let dir = '';
   let ts = '';
@@ -106,8 +115,8 @@ describe.skipIf(unmet(need.ffmpeg))('segments measured during the encode', () =>
       expect([...facts.keys()]).toEqual([]);
       await rename(join(v, 'seg_00000.ts.tmp'), join(v, 'seg_00000.ts'));
       await until(() => facts.has('v/seg_00000.ts'), 'seg_00000');
-      await copyFile(join(ts, 'seg_00001.ts'), join(v, 'seg_00001.ts'));
-      await copyFile(join(ts, 'seg_00002.ts'), join(v, 'seg_00002.ts'));
+      await place(join(ts, 'seg_00001.ts'), join(v, 'seg_00001.ts'));
+      await place(join(ts, 'seg_00002.ts'), join(v, 'seg_00002.ts'));
       await until(() => facts.size === 3, 'all three segments');
     });
     expect([...facts.keys()]).toEqual(['v/seg_00000.ts', 'v/seg_00001.ts', 'v/seg_00002.ts']);
@@ -141,13 +150,13 @@ describe.skipIf(unmet(need.ffmpeg))('segments measured during the encode', () =>
         onSegment: (_r, index) => told.push(index),
       });
       try {
-        await copyFile(join(src, `seg_00000.${ext}`), join(root, 'v', `seg_00000.${ext}`));
+        await place(join(src, `seg_00000.${ext}`), join(root, 'v', `seg_00000.${ext}`));
         await until(() => joined.get('v') === 1, 'segment 0');
-        await copyFile(join(src, `seg_00001.${ext}`), join(root, 'v', `seg_00001.${ext}`));
+        await place(join(src, `seg_00001.${ext}`), join(root, 'v', `seg_00001.${ext}`));
         await sleep(100);
         // half a segment: nothing joined yet, the piece is still there
         expect(joined.get('v')).toBe(1);
-        await copyFile(join(src, `seg_00002.${ext}`), join(root, 'v', `seg_00002.${ext}`));
+        await place(join(src, `seg_00002.${ext}`), join(root, 'v', `seg_00002.${ext}`));
         await until(() => joined.get('v') === 2, 'segment 1');
       } finally {
         await watcher.stop();
@@ -168,7 +177,7 @@ describe.skipIf(unmet(need.ffmpeg))('segments measured during the encode', () =>
   it('fMP4: segments are inspected with the init segment, and the facts name that init by its hash', async () => {
     const { root, facts } = await watching('fmp4', async (v, facts) => {
       await copyFile(join(fmp4, 'init.mp4'), join(v, 'init.mp4'));
-      for (const n of [0, 1, 2]) await copyFile(join(fmp4, `seg_0000${n}.m4s`), join(v, `seg_0000${n}.m4s`));
+      for (const n of [0, 1, 2]) await place(join(fmp4, `seg_0000${n}.m4s`), join(v, `seg_0000${n}.m4s`));
       await until(() => facts.size === 3, 'all three segments');
     });
     const initBody = await readFile(join(root, 'v', 'init.mp4'));
