@@ -5,6 +5,7 @@ import { type LiveEvent, planLiveRun, runLive } from '../live/live.js';
 import { DEFAULT_LIVE_LADDER } from '../live/plan.js';
 import type { CliIo, CommandContext, GlobalOptions } from './context.js';
 import { duration, kbps } from './format.js';
+import { statusLines } from './status-lines.js';
 
 function whole(v: string): number {
   if (!/^\d+$/.test(v)) throw new InvalidArgumentError('expected a whole number');
@@ -19,28 +20,7 @@ function seconds(v: string): number {
 
 /** Human output: event lines, and a status line rewritten in place in a terminal (every 10 s in plain logs). */
 function humanRenderer(ctx: CommandContext): { event: (e: LiveEvent) => void; finish: () => void } {
-  const tty = ctx.mode === 'tty';
-  const out = tty ? ctx.io.err : ctx.io.out;
-  let statusShown = false;
-  let lastPlain = 0;
-  const line = (s: string): void => {
-    if (ctx.mode === 'quiet') return;
-    if (statusShown) {
-      out.write('\r\x1b[K');
-      statusShown = false;
-    }
-    out.write(tty ? `${s}\n` : `[${new Date().toISOString()}] ${s}\n`);
-  };
-  const status = (s: string): void => {
-    if (ctx.mode === 'quiet') return;
-    if (tty) {
-      out.write(`\r\x1b[K${s}`);
-      statusShown = true;
-    } else if (Date.now() - lastPlain >= 10_000) {
-      lastPlain = Date.now();
-      line(s);
-    }
-  };
+  const { line, status, finish } = statusLines(ctx);
   return {
     event(e) {
       switch (e.type) {
@@ -84,10 +64,7 @@ function humanRenderer(ctx: CommandContext): { event: (e: LiveEvent) => void; fi
           break;
       }
     },
-    finish() {
-      if (statusShown) out.write('\n');
-      statusShown = false;
-    },
+    finish,
   };
 }
 

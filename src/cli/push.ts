@@ -5,6 +5,7 @@ import { formatRational } from '../media/rational.js';
 import { DEFAULT_LIVE_PRESET, planPush, push, type PushEvent } from '../push/push.js';
 import type { CliIo, CommandContext, GlobalOptions } from './context.js';
 import { duration, kbps } from './format.js';
+import { statusLines } from './status-lines.js';
 import type { HardwareRequest } from '../encoder/select.js';
 import { frameRateOption, hwOption } from './options.js';
 
@@ -33,28 +34,7 @@ function seconds(v: string): number {
  * place in a terminal, every 10 s in plain (CI) logs. The URL in events is already redacted.
  */
 function humanRenderer(ctx: CommandContext): { event: (e: PushEvent) => void; finish: () => void } {
-  const tty = ctx.mode === 'tty';
-  const out = tty ? ctx.io.err : ctx.io.out;
-  let statusShown = false;
-  let lastPlain = 0;
-  const line = (s: string): void => {
-    if (ctx.mode === 'quiet') return;
-    if (statusShown) {
-      out.write('\r\x1b[K');
-      statusShown = false;
-    }
-    out.write(tty ? `${s}\n` : `[${new Date().toISOString()}] ${s}\n`);
-  };
-  const status = (s: string): void => {
-    if (ctx.mode === 'quiet') return;
-    if (tty) {
-      out.write(`\r\x1b[K${s}`);
-      statusShown = true;
-    } else if (Date.now() - lastPlain >= 10_000) {
-      lastPlain = Date.now();
-      line(s);
-    }
-  };
+  const { line, status, finish } = statusLines(ctx);
   return {
     event(e) {
       switch (e.type) {
@@ -85,10 +65,7 @@ function humanRenderer(ctx: CommandContext): { event: (e: PushEvent) => void; fi
           break;
       }
     },
-    finish() {
-      if (statusShown) out.write('\n');
-      statusShown = false;
-    },
+    finish,
   };
 }
 
