@@ -29,6 +29,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { sharedMediaDir } from './lib/inputs.js';
 import { writeResultsSection } from './lib/results.js';
 import { fmt, shellQuote, summary, type Summary } from './lib/stats.js';
+import { benchArgs } from './lib/args.js';
 
 // compiled to dist-bench/fast-start.js: the repository root is one level up, as it is from bench/fast-start.ts
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -39,29 +40,7 @@ const CHROMIUM = '/usr/bin/chromium';
 const LATENCY_MS = 150;
 
 // ---------------------------------------------------------------------------------------------- options
-const argv = process.argv.slice(2);
-const known = ['--runs', '--conditions', '--reuse', '--only', '--label', '--no-write', '--help'];
-for (const a of argv) {
-  if (a.startsWith('--') && !known.includes(a)) {
-    console.error(`bench:start: unknown option ${a} (known: ${known.join(' ')})`);
-    process.exit(2);
-  }
-}
-const flag = (name: string): boolean => argv.includes(name);
-const value = (name: string): string | undefined => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : undefined;
-};
-if (flag('--help')) {
-  console.log(
-    readFileSync(fileURLToPath(import.meta.url), 'utf8')
-      .split('\n')
-      .slice(1, 20)
-      .join('\n')
-      .replace(/^\/\/ ?/gm, ''),
-  );
-  process.exit(0);
-}
+const { argv, flag, value } = benchArgs('bench:start', ['--runs', '--conditions', '--reuse', '--only', '--label', '--no-write'], { script: import.meta.url, lines: 20 });
 const runs = Number(value('--runs') ?? 5);
 const conditions = (value('--conditions') ?? '1.5,5,20').split(',').map(Number);
 if (!(runs >= 1) || conditions.some((c) => !(c > 0))) {

@@ -27,6 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { writeResultsSection } from './lib/results.js';
 import { fmt, shellQuote, summary, type Summary } from './lib/stats.js';
+import { benchArgs } from './lib/args.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const work = join(root, 'bench', 'work', 'live');
@@ -34,32 +35,11 @@ const cli = join(root, 'bin', 'streamkit.js');
 const HLS_JS = join(root, 'node_modules', 'hls.js', 'dist', 'hls.min.js');
 const CHROMIUM = '/usr/bin/chromium';
 
-const argv = process.argv.slice(2);
-const known = ['--runs', '--seconds', '--segments', '--no-write', '--help'];
-for (const a of argv) {
-  if (a.startsWith('--') && !known.includes(a)) {
-    console.error(`bench:live: unknown option ${a} (known: ${known.join(' ')})`);
-    process.exit(2);
-  }
-}
-const value = (name: string): string | undefined => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : undefined;
-};
-if (argv.includes('--help')) {
-  console.log(
-    readFileSync(fileURLToPath(import.meta.url), 'utf8')
-      .split('\n')
-      .slice(1, 20)
-      .join('\n')
-      .replace(/^\/\/ ?/gm, ''),
-  );
-  process.exit(0);
-}
+const { argv, flag, value } = benchArgs('bench:live', ['--runs', '--seconds', '--segments', '--no-write'], { script: import.meta.url, lines: 20 });
 const runs = Number(value('--runs') ?? 2);
 const seconds = Number(value('--seconds') ?? 30);
 const segmentDurations = (value('--segments') ?? '2,1').split(',').map(Number);
-const write = !argv.includes('--no-write');
+const write = !flag('--no-write');
 
 const PAGE = `<!doctype html><html><body><video id="v" muted playsinline width="320"></video>
 <script src="/hls.js"></script>

@@ -26,6 +26,7 @@ import { drivingInput, sharedMediaDir } from './lib/inputs.js';
 import { cpuTimer, timedRun } from './lib/measure.js';
 import { writeResultsSection } from './lib/results.js';
 import { fmt, median, shellQuote } from './lib/stats.js';
+import { benchArgs } from './lib/args.js';
 
 // compiled to dist-bench/multi-codec.js: the repository root is one level up, as it is from bench/multi-codec.ts
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -33,28 +34,7 @@ const work = join(root, 'bench', 'work');
 const out = join(work, 'multi-codec');
 const cli = join(root, 'bin', 'streamkit.js');
 
-const argv = process.argv.slice(2);
-const known = ['--runs', '--seconds', '--no-write', '--help'];
-for (const a of argv) {
-  if (a.startsWith('--') && !known.includes(a)) {
-    console.error(`bench:multi: unknown option ${a} (known: ${known.join(' ')})`);
-    process.exit(2);
-  }
-}
-const value = (name: string): string | undefined => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : undefined;
-};
-if (argv.includes('--help')) {
-  console.log(
-    readFileSync(fileURLToPath(import.meta.url), 'utf8')
-      .split('\n')
-      .slice(1, 19)
-      .map((l) => l.replace(/^\/\/ ?/, ''))
-      .join('\n'),
-  );
-  process.exit(0);
-}
+const { flag, value } = benchArgs('bench:multi', ['--runs', '--seconds', '--no-write'], { script: import.meta.url, lines: 19 });
 const runs = Math.max(1, Number(value('--runs') ?? 2));
 const seconds = Number(value('--seconds') ?? 8.64);
 
@@ -161,7 +141,7 @@ const md = [
   `Median CPU ratio **${fmt(cpuRatio, 3)}** (goal <= 0.97: ${cpuRatio <= 0.97 ? 'met' : 'NOT met'}); median wall ratio ${fmt(wallRatio, 3)}.`,
 ].join('\n');
 console.log(md);
-if (!argv.includes('--no-write')) {
+if (!flag('--no-write')) {
   if (!writeResultsSection(join(root, 'bench', 'RESULTS.md'), 'multi-codec', md))
     console.error('bench:multi: no multi-codec section markers in bench/RESULTS.md; not written there');
 }

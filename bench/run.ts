@@ -21,6 +21,7 @@ import { cpuTimer, timedRun, type CpuTimer, type TimedRunOptions } from './lib/m
 import { measureQuality, playlistComplete, videoStats, type Quality } from './lib/quality.js';
 import { writeResultsSection } from './lib/results.js';
 import { fmt, fmtSummary, median, mib, shellQuote, summary, type Summary } from './lib/stats.js';
+import { benchArgs } from './lib/args.js';
 
 const HELP = `streamkit benchmark: streamkit's ladder (the real CLI) against the best hand-written single ffmpeg
 command and against the naive one-process-per-rung script, same input, same encoder flags.
@@ -38,22 +39,7 @@ const work = join(root, 'bench', 'work');
 const presetsDir = join(root, 'bench', 'presets');
 
 // ---------------------------------------------------------------------------------------------- options
-const argv = process.argv.slice(2);
-const flag = (name: string): boolean => argv.includes(name);
-const value = (name: string): string | undefined => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : undefined;
-};
-for (const a of argv) {
-  if (a.startsWith('--') && !['--quick', '--reps', '--only', '--no-quality', '--no-write', '--keep', '--help'].includes(a)) {
-    console.error(`bench: unknown option ${a} (see --help or docs/benchmark.md)`);
-    process.exit(2);
-  }
-}
-if (flag('--help')) {
-  console.log(HELP);
-  process.exit(0);
-}
+const { flag, value } = benchArgs('bench', ['--quick', '--reps', '--only', '--no-quality', '--no-write', '--keep'], HELP);
 type Mode = 'quick' | 'full';
 const mode: Mode = flag('--quick') ? 'quick' : 'full';
 
