@@ -54,7 +54,7 @@ export interface StaticServer {
 /**
  * A tiny static HTTP server on 127.0.0.1 for the browser tests: `/` is `page`, `/lib/NAME` the file
  * `libs[NAME]` (player scripts from node_modules), `/pkg/...` the files under `root` (nothing outside it),
- * whole or one byte range.
+ * whole (no-cache: live playlists change) or one byte range.
  */
 export async function serveStatic(root: string, page: string, libs: Record<string, string>): Promise<StaticServer> {
   const requests: string[] = [];
@@ -89,7 +89,7 @@ export async function serveStatic(root: string, page: string, libs: Record<strin
           res.writeHead(206, { 'content-type': type, 'content-length': part.length, 'content-range': `bytes ${start}-${end}/${body.length}`, 'accept-ranges': 'bytes' }).end(part);
           return;
         }
-        res.writeHead(200, { 'content-type': type, 'content-length': body.length, 'accept-ranges': 'bytes' }).end(body);
+        res.writeHead(200, { 'content-type': type, 'content-length': body.length, 'accept-ranges': 'bytes', 'cache-control': 'no-cache' }).end(body);
       } catch {
         res.writeHead(404).end();
       }

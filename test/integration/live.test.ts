@@ -6,13 +6,13 @@
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { extname, join, normalize, sep } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inspectTsSegment } from '../../src/package/inspect.js';
 import { parseMasterPlaylist } from '../../src/package/playlist.js';
 import {
+  serveStatic,
+  type StaticServer,
   cli,
   freeUdpPort,
   HLS_JS,
@@ -324,7 +324,7 @@ describe.skipIf(unmet(need.ffmpeg))('streamkit live: RTMP in, a live HLS ladder 
 });
 
 const PAGE = `<!doctype html><html><body><video id="v" muted playsinline width="320"></video>
-<script src="/hls.js"></script>
+<script src="/lib/hls.js"></script>
 <script>
 window.watch = (src) => {
   const video = document.getElementById('v');
@@ -348,36 +348,13 @@ window.watch = (src) => {
 
 describe.skipIf(unmet(need.ffmpeg, need.chromium, need.hlsJs))('streamkit live: hls.js in Chromium', () => {
   let dir = '';
-  let server: Server;
-  let base = '';
+  let server: StaticServer;
   beforeAll(async () => {
     dir = await tempDir('live-hlsjs');
-    server = createServer((req, res) => {
-      void (async () => {
-        const url = new URL(req.url ?? '/', 'http://x');
-        if (url.pathname === '/') {
-          res.writeHead(200, { 'content-type': 'text/html' }).end(PAGE);
-          return;
-        }
-        const file = url.pathname === '/hls.js' ? HLS_JS : normalize(join(dir, decodeURIComponent(url.pathname)));
-        if (file !== HLS_JS && !file.startsWith(dir + sep)) {
-          res.writeHead(403).end();
-          return;
-        }
-        try {
-          const body = await readFile(file);
-          const type = { '.m3u8': 'application/vnd.apple.mpegurl', '.ts': 'video/mp2t', '.js': 'text/javascript' }[extname(file)] ?? 'application/octet-stream';
-          res.writeHead(200, { 'content-type': type, 'cache-control': 'no-cache' }).end(body);
-        } catch {
-          res.writeHead(404).end();
-        }
-      })();
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = await serveStatic(dir, PAGE, { 'hls.js': HLS_JS });
   });
   afterAll(async () => {
-    await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
+    await server?.close();
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -392,8 +369,8 @@ describe.skipIf(unmet(need.ffmpeg, need.chromium, need.hlsJs))('streamkit live: 
       await live.waitFor((e) => e.type === 'segment' && Number(e['seq']) >= 3, 'four segments', 40_000);
       skipIfSlow(ctx, live, 'the hls.js test');
       const page = context.pages()[0] ?? (await context.newPage());
-      await page.goto(`${base}/`);
-      await page.evaluate((src) => (globalThis as unknown as { watch(s: string): void }).watch(src), `${base}/pkg/master.m3u8`);
+      await page.goto(`${server.base}/`);
+      await page.evaluate((src) => (globalThis as unknown as { watch(s: string): void }).watch(src), `${server.base}/pkg/pkg/master.m3u8`);
       type State = { errors: { fatal: boolean; details: string }[]; ccs: number[]; latencies: number[]; playing: boolean; currentTime: number; stalls: number };
       const state = (): Promise<State> => page.evaluate(() => (globalThis as unknown as { state(): State }).state());
       const until = async (test: (s: State) => boolean, what: string, ms: number): Promise<State> => {
