@@ -362,8 +362,7 @@ export async function checkDashPackage(root: string, xml: string, facts: Segment
           }
           sized.push({ start: x.t / timescale, bytes: known.size });
         }
-        // nothing the template would address past the timeline's end: on disk, not in the facts,
-        // which still hold a short tail that was read during the encode and then folded away
+        // nothing the template would address past the timeline's end (on disk: what the files are, not what was measured)
         const next = String(tpl['@media']).replace('$Number%05d$', String(number).padStart(5, '0'));
         if (existsSync(join(root, next))) fail(`${id}: segment ${next} exists but the timeline ends before it`, { id });
         const needed = dashBandwidth(sized, minBufferTime);

@@ -97,7 +97,7 @@ export function foldsTail(durations: readonly number[], target: number): boolean
  * for fMP4 the tail's moof/mdat pairs are appended and the sidx of the merged segment is dropped
  * (it would index only its first fragment).
  */
-async function foldShortTail(root: string, dir: string, target: number): Promise<boolean> {
+async function foldShortTail(root: string, dir: string, target: number, facts: SegmentFactsCache): Promise<boolean> {
   const abs = join(root, dir);
   const p = await readPlaylist(abs);
   if (
@@ -125,6 +125,8 @@ async function foldShortTail(root: string, dir: string, target: number): Promise
   }
   await writeFile(join(abs, prev.uri), merged);
   await rm(join(abs, last.uri));
+  // what was learned of the tail while ffmpeg encoded is of a file that is gone (the merged one is read again: its size changed)
+  facts.delete(join(dir, last.uri));
   const segments = [...p.segments.slice(0, -2), { uri: prev.uri, duration: prev.duration + last.duration }];
   await writeFile(join(abs, 'index.m3u8'), writeMediaPlaylist({ segments, mapUri: p.mapUri }));
   return true;
@@ -404,7 +406,7 @@ export async function packageHls(
   const pieces = plan.hls?.pieces;
   if (pieces) for (const { dir } of hlsRenditions(plan)) await joinPieces(root, dir, pieces.first, pieces.rest, facts, joined.get(dir) ?? 0);
   const target = Math.max(1, Math.round(plan.hls?.segmentSeconds ?? 1));
-  for (const { dir } of hlsRenditions(plan)) await foldShortTail(root, dir, target);
+  for (const { dir } of hlsRenditions(plan)) await foldShortTail(root, dir, target, facts);
   const videos: MeasuredRendition[] = [];
   for (const rung of plan.ladder.rungs) videos.push(await measureRendition(root, rungDir(rung.name), 'video', facts));
   const audios: MeasuredRendition[] = [];
