@@ -168,8 +168,14 @@ export function buildMpd(
 ): Mpd {
   const aligned = singleFiles ? { subsegmentAlignment: true, subsegmentStartsWithSAP: 1 } : { segmentAlignment: true, startWithSAP: 1 };
   const offset = plan.timeline.offset;
-  const videos = pkg.measured.videos.map((r) => ({ r, timed: timedSegments(r) }));
-  const audios = pkg.measured.audios.map((r) => ({ r, timed: timedSegments(r) }));
+  // single-file layout: each subsegment's bytes are the fragments alone (the segment files' styp and sidx were left out)
+  const timedOf = (r: MeasuredRendition): { timescale: number; segments: TimedSegment[] } => {
+    const timed = timedSegments(r);
+    const single = singleFiles?.get(r.dir);
+    return single ? { ...timed, segments: timed.segments.map((t, i) => ({ ...t, bytes: single.segments[i]!.length })) } : timed;
+  };
+  const videos = pkg.measured.videos.map((r) => ({ r, timed: timedOf(r) }));
+  const audios = pkg.measured.audios.map((r) => ({ r, timed: timedOf(r) }));
   const seconds = (t: { timescale: number; segments: TimedSegment[] }): { start: number; bytes: number; duration: number }[] =>
     t.segments.map((s) => ({ start: s.start / t.timescale, bytes: s.bytes, duration: s.duration / t.timescale }));
   const longest = Math.max(...[...videos, ...audios].flatMap((x) => seconds(x.timed).map((s) => s.duration)));
