@@ -4,6 +4,8 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { type AudioInfo, inputUrl, type MediaInfo, type VideoInfo } from '../../src/media/probe.js';
+import { rational } from '../../src/media/rational.js';
 import { FFMPEG, FFPROBE } from './requirements.js';
 
 const execFileP = promisify(execFile);
@@ -93,4 +95,41 @@ export async function makeClip(file: string, seconds = 2, extra: readonly string
     file,
   ]);
   return file;
+}
+
+/**
+ * What probing would say of a plain source, for unit tests that plan without ffmpeg: `in.mp4`,
+ * 60 s, H.264 1280x720 at 24 fps 8-bit, one AAC stereo stream. `video` fields override the video
+ * stream's (display size follows width/height unless given).
+ */
+export function fakeMedia(o: { video?: Partial<VideoInfo>; audio?: AudioInfo[] } = {}): MediaInfo {
+  const width = o.video?.width ?? 1280;
+  const height = o.video?.height ?? 720;
+  return {
+    input: 'in.mp4',
+    url: inputUrl('in.mp4'),
+    remote: false,
+    formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
+    duration: 60,
+    sizeBytes: 1000,
+    startTime: 0,
+    video: {
+      index: 0,
+      codec: 'h264',
+      sar: rational(1, 1),
+      rotation: 0,
+      displayWidth: width,
+      displayHeight: height,
+      frameRate: rational(24, 1),
+      variableFrameRate: false,
+      pixelFormat: 'yuv420p',
+      bitDepth: 8,
+      startTime: 0,
+      ...o.video,
+      width,
+      height,
+    },
+    audio: o.audio ?? [{ index: 1, codec: 'aac', channels: 2, sampleRate: 48000, language: 'eng', title: null, startTime: 0 }],
+    inputOptions: [],
+  } as MediaInfo;
 }

@@ -7,40 +7,16 @@ import { describe, expect, it } from 'vitest';
 import { buildTranscodeArgs } from '../../src/args/command.js';
 import type { CheckedHardware } from '../../src/encoder/preset-check.js';
 import type { Capabilities } from '../../src/ffmpeg/capabilities.js';
-import { inputUrl, type MediaInfo } from '../../src/media/probe.js';
+import type { MediaInfo } from '../../src/media/probe.js';
 import { rational } from '../../src/media/rational.js';
 import { masterOrder, START_LINK_BITRATE, START_TRANSFER_SECONDS } from '../../src/package/hls.js';
 import { pieceGroups } from '../../src/package/join.js';
 import { buildPlan } from '../../src/pipeline/plan.js';
 import type { TranscodePlan } from '../../src/plan.js';
 import { presetSchema, type PresetInput } from '../../src/preset/schema.js';
+import { fakeMedia } from '../helpers/index.js';
 
-const media: MediaInfo = {
-  input: 'in.mp4',
-  url: inputUrl('in.mp4'),
-  remote: false,
-  formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
-  duration: 60,
-  sizeBytes: 1000,
-  startTime: 0,
-  video: {
-    index: 0,
-    codec: 'h264',
-    width: 1280,
-    height: 720,
-    sar: rational(1, 1),
-    rotation: 0,
-    displayWidth: 1280,
-    displayHeight: 720,
-    frameRate: rational(24, 1),
-    variableFrameRate: false,
-    pixelFormat: 'yuv420p',
-    bitDepth: 8,
-    startTime: 0,
-  },
-  audio: [{ index: 1, codec: 'aac', channels: 2, sampleRate: 48000, language: 'eng', title: null, startTime: 0 }],
-  inputOptions: [],
-} as MediaInfo;
+const media = fakeMedia();
 
 const caps = { path: 'ffmpeg', version: { raw: '5.1.9', major: 5, minor: 1, configuration: [] }, encoders: [], muxers: ['hls'], filters: [], hwaccels: [] } as Capabilities;
 const hardware = { hardware: 'cpu', encoder: 'libx264', reason: 'test' } as CheckedHardware;

@@ -14,13 +14,14 @@ import { checkPresetEncoders, type CheckedHardware } from '../../src/encoder/pre
 import { selectHardware } from '../../src/encoder/select.js';
 import { PresetError, StreamkitError } from '../../src/errors.js';
 import type { Capabilities } from '../../src/ffmpeg/capabilities.js';
-import { inputUrl, type MediaInfo } from '../../src/media/probe.js';
+import type { MediaInfo } from '../../src/media/probe.js';
 import { rational } from '../../src/media/rational.js';
 import { masterOrder } from '../../src/package/hls.js';
 import { buildPlan } from '../../src/pipeline/plan.js';
 import { encodingOf, type TranscodePlan } from '../../src/plan.js';
 import { loadPreset, parsePresetObject } from '../../src/preset/load.js';
 import { presetDocument, presetSchema, videoLadders, type Preset, type PresetInput } from '../../src/preset/schema.js';
+import { fakeMedia } from '../helpers/index.js';
 
 const ladder = (codec: string, encoder: string, speed: string | number, rungs: number[], extra: Record<string, unknown> = {}): Record<string, unknown> => ({
   codec,
@@ -43,33 +44,14 @@ function parse(doc: Record<string, unknown>): Preset {
 }
 
 const media = (o: { width?: number; height?: number; hdr?: boolean } = {}): MediaInfo =>
-  ({
-    input: 'in.mp4',
-    url: inputUrl('in.mp4'),
-    remote: false,
-    formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
-    duration: 60,
-    sizeBytes: 1000,
-    startTime: 0,
+  fakeMedia({
     video: {
-      index: 0,
-      codec: 'h264',
-      width: o.width ?? 1280,
-      height: o.height ?? 720,
-      sar: rational(1, 1),
-      rotation: 0,
-      displayWidth: o.width ?? 1280,
-      displayHeight: o.height ?? 720,
+      ...(o.width ? { width: o.width } : {}),
+      ...(o.height ? { height: o.height } : {}),
       frameRate: rational(25, 1),
-      variableFrameRate: false,
-      pixelFormat: o.hdr ? 'yuv420p10le' : 'yuv420p',
-      bitDepth: o.hdr ? 10 : 8,
-      startTime: 0,
-      ...(o.hdr ? { colour: { primaries: 'bt2020', transfer: 'smpte2084', matrix: 'bt2020nc', range: 'tv' } } : {}),
+      ...(o.hdr ? { pixelFormat: 'yuv420p10le', bitDepth: 10, colour: { primaries: 'bt2020', transfer: 'smpte2084', matrix: 'bt2020nc', range: 'tv' } } : {}),
     },
-    audio: [{ index: 1, codec: 'aac', channels: 2, sampleRate: 48000, language: 'eng', title: null, startTime: 0 }],
-    inputOptions: [],
-  }) as MediaInfo;
+  });
 
 const caps = (encoders: string[] = ['libx264', 'libx265', 'libsvtav1', 'h264_nvenc']): Capabilities =>
   ({
