@@ -13,7 +13,7 @@ const LAYERS = [
   ['job'],
   ['transcode.ts'],
   ['pipeline'],
-  ['package'],
+  ['package', 'per-title', 'quality'],
   ['args'],
   ['encoder'],
   ['media'],

@@ -3,6 +3,7 @@ import type { WrittenFile } from './package/progressive.js';
 import type { ThumbnailsReport } from './package/thumbnails.js';
 import type { DashReport } from './package/dash.js';
 import type { HardwareKind } from './preset/schema.js';
+import type { PerTitleReport } from './pipeline/per-title.js';
 
 /** The stages of a transcode, in order (pipeline/: probe covers toolchain, probe and plan). */
 export type StageName = 'probe' | 'encode' | 'package' | 'verify' | 'commit';
@@ -47,6 +48,10 @@ export type TranscodeEvent =
       dupFrames: number | null;
       dropFrames: number | null;
     }
+  /** the per-title analysis (pipeline/per-title.ts), 0..100 over its phases: scene cuts, candidate encodes, scores; then the check of the encoded rungs */
+  | { type: 'analysis'; phase: 'scenes' | 'candidates' | 'scores' | 'check'; percent: number }
+  /** the per-title ladder chosen (before the encode), and again with `measured` filled in (after it) */
+  | ({ type: 'per-title'; when: 'chosen' | 'measured' } & PerTitleReport)
   | { type: 'rung'; name: string; width: number; height: number; codecs: string[]; bandwidth: number; averageBandwidth: number; sizeBytes: number; segments: number }
   | ({ type: 'file' } & WrittenFile)
   | {
@@ -70,6 +75,8 @@ export type TranscodeEvent =
       thumbnails: ThumbnailsReport | null;
       /** manifest.mpd (relative to `output`), minBufferTime and every Representation's bandwidth; null without packaging.dash */
       dash: DashReport | null;
+      /** a per-title job: the chosen ladder with predicted and measured quality; null for the fixed ladder */
+      perTitle: PerTitleReport | null;
       sizeBytes: number;
       elapsedSeconds: number;
       encodeSeconds: number;

@@ -22,6 +22,8 @@ import { makeThumbnails } from './pipeline/thumbnails.js';
 import { makeSubtitles } from './pipeline/subtitles.js';
 import { makeDash } from './pipeline/dash.js';
 import { layoutSingleFiles } from './pipeline/single-file.js';
+import { analysePerTitle, type PerTitleReport } from './pipeline/per-title.js';
+import { checkPerTitle } from './pipeline/per-title-check.js';
 import type { ResolvedPreset } from './preset/load.js';
 import { isHttpUrl } from './remote.js';
 
@@ -49,15 +51,22 @@ const mayBeWriteFailure = (error: unknown): boolean => !(error instanceof Stream
 
 export interface PlanOptions extends SourceOptions {
   output?: string | undefined;
+  /** --per-title (true), --no-per-title (false); absent: the preset's video.perTitle decides */
+  perTitle?: boolean | undefined;
+  /** --vmaf: libvmaf's `vmaf` tool for the per-title analysis */
+  vmaf?: string | undefined;
 }
 
 export interface PlannedTranscode {
   plan: TranscodePlan;
   argv: string[];
   toolchain: Toolchain;
+  /** the preset as loaded (a per-title job's plan holds the per-title rungs instead) */
   preset: ResolvedPreset;
   hardware: CheckedHardware;
   output: string;
+  /** the per-title analysis and the ladder it chose; null for the fixed ladder */
+  perTitle: PerTitleReport | null;
 }
 
 /** `movie.mp4` + `h264-ladder` -> `./movie-h264-ladder` (in the current folder). */
@@ -66,17 +75,34 @@ export function defaultOutput(input: string, presetName: string): string {
   return resolve(`${stem || 'output'}-${presetName}`);
 }
 
-/** Everything short of running ffmpeg: find tools, load and check the preset, probe, choose the encoder, plan. */
-async function prepare(options: PlanOptions): Promise<{ source: Source; planned: PlannedTranscode }> {
-  const source = await probeSource(options);
+/**
+ * Everything short of running ffmpeg: find tools, load and check the preset, probe, choose the
+ * encoder, the per-title analysis when asked (it runs ffmpeg on samples, never on the whole title),
+ * plan. `beforeAnalysis` runs between probing and the analysis (transcode checks the destination
+ * there, so a refused destination costs no analysis).
+ */
+async function prepare(
+  options: PlanOptions,
+  emit: (e: TranscodeEvent) => void,
+  beforeAnalysis?: (output: string) => Promise<void>,
+): Promise<{ asked: Source; source: Source; planned: PlannedTranscode }> {
+  const asked = await probeSource(options);
+  const output = resolve(options.output ?? defaultOutput(options.input, asked.preset.name));
+  await beforeAnalysis?.(output);
+  const analysed = await analysePerTitle(asked, options, emit);
+  const source = analysed?.source ?? asked;
+  if (analysed) emit({ type: 'per-title', when: 'chosen', ...analysed.report });
   const { plan, hardware } = await planHardware(source, options.signal);
-  const output = resolve(options.output ?? defaultOutput(options.input, source.preset.name));
-  return { source, planned: { plan, argv: buildTranscodeArgs(plan), toolchain: source.toolchain, preset: source.preset, hardware, output } };
+  return {
+    asked,
+    source,
+    planned: { plan, argv: buildTranscodeArgs(plan), toolchain: source.toolchain, preset: asked.preset, hardware, output, perTitle: analysed?.report ?? null },
+  };
 }
 
 /** The plan and the exact ffmpeg argv for a job, without running it (`--dry-run`, push, the benchmark). */
-export async function planTranscode(options: PlanOptions): Promise<PlannedTranscode> {
-  return (await prepare(options)).planned;
+export async function planTranscode(options: PlanOptions & { onEvent?: EventSink | undefined }): Promise<PlannedTranscode> {
+  return (await prepare(options, (e) => options.onEvent?.(e))).planned;
 }
 
 export { jobOptions } from './package/job-identity.js';
@@ -154,9 +180,11 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
   const started = performance.now();
   const emit = (e: TranscodeEvent): void => options.onEvent?.(e);
   emit({ type: 'stage', stage: 'probe', status: 'start' });
-  // every check (preset, ffmpeg, encoder, input) happens before anything is created on disk
-  const { source, planned } = await prepare(options);
-  const dest = await checkDestination(planned.output, options.force ?? false);
+  // every check (preset, ffmpeg, encoder, input, destination) happens before anything is created on disk
+  let dest = '';
+  const { asked, source, planned } = await prepare(options, emit, async (output) => {
+    dest = await checkDestination(output, options.force ?? false);
+  });
   const staging = await createStaging(dest);
   const ctx: JobContext = { input: options.input, workDir: staging.dir, emit, signal: options.signal };
   try {
@@ -177,6 +205,12 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
 
     emit({ type: 'stage', stage: 'verify', status: 'start' });
     const { files, thumbnails } = await verifyAndThumbnails(ctx, source, encoded, pkg);
+    // per-title: every rung's real quality on the samples, against its prediction
+    const perTitle = await checkPerTitle(ctx, source.toolchain.ffmpeg.path, encoded, planned.perTitle);
+    if (perTitle) {
+      for (const note of perTitle.notes.slice(planned.perTitle?.notes.length ?? 0)) emit({ type: 'warning', message: note });
+      emit({ type: 'per-title', when: 'measured', ...perTitle });
+    }
     const subtitles = await makeSubtitles(ctx, source, encoded, pkg);
     const singleFiles = await layoutSingleFiles(ctx, encoded, pkg);
     const dash = await makeDash(ctx, encoded, pkg, subtitles, singleFiles);
@@ -195,7 +229,12 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
         segments: r.segments,
       });
 
-    await commitPackage(ctx, source, encoded, pkg, { thumbnails, subtitles, dash }, staging, { frameRate: options.frameRate, hw: options.hw, replace: options.force ?? false });
+    await commitPackage(ctx, asked, encoded, pkg, { thumbnails, subtitles, dash, perTitle }, staging, {
+      frameRate: options.frameRate,
+      hw: options.hw,
+      perTitle: options.perTitle,
+      replace: options.force ?? false,
+    });
 
     const elapsedSeconds = (performance.now() - started) / 1000;
     const master = pkg ? resolve(dest, 'master.m3u8') : null;
@@ -215,6 +254,7 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
       avSync: pkg?.sync ?? null,
       thumbnails,
       dash,
+      perTitle,
       sizeBytes,
       elapsedSeconds,
       encodeSeconds: encoded.encodeSeconds,

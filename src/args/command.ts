@@ -85,22 +85,31 @@ function hdrAndSdrGraph(
   return { graph: parts.join(';'), outputs };
 }
 
+/**
+ * After the frame rate is fixed, before the split: the frames in the encoders' pixel format, at the
+ * source size. HDR to SDR when the plan tone-maps (media/colour.ts); a full-range source to limited
+ * range; else a plain conversion where the formats differ. Empty when nothing needs converting.
+ */
+export function pixelFormatFilters(plan: TranscodePlan): string[] {
+  const v = plan.media.video;
+  const pixelFormat = encoderPixelFormat(plan);
+  const threads = (plan.scaleThreads ?? 1) > 1 ? `threads=${plan.scaleThreads}` : null;
+  const toneMap = plan.colour?.toneMap;
+  if (toneMap) return [...toneMapFilters(toneMap, v.colour ?? { primaries: null, transfer: null, matrix: null, range: null }), `format=${pixelFormat}`];
+  // a full-range source flagged as such on a limited-range pixel format (yuvj* formats are converted by format=)
+  if (v.colour?.range === 'pc' && !v.pixelFormat.startsWith('yuvj')) return [`scale=in_range=full:out_range=limited${threads ? `:${threads}` : ''}`, `format=${pixelFormat}`];
+  // without an explicit scaler, ffmpeg inserts an unthreaded one for the conversion
+  if (v.pixelFormat !== pixelFormat) return [...(threads ? [`scale=${threads}`] : []), `format=${pixelFormat}`];
+  return [];
+}
+
 export function videoFilterGraph(plan: TranscodePlan): { graph: string; outputs: string[] } {
   const { ladder, media } = plan;
   const rungs = ladder.rungs;
-  const pixelFormat = encoderPixelFormat(plan);
   const outputs = rungs.map((_, i) => `v${i}`);
   const v = media.video;
   const threads = (plan.scaleThreads ?? 1) > 1 ? `threads=${plan.scaleThreads}` : null;
-  const head: string[] = [fpsFilter(plan)];
-  const toneMap = plan.colour?.toneMap;
-  // HDR to SDR once, at the source size, before the split (media/colour.ts)
-  if (toneMap) head.push(...toneMapFilters(toneMap, v.colour ?? { primaries: null, transfer: null, matrix: null, range: null }), `format=${pixelFormat}`);
-  // a full-range source flagged as such on a limited-range pixel format (yuvj* formats are converted by format=)
-  else if (v.colour?.range === 'pc' && !v.pixelFormat.startsWith('yuvj'))
-    head.push(`scale=in_range=full:out_range=limited${threads ? `:${threads}` : ''}`, `format=${pixelFormat}`);
-  // without an explicit scaler, ffmpeg inserts an unthreaded one for the conversion
-  else if (v.pixelFormat !== pixelFormat) head.push(...(threads ? [`scale=${threads}`] : []), `format=${pixelFormat}`);
+  const head: string[] = [fpsFilter(plan), ...pixelFormatFilters(plan)];
   const sameAsSource = (r: LadderRung): boolean => r.width === v.displayWidth && r.height === v.displayHeight && v.sar.num === v.sar.den;
   const scale = (r: LadderRung): string => `scale=${r.width}:${r.height}${threads ? `:${threads}` : ''}`;
   const branch = (r: LadderRung): string => [...(sameAsSource(r) ? [] : [scale(r)]), 'setsar=1'].join(',');

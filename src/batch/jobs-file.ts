@@ -34,6 +34,7 @@ export const jobSpecSchema = z.strictObject({
     .strictObject({
       frameRate: frameRate.optional(),
       hw: z.enum(['auto', 'cpu', 'nvenc']).optional(),
+      perTitle: z.boolean().optional(),
     })
     .optional(),
 });
@@ -72,7 +73,7 @@ export function parseJobs(doc: unknown, file = '(jobs)'): JobSpec[] {
     const issues = issuesOf(r.error);
     const first = issues[0] ?? { path: '(root)', message: 'invalid' };
     throw new StreamkitError('USAGE', `Invalid jobs file ${file}: ${first.path}: ${first.message}${issues.length > 1 ? ` (and ${issues.length - 1} more)` : ''}`, {
-      hint: 'A jobs file is a list of { input, preset?, output?, overrides?: { frameRate?, hw? } } (see README "Batch").',
+      hint: 'A jobs file is a list of { input, preset?, output?, overrides?: { frameRate?, hw?, perTitle? } } (see README "Batch").',
       details: { file, issues },
     });
   }

@@ -37,6 +37,10 @@ export interface BatchOptions {
   /** defaults for every job (jobs-file overrides win) */
   frameRate?: string | undefined;
   hw?: HardwareRequest | undefined;
+  /** --per-title / --no-per-title for every job (jobs-file overrides win); absent: each preset decides */
+  perTitle?: boolean | undefined;
+  /** libvmaf's `vmaf` tool for per-title analyses */
+  vmaf?: string | undefined;
   ffmpeg?: string | undefined;
   ffprobe?: string | undefined;
   toolchain?: Toolchain | undefined;
@@ -54,6 +58,7 @@ export interface BatchJob {
   presetHash: string;
   frameRate: string | undefined;
   hw: HardwareRequest;
+  perTitle: boolean | undefined;
 }
 
 export interface BatchPlan {
@@ -130,10 +135,11 @@ export async function planBatch(options: BatchOptions): Promise<BatchPlan> {
         presetHash: presetHash(preset.preset),
         frameRate: spec.overrides?.frameRate ?? options.frameRate,
         hw: spec.overrides?.hw ?? options.hw ?? 'auto',
+        perTitle: spec.overrides?.perTitle ?? options.perTitle,
       };
       const other = byOutput.get(output);
       if (other) {
-        if (other.input === input && other.presetHash === job.presetHash && other.frameRate === job.frameRate && other.hw === job.hw) continue; // named twice
+        if (other.input === input && other.presetHash === job.presetHash && other.frameRate === job.frameRate && other.hw === job.hw && other.perTitle === job.perTitle) continue; // named twice
         throw new StreamkitError('USAGE', `Two jobs would write the same output ${output}: ${other.input} and ${input}.`, {
           hint: 'Put {stem}, {reldir} or {preset} in the output template (-o) so that every job gets its own folder.',
           details: { output, inputs: [other.input, input] },

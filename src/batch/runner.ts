@@ -120,7 +120,7 @@ export async function runBatch(options: BatchOptions, onEvent: BatchEventSink = 
     result(
       job,
       await runJob(
-        { input: job.input, output: job.output, preset: job.preset, frameRate: job.frameRate, hw: job.hw, force },
+        { input: job.input, output: job.output, preset: job.preset, frameRate: job.frameRate, hw: job.hw, perTitle: job.perTitle, vmaf: options.vmaf, force },
         {
           toolchain,
           signal: controller.signal,

@@ -12,7 +12,7 @@ import type { CliIo, CommandContext, GlobalOptions } from './context.js';
 import { bytes, duration as clock } from './format.js';
 import { chooseMode, formatError, type OutputMode } from './reporter.js';
 import type { HardwareRequest } from '../encoder/select.js';
-import { frameRateOption, hwOption } from './options.js';
+import { frameRateOption, hwOption, perTitleOptions, vmafOption } from './options.js';
 
 type Run = (action: (ctx: CommandContext) => Promise<void>, opts: GlobalOptions) => Promise<void>;
 
@@ -27,6 +27,8 @@ interface BatchCliOptions {
   report?: string;
   framerate?: string;
   hw: HardwareRequest;
+  perTitle?: boolean;
+  vmaf?: string;
   dryRun?: boolean;
 }
 
@@ -286,6 +288,9 @@ export function registerBatch(program: Command, io: CliIo, run: Run): void {
     .option('--report <file>', 'write the summary as JSON to FILE')
     .addOption(frameRateOption())
     .addOption(hwOption())
+    .addOption(perTitleOptions()[0]!)
+    .addOption(perTitleOptions()[1]!)
+    .addOption(vmafOption())
     .option('--dry-run', 'list the jobs, their outputs and whether each would run; run nothing')
     .addHelpText(
       'after',
@@ -295,7 +300,8 @@ Examples:
   $ streamkit batch media/ --preset h264-ladder -o '/srv/hls/{reldir}/{stem}'
   $ streamkit batch 'uploads/**/*.{mp4,mov}' -p hevc-ladder --concurrency 2 --report batch.json
   $ streamkit batch --jobs jobs.yaml --json > events.ndjson
-  $ streamkit batch media/ -p h264-ladder --dry-run`,
+  $ streamkit batch media/ -p h264-ladder --dry-run
+  $ streamkit batch media/ -p h264-ladder --per-title -o '/srv/hls/{stem}'   (analyses are cached: a re-run does not analyse again)`,
     )
     .action(async (inputs: string[], o: BatchCliOptions, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
@@ -318,6 +324,8 @@ Examples:
             retries: o.retries,
             frameRate: o.framerate,
             hw: o.hw,
+            perTitle: o.perTitle,
+            vmaf: o.vmaf,
             ffmpeg: globals.ffmpeg,
             ffprobe: globals.ffprobe,
             signal: io.signal,

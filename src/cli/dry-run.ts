@@ -9,6 +9,7 @@ import { buildThumbnailPassArgs } from '../args/thumbnails.js';
 import type { PlannedTranscode } from '../transcode.js';
 import type { CommandContext } from './context.js';
 import { kbps } from './format.js';
+import { perTitleLines } from './per-title-lines.js';
 
 /**
  * `transcode --dry-run`: the resolved ladder and the exact ffmpeg command, shell-quoted so that the
@@ -40,6 +41,7 @@ export function printDryRun(ctx: CommandContext, planned: PlannedTranscode, inpu
       subtitles: plan.subtitles ?? [],
       ...(plan.hls && plan.subtitles?.length ? { subtitlesCommand: [resolve(planned.toolchain.ffmpeg.path), '-hide_banner', '-nostdin', ...buildSubtitleExtractArgs(plan)] } : {}),
       notes: plan.notes,
+      ...(planned.perTitle ? { perTitle: planned.perTitle } : {}),
       folders,
       command,
     });
@@ -50,6 +52,7 @@ export function printDryRun(ctx: CommandContext, planned: PlannedTranscode, inpu
   w(
     `# preset ${planned.preset.name}: ${planned.hardware.encoder} on ${planned.hardware.hardware} (${planned.hardware.reason}), ${formatRational(plan.ladder.frameRate)} fps, keyframe every ${plan.ladder.gopFrames} frames`,
   );
+  if (planned.perTitle) for (const l of perTitleLines(planned.perTitle)) w(`# ${l}`);
   const nameWidth = Math.max(8, ...plan.ladder.rungs.map((r) => r.name.length));
   for (const r of plan.ladder.rungs) {
     // a multi-codec plan: each rung's own encoder and speed

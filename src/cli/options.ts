@@ -15,3 +15,19 @@ export function frameRateOption(): Option {
 export function hwOption(auto = 'NVENC when a trial encode works, else CPU'): Option {
   return new Option('--hw <kind>', `hardware: auto (${auto}), cpu or nvenc`).choices(['auto', 'cpu', 'nvenc']).default('auto');
 }
+
+/**
+ * `--per-title` / `--no-per-title`: the per-title ladder on or off for this run (absent: the preset's
+ * video.perTitle decides). Commander leaves the value undefined when neither is given.
+ */
+export function perTitleOptions(): Option[] {
+  return [
+    new Option('--per-title', 'per-title ladder: analyse samples of the title with VMAF and encode only the rungs it needs (docs/per-title.md)'),
+    new Option('--no-per-title', "the preset's fixed ladder even where the preset asks for a per-title one"),
+  ];
+}
+
+/** `--vmaf <path>`: libvmaf's `vmaf` tool for the per-title analysis. */
+export function vmafOption(): Option {
+  return new Option('--vmaf <path>', "libvmaf's `vmaf` tool for --per-title (default: ffmpeg's libvmaf filter, else STREAMKIT_VMAF or `vmaf` on PATH, else SSIM)");
+}

@@ -24,7 +24,7 @@ import { registerLive } from './live.js';
 import { registerServe } from './serve.js';
 import type { CliIo, CommandContext, GlobalOptions } from './context.js';
 import type { HardwareRequest } from '../encoder/select.js';
-import { frameRateOption, hwOption } from './options.js';
+import { frameRateOption, hwOption, perTitleOptions, vmafOption } from './options.js';
 
 /**
  * Build the commander program. No side effects: nothing is parsed, printed or exited here; actions
@@ -75,7 +75,10 @@ or CI is set; NDJSON events with --json. NO_COLOR turns colours off.`,
     .option('-f, --force', 'replace an existing output folder (only once the new package is complete)')
     .addOption(frameRateOption())
     .addOption(hwOption())
-    .option('--dry-run', 'print the resolved ladder and the exact ffmpeg command; run nothing')
+    .addOption(perTitleOptions()[0]!)
+    .addOption(perTitleOptions()[1]!)
+    .addOption(vmafOption())
+    .option('--dry-run', 'print the resolved ladder and the exact ffmpeg command; run nothing (with --per-title: after the analysis)')
     .option('--subtitles <file[:lang]>', 'a sidecar .srt/.vtt/.ass subtitle file as a WebVTT rendition, with its language (repeatable)', (v: string, prev: string[] = []) => [
       ...prev,
       v,
@@ -88,12 +91,24 @@ Examples:
   $ streamkit transcode movie.mkv --preset h264-ladder --subtitles movie.en.srt:en --subtitles movie.fr.srt:fr
   $ streamkit transcode movie.mp4 --preset av1-ladder --json > events.ndjson
   $ streamkit transcode clip.h264 --framerate 30000/1001 --preset ./my-preset.yaml
-  $ streamkit transcode movie.mp4 --preset hevc-ladder --dry-run`,
+  $ streamkit transcode movie.mp4 --preset hevc-ladder --dry-run
+  $ streamkit transcode movie.mp4 --preset h264-ladder --per-title
+  $ streamkit transcode movie.mp4 --preset h264-ladder --per-title --dry-run`,
     )
     .action(
       async (
         input: string,
-        o: { preset: string; output?: string; force?: boolean; framerate?: string; hw: HardwareRequest; dryRun?: boolean; subtitles?: string[] },
+        o: {
+          preset: string;
+          output?: string;
+          force?: boolean;
+          framerate?: string;
+          hw: HardwareRequest;
+          dryRun?: boolean;
+          subtitles?: string[];
+          perTitle?: boolean;
+          vmaf?: string;
+        },
         cmd: Command,
       ) =>
         run(async (ctx) => {
@@ -106,10 +121,12 @@ Examples:
             frameRate: o.framerate,
             hw: o.hw,
             subtitles: o.subtitles,
+            perTitle: o.perTitle,
+            vmaf: o.vmaf,
             signal: io.signal,
           };
           if (o.dryRun) {
-            printDryRun(ctx, await planTranscode(common), input);
+            printDryRun(ctx, await planTranscode({ ...common, onEvent: (e) => (e.type === 'analysis' || e.type === 'warning' ? ctx.reporter.event(e) : undefined) }), input);
             return;
           }
           await transcodeCommand(ctx, { ...common, force: o.force, signal: io.signal });

@@ -7,7 +7,7 @@ import { queueStatus, splitReason, type QueueStatus } from '../queue/status.js';
 import type { CliIo, CommandContext, GlobalOptions } from './context.js';
 import { progressLine } from './format.js';
 import type { HardwareRequest } from '../encoder/select.js';
-import { frameRateOption, hwOption } from './options.js';
+import { frameRateOption, hwOption, perTitleOptions } from './options.js';
 
 type Run = (action: (ctx: CommandContext) => Promise<void>, opts: GlobalOptions) => Promise<void>;
 
@@ -73,6 +73,8 @@ export function registerQueue(program: Command, io: CliIo, run: Run): void {
   )
     .addOption(frameRateOption())
     .addOption(hwOption('the worker decides, see `worker --hw`'))
+    .addOption(perTitleOptions()[0]!)
+    .addOption(perTitleOptions()[1]!)
     .option(
       '--attempts <n>',
       'tries in all before a job stays failed: failures with exit code 1 or 4 are retried, input, preset and usage failures (2, 3) never',
@@ -92,7 +94,18 @@ Adding the same input, preset, options and destination again is one job (reporte
     .action(
       async (
         inputs: string[],
-        o: { preset: string; output: string; framerate?: string; hw: HardwareRequest; attempts: number; backoff: number; force?: boolean; redis?: string; queue?: string },
+        o: {
+          preset: string;
+          output: string;
+          framerate?: string;
+          hw: HardwareRequest;
+          perTitle?: boolean;
+          attempts: number;
+          backoff: number;
+          force?: boolean;
+          redis?: string;
+          queue?: string;
+        },
         cmd: Command,
       ) =>
         run(async (ctx) => {
@@ -104,6 +117,7 @@ Adding the same input, preset, options and destination again is one job (reporte
               output: o.output,
               frameRate: o.framerate,
               hw: o.hw,
+              perTitle: o.perTitle,
               force: o.force,
               retry: { attempts: o.attempts, backoffMs: Math.round(o.backoff * 1000) },
             });

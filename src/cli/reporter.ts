@@ -4,6 +4,7 @@ import type { TranscodeEvent } from '../events.js';
 import { shellQuote } from '../ffmpeg/shell-quote.js';
 import { formatError } from '../format/error-text.js';
 import { bytes, kbps, progressLine } from './format.js';
+import { perTitleLines } from './per-title-lines.js';
 import type { StageName } from '../events.js';
 import type { ThumbnailsReport } from '../package/thumbnails.js';
 import type { DashReport } from '../package/dash.js';
@@ -106,6 +107,7 @@ export class ProgressThrottle {
 
 function plainReporter(out: NodeJS.WritableStream, err: NodeJS.WritableStream, quiet: boolean, verbose: boolean): Reporter {
   const throttle = new ProgressThrottle();
+  const analysisThrottle = new ProgressThrottle(25);
   let lastProgress: Parameters<typeof progressLine>[0] | null = null;
   const say = (line: string): void => {
     if (!quiet) out.write(`[${new Date().toISOString()}] ${line}\n`);
@@ -131,6 +133,13 @@ function plainReporter(out: NodeJS.WritableStream, err: NodeJS.WritableStream, q
         case 'progress':
           lastProgress = ev;
           if (throttle.take(ev.percent, Date.now())) say(`encode ${progressLine(ev)}`);
+          break;
+        case 'analysis':
+          if (analysisThrottle.take(ev.percent, Date.now()) || ev.percent >= 100)
+            say(`per-title ${ev.phase === 'check' ? 'check' : 'analysis'} ${ev.percent.toFixed(0)}% (${ev.phase})`);
+          break;
+        case 'per-title':
+          for (const l of perTitleLines(ev)) say(l);
           break;
         case 'rung':
           say(`rung ${ev.name} ${ev.width}x${ev.height} ${ev.codecs.join(',')} BANDWIDTH ${kbps(ev.bandwidth)} AVERAGE ${kbps(ev.averageBandwidth)} ${bytes(ev.sizeBytes)}`);
@@ -196,6 +205,8 @@ function ttyReporter(out: NodeJS.WritableStream, err: NodeJS.WritableStream, ver
   let failed = false;
   let running: Promise<unknown> | null = null;
   const lines: string[] = [];
+  let chosenPerTitle: string[] | null = null;
+  let probeTask: ListrTaskWrapper<unknown, ListrDefaultRenderer, ListrSimpleRenderer> | null = null;
   const startList = (): void => {
     if (running) return;
     // listr2 loads only here: only a terminal needs it, and every other mode starts faster without it
@@ -204,7 +215,13 @@ function ttyReporter(out: NodeJS.WritableStream, err: NodeJS.WritableStream, ver
   const runList = (Listr: typeof import('listr2').Listr): Promise<unknown> => {
     const list = new Listr(
       [
-        { title: 'Probe input, preset and ffmpeg', task: () => gates.probe.promise },
+        {
+          title: 'Probe input, preset and ffmpeg',
+          task: (_ctx, task) => {
+            probeTask = task;
+            return gates.probe.promise;
+          },
+        },
         {
           title: 'Encode (one ffmpeg process for the whole ladder)',
           task: async (_ctx, task) => {
@@ -258,6 +275,12 @@ function ttyReporter(out: NodeJS.WritableStream, err: NodeJS.WritableStream, ver
         lines.push(
           `${ev.path.padEnd(18)} ${`${ev.width}x${ev.height}`.padEnd(10)} ${[ev.videoCodec, ...ev.audioCodecs].join(',').padEnd(24)} ${kbps(ev.bitrate).padStart(11)}  ${bytes(ev.sizeBytes)}`,
         );
+      } else if (ev.type === 'analysis') {
+        if (ev.phase !== 'check' && probeTask) probeTask.output = `per-title analysis: ${ev.phase} ${ev.percent.toFixed(0)}%`;
+      } else if (ev.type === 'per-title') {
+        // the measured report supersedes the chosen one
+        if (ev.when === 'measured') lines.push(...perTitleLines(ev));
+        else chosenPerTitle = perTitleLines(ev);
       } else if (ev.type === 'rung') {
         lines.push(
           `${ev.name.padEnd(8)} ${`${ev.width}x${ev.height}`.padEnd(10)} ${ev.codecs.join(',').padEnd(24)} BANDWIDTH ${kbps(ev.bandwidth).padStart(11)}  AVERAGE ${kbps(ev.averageBandwidth).padStart(11)}  ${bytes(ev.sizeBytes)}`,
@@ -279,6 +302,8 @@ function ttyReporter(out: NodeJS.WritableStream, err: NodeJS.WritableStream, ver
       lines.push(formatError(error, verbose));
     },
     async close() {
+      // a run that failed after the analysis still shows what the analysis chose
+      if (chosenPerTitle && !lines.some((l) => l.startsWith('per-title:'))) lines.unshift(...chosenPerTitle);
       if (!failed) for (const s of stages) gates[s].resolve();
       started.resolve();
       if (running) await running;

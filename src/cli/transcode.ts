@@ -14,6 +14,8 @@ export interface TranscodeCommand {
   frameRate?: string | undefined;
   hw: HardwareRequest;
   subtitles?: string[] | undefined;
+  perTitle?: boolean | undefined;
+  vmaf?: string | undefined;
   ffmpeg?: string | undefined;
   ffprobe?: string | undefined;
   signal: AbortSignal;
@@ -32,7 +34,7 @@ export async function transcodeCommand(ctx: CommandContext, c: TranscodeCommand)
   const toolchain = await resolveToolchain({ ffmpeg: c.ffmpeg, ffprobe: c.ffprobe });
   const output = resolve(c.output ?? defaultOutput(c.input, preset.name));
   const result = await runJob(
-    { input: c.input, output, preset, frameRate: c.frameRate, hw: c.hw, subtitles: c.subtitles, force: c.force ?? false, existing: 'refuse' },
+    { input: c.input, output, preset, frameRate: c.frameRate, hw: c.hw, subtitles: c.subtitles, perTitle: c.perTitle, vmaf: c.vmaf, force: c.force ?? false, existing: 'refuse' },
     {
       toolchain,
       signal: c.signal,

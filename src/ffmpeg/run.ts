@@ -4,7 +4,8 @@
  * arrives, nothing grows with the length of the input.
  */
 import { existsSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { rm } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { FfmpegError, InterruptedError, StreamkitError, lastLines } from '../errors.js';
 import { ProgressParser, type ProgressSnapshot } from './progress.js';
@@ -219,5 +220,87 @@ export async function runFfmpeg(ffmpegPath: string, args: readonly string[], opt
     live.delete(child);
     if (killTimer) clearTimeout(killTimer);
     options.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** A process that writes into a named pipe the consumer reads (runWithFifos). */
+export interface FifoProducer {
+  file: string;
+  /** its argv, given the pipe's path */
+  args: (fifo: string) => string[];
+}
+
+/**
+ * A consumer that reads several streams at once from producers, through named pipes in `dir` (the
+ * VMAF tool reading the reference and the distorted video as y4m). Named pipes, not Node's stdio:
+ * Node gives children sockets, which a tool cannot open by path (/dev/fd/N). Each process starts
+ * through the same death-signal wrapper as ffmpeg; the first one to fail stops the others (a reader
+ * or writer blocked opening a pipe whose other end died would wait forever). Resolves with the
+ * consumer's output; the pipes are removed.
+ */
+export async function runWithFifos(
+  dir: string,
+  consumer: { file: string; args: (fifos: string[]) => string[] },
+  producers: readonly FifoProducer[],
+  options: { signal?: AbortSignal | undefined; what: string; timeoutMs?: number },
+): Promise<CaptureResult> {
+  const fifos = producers.map((_, i) => join(dir, `pipe-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}-${i}.y4m`));
+  const made = await runCapture('mkfifo', ['-m', '600', ...fifos], { timeoutMs: 10_000 });
+  if (made.exitCode !== 0) throw new StreamkitError('FEATURE_UNAVAILABLE', `Cannot make named pipes for ${options.what}: ${made.stderr.trim()}`, { details: { dir } });
+  const stop = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+  const wrapper = await deathSignalWrapper();
+  const start = (file: string, args: string[]) => {
+    const child = execa(wrapper ?? file, wrapper ? ['--pdeathsig', 'KILL', '--', file, ...args] : args, {
+      reject: false,
+      stdin: 'ignore',
+      encoding: 'utf8',
+      cancelSignal: signal,
+      forceKillAfterDelay: 1000,
+      timeout: options.timeoutMs ?? 30 * 60_000,
+      maxBuffer: 64 * 1024 * 1024,
+      cleanup: true,
+    });
+    live.add(child);
+    return child;
+  };
+  const runs = [{ file: consumer.file, args: consumer.args(fifos) }, ...producers.map((p, i) => ({ file: p.file, args: p.args(fifos[i]!) }))];
+  const children = runs.map((r) => start(r.file, r.args));
+  // in the order they failed: the first is the cause, the others its consequences (a broken pipe)
+  const failures: number[] = [];
+  try {
+    const results = await Promise.all(
+      children.map(async (c, i) => {
+        const r = await c;
+        // a failure ends the others: nobody is left blocked on a pipe
+        if (r.exitCode !== 0) {
+          failures.push(i);
+          stop.abort('another process of the pipeline failed');
+        }
+        return r;
+      }),
+    );
+    if (options.signal?.aborted) throw new InterruptedError(String(options.signal.reason ?? 'cancellation'));
+    const shown = failures[0] ?? -1;
+    if (shown >= 0) {
+      const r = results[shown]!;
+      const cause = (r.cause as NodeJS.ErrnoException | undefined)?.code;
+      if (cause === 'ENOENT' || cause === 'EACCES') {
+        throw new StreamkitError('FFMPEG_NOT_FOUND', `Cannot run ${runs[shown]!.file}: ${cause === 'ENOENT' ? 'no such file' : 'permission denied'}.`, {
+          details: { binary: runs[shown]!.file },
+        });
+      }
+      throw new FfmpegError(`${runs[shown]!.file} ${r.signal ? `was killed by ${r.signal}` : `exited with code ${String(r.exitCode)}`} while ${options.what}.`, {
+        command: [runs[shown]!.file, ...runs[shown]!.args],
+        exitCode: r.exitCode ?? null,
+        signal: r.signal ?? null,
+        stderrTail: lastLines(String(r.stderr ?? '')),
+      });
+    }
+    const c = results[0]!;
+    return { stdout: String(c.stdout ?? ''), stderr: String(c.stderr ?? ''), exitCode: c.exitCode ?? -1 };
+  } finally {
+    for (const c of children) live.delete(c);
+    for (const f of fifos) await rm(f, { force: true });
   }
 }

@@ -39,6 +39,10 @@ export interface Job {
   hw: HardwareRequest;
   /** sidecar subtitle files, `FILE[:LANG]` (transcode --subtitles) */
   subtitles?: readonly string[] | undefined;
+  /** --per-title / --no-per-title; absent: the preset decides (part of the job key when given) */
+  perTitle?: boolean | undefined;
+  /** libvmaf's `vmaf` tool for the per-title analysis (--vmaf) */
+  vmaf?: string | undefined;
   /** redo even a current package, and replace a destination that is not a streamkit package */
   force: boolean;
   /** what is at the destination: judged (`update`, the default: batch and the queue) or refused unless forced (`refuse`: transcode) */
@@ -137,6 +141,8 @@ export async function runJob(job: Job, options: RunJobOptions = {}): Promise<Job
           frameRate: job.frameRate,
           hw: job.hw,
           ...(job.subtitles?.length ? { subtitles: job.subtitles } : {}),
+          ...(job.perTitle !== undefined ? { perTitle: job.perTitle } : {}),
+          ...(job.vmaf ? { vmaf: job.vmaf } : {}),
           ...(options.toolchain ? { toolchain: options.toolchain } : {}),
           ...(signal ? { signal } : {}),
           onEvent: (e) => {

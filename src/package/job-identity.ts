@@ -17,10 +17,14 @@ export type JobOptions = {
   /** frame rate of raw elementary-stream inputs */
   frameRate: string | null;
   hw: HardwareRequest;
+  /** --per-title (true) or --no-per-title (false); absent when not given (the preset decides, and its hash is in the key) */
+  perTitle?: boolean;
 };
 
-export function jobOptions(options: { frameRate?: string | null | undefined; hw?: HardwareRequest | undefined }): JobOptions {
-  return { frameRate: options.frameRate ?? null, hw: options.hw ?? 'auto' };
+type JobOptionsInput = { frameRate?: string | null | undefined; hw?: HardwareRequest | undefined; perTitle?: boolean | undefined };
+
+export function jobOptions(options: JobOptionsInput): JobOptions {
+  return { frameRate: options.frameRate ?? null, hw: options.hw ?? 'auto', ...(options.perTitle !== undefined ? { perTitle: options.perTitle } : {}) };
 }
 
 export interface JobIdentity {
@@ -35,12 +39,7 @@ export interface JobIdentity {
  * `presetHash` hashes). An input that cannot be read is INPUT_MISSING / INPUT_UNREADABLE (exit 3);
  * `hint` says where inputs must be for the caller (a queue worker: on shared storage).
  */
-export async function jobIdentity(
-  input: string,
-  preset: unknown,
-  options: { frameRate?: string | null | undefined; hw?: HardwareRequest | undefined },
-  hint?: string,
-): Promise<JobIdentity> {
+export async function jobIdentity(input: string, preset: unknown, options: JobOptionsInput, hint?: string): Promise<JobIdentity> {
   let fingerprint: InputFingerprint;
   try {
     // the probe's own checks first (the same errors as transcode's); a FIFO is never opened

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { ColourPlan } from '../media/colour.js';
 import type { SyncReport } from './av-sync.js';
 import type { SubtitleReport } from './subtitles.js';
+import type { PerTitleReport } from '../pipeline/per-title.js';
 import type { DashReport } from './dash.js';
 import type { ThumbnailsReport } from './thumbnails.js';
 import { isHttpUrl } from '../remote.js';
@@ -74,6 +75,8 @@ export interface Manifest {
   subtitles?: SubtitleReport[];
   /** manifest.mpd over the HLS package's fMP4 segments (package/dash.ts); absent without packaging.dash */
   dash?: DashReport;
+  /** a per-title job: the metric, samples, candidates, hull, chosen rungs with predicted and measured quality (pipeline/per-title.ts) */
+  perTitle?: PerTitleReport;
   outputs: ManifestOutput[];
 }
 

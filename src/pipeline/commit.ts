@@ -14,6 +14,7 @@ import { presetDocument } from '../preset/schema.js';
 import type { JobContext } from './context.js';
 import type { Encoded } from './encode.js';
 import type { Source } from './probe.js';
+import type { PerTitleReport } from './per-title.js';
 
 /** The colour decision as streamkit.json records it (its notes are among the plan's). */
 function colourRecord(c: ColourPlan): Omit<ColourPlan, 'notes'> {
@@ -30,20 +31,22 @@ export async function commitPackage(
   source: Source,
   encoded: Encoded,
   pkg: HlsPackage | null,
-  made: { thumbnails: ThumbnailsReport | null; subtitles: SubtitleReport[] | null; dash?: DashReport | null },
+  made: { thumbnails: ThumbnailsReport | null; subtitles: SubtitleReport[] | null; dash?: DashReport | null; perTitle?: PerTitleReport | null },
   staging: Staging,
-  job: { frameRate?: string | undefined; hw?: HardwareRequest | undefined; replace: boolean },
+  job: { frameRate?: string | undefined; hw?: HardwareRequest | undefined; perTitle?: boolean | undefined; replace: boolean },
 ): Promise<void> {
   if (ctx.signal?.aborted) throw new StreamkitError('INTERRUPTED', 'Interrupted; nothing was written to the destination.');
   const { plan } = encoded;
-  const id = await jobIdentity(ctx.input, plan.preset, job);
+  // the job as asked: the preset as loaded (a per-title job's plan has the per-title rungs instead; they are in `perTitle`)
+  const asked = source.preset.preset;
+  const id = await jobIdentity(ctx.input, asked, job);
   await writeManifest(
     ctx.workDir,
     {
       streamkitVersion: streamkitVersion(),
       jobKey: id.key,
       input: id.fingerprint,
-      preset: { name: source.preset.name, hash: id.presetHash, resolved: presetDocument(plan.preset) },
+      preset: { name: source.preset.name, hash: id.presetHash, resolved: presetDocument(asked) },
       options: id.options,
       ffmpeg: { path: source.toolchain.ffmpeg.path, version: source.toolchain.caps.version.raw },
       hardware: plan.hardware,
@@ -66,6 +69,7 @@ export async function commitPackage(
       ...(made.thumbnails ? { thumbnails: made.thumbnails } : {}),
       ...(made.subtitles ? { subtitles: made.subtitles } : {}),
       ...(made.dash ? { dash: made.dash } : {}),
+      ...(made.perTitle ? { perTitle: made.perTitle } : {}),
     },
     encoded.facts,
   );

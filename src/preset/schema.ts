@@ -64,6 +64,26 @@ const rateControl = z.strictObject({
   bufsizeRatio: z.number().min(0.1).max(10).default(2),
 });
 
+/**
+ * Per-title ladders (`video.perTitle`, or `--per-title`): the rungs this title needs, found by encoding
+ * samples at candidate resolutions and qualities and scoring them with VMAF at the display size
+ * (docs/per-title.md). The preset's own rungs are the candidate resolutions and the bitrate ceilings.
+ */
+export const perTitleSchema = z.strictObject({
+  /** VMAF of the top rung (0-100); the fixed ladder's top rung is used instead when the title cannot reach this within its bitrate */
+  target: z.number().min(30).max(100).default(95),
+  /** VMAF between neighbouring rungs; rungs closer than this are merged */
+  spacing: z.number().min(1).max(30).default(6),
+  minRungs: z.number().int().min(1).max(12).default(3),
+  maxRungs: z.number().int().min(1).max(12).default(6),
+  /** how far (VMAF) a rung's measured quality may fall below its prediction before streamkit says so */
+  margin: z.number().min(0).max(20).default(1.5),
+  /** candidate quality settings (the encoder's crf/cq scale); default per encoder (docs/per-title.md) */
+  crf: z.array(z.number().min(0).max(63)).min(2).max(8).optional(),
+});
+
+export type PerTitleSpec = z.output<typeof perTitleSchema>;
+
 const videoLadder = z.strictObject({
   codec: z.enum(codecs),
   encoder: z
@@ -79,6 +99,8 @@ const videoLadder = z.strictObject({
   /** interlaced sources: deinterlaced when confirmed (`auto`, the default), never (`off`), or one frame per frame / per field (`frame`, `field`: 50i -> 50p) */
   deinterlace: z.enum(['auto', 'off', 'frame', 'field']).optional(),
   rungs: z.array(rung).min(1),
+  /** per-title ladder: true for the defaults, or its options; absent: the fixed ladder (unless --per-title) */
+  perTitle: z.union([z.literal(true), z.literal(false), perTitleSchema]).optional(),
 });
 
 /**
@@ -224,6 +246,17 @@ export const presetSchema = z
         names.push(presetRungName(r, l.codec, multi));
         namePaths.push([...path, 'name']);
       });
+      const pt = l.perTitle;
+      if (pt && pt !== true && pt.minRungs > pt.maxRungs) {
+        ctx.addIssue({ code: 'custom', path: [...at(k), 'perTitle', 'minRungs'], message: `expected minRungs <= maxRungs (${pt.maxRungs}), got ${pt.minRungs}` });
+      }
+      if (multi && l.perTitle) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [...at(k), 'perTitle'],
+          message: 'expected no perTitle in a preset with several video ladders (the analysis fits one ladder; run one preset per codec)',
+        });
+      }
       if (k === 0) return;
       // one decode, one frame rate, one GOP for every codec: the keys that shape the frames must agree
       for (const key of ['keyframeInterval', 'maxFrameRate', 'hdr', 'deinterlace'] as const) {
@@ -240,6 +273,9 @@ export const presetSchema = z
       if (names.indexOf(n) !== i)
         ctx.addIssue({ code: 'custom', path: namePaths[i]!, message: `expected unique rung names; "${n}" is used twice (give rungs of equal height a name)` });
     });
+    if (p.live && ladders.some((l) => l.perTitle)) {
+      ctx.addIssue({ code: 'custom', path: ['video', 'perTitle'], message: 'expected no perTitle in a live preset (the analysis needs the whole title before encoding)' });
+    }
     if (multi && p.live) {
       ctx.addIssue({ code: 'custom', path: ['video'], message: 'expected one video ladder for a live preset (RTMP carries one video stream), got a list' });
     }

@@ -23,7 +23,7 @@ export interface QueueJobData {
   output: string;
   preset: { name: string; hash: string; resolved: unknown };
   /** the options that are part of the job key (frame rate of raw inputs, hardware request) */
-  options: { frameRate: string | null; hw: HardwareRequest };
+  options: { frameRate: string | null; hw: HardwareRequest; perTitle?: boolean };
   /** manifest job key when enqueued (input fingerprint + preset hash + options) */
   jobKey: string;
   fingerprint: InputFingerprint;
@@ -78,6 +78,8 @@ export interface BuildJobOptions {
   output?: string | undefined;
   frameRate?: string | undefined;
   hw?: HardwareRequest | undefined;
+  /** --per-title / --no-per-title; absent: the preset decides */
+  perTitle?: boolean | undefined;
   force?: boolean | undefined;
   cwd?: string | undefined;
 }
@@ -164,6 +166,7 @@ export function parseJobData(data: unknown): QueueJobData {
   if (!d.preset || typeof d.preset.name !== 'string') return bad('no preset');
   if (!d.options || !['auto', 'cpu', 'nvenc'].includes(String(d.options.hw))) return bad('no hardware option');
   if (d.options.frameRate !== null && typeof d.options.frameRate !== 'string') return bad('bad frame rate option');
+  if (d.options.perTitle !== undefined && typeof d.options.perTitle !== 'boolean') return bad('bad per-title option');
   if (typeof d.jobKey !== 'string') return bad('no job key');
   return { ...(d as QueueJobData), force: d.force === true };
 }

@@ -108,6 +108,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
           preset: { name: d.preset.name, file: `(job ${id})`, chain: [], preset },
           frameRate: d.options.frameRate ?? undefined,
           hw,
+          ...(d.options.perTitle !== undefined ? { perTitle: d.options.perTitle } : {}),
           force: d.force,
         },
         {

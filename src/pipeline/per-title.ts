@@ -1,0 +1,332 @@
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildCandidateEncodeArgs, buildSceneArgs, candidateExtension, displaySize, type CandidateEncode } from '../args/per-title.js';
+import { checkedHardware } from '../encoder/preset-check.js';
+import { encoderProfiles, type EncoderName } from '../encoder/profiles.js';
+import { StreamkitError } from '../errors.js';
+import type { TranscodeEvent } from '../events.js';
+import { runFfmpeg } from '../ffmpeg/run.js';
+import { canonicalJson, fingerprintInput, presetHash, sha256 } from '../package/manifest.js';
+import { cacheDir, readCached, writeCached } from '../per-title/cache.js';
+import { buildCurves, convexHull, type Candidate } from '../per-title/curves.js';
+import { placeRungs, type Ceiling, type PlacedRung } from '../per-title/place.js';
+import { pickSamples, sampledSeconds, WHOLE_TITLE_MAX_SECONDS, type Sample } from '../per-title/samples.js';
+import type { TranscodePlan } from '../plan.js';
+import { parsePresetObject, type ResolvedPreset } from '../preset/load.js';
+import { perTitleSchema, presetDocument, videoLadders, type PerTitleSpec, type Preset } from '../preset/schema.js';
+import { chooseMetric, describeMetric, type Metric } from '../quality/metric.js';
+import { scoreAgainstSource } from '../quality/score.js';
+import { buildPlan } from './plan.js';
+import type { Source } from './probe.js';
+
+/**
+ * Stage 2b, per-title ladders (docs/per-title.md): between probing and planning. Samples of the title
+ * are encoded at every candidate resolution (the preset's rungs that fit the source) and quality
+ * setting with the preset's own encoder, scored against the source at its display size, and the
+ * rungs are placed on the rate-quality hull (per-title/place.ts). The result is a preset: the same
+ * one with the per-title rungs (capped CRF), so every later stage runs as for any preset. The
+ * analysis is cached by input fingerprint, preset and options (per-title/cache.ts).
+ */
+
+/** Bumped when the analysis changes what it would choose: older cache entries are then misses. */
+const ANALYSIS_VERSION = 1;
+
+/** Candidate quality settings per encoder, on the encoder's own scale (crf, or NVENC's cq). */
+const DEFAULT_CRFS: Record<EncoderName, number[]> = {
+  libx264: [19, 25, 31, 37],
+  libx265: [19, 25, 31, 37],
+  h264_nvenc: [19, 25, 31, 37],
+  hevc_nvenc: [19, 25, 31, 37],
+  av1_nvenc: [22, 30, 38, 46],
+  libsvtav1: [24, 33, 42, 51],
+};
+
+/** SVT-AV1 takes whole numbers; the others a tenth. */
+function crfStep(encoder: EncoderName): number {
+  return encoder === 'libsvtav1' ? 1 : 0.1;
+}
+
+export interface PerTitleRequest {
+  /** --per-title (true), --no-per-title (false), or the preset decides (undefined) */
+  perTitle?: boolean | undefined;
+  /** --vmaf PATH: libvmaf's `vmaf` tool */
+  vmaf?: string | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+export interface PerTitleRung extends PlacedRung {
+  /** the fixed ladder's bitrate at this resolution (the ceiling) */
+  fixedBitrate: number;
+  /** quality measured on the samples after the encode (pipeline/per-title-check.ts); null until then */
+  measured: number | null;
+}
+
+/** What the analysis found and chose: streamkit.json's `perTitle`, the `per-title` event, --dry-run. */
+export interface PerTitleReport {
+  metric: Metric;
+  /** in words, with the model */
+  metricName: string;
+  spec: PerTitleSpec;
+  samples: Sample[];
+  sceneCuts: number;
+  candidates: Candidate[];
+  /** the upper convex hull of the candidates (log bitrate, quality) */
+  hull: Candidate[];
+  rungs: PerTitleRung[];
+  /** the fixed ladder, for comparison */
+  fixed: { name: string; width: number; height: number; bitrate: number }[];
+  notes: string[];
+  /** true when the analysis came from the cache */
+  cached: boolean;
+  cacheKey: string;
+  /** wall seconds of the analysis when it ran (the cached run's, when cached) */
+  analysisSeconds: number;
+  /** CPU seconds (user + system) of the analysis' processes, when it ran */
+  analysisCpuSeconds: number | null;
+}
+
+/** The per-title options in force for this job, or null for the fixed ladder. */
+export function perTitleSpecFor(preset: Preset, request: Pick<PerTitleRequest, 'perTitle'>): PerTitleSpec | null {
+  if (request.perTitle === false) return null;
+  const key = preset.video.perTitle;
+  if (request.perTitle !== true && (key === undefined || key === false)) return null;
+  return key === undefined || key === true || key === false ? perTitleSchema.parse({}) : key;
+}
+
+function refuse(message: string, hint: string): StreamkitError {
+  return new StreamkitError('FEATURE_UNAVAILABLE', message, { hint });
+}
+
+/** Emits `analysis` progress events, 0..100 over the phases. */
+function progress(emit: (e: TranscodeEvent) => void, weights: { scenes: number; candidates: number; scores: number }) {
+  const total = weights.scenes + weights.candidates + weights.scores;
+  let lastSent = -1;
+  return (phase: 'scenes' | 'candidates' | 'scores', fraction: number): void => {
+    const before = phase === 'scenes' ? 0 : phase === 'candidates' ? weights.scenes : weights.scenes + weights.candidates;
+    const percent = Math.min(100, (100 * (before + weights[phase] * Math.min(1, Math.max(0, fraction)))) / total);
+    if (Math.floor(percent) === lastSent && fraction < 1) return;
+    lastSent = Math.floor(percent);
+    emit({ type: 'analysis', phase, percent: Math.round(percent * 10) / 10 });
+  };
+}
+
+/**
+ * CPU seconds (user + system) of this process' finished children so far: /proc/self/stat's cutime
+ * and cstime (Linux; clock ticks, 100 a second). Null elsewhere.
+ */
+async function childCpuSeconds(): Promise<number | null> {
+  try {
+    const stat = await readFile('/proc/self/stat', 'utf8');
+    // fields after the command name (which may hold spaces) start at field 3
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[13]) + Number(fields[14])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+/** Scene cut times (seconds from the title's start) from scdet's metadata print file. */
+export function parseSceneCuts(text: string, startTime: number): number[] {
+  return [...text.matchAll(/pts_time:([0-9.]+)/g)].map((m) => Math.max(0, Number(m[1]) - startTime)).filter((t) => Number.isFinite(t) && t > 0.5);
+}
+
+export interface Analysed {
+  /** the source with the per-title preset in place of the preset */
+  source: Source;
+  report: PerTitleReport;
+}
+
+/**
+ * Run (or read from the cache) the analysis for this source; null when the job uses the fixed ladder.
+ * Refused clearly where it cannot work: several video ladders, a live preset, video.hdr both, an
+ * unknown duration.
+ */
+export async function analysePerTitle(source: Source, request: PerTitleRequest, emit: (e: TranscodeEvent) => void): Promise<Analysed | null> {
+  const preset = source.preset.preset;
+  const spec = perTitleSpecFor(preset, request);
+  if (!spec) return null;
+  if (videoLadders(preset).length > 1) {
+    throw refuse('Per-title ladders need a preset with one video ladder; this one has several.', 'Run one single-codec preset per codec with --per-title, or drop --per-title.');
+  }
+  if (preset.live) throw refuse('Per-title ladders are for files, not live presets.', 'Drop --per-title, or use a VOD preset.');
+  if (preset.video.hdr === 'both') throw refuse('Per-title ladders do not support video.hdr: both yet.', 'Use hdr: keep or hdr: sdr with --per-title.');
+  const duration = source.media.duration;
+  if (duration === null || !(duration > 0)) {
+    throw refuse(
+      `Per-title analysis needs the title's duration; ffprobe found none in ${source.media.input}.`,
+      'Remux the input into a container (e.g. `ffmpeg -i in.h264 -c copy in.mp4`) first.',
+    );
+  }
+  const started = performance.now();
+  const fixedPlan = buildPlan({ preset: source.preset, media: source.media, caps: source.toolchain.caps, hardware: source.hardware, cpus: availableParallelism() });
+  const ceilings: Ceiling[] = fixedPlan.ladder.rungs.map((r) => ({ width: r.width, height: r.height, bitrate: r.bitrate, maxrate: r.maxrate, bufsize: r.bufsize }));
+  const fixed = fixedPlan.ladder.rungs.map((r) => ({ name: r.name, width: r.width, height: r.height, bitrate: r.bitrate }));
+  const encoder = source.hardware.encoder;
+  const crfs = [...(spec.crf ?? DEFAULT_CRFS[encoder])].sort((a, b) => a - b);
+  const metricChoice = await chooseMetric(source.toolchain.caps, displaySize(fixedPlan), { vmaf: request.vmaf, signal: request.signal });
+  const fingerprint = await fingerprintInput(source.media.input);
+  const cacheKey = sha256(
+    canonicalJson({
+      v: ANALYSIS_VERSION,
+      input: fingerprint,
+      preset: presetHash(presetDocument(preset)),
+      spec: { ...spec, crf: crfs },
+      metric: { via: metricChoice.metric.via, model: 'model' in metricChoice.metric ? metricChoice.metric.model : null },
+      encoder,
+      ffmpeg: source.toolchain.caps.version.raw,
+      frameRate: source.media.video.frameRate,
+    }),
+  );
+  const dir = cacheDir();
+  const cached = await readCached<PerTitleReport>(dir, cacheKey, ANALYSIS_VERSION);
+  let report: PerTitleReport;
+  if (cached) {
+    report = { ...cached, cached: true };
+    emit({ type: 'analysis', phase: 'scores', percent: 100 });
+  } else {
+    report = await runAnalysis(source, fixedPlan, { spec, crfs, ceilings, fixed, metricChoice, encoder, cacheKey, duration, started, emit, signal: request.signal });
+    await writeCached(dir, cacheKey, ANALYSIS_VERSION, report);
+  }
+  const derived = perTitlePreset(source.preset, report.rungs);
+  const hardware = checkedHardware(derived, source.hardware);
+  return { source: { ...source, preset: derived, hardware }, report };
+}
+
+async function runAnalysis(
+  source: Source,
+  plan: TranscodePlan,
+  o: {
+    spec: PerTitleSpec;
+    crfs: number[];
+    ceilings: Ceiling[];
+    fixed: PerTitleReport['fixed'];
+    metricChoice: Awaited<ReturnType<typeof chooseMetric>>;
+    encoder: EncoderName;
+    cacheKey: string;
+    duration: number;
+    started: number;
+    emit: (e: TranscodeEvent) => void;
+    signal: AbortSignal | undefined;
+  },
+): Promise<PerTitleReport> {
+  const ffmpeg = source.toolchain.ffmpeg.path;
+  const work = await mkdtemp(join(tmpdir(), 'streamkit-per-title-'));
+  const cpuBefore = await childCpuSeconds();
+  const needScenes = o.duration > WHOLE_TITLE_MAX_SECONDS;
+  const report = progress(o.emit, { scenes: needScenes ? 1 : 0, candidates: 4, scores: 3 });
+  try {
+    let cuts: number[] = [];
+    if (needScenes) {
+      report('scenes', 0);
+      await runFfmpeg(ffmpeg, buildSceneArgs(plan, 'scenes.txt'), {
+        cwd: work,
+        what: 'finding scene cuts for the per-title samples',
+        ...(o.signal ? { signal: o.signal } : {}),
+        onProgress: (p) => {
+          if (p.outTimeSeconds !== null) report('scenes', p.outTimeSeconds / o.duration);
+        },
+      });
+      cuts = parseSceneCuts(await readFile(join(work, 'scenes.txt'), 'utf8').catch(() => ''), source.media.startTime ?? 0);
+      report('scenes', 1);
+    }
+    const samples = pickSamples(o.duration, plan.ladder.keyframeInterval, cuts);
+    const seconds = sampledSeconds(samples);
+    const ext = candidateExtension(encoderProfiles[o.encoder].codec);
+    const encodes: CandidateEncode[] = o.ceilings.flatMap((c) =>
+      o.crfs.map((crf) => ({ width: c.width, height: c.height, crf, maxrate: c.maxrate, bufsize: c.bufsize, file: `cand-${c.height}-${crf}.${ext}` })),
+    );
+    report('candidates', 0);
+    await runFfmpeg(ffmpeg, buildCandidateEncodeArgs(plan, samples, encodes), {
+      cwd: work,
+      what: `encoding ${encodes.length} per-title candidates`,
+      ...(o.signal ? { signal: o.signal } : {}),
+      onProgress: (p) => {
+        if (p.outTimeSeconds !== null) report('candidates', p.outTimeSeconds / seconds);
+      },
+    });
+    const sizes: number[] = [];
+    for (const e of encodes) {
+      const size = await stat(join(work, e.file)).then(
+        (s) => s.size,
+        () => 0,
+      );
+      if (size === 0) {
+        throw new StreamkitError('FFMPEG_FAILED', `The per-title candidate ${e.file} is missing or empty, although ffmpeg exited normally.`, {
+          hint: 'This looks like a bug in streamkit; run again with --verbose and report it.',
+        });
+      }
+      sizes.push(size);
+    }
+    const qualities = await scoreAgainstSource(
+      {
+        ffmpeg,
+        workDir: work,
+        signal: o.signal,
+        threads: availableParallelism(),
+        subsample: vmafSubsample(plan),
+        onProgress: (f) => report('scores', f),
+      },
+      o.metricChoice.metric,
+      plan,
+      samples,
+      encodes.map((e) => ({ raw: join(work, e.file) })),
+    );
+    const candidates: Candidate[] = encodes.map((e, i) => ({
+      width: e.width,
+      height: e.height,
+      crf: e.crf,
+      bitrate: Math.round((sizes[i]! * 8) / seconds),
+      quality: Math.round(qualities[i]! * 100) / 100,
+    }));
+    const curves = buildCurves(candidates);
+    const profile = encoderProfiles[o.encoder];
+    const rc = plan.preset.video.rateControl;
+    const placement = placeRungs({ curves, ceilings: o.ceilings, spec: o.spec, crfStep: crfStep(o.encoder), crfRange: profile.crfRange, bufsizeRatio: rc.bufsizeRatio });
+    if (placement.rungs.length === 0)
+      throw new StreamkitError('VERIFY_FAILED', 'The per-title analysis placed no rung: no candidate could be measured.', { hint: 'Run with --verbose and report it.' });
+    const notes = [...(o.metricChoice.note ? [o.metricChoice.note] : []), ...placement.notes];
+    const rungs = placement.rungs.map((r) => ({ ...r, fixedBitrate: o.ceilings.find((c) => c.height === r.height)!.bitrate, measured: null }));
+    return {
+      metric: o.metricChoice.metric,
+      metricName: describeMetric(o.metricChoice.metric),
+      spec: { ...o.spec, crf: o.crfs },
+      samples,
+      sceneCuts: cuts.length,
+      candidates,
+      hull: convexHull(curves),
+      rungs,
+      fixed: o.fixed,
+      notes,
+      cached: false,
+      cacheKey: o.cacheKey,
+      analysisSeconds: Math.round((performance.now() - o.started) / 100) / 10,
+      analysisCpuSeconds: await childCpuSeconds().then((after) => (after === null || cpuBefore === null ? null : Math.round((after - cpuBefore) * 10) / 10)),
+    };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** Score about 6 frames a second (every 4th at 24 fps): VMAF's cost, not its accuracy, is what subsampling trades. */
+export function vmafSubsample(plan: Pick<TranscodePlan, 'ladder'>): number {
+  const fps = plan.ladder.frameRate.num / plan.ladder.frameRate.den;
+  return Math.max(1, Math.round(fps / 6));
+}
+
+/** The preset with the per-title rungs: capped CRF, each rung's crf, bitrate (predicted), maxrate and bufsize. */
+export function perTitlePreset(resolved: ResolvedPreset, rungs: readonly PlacedRung[]): ResolvedPreset {
+  const doc = presetDocument(resolved.preset) as Record<string, unknown> & { video: Record<string, unknown> };
+  const video = doc.video;
+  const rc = video['rateControl'] as Record<string, unknown>;
+  const { perTitle: _, ...rest } = video;
+  const derived = {
+    ...doc,
+    video: {
+      ...rest,
+      rateControl: { mode: 'crf', maxrateRatio: rc['maxrateRatio'], bufsizeRatio: rc['bufsizeRatio'] },
+      rungs: rungs.map((r) => ({ name: r.name, height: Math.min(r.width, r.height), bitrate: r.bitrate, maxrate: r.maxrate, bufsize: r.bufsize, crf: r.crf })),
+    },
+  };
+  return { ...resolved, preset: parsePresetObject(derived, `${resolved.file} (per-title)`) };
+}
