@@ -36,8 +36,6 @@ export interface PlacedRung {
   bufsize: number;
   /** predicted quality (VMAF scale) on the samples */
   quality: number;
-  /** the quality it was placed for */
-  aimedAt: number;
   /** held at the fixed ladder's bitrate for its resolution */
   atCeiling: boolean;
 }
@@ -218,7 +216,6 @@ export function placeRungs(input: PlacementInput): Placement {
       maxrate,
       bufsize: Math.min(ceiling.bufsize, Math.round(maxrate * input.bufsizeRatio)),
       quality: Math.round(c.quality * 100) / 100,
-      aimedAt: Math.round(c.quality * 100) / 100,
       atCeiling: c.atCeiling || bitrate >= ceiling.bitrate,
     } satisfies PlacedRung;
   });
