@@ -7,6 +7,7 @@ import { listBuiltinPresets, loadPreset } from '../preset/load.js';
 import { parseVersion } from '../ffmpeg/capabilities-parse.js';
 import { runCapture } from '../ffmpeg/run.js';
 import { codecs } from '../preset/schema.js';
+import { chooseMetric, describeMetric } from '../quality/metric.js';
 import { resolveToolchain } from '../transcode.js';
 import type { CommandContext } from './context.js';
 
@@ -78,7 +79,13 @@ export async function runDoctor(ctx: CommandContext): Promise<void> {
   const cpuOk = Object.values(encoderProfiles)
     .filter((p) => p.hardware === 'cpu')
     .some((p) => caps.encoders.some((e) => e.name === p.name));
+  // what --per-title would score with (for a 1080p title)
+  const metric = await chooseMetric(caps, { width: 1920, height: 1080 }).then(
+    (m) => ({ metric: describeMetric(m.metric), approximate: m.note !== null }),
+    (e: unknown) => ({ metric: `none: ${(e as Error).message}`, approximate: true }),
+  );
   const report = {
+    perTitle: metric,
     ffmpeg: { path: tools.ffmpeg.path, why: tools.ffmpeg.reason, version: caps.version.raw },
     ffprobe: { path: tools.ffprobe.path, why: tools.ffprobe.reason, version: ffprobeVersion, works: ffprobeOk },
     encoders: perCodec,
@@ -106,6 +113,7 @@ export async function runDoctor(ctx: CommandContext): Promise<void> {
     for (const [name, a] of Object.entries(auto)) w(`--hw auto, ${name}: ${a.encoder} on ${a.hardware} (${a.reason})`);
     w(`hwaccels: ${caps.hwaccels.join(', ') || 'none'}`);
     w(`muxers: hls ${yn(report.muxers.hls)}, mp4 ${yn(report.muxers.mp4)}, flv ${yn(report.muxers.flv)}`);
+    w(`per-title metric: ${metric.metric}`);
     w(report.usable ? 'status: usable' : 'status: NOT usable (no CPU ladder encoder, no HLS muxer, or no working ffprobe)');
   }
   if (!ffprobeOk) {
