@@ -115,25 +115,19 @@ export function buildCandidateEncodeArgs(plan: TranscodePlan, samples: readonly 
   return args;
 }
 
-/** The reference for the scores: the samples as the ladder gets them, at the display size, 8-bit 4:2:0, as y4m to `out`. */
-export function buildReferenceArgs(plan: TranscodePlan, samples: readonly SampleWindow[], out: string): string[] {
+/**
+ * The reference for the scores: the samples as the ladder gets them, at the display size, 8-bit
+ * 4:2:0, as y4m to each of `outs` (one decode for several scorers).
+ */
+export function buildReferenceArgs(plan: TranscodePlan, samples: readonly SampleWindow[], outs: readonly string[]): string[] {
   const { width, height } = displaySize(plan);
-  const graph = `${samplesChain(plan, samples)},scale=${width}:${height}:flags=bicubic,setsar=1,format=yuv420p[ref]`;
-  return [
-    '-loglevel',
-    'error',
-    '-y',
-    ...sampleInputs(plan, samples),
-    '-filter_complex',
-    graph,
-    '-map',
-    '[ref]',
-    plan.fpsModeOption,
-    'passthrough',
-    '-f',
-    'yuv4mpegpipe',
-    `file:${out}`,
-  ];
+  const pads = outs.map((_, i) => `[ref${i}]`);
+  const graph = `${samplesChain(plan, samples)},scale=${width}:${height}:flags=bicubic,setsar=1,format=yuv420p${outs.length > 1 ? `,split=${outs.length}` : ''}${pads.join('')}`;
+  const args = ['-loglevel', 'error', '-y', ...sampleInputs(plan, samples), '-filter_complex', graph];
+  outs.forEach((out, i) => {
+    args.push('-map', pads[i]!, plan.fpsModeOption, 'passthrough', '-f', 'yuv4mpegpipe', `file:${out}`);
+  });
+  return args;
 }
 
 /** Demuxer options and input for one candidate's raw stream. */

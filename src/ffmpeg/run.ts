@@ -223,28 +223,23 @@ export async function runFfmpeg(ffmpegPath: string, args: readonly string[], opt
   }
 }
 
-/** A process that writes into a named pipe the consumer reads (runWithFifos). */
-export interface FifoProducer {
-  file: string;
-  /** its argv, given the pipe's path */
-  args: (fifo: string) => string[];
-}
-
 /**
- * A consumer that reads several streams at once from producers, through named pipes in `dir` (the
- * VMAF tool reading the reference and the distorted video as y4m). Named pipes, not Node's stdio:
- * Node gives children sockets, which a tool cannot open by path (/dev/fd/N). Each process starts
- * through the same death-signal wrapper as ffmpeg; the first one to fail stops the others (a reader
- * or writer blocked opening a pipe whose other end died would wait forever). Resolves with the
- * consumer's output; the pipes are removed.
+ * Processes that talk through named pipes in `dir`: `count` pipes are made, `build` gets their paths
+ * and returns every process (the VMAF tools reading y4m from one reference producer and one
+ * producer per distorted video). Named pipes, not Node's stdio: Node gives children sockets, which a
+ * tool cannot open by path (/dev/fd/N). Each process starts through the same death-signal wrapper as
+ * ffmpeg; the first one to fail stops the others (a reader or writer blocked opening a pipe whose
+ * other end died would wait forever) and is the one reported. Resolves with every process' output,
+ * in order; the pipes are removed.
  */
 export async function runWithFifos(
   dir: string,
-  consumer: { file: string; args: (fifos: string[]) => string[] },
-  producers: readonly FifoProducer[],
+  count: number,
+  build: (fifos: string[]) => { file: string; args: string[] }[],
   options: { signal?: AbortSignal | undefined; what: string; timeoutMs?: number },
-): Promise<CaptureResult> {
-  const fifos = producers.map((_, i) => join(dir, `pipe-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}-${i}.y4m`));
+): Promise<CaptureResult[]> {
+  const tag = `${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+  const fifos = Array.from({ length: count }, (_, i) => join(dir, `pipe-${tag}-${i}.y4m`));
   const made = await runCapture('mkfifo', ['-m', '600', ...fifos], { timeoutMs: 10_000 });
   if (made.exitCode !== 0) throw new StreamkitError('FEATURE_UNAVAILABLE', `Cannot make named pipes for ${options.what}: ${made.stderr.trim()}`, { details: { dir } });
   const stop = new AbortController();
@@ -264,7 +259,7 @@ export async function runWithFifos(
     live.add(child);
     return child;
   };
-  const runs = [{ file: consumer.file, args: consumer.args(fifos) }, ...producers.map((p, i) => ({ file: p.file, args: p.args(fifos[i]!) }))];
+  const runs = build(fifos);
   const children = runs.map((r) => start(r.file, r.args));
   // in the order they failed: the first is the cause, the others its consequences (a broken pipe)
   const failures: number[] = [];
@@ -297,8 +292,7 @@ export async function runWithFifos(
         stderrTail: lastLines(String(r.stderr ?? '')),
       });
     }
-    const c = results[0]!;
-    return { stdout: String(c.stdout ?? ''), stderr: String(c.stderr ?? ''), exitCode: c.exitCode ?? -1 };
+    return results.map((c) => ({ stdout: String(c.stdout ?? ''), stderr: String(c.stderr ?? ''), exitCode: c.exitCode ?? -1 }));
   } finally {
     for (const c of children) live.delete(c);
     for (const f of fifos) await rm(f, { force: true });

@@ -3,7 +3,7 @@
  * interval and the scene cuts `scdet` found (per-title/scenes.ts).
  *
  * A short title is analysed whole. A longer one gets evenly spread samples (about a tenth of the
- * title, 4 to 20 of them, each a whole number of GOPs and about 2 s long), each moved to start at the
+ * title, 3 to 20 of them, each a whole number of GOPs and about 2 s long), each moved to start at the
  * scene cut nearest its slot when there is one within the slot, so that a sample shows scenes as the
  * viewer sees them, not the seconds either side of a cut.
  */
@@ -20,7 +20,7 @@ export const WHOLE_TITLE_MAX_SECONDS = 12;
 /** Share of a longer title that is sampled (before the bounds on the count). */
 const SAMPLED_SHARE = 0.1;
 const SAMPLE_SECONDS = 2;
-const MIN_SAMPLES = 4;
+const MIN_SAMPLES = 3;
 const MAX_SAMPLES = 20;
 
 /** Sample length: a whole number of keyframe intervals, at least one GOP, about SAMPLE_SECONDS. */

@@ -23,6 +23,12 @@ export interface ScoreContext {
   onProgress?: ((fraction: number) => void) | undefined;
 }
 
+/**
+ * VMAF tools run side by side on one decode of the reference (quality/score.ts): enough to share
+ * that decode, few enough that their memory (a few 1080p frames each) stays modest.
+ */
+const VMAF_GROUP = 6;
+
 /** Mean of ffmpeg's `ssim` filter stats file ("n:1 Y:0.98 U:0.99 V:0.99 All:0.985 (18.2)" per frame); null when it holds no frame. */
 export function parseSsimStats(text: string): { mean: number; frames: number } | null {
   const values = [...text.matchAll(/\bAll:([0-9.]+)/g)].map((m) => Number(m[1]));
@@ -63,21 +69,32 @@ export async function scoreAgainstSource(
   try {
     if (metric.via === 'vmaf-tool') {
       const out: number[] = [];
-      for (const [i, d] of distorted.entries()) {
-        const log = join(ctx.workDir, logs[i]!);
+      // groups of scorers share one decode of the reference: each group runs its VMAF tools side by side
+      for (let from = 0; from < distorted.length; from += VMAF_GROUP) {
+        const group = distorted.slice(from, from + VMAF_GROUP).map((d, k) => ({ d, log: join(ctx.workDir, logs[from + k]!) }));
+        const n = group.length;
         await runWithFifos(
           ctx.workDir,
-          { file: metric.tool, args: ([ref, dist]) => buildVmafToolArgs(ref!, dist!, log, { model: metric.model, subsample: ctx.subsample, threads: ctx.threads }) },
-          [
-            { file: ctx.ffmpeg, args: (p) => ['-hide_banner', '-nostdin', ...buildReferenceArgs(plan, samples, p)] },
-            { file: ctx.ffmpeg, args: (p) => ['-hide_banner', '-nostdin', ...('raw' in d ? buildDistortedArgs(plan, d.raw, p) : buildRenditionSampleArgs(plan, d, samples, p))] },
+          2 * n,
+          (fifos) => [
+            { file: ctx.ffmpeg, args: ['-hide_banner', '-nostdin', ...buildReferenceArgs(plan, samples, fifos.slice(0, n))] },
+            ...group.map(({ d }, k) => ({
+              file: ctx.ffmpeg,
+              args: ['-hide_banner', '-nostdin', ...('raw' in d ? buildDistortedArgs(plan, d.raw, fifos[n + k]!) : buildRenditionSampleArgs(plan, d, samples, fifos[n + k]!))],
+            })),
+            ...group.map(({ log }, k) => ({
+              file: metric.tool,
+              args: buildVmafToolArgs(fifos[k]!, fifos[n + k]!, log, { model: metric.model, subsample: ctx.subsample, threads: Math.max(1, Math.ceil(ctx.threads / n)) }),
+            })),
           ],
           { signal: ctx.signal, what: 'scoring with VMAF' },
         );
-        const parsed = parseVmafLog(await readFile(log, 'utf8').catch(() => ''));
-        if (!parsed) throw scoreMissing(`video ${i + 1} of ${distorted.length}`, log);
-        out.push(parsed.mean);
-        ctx.onProgress?.((i + 1) / distorted.length);
+        for (const [k, { log }] of group.entries()) {
+          const parsed = parseVmafLog(await readFile(log, 'utf8').catch(() => ''));
+          if (!parsed) throw scoreMissing(`video ${from + k + 1} of ${distorted.length}`, log);
+          out.push(parsed.mean);
+        }
+        ctx.onProgress?.(out.length / distorted.length);
       }
       return out;
     }

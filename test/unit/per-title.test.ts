@@ -20,7 +20,7 @@ import { atCrf, bitrateAt, buildCurves, convexHull, crfAt, qualityAt, type Candi
 import { samplePlaylist } from '../../src/per-title/pieces.js';
 import { PEAK_RATIO, placeRungs, type Ceiling } from '../../src/per-title/place.js';
 import { pickSamples, sampleSeconds } from '../../src/per-title/samples.js';
-import { parseSceneCuts, perTitlePreset, perTitleSpecFor, vmafSubsample } from '../../src/pipeline/per-title.js';
+import { candidateCrfs, parseSceneCuts, perTitlePreset, perTitleSpecFor, vmafSubsample } from '../../src/pipeline/per-title.js';
 import { buildPlan } from '../../src/pipeline/plan.js';
 import type { TranscodePlan } from '../../src/plan.js';
 import { parsePresetObject } from '../../src/preset/load.js';
@@ -37,27 +37,28 @@ describe('samples', () => {
     expect(pickSamples(12, 2, [3, 7])).toEqual([{ start: 0, duration: 12 }]);
   });
 
-  it('a longer one gets GOP-long samples spread over the title, about a tenth of it, 4 to 20 of them', () => {
+  it('a longer one gets GOP-long samples spread over the title, about a tenth of it, 3 to 20 of them', () => {
     expect(sampleSeconds(2)).toBe(2);
     expect(sampleSeconds(1)).toBe(2);
     expect(sampleSeconds(4)).toBe(4);
     const s = pickSamples(60, 2, []);
-    expect(s).toHaveLength(4);
+    expect(s).toHaveLength(3);
     for (const x of s) {
       expect(x.duration).toBe(2);
       expect(x.start).toBeGreaterThanOrEqual(0);
       expect(x.start + x.duration).toBeLessThanOrEqual(60);
     }
-    // evenly spread: one per quarter, centred without scene cuts
-    expect(s.map((x) => x.start)).toEqual([6.5, 21.5, 36.5, 51.5]);
+    // evenly spread: one per third, centred without scene cuts
+    expect(s.map((x) => x.start)).toEqual([9, 29, 49]);
+    expect(pickSamples(200, 2, [])).toHaveLength(10);
     expect(pickSamples(3600, 2, [])).toHaveLength(20);
   });
 
   it('each sample starts at the scene cut nearest its slot centre, when one leaves the sample inside its slot', () => {
-    const s = pickSamples(60, 2, [1, 9.2, 14.9, 44, 59.5]);
-    // slot 0-15: centre 6.5, cuts 1 and 9.2 fit (14.9 would run past 15): 9.2 is nearer; slot 15-30: none;
-    // slot 30-45: 44 would end past 45, so centred; slot 45-60: 59.5 does not fit
-    expect(s.map((x) => x.start)).toEqual([9.2, 21.5, 36.5, 51.5]);
+    const s = pickSamples(60, 2, [1, 12.2, 18.5, 44, 59.5]);
+    // slot 0-20: centre 9, cuts 1 and 12.2 fit (18.5 would run past 20): 12.2 is nearer; slot 20-40: none;
+    // slot 40-60: 44 fits and is nearer than the centre-less 59.5 (which would run past 60)
+    expect(s.map((x) => x.start)).toEqual([12.2, 29, 44]);
   });
 
   it('scene cut times come from scdet via the metadata filter, relative to the title start', () => {
@@ -272,6 +273,15 @@ describe('options and the derived preset', () => {
     expect(parsePresetObject(d.preset)).toBeTruthy();
   });
 
+  it('candidate quality settings: three at the top resolution, shifted up below it; perTitle.crf everywhere as given', () => {
+    expect(candidateCrfs('libx264', 0, undefined)).toEqual([20, 26, 32]);
+    expect(candidateCrfs('libx264', 2, undefined)).toEqual([24, 30, 36]);
+    expect(candidateCrfs('libsvtav1', 1, undefined)).toEqual([29, 39, 49]);
+    // clamped to the encoder's scale (x264: 0-51)
+    expect(candidateCrfs('libx264', 12, undefined)).toEqual([44, 50, 51]);
+    expect(candidateCrfs('libx264', 3, [30, 18])).toEqual([18, 30]);
+  });
+
   it('--per-title is part of the job key only when given', () => {
     expect(jobOptions({})).toEqual({ frameRate: null, hw: 'auto' });
     expect(jobOptions({ perTitle: true })).toEqual({ frameRate: null, hw: 'auto', perTitle: true });
@@ -390,9 +400,11 @@ describe('the argv of the analysis', () => {
   });
 
   it('scores: the reference at the display size, the distorted upscaled with bicubic; the ssim and libvmaf filters with plain log names', () => {
-    const ref = buildReferenceArgs(plan(), samples, '/tmp/ref.y4m');
-    expect(ref[ref.indexOf('-filter_complex') + 1]).toMatch(/concat=n=2:v=1:a=0,scale=1280:720:flags=bicubic,setsar=1,format=yuv420p\[ref\]$/);
-    expect(ref.slice(-3)).toEqual(['-f', 'yuv4mpegpipe', 'file:/tmp/ref.y4m']);
+    const ref = buildReferenceArgs(plan(), samples, ['/tmp/ref0.y4m', '/tmp/ref1.y4m']);
+    // one decode of the samples, split to every scorer
+    expect(ref[ref.indexOf('-filter_complex') + 1]).toMatch(/concat=n=2:v=1:a=0,scale=1280:720:flags=bicubic,setsar=1,format=yuv420p,split=2\[ref0\]\[ref1\]$/);
+    expect(ref.slice(-3)).toEqual(['-f', 'yuv4mpegpipe', 'file:/tmp/ref1.y4m']);
+    expect(ref).toEqual(expect.arrayContaining(['-map', '[ref0]']));
     const ssim = buildFilterScoreArgs(plan(), samples, [{ raw: '/w/a.h264' }, { raw: '/w/b.h264' }], ['a.log', 'b.log'], { filter: 'ssim' });
     const g = ssim[ssim.indexOf('-filter_complex') + 1]!;
     expect(g).toContain('split=2[r0][r1]');
@@ -418,7 +430,7 @@ describe('the argv of the analysis', () => {
       '/p/o.json',
       '-q',
     ]);
-    expect(vmafSubsample(plan())).toBe(4);
+    expect(vmafSubsample(plan())).toBe(8);
   });
 
   it('a rendition: one input per sample playlist, trimmed from its first frame; a file: cut by seeking', () => {
