@@ -10,11 +10,18 @@
 // easy content; per-title top-rung VMAF >= min(fixed top-rung VMAF, 95) - 1.5 on every clip; analysis
 // CPU <= half the CPU of encoding the ladder (fixed, and per-title after the analysis).
 //
-// Inputs are made once into bench/work/inputs from ../shared/media (skipped with a message when absent).
+// Inputs are made once into bench/work/inputs from ../shared/media (skipped with a message when absent):
+// 6 s excerpts of sintel-720p, tos-332p, car-432p, flower-720p; easy-pan-720p (EASY: a slow pan over a
+// still); hard-noise-720p (HARD: testsrc2 with strong temporal noise); driving-1080p only with --only
+// (54 frames looped: the 1080p cost title covers 1080p). Titles up to 12 s are analysed whole by
+// streamkit, so the analysis of a clip costs in proportion to its length: 6 s keeps the default run
+// near 25 min on 2 cores (an estimate, not measured), with HEVC and AV1 on car-432p only.
 //
-//   npm run bench:per-title                         all clips H.264; HEVC and AV1 on --codec-clips; cost title
-//   npm run bench:per-title -- --quick --no-write   smoke test: one 4 s clip, H.264 only (about 2 min)
-//   options: --only a,b  --codecs h264,hevc,av1  --codec-clips a,b  --seconds N  --subsample N  --no-cost  --no-write
+//   npm run bench:per-title                         the default set, H.264; HEVC and AV1 on --codec-clips; cost title
+//   npm run bench:per-title -- --quick --no-write   smoke test: one 4 s clip, H.264 only (about 3 min)
+//   npm run bench:per-title -- --only sintel-1080p-60s          the analysis cost alone
+//   options: --only a,b  --codecs h264,hevc,av1  --codec-clips a,b  --seconds N (6)  --subsample N (2: the
+//   rungs below the top one scored every 2nd frame)  --no-cost  --no-write
 //
 // Results: bench/work/per-title/results.json; the per-title section of bench/RESULTS.md is replaced.
 import { spawnSync } from 'node:child_process';
@@ -39,11 +46,11 @@ const cli = join(root, 'bin', 'streamkit.js');
 
 const { flag, value, argv } = benchArgs('bench:per-title', ['--no-write', '--only', '--codecs', '--codec-clips', '--quick', '--seconds', '--subsample', '--no-cost'], {
   script: import.meta.url,
-  lines: 20,
+  lines: 26,
 });
 const quick = flag('--quick');
-const seconds = Number(value('--seconds') ?? (quick ? 4 : 10));
-const subsample = Math.max(1, Math.round(Number(value('--subsample') ?? 1)));
+const seconds = Number(value('--seconds') ?? (quick ? 4 : 6));
+const subsample = Math.max(1, Math.round(Number(value('--subsample') ?? 2)));
 const codecs = quick ? ['h264'] : (value('--codecs') ?? 'h264,hevc,av1').split(',').filter(Boolean);
 for (const c of codecs) {
   if (!['h264', 'hevc', 'av1'].includes(c)) {
@@ -52,7 +59,7 @@ for (const c of codecs) {
   }
 }
 // x265 medium and SVT-AV1 preset 8 are several times slower than x264 on 2 cores: the other codecs run on a subset
-const codecClips = (value('--codec-clips') ?? 'sintel-720p').split(',').filter(Boolean);
+const codecClips = (value('--codec-clips') ?? 'car-432p').split(',').filter(Boolean);
 
 const media = sharedMediaDir(root);
 const vmafTool = resolve(root, '..', 'shared', 'tools', 'vmaf', 'vmaf');
@@ -65,7 +72,9 @@ if (!media || !tool) {
   process.exit(0);
 }
 const vmafPath: string = tool;
-const vmafVersion = /(\d+\.\d+(?:\.\d+)?)/.exec(spawnSync(vmafPath, ['--version'], { encoding: 'utf8' }).stdout ?? '')?.[1] ?? 'unknown';
+// libvmaf 3's tool prints its version on stderr
+const versionRun = spawnSync(vmafPath, ['--version'], { encoding: 'utf8' });
+const vmafVersion = /(\d+\.\d+(?:\.\d+)?)/.exec(`${versionRun.stdout ?? ''} ${versionRun.stderr ?? ''}`)?.[1] ?? 'unknown';
 
 // ----------------------------------------------------------------------------------------------- inputs
 type Kind = 'real' | 'easy' | 'hard';
@@ -74,6 +83,8 @@ interface Clip {
   kind: Kind;
   about: string;
   make: () => string;
+  /** left out of the default set (for the time budget); run with --only */
+  optional?: boolean;
 }
 const tone = "aevalsrc=exprs='0.2*sin(2*PI*440*t)|0.2*sin(2*PI*554.37*t)':s=48000:c=stereo";
 const inputs = join(work, 'inputs');
@@ -109,6 +120,7 @@ const allClips: Clip[] = [
     id: 'driving-1080p',
     kind: 'real',
     about: 'dash-cam driving, 1920x1080 25 fps, 54 frames looped (a cut every 2.16 s)',
+    optional: true,
     make: () => drivingInput(work, media, seconds),
   },
   {
@@ -140,17 +152,18 @@ const allClips: Clip[] = [
   },
 ];
 const only = value('--only')?.split(',').filter(Boolean);
+const costId = 'sintel-1080p-60s';
 if (only) {
-  const unknown = only.filter((id) => !allClips.some((c) => c.id === id));
+  const unknown = only.filter((id) => id !== costId && !allClips.some((c) => c.id === id));
   if (unknown.length) {
-    console.error(`bench:per-title: unknown clip(s) ${unknown.join(', ')} (known: ${allClips.map((c) => c.id).join(', ')})`);
+    console.error(`bench:per-title: unknown clip(s) ${unknown.join(', ')} (known: ${[...allClips.map((c) => c.id), costId].join(', ')})`);
     process.exit(2);
   }
 }
-const clips = quick ? allClips.filter((c) => c.id === 'sintel-720p') : allClips.filter((c) => !only || only.includes(c.id));
+const clips = quick ? allClips.filter((c) => c.id === 'sintel-720p') : allClips.filter((c) => (only ? only.includes(c.id) : !c.optional));
 // the analysis-cost title: 1080p, 60 s, real film with audio (not scored with VMAF: the cost is the point)
 const costTitle: Clip = {
-  id: 'sintel-1080p-60s',
+  id: costId,
   kind: 'real',
   about: 'Sintel trailer upscaled to 1920x1080 (lanczos) and looped to 60 s, with its audio',
   make: () =>
@@ -160,7 +173,7 @@ const costTitle: Clip = {
       'the Sintel trailer at 1080p looped to 60 s',
     ),
 };
-const runCost = !quick && !flag('--no-cost') && codecs.includes('h264');
+const runCost = !quick && !flag('--no-cost') && codecs.includes('h264') && (!only || only.includes(costId));
 
 interface Probe {
   width: number;
@@ -438,7 +451,7 @@ const md = [
   '',
   `Machine: ${model}, ${cpus().length} CPUs, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, ffmpeg ${ffmpegVersion}, vmaf ${vmafVersion}, commit ${commit}. Load average (1/5/15 min) at the start ${loadStart.map((l) => l.toFixed(2)).join('/')}, at the end ${loadEnd.map((l) => l.toFixed(2)).join('/')}; ${((finished.getTime() - started.getTime()) / 60000).toFixed(1)} min in all (inputs already made).`,
   `Command: \`npm run bench:per-title${argv.length ? ` -- ${shellQuote(argv)}` : ''}\`. Per clip and codec: \`${rel(shellQuote(commandOf('IN', 'CODEC', 'OUT', true)))}\` with a fresh empty STREAMKIT_CACHE_DIR, and the same without \`--per-title --vmaf\` for the fixed ladder.`,
-  `VMAF by this bench, not streamkit: ${rel(vmafPath)} ${vmafVersion}, model vmaf_v0.6.1, each rung decoded from the start of its playlist over the whole clip, upscaled bicubic to the source's display size, 8-bit 4:2:0 y4m through named pipes; top rungs every frame${subsample > 1 ? `, the other rungs every ${subsample}th frame (--subsample ${subsample})` : ', all rungs every frame'}. Video bytes: the packet payload of every rung (ffprobe; no container, no audio); kbit/s = bytes × 8 ÷ the clip's duration.`,
+  `VMAF by this bench, not streamkit: ${rel(vmafPath)} ${vmafVersion}, model vmaf_v0.6.1, each rung decoded from the start of its playlist over the whole clip, upscaled bicubic to the source's display size, 8-bit 4:2:0 y4m through named pipes; ${subsample > 1 ? `the top rungs every frame, the other rungs every ${subsample}th frame (--subsample ${subsample})` : 'every rung every frame'}. Video bytes: the packet payload of every rung (ffprobe; no container, no audio); kbit/s = bytes × 8 ÷ the clip's duration.`,
   "BD-rate: bits at equal VMAF, per-title against fixed, each ladder's rungs as (video bitrate, VMAF) points (a rung that costs more and scores no better is dropped); with 2-6 points per curve, log10(rate) is interpolated with a monotone piecewise-cubic Hermite interpolant (PCHIP) over the overlapping VMAF range and integrated exactly. Negative: per-title needs fewer bits.",
   `Clips (${seconds} s excerpts, made once into bench/work/inputs as H.264 CRF 18 mezzanines): ${clips.map((c) => `${c.id} (${c.about})`).join('; ')}.`,
   ...codecSections,
