@@ -16,7 +16,7 @@ export interface RatePoint {
  * for more bits (a point that costs more and scores no better is dominated and dropped, so that
  * log-rate is a strictly increasing function of quality). Returns the kept points and how many were dropped.
  */
-export function efficientPoints(points: readonly RatePoint[]): { kept: RatePoint[]; dropped: number } {
+function efficientPoints(points: readonly RatePoint[]): { kept: RatePoint[]; dropped: number } {
   const valid = points.filter((p) => p.rate > 0 && Number.isFinite(p.rate) && Number.isFinite(p.quality));
   const byRate = [...valid].sort((a, b) => a.rate - b.rate || b.quality - a.quality);
   const kept: RatePoint[] = [];
