@@ -408,18 +408,23 @@ const rungList = (rs: RungResult[]): string =>
     .join('; ');
 
 const table = (cs: Case[]): string[] => [
-  '| clip | kind | fixed rungs | fixed video kbit/s (all rungs) | per-title rungs | per-title video kbit/s | bytes saved | fixed top VMAF | per-title top VMAF | top target (>=) | BD-rate (per-title vs fixed) | CPU s fixed / per-title |',
-  '|---|---|---|---|---|---|---|---|---|---|---|---|',
+  '| clip | kind | fixed rungs | fixed video kbit/s (all rungs) | per-title rungs | per-title video kbit/s | bytes saved | fixed top VMAF | per-title top VMAF | top target (>=) | BD-rate (per-title vs fixed) | lowest rung kbit/s (VMAF) fixed / per-title | CPU s fixed / per-title |',
+  '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ...cs.map((c) => {
     const ft = topOf(c.fixed.rungs);
     const pt = topOf(c.perTitle.rungs);
+    // the floor of each ladder: what a client on the slowest link gets
+    const low = (rs: RungResult[]): string => {
+      const r = [...rs].sort((x, y) => x.kbps - y.kbps)[0]!;
+      return `${fmt(r.kbps, 0)} (${fmt(r.vmaf, 1)})`;
+    };
     return `| ${c.clip} | ${c.kind} | ${c.fixed.rungs.length} | ${fmt(
       c.fixed.rungs.reduce((a, r) => a + r.kbps, 0),
       0,
     )} | ${c.perTitle.rungs.length} | ${fmt(
       c.perTitle.rungs.reduce((a, r) => a + r.kbps, 0),
       0,
-    )} | **${pct(c.saving)}** | ${fmt(ft.vmaf, 2)} (${ft.name}) | ${fmt(pt.vmaf, 2)} (${pt.name}) | ${fmt(c.topTarget, 2)}: ${verdict(c.topMet)} | ${c.bd?.bdRate === null || !c.bd ? `n/a (${c.bd?.note ?? 'not scored'})` : pct(c.bd.bdRate)} | ${fmt(c.fixed.cpu, 1)} / ${fmt(c.perTitle.cpu, 1)} |`;
+    )} | **${pct(c.saving)}** | ${fmt(ft.vmaf, 2)} (${ft.name}) | ${fmt(pt.vmaf, 2)} (${pt.name}) | ${fmt(c.topTarget, 2)}: ${verdict(c.topMet)} | ${c.bd?.bdRate === null || !c.bd ? `n/a (${c.bd?.note ?? 'not scored'})` : pct(c.bd.bdRate)} | ${low(c.fixed.rungs)} / ${low(c.perTitle.rungs)} | ${fmt(c.fixed.cpu, 1)} / ${fmt(c.perTitle.cpu, 1)} |`;
   }),
 ];
 
