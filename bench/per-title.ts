@@ -446,7 +446,7 @@ const costLines = costCase
       '|---|---|---|---|---|---|---|',
       `| ${fmt(costCase.fixed.cpu, 1)} | ${fmt(costCase.perTitle.cpu, 1)} | ${fmt(costCase.perTitle.analysisCpu, 1)} | ${fmt(costCase.perTitle.analysisCpu === null ? null : costCase.perTitle.cpu - costCase.perTitle.analysisCpu, 1)} | **${fmt(ratios?.fixed, 3)}** | **${fmt(ratios?.ptEncode, 3)}** | ${fmt(costCase.perTitle.analysisSeconds, 1)} |`,
       '',
-      `CPU seconds are user + sys of the whole process tree (streamkit and every ffmpeg/ffprobe/vmaf it ran), by ${cpuTimer()}; both transcodes include audio, thumbnails and packaging. The per-title encode's CPU is the per-title run's total less streamkit's own analysisCpuSeconds (the CPU of the analysis' child processes, from /proc/self/stat).`,
+      `CPU seconds are user + sys of the whole process tree (streamkit and every ffmpeg/ffprobe/vmaf it ran), by ${cpuTimer()}; both transcodes include audio, thumbnails and packaging. The per-title encode's CPU is the per-title run's total less streamkit's own analysisCpuSeconds (the CPU of the analysis' child processes, from /proc/self/stat); it includes streamkit's check of the rungs after the encode (VMAF on the samples), which the fixed ladder does not run.`,
     ]
   : [];
 
@@ -456,7 +456,7 @@ const md = [
   '',
   `Machine: ${model}, ${cpus().length} CPUs, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, ffmpeg ${ffmpegVersion}, vmaf ${vmafVersion}, commit ${commit}. Load average (1/5/15 min) at the start ${loadStart.map((l) => l.toFixed(2)).join('/')}, at the end ${loadEnd.map((l) => l.toFixed(2)).join('/')}; ${((finished.getTime() - started.getTime()) / 60000).toFixed(1)} min in all (inputs already made).`,
   `Command: \`npm run bench:per-title${argv.length ? ` -- ${shellQuote(argv)}` : ''}\`. Per clip and codec: \`${rel(shellQuote(commandOf('IN', 'CODEC', 'OUT', true)))}\` with a fresh empty STREAMKIT_CACHE_DIR, and the same without \`--per-title --vmaf\` for the fixed ladder.`,
-  `VMAF by this bench, not streamkit: ${rel(vmafPath)} ${vmafVersion}, model vmaf_v0.6.1, each rung decoded from the start of its playlist over the whole clip, upscaled bicubic to the source's display size, 8-bit 4:2:0 y4m through named pipes; ${subsample > 1 ? `the top rungs every frame, the other rungs every ${subsample}th frame (--subsample ${subsample})` : 'every rung every frame'}. Video bytes: the packet payload of every rung (ffprobe; no container, no audio); kbit/s = bytes × 8 ÷ the clip's duration.`,
+  `VMAF by this bench, not streamkit: ${rel(vmafPath)} ${vmafVersion}, model vmaf_v0.6.1, each rung decoded from the start of its playlist over the whole clip, upscaled bicubic to the source's display size, 8-bit 4:2:0 y4m through named pipes; ${subsample > 1 ? `the top rungs every frame, the other rungs one frame in ${subsample} (--subsample ${subsample})` : 'every rung every frame'}. Video bytes: the packet payload of every rung (ffprobe; no container, no audio); kbit/s = bytes × 8 ÷ the clip's duration.`,
   "BD-rate: bits at equal VMAF, per-title against fixed, each ladder's rungs as (video bitrate, VMAF) points (a rung that costs more and scores no better is dropped); with 2-6 points per curve, log10(rate) is interpolated with a monotone piecewise-cubic Hermite interpolant (PCHIP) over the overlapping VMAF range and integrated exactly. Negative: per-title needs fewer bits.",
   `Clips (${seconds} s excerpts, made once into bench/work/inputs as H.264 CRF 18 mezzanines): ${clips.map((c) => `${c.id} (${c.about})`).join('; ')}.`,
   ...codecSections,
