@@ -9,7 +9,7 @@ function ffmpeg(args: readonly string[], what: string): void {
 }
 
 /** Write through a temporary name so an interrupted build is never mistaken for a finished input. */
-function build(file: string, args: readonly string[], what: string): string {
+export function build(file: string, args: readonly string[], what: string): string {
   if (existsSync(file)) return file;
   mkdirSync(dirname(file), { recursive: true });
   const tmp = file.replace(/\.mp4$/, '.partial.mp4');
@@ -21,7 +21,7 @@ function build(file: string, args: readonly string[], what: string): string {
 
 // A high-quality H.264 mezzanine at 1080p, like a real source: High profile, CRF 18, 4:2:0, AAC stereo.
 // biome-ignore format: ffmpeg flag/value pairs, one pair per line
-const mezzanine = [
+export const mezzanine = [
   '-c:v', 'libx264',
   '-preset', 'veryfast',
   '-crf', '18',
