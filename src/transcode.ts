@@ -206,7 +206,7 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
     emit({ type: 'stage', stage: 'verify', status: 'start' });
     const { files, thumbnails } = await verifyAndThumbnails(ctx, source, encoded, pkg);
     // per-title: every rung's real quality on the samples, against its prediction
-    const perTitle = await checkPerTitle(ctx, source.toolchain.ffmpeg.path, encoded, planned.perTitle);
+    const perTitle = await checkPerTitle(ctx, source.toolchain.ffmpeg.path, encoded, pkg, planned.perTitle);
     if (perTitle) {
       for (const note of perTitle.notes.slice(planned.perTitle?.notes.length ?? 0)) emit({ type: 'warning', message: note });
       emit({ type: 'per-title', when: 'measured', ...perTitle });

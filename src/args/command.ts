@@ -137,7 +137,7 @@ export function rungEncodeSettings(plan: TranscodePlan, rung: LadderRung): RungE
     ...(tags ? { colour: tags } : {}),
     ...(colour?.hdr10 && !sdrCopy ? { hdr10: colour.hdr10 } : {}),
     ...(colour?.bitDepth === 10 && !sdrCopy ? { tenBit: true } : {}),
-    mode: encoding.mode,
+    mode: rung.mode ?? encoding.mode,
     bitrate: rung.bitrate,
     maxrate: rung.maxrate,
     bufsize: rung.bufsize,

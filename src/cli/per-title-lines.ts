@@ -12,10 +12,11 @@ export function perTitleLines(r: PerTitleReport): string[] {
   const lines = [head];
   const name = Math.max(6, ...r.rungs.map((x) => x.name.length));
   for (const x of r.rungs) {
-    const measured = x.measured === null ? '' : `, measured ${x.measured.toFixed(1)}`;
-    const ceiling = x.atCeiling ? ' (at the ceiling)' : '';
+    const measured = x.measured === null ? '' : `, measured ${x.measured.toFixed(1)}${x.measuredBitrate !== null ? ` at ${kbps(x.measuredBitrate)}` : ''}`;
+    const ceiling = x.atCeiling ? ' (at the ceiling: encoded as the fixed rung)' : '';
+    const how = x.crf === null ? 'vbr      ' : `crf ${String(x.crf).padEnd(5)}`;
     lines.push(
-      `  ${x.name.padEnd(name)} ${`${x.width}x${x.height}`.padEnd(10)} crf ${String(x.crf).padEnd(5)} ${kbps(x.bitrate).padStart(11)} (fixed ladder ${kbps(x.fixedBitrate)})${ceiling}  quality ${x.quality.toFixed(1)} predicted${measured}`,
+      `  ${x.name.padEnd(name)} ${`${x.width}x${x.height}`.padEnd(10)} ${how} ${kbps(x.bitrate).padStart(11)} (fixed ladder ${kbps(x.fixedBitrate)})${ceiling}  quality ${x.quality.toFixed(1)} predicted${measured}`,
     );
   }
   const total = r.rungs.reduce((a, x) => a + x.bitrate, 0);

@@ -43,6 +43,10 @@ export function checkPresetForEncoder(preset: Preset, file: string, hardware: Ha
     if (!profile.rateControlModes.includes(mode)) {
       issues.push({ file, path: `${at}.rateControl.mode`, message: `expected one of ${profile.rateControlModes.join(', ')} for ${name}, got ${mode}` });
     }
+    ladder.rungs.forEach((r, i) => {
+      if (r.mode !== undefined && !profile.rateControlModes.includes(r.mode))
+        issues.push({ file, path: `${at}.rungs[${i}].mode`, message: `expected one of ${profile.rateControlModes.join(', ')} for ${name}, got ${r.mode}` });
+    });
     const [lo, hi] = profile.crfRange;
     const crfs = [ladder.rateControl.crf, ...ladder.rungs.map((r) => r.crf)];
     crfs.forEach((c, i) => {

@@ -27,6 +27,8 @@ export interface LadderRung {
   maxrate: number;
   bufsize: number;
   crf: number | undefined;
+  /** this rung's rate control where the preset gives it one (else the ladder's rateControl.mode) */
+  mode?: 'crf' | 'vbr' | 'cbr';
   /** true when this rung was made at the source's size in place of a taller preset rung */
   fromSource: boolean;
   /** an SDR copy of an HDR ladder's rung (video.hdr: both): tone-mapped, 8-bit, BT.709 */
@@ -81,10 +83,11 @@ export function buildLadder(preset: Preset, media: Pick<MediaInfo, 'video'>, spe
     bufsize: number | undefined,
     crf: number | undefined,
     fromSource: boolean,
+    mode?: 'crf' | 'vbr' | 'cbr',
   ): LadderRung => {
     const s = even(short);
     const l = even(s * aspect);
-    const max = rc.mode === 'cbr' ? bitrate : Math.round(maxrate ?? bitrate * rc.maxrateRatio);
+    const max = (mode ?? rc.mode) === 'cbr' ? bitrate : Math.round(maxrate ?? bitrate * rc.maxrateRatio);
     return {
       name,
       width: portrait ? s : l,
@@ -93,6 +96,7 @@ export function buildLadder(preset: Preset, media: Pick<MediaInfo, 'video'>, spe
       maxrate: max,
       bufsize: Math.round(bufsize ?? max * rc.bufsizeRatio),
       crf: crf ?? rc.crf,
+      ...(mode ? { mode } : {}),
       fromSource,
     };
   };
@@ -101,7 +105,7 @@ export function buildLadder(preset: Preset, media: Pick<MediaInfo, 'video'>, spe
   const dropped = specs.filter((r) => r.height > shortSide);
   const nameOf = (r: { name?: string | undefined; height: number }): string => presetRungName(r, spec.codec, multi);
   for (const d of dropped) notes.push(`dropped ${nameOf(d)}: taller than the source (${shortSide}p)`);
-  const rungs = kept.map((r) => make(nameOf(r), r.height, r.bitrate, r.maxrate, r.bufsize, r.crf, false));
+  const rungs = kept.map((r) => make(nameOf(r), r.height, r.bitrate, r.maxrate, r.bufsize, r.crf, false, r.mode));
 
   const above = dropped[dropped.length - 1]; // the smallest rung taller than the source
   const top = kept[0];
@@ -111,7 +115,16 @@ export function buildLadder(preset: Preset, media: Pick<MediaInfo, 'video'>, spe
     const scale = (v: number | undefined): number | undefined => (v === undefined ? undefined : v * pixelRatio);
     const name = nameOf({ height: sourceShort });
     rungs.unshift(
-      make(rungs.some((r) => r.name === name) ? `${name}-source` : name, sourceShort, above.bitrate * pixelRatio, scale(above.maxrate), scale(above.bufsize), above.crf, true),
+      make(
+        rungs.some((r) => r.name === name) ? `${name}-source` : name,
+        sourceShort,
+        above.bitrate * pixelRatio,
+        scale(above.maxrate),
+        scale(above.bufsize),
+        above.crf,
+        true,
+        above.mode,
+      ),
     );
     notes.push(`added ${name} at the source's height in place of ${nameOf(above)}, bitrate scaled by the pixel ratio (${pixelRatio.toFixed(2)})`);
   }

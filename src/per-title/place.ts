@@ -9,9 +9,16 @@ import { atCrf, bitrateAt, crfAt, qualityAt, type Curve } from './curves.js';
  *   quality (the convex hull), until `maxRungs`, or until the bitrate reaches the fixed ladder's
  *   lowest, or the curves give nothing cheaper.
  * - A rung never gets more bits than the fixed ladder gives its resolution (the ceiling); a title that
- *   cannot reach the target under the ceiling gets its best quality at it, and says so.
+ *   cannot reach the target under the ceiling gets its best quality at it, and says so. A rung at its
+ *   ceiling is encoded as the fixed ladder encodes it (its VBR settings, crf null): between two
+ *   candidates a CRF can sit on a rate cliff (film grain, noise) where no interpolation holds, and
+ *   capped CRF would then run at the cap, above the fixed ladder's average.
+ * - At most as many rungs as the fixed ladder has (fitted to the source), so per-title never stores
+ *   more renditions than the fixed ladder would; minRungs and maxRungs are bounded by it too.
  * - Fewer than `minRungs`: placed again with half the spacing. A rung closer than half the spacing to
- *   the one above it (in quality), or not at least 10% cheaper, is merged into it.
+ *   the one above it (in quality), or not at least 10% cheaper than it, is merged into it.
+ * - The last rung is near the fixed ladder's lowest bitrate when the curves reach it (in place of the
+ *   last spaced rung when there is no room), so the slowest connections keep a rung.
  * - Never upscale: the curves only hold resolutions up to the source's.
  */
 
@@ -28,8 +35,8 @@ export interface PlacedRung {
   name: string;
   width: number;
   height: number;
-  /** the encoder's quality setting */
-  crf: number;
+  /** the encoder's quality setting; null: held at the ceiling, encoded with the fixed rung's VBR settings */
+  crf: number | null;
   /** predicted average bits/s (from the samples) */
   bitrate: number;
   maxrate: number;
@@ -139,7 +146,7 @@ function settle(input: PlacementInput, c: Choice): Choice {
 }
 
 function place(input: PlacementInput, spacing: number, notes: string[]): Choice[] {
-  const { spec } = input;
+  const spec = bounded(input);
   const floor = Math.min(...input.ceilings.map((c) => c.bitrate));
   let top = cheapestFor(input, spec.target);
   if (!top) {
@@ -158,10 +165,14 @@ function place(input: PlacementInput, spacing: number, notes: string[]): Choice[
     chosen.push(settle(input, next));
   }
   // keep the fixed ladder's reach: a last rung near its lowest bitrate, for the slowest connections
+  // (in place of the last spaced rung when the ladder is full)
   const last = chosen[chosen.length - 1]!;
-  if (chosen.length < spec.maxRungs && last.bitrate > floor * 1.5) {
+  if (last.bitrate > floor * 1.5) {
     const f = bestAtBitrate(input, floor) ?? lowestPoint(input);
-    if (f && f.bitrate < last.bitrate * 0.9) chosen.push(settle(input, f));
+    if (f && f.bitrate < last.bitrate * 0.9) {
+      if (chosen.length >= spec.maxRungs && chosen.length > 1) chosen.pop();
+      chosen.push(settle(input, f));
+    }
   }
   return merge(chosen, spacing);
 }
@@ -186,24 +197,35 @@ function merge(chosen: Choice[], spacing: number): Choice[] {
   return out;
 }
 
+/** minRungs and maxRungs, at most the fixed ladder's rung count. */
+function bounded(input: PlacementInput): PerTitleSpec {
+  const n = input.ceilings.length;
+  return { ...input.spec, maxRungs: Math.min(input.spec.maxRungs, n), minRungs: Math.min(input.spec.minRungs, n) };
+}
+
 export function placeRungs(input: PlacementInput): Placement {
   const notes: string[] = [];
+  const spec = bounded(input);
   let spacing = input.spec.spacing;
   let chosen = place(input, spacing, notes);
-  while (chosen.length < input.spec.minRungs && spacing / 2 >= 0.5) {
+  while (chosen.length < spec.minRungs && spacing / 2 >= 0.5) {
     spacing /= 2;
     const again = place(input, spacing, []);
     if (again.length <= chosen.length) break;
     chosen = again;
   }
-  if (chosen.length < input.spec.minRungs)
-    notes.push(`only ${chosen.length} rung(s): the measured curves do not span ${input.spec.minRungs} rungs at least ${spacing.toFixed(1)} VMAF apart`);
-  else if (spacing !== input.spec.spacing) notes.push(`rungs ${spacing.toFixed(1)} VMAF apart (not ${input.spec.spacing}) to make minRungs (${input.spec.minRungs})`);
+  if (chosen.length < spec.minRungs)
+    notes.push(
+      `only ${chosen.length} rung(s): the measured curves do not span ${spec.minRungs} rungs at least ${spacing.toFixed(1)} VMAF apart (no candidate scored below ${Math.min(...chosen.map((c) => c.quality)).toFixed(1)})`,
+    );
+  else if (spacing !== input.spec.spacing) notes.push(`rungs ${spacing.toFixed(1)} VMAF apart (not ${input.spec.spacing}) to make minRungs (${spec.minRungs})`);
+  if (spec.maxRungs < input.spec.maxRungs) notes.push(`at most ${spec.maxRungs} rungs: the fixed ladder has ${spec.maxRungs} for this source`);
   const names = new Set<string>();
   const rungs = chosen.map((c) => {
     const ceiling = ceilingOf(input, c.curve);
-    const bitrate = Math.round(c.bitrate);
-    const maxrate = Math.max(bitrate, Math.min(ceiling.maxrate, Math.round(bitrate * PEAK_RATIO)));
+    const atCeiling = c.atCeiling || Math.round(c.bitrate) >= ceiling.bitrate;
+    const bitrate = atCeiling ? ceiling.bitrate : Math.round(c.bitrate);
+    const maxrate = atCeiling ? ceiling.maxrate : Math.max(bitrate, Math.min(ceiling.maxrate, Math.round(bitrate * PEAK_RATIO)));
     let name = `${c.curve.height}p`;
     if (names.has(name)) name = `${c.curve.height}p-${Math.round(bitrate / 1000)}k`;
     names.add(name);
@@ -211,12 +233,12 @@ export function placeRungs(input: PlacementInput): Placement {
       name,
       width: c.curve.width,
       height: c.curve.height,
-      crf: c.crf,
+      crf: atCeiling ? null : c.crf,
       bitrate,
       maxrate,
-      bufsize: Math.min(ceiling.bufsize, Math.round(maxrate * input.bufsizeRatio)),
+      bufsize: atCeiling ? ceiling.bufsize : Math.min(ceiling.bufsize, Math.round(maxrate * input.bufsizeRatio)),
       quality: Math.round(c.quality * 100) / 100,
-      atCeiling: c.atCeiling || bitrate >= ceiling.bitrate,
+      atCeiling,
     } satisfies PlacedRung;
   });
   return { rungs, notes };

@@ -9,6 +9,7 @@ import { rungDir, type TranscodePlan } from '../plan.js';
 import { scoreAgainstSource } from '../quality/score.js';
 import type { JobContext } from './context.js';
 import type { Encoded } from './encode.js';
+import type { HlsPackage } from '../package/hls.js';
 import { vmafSubsample, type PerTitleReport } from './per-title.js';
 
 /**
@@ -40,7 +41,7 @@ async function renditionOf(pkgDir: string, work: string, plan: TranscodePlan, ru
  * (streamkit.json, the summary); a rung more than `margin` below its prediction is said so in a
  * note, with the two numbers.
  */
-export async function checkPerTitle(ctx: JobContext, ffmpeg: string, encoded: Encoded, report: PerTitleReport | null): Promise<PerTitleReport | null> {
+export async function checkPerTitle(ctx: JobContext, ffmpeg: string, encoded: Encoded, pkg: HlsPackage | null, report: PerTitleReport | null): Promise<PerTitleReport | null> {
   if (!report) return null;
   const { plan } = encoded;
   const work = await mkdtemp(join(tmpdir(), 'streamkit-per-title-check-'));
@@ -73,13 +74,21 @@ export async function checkPerTitle(ctx: JobContext, ffmpeg: string, encoded: En
   const rungs = report.rungs.map((r) => {
     const k = measurable.findIndex((t) => t.name === r.name);
     const measured = k >= 0 ? Math.round(scores[k]! * 100) / 100 : null;
+    // the rung's own bytes over the title (segments, container included), against the ceiling it was held under
+    const packaged = pkg?.rungs.find((p) => p.name === r.name);
+    const measuredBitrate = packaged && pkg && pkg.duration > 0 ? Math.round((packaged.sizeBytes * 8) / pkg.duration) : null;
+    if (measuredBitrate !== null && measuredBitrate > r.fixedBitrate * 1.1) {
+      notes.push(
+        `${r.name}: ${Math.round(measuredBitrate / 1000)} kb/s over the whole title, above the fixed ladder's ${Math.round(r.fixedBitrate / 1000)} kb/s for ${r.height}p (predicted ${Math.round(r.bitrate / 1000)} kb/s from the samples)`,
+      );
+    }
     if (measured === null) notes.push(`${r.name}: not measured after the encode (no HLS rendition or file of it)`);
     else if (measured < r.quality - report.spec.margin) {
       notes.push(
         `${r.name}: measured ${measured.toFixed(1)} on the samples after the encode, ${(r.quality - measured).toFixed(1)} below its prediction (${r.quality.toFixed(1)}; margin ${report.spec.margin})`,
       );
     }
-    return { ...r, measured };
+    return { ...r, measured, measuredBitrate };
   });
   return { ...report, rungs, notes };
 }

@@ -30,7 +30,7 @@ import type { Source } from './probe.js';
  */
 
 /** Bumped when the analysis changes what it would choose: older cache entries are then misses. */
-const ANALYSIS_VERSION = 2;
+const ANALYSIS_VERSION = 3;
 
 /**
  * Candidate quality settings per encoder, on the encoder's own scale (crf, or NVENC's cq): three at
@@ -74,6 +74,8 @@ export interface PerTitleRung extends PlacedRung {
   fixedBitrate: number;
   /** quality measured on the samples after the encode (pipeline/per-title-check.ts); null until then */
   measured: number | null;
+  /** bits/s of the rung's segments over the whole title, after the encode; null until then (or without HLS) */
+  measuredBitrate: number | null;
 }
 
 /** What the analysis found and chose: streamkit.json's `perTitle`, the `per-title` event, --dry-run. */
@@ -307,8 +309,18 @@ async function runAnalysis(
     const placement = placeRungs({ curves, ceilings: o.ceilings, spec: o.spec, crfStep: crfStep(o.encoder), crfRange: profile.crfRange, bufsizeRatio: rc.bufsizeRatio });
     if (placement.rungs.length === 0)
       throw new StreamkitError('VERIFY_FAILED', 'The per-title analysis placed no rung: no candidate could be measured.', { hint: 'Run with --verbose and report it.' });
-    const notes = [...(o.metricChoice.note ? [o.metricChoice.note] : []), ...placement.notes];
-    const rungs = placement.rungs.map((r) => ({ ...r, fixedBitrate: o.ceilings.find((c) => c.height === r.height)!.bitrate, measured: null }));
+    const hdr = plan.colour && plan.colour.range !== 'SDR' ? plan.colour.range : null;
+    const notes = [
+      ...(o.metricChoice.note ? [o.metricChoice.note] : []),
+      // VMAF's models are trained on SDR: an HDR ladder's scores are of its PQ/HLG signal read as SDR
+      ...(hdr
+        ? [
+            `the rungs stay ${hdr}; their scores are taken on the ${hdr} signal as 8-bit SDR pictures (VMAF has no HDR model), so the qualities are relative, not what an HDR display shows`,
+          ]
+        : []),
+      ...placement.notes,
+    ];
+    const rungs = placement.rungs.map((r) => ({ ...r, fixedBitrate: o.ceilings.find((c) => c.height === r.height)!.bitrate, measured: null, measuredBitrate: null }));
     return {
       metric: o.metricChoice.metric,
       metricName: describeMetric(o.metricChoice.metric),
@@ -347,7 +359,15 @@ export function perTitlePreset(resolved: ResolvedPreset, rungs: readonly PlacedR
     video: {
       ...rest,
       rateControl: { mode: 'crf', maxrateRatio: rc['maxrateRatio'], bufsizeRatio: rc['bufsizeRatio'] },
-      rungs: rungs.map((r) => ({ name: r.name, height: Math.min(r.width, r.height), bitrate: r.bitrate, maxrate: r.maxrate, bufsize: r.bufsize, crf: r.crf })),
+      // a rung held at its ceiling: the fixed rung's VBR settings (place.ts)
+      rungs: rungs.map((r) => ({
+        name: r.name,
+        height: Math.min(r.width, r.height),
+        bitrate: r.bitrate,
+        maxrate: r.maxrate,
+        bufsize: r.bufsize,
+        ...(r.crf === null ? { mode: 'vbr' } : { crf: r.crf }),
+      })),
     },
   };
   return { ...resolved, preset: parsePresetObject(derived, `${resolved.file} (per-title)`) };

@@ -52,6 +52,8 @@ const rung = z.strictObject({
   bufsize: bitrate.optional(),
   /** quality for rate control mode crf (encoder's own scale) */
   crf: z.number().min(0).max(63).optional(),
+  /** this rung's rate control in place of rateControl.mode (a per-title ladder's rung held at the fixed ladder's bitrate is vbr in a crf ladder) */
+  mode: z.enum(['crf', 'vbr', 'cbr']).optional(),
 });
 
 const rateControl = z.strictObject({
@@ -237,10 +239,11 @@ export const presetSchema = z
         if (r.maxrate !== undefined && r.maxrate < r.bitrate) {
           ctx.addIssue({ code: 'custom', path: [...path, 'maxrate'], message: `expected maxrate >= bitrate (${r.bitrate} bit/s), got ${r.maxrate} bit/s` });
         }
-        if (rc.mode === 'cbr' && r.maxrate !== undefined && r.maxrate !== r.bitrate) {
+        const mode = r.mode ?? rc.mode;
+        if (mode === 'cbr' && r.maxrate !== undefined && r.maxrate !== r.bitrate) {
           ctx.addIssue({ code: 'custom', path: [...path, 'maxrate'], message: 'expected maxrate equal to bitrate (or none) with rateControl.mode cbr' });
         }
-        if (rc.mode === 'crf' && r.crf === undefined && rc.crf === undefined) {
+        if (mode === 'crf' && r.crf === undefined && rc.crf === undefined) {
           ctx.addIssue({ code: 'custom', path: [...path, 'crf'], message: `expected a crf value here or in ${keyPath}.rateControl.crf for rateControl.mode crf` });
         }
         names.push(presetRungName(r, l.codec, multi));

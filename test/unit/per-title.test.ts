@@ -8,6 +8,7 @@ import { mkdtemp, rm, writeFile, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTranscodeArgs } from '../../src/args/command.js';
 import { buildCandidateEncodeArgs, buildFilterScoreArgs, buildReferenceArgs, buildRenditionSampleArgs, buildSceneArgs, buildVmafToolArgs } from '../../src/args/per-title.js';
 import type { CheckedHardware } from '../../src/encoder/preset-check.js';
 import { StreamkitError } from '../../src/errors.js';
@@ -76,6 +77,10 @@ function candidates(): Candidate[] {
     c(720, 1280, 25, 2000, 95),
     c(720, 1280, 31, 1000, 88),
     c(720, 1280, 37, 500, 76),
+    c(540, 960, 19, 2200, 93),
+    c(540, 960, 25, 1100, 89),
+    c(540, 960, 31, 560, 82),
+    c(540, 960, 37, 280, 70),
     c(360, 640, 19, 1200, 86),
     c(360, 640, 25, 600, 82),
     c(360, 640, 31, 300, 74),
@@ -84,6 +89,7 @@ function candidates(): Candidate[] {
 }
 const ceilings: Ceiling[] = [
   { width: 1280, height: 720, bitrate: 4_500_000, maxrate: 6_750_000, bufsize: 10_125_000 },
+  { width: 960, height: 540, bitrate: 2_000_000, maxrate: 3_000_000, bufsize: 4_500_000 },
   { width: 640, height: 360, bitrate: 365_000, maxrate: 547_500, bufsize: 821_250 },
 ];
 
@@ -91,9 +97,9 @@ describe('rate-quality curves and their hull', () => {
   it('each resolution is one curve, cleaned to rise in bits and quality together', () => {
     const noisy = [...candidates(), { width: 640, height: 360, crf: 22, bitrate: 900_000, quality: 81 }];
     const curves = buildCurves(noisy);
-    expect(curves.map((c) => c.height)).toEqual([720, 360]);
+    expect(curves.map((c) => c.height)).toEqual([720, 540, 360]);
     // the crf 22 point costs more than crf 25 for less quality: dropped
-    expect(curves[1]!.points.map((p) => p.crf)).toEqual([37, 31, 25, 19]);
+    expect(curves[2]!.points.map((p) => p.crf)).toEqual([37, 31, 25, 19]);
   });
 
   it('interpolates linearly in log(bitrate), never beyond what was measured', () => {
@@ -152,9 +158,10 @@ describe('rung placement', () => {
   });
 
   it('a title too hard for the target under the ceilings gets the best quality there, and says so', () => {
-    const tight: Ceiling[] = [{ ...ceilings[0]!, bitrate: 1_500_000 }, ceilings[1]!];
+    const tight: Ceiling[] = [{ ...ceilings[0]!, bitrate: 1_500_000 }, { ...ceilings[1]!, bitrate: 1_000_000 }, ceilings[2]!];
     const p = place({ target: 95 }, candidates(), tight);
-    expect(p.rungs[0]).toMatchObject({ height: 720, atCeiling: true, bitrate: 1_500_000 });
+    // held at the ceiling: encoded with the fixed rung's own VBR settings, not a crf
+    expect(p.rungs[0]).toMatchObject({ height: 720, atCeiling: true, bitrate: 1_500_000, maxrate: 6_750_000, bufsize: 10_125_000, crf: null });
     expect(p.rungs[0]!.quality).toBeLessThan(95);
     expect(p.notes.join(' ')).toMatch(/out of reach/);
   });
@@ -166,6 +173,20 @@ describe('rung placement', () => {
     expect(wide.notes.join(' ')).toMatch(/apart \(not 25\)/);
   });
 
+  it('never more rungs than the fixed ladder has, and keeps a rung near its lowest bitrate', () => {
+    const two = place(
+      { target: 95, spacing: 3, maxRungs: 6 },
+      candidates().filter((c) => c.height !== 540),
+      [ceilings[0]!, ceilings[2]!],
+    );
+    expect(two.rungs.length).toBeLessThanOrEqual(2);
+    expect(two.notes.join(' ')).toMatch(/at most 2 rungs/);
+    const full = place({ target: 95, spacing: 3, maxRungs: 3 });
+    // three spaced rungs would stop far above 365 kb/s: the last is replaced by one near the floor
+    expect(full.rungs).toHaveLength(3);
+    expect(full.rungs[2]!.bitrate).toBeLessThanOrEqual(365_000 * 1.5);
+  });
+
   it('an easy title: the cheapest point already beats the target, so the top rung is that point', () => {
     const easy = candidates().map((c) => ({ ...c, quality: Math.min(99.9, c.quality + 30) }));
     const p = place({ target: 90 }, easy);
@@ -174,7 +195,7 @@ describe('rung placement', () => {
 
   it('rounds crf to the encoder step, towards better quality', () => {
     const p = placeRungs({ curves: buildCurves(candidates()), ceilings, spec: spec({ target: 93 }), crfStep: 1, crfRange: [1, 63], bufsizeRatio: 1.5 });
-    for (const r of p.rungs) expect(Number.isInteger(r.crf)).toBe(true);
+    for (const r of p.rungs) if (r.crf !== null) expect(Number.isInteger(r.crf)).toBe(true);
     expect(p.rungs[0]!.quality).toBeGreaterThanOrEqual(93);
   });
 });
@@ -271,6 +292,28 @@ describe('options and the derived preset', () => {
       { name: '360p', height: 360, bitrate: 250_000, maxrate: 500_000, bufsize: 750_000, crf: 30.1 },
     ]);
     expect(parsePresetObject(d.preset)).toBeTruthy();
+    // a rung held at its ceiling is the fixed rung, VBR, inside the crf ladder
+    const held = perTitlePreset(resolved, [
+      { name: '720p', width: 1280, height: 720, crf: null, bitrate: 4_500_000, maxrate: 6_750_000, bufsize: 10_125_000, quality: 90, atCeiling: true },
+      { name: '360p', width: 640, height: 360, crf: 30, bitrate: 250_000, maxrate: 500_000, bufsize: 750_000, quality: 75, atCeiling: false },
+    ]);
+    expect(held.preset.video.rungs[0]).toEqual({ name: '720p', height: 720, bitrate: 4_500_000, maxrate: 6_750_000, bufsize: 10_125_000, mode: 'vbr' });
+    const hardware = { hardware: 'cpu', encoder: 'libx264', reason: 'test' } as CheckedHardware;
+    const caps = {
+      path: 'ffmpeg',
+      version: { raw: '5.1', major: 5, minor: 1, configuration: [] },
+      encoders: [],
+      muxers: ['hls'],
+      filters: [],
+      hwaccels: [],
+    } as unknown as Capabilities;
+    const argv = buildTranscodeArgs(buildPlan({ preset: held, media: fakeMedia(), caps, hardware, cpus: 2 }));
+    const encoders = argv.flatMap((a, i) => (a === '-c:v' && argv[i + 1] === 'libx264' ? [i] : []));
+    expect(encoders).toHaveLength(2);
+    const first = argv.slice(encoders[0], encoders[1]);
+    expect(first).toEqual(expect.arrayContaining(['-b:v', '4500k', '-maxrate', '6750k']));
+    expect(first).not.toContain('-crf');
+    expect(argv.slice(encoders[1])).toEqual(expect.arrayContaining(['-crf', '30', '-maxrate', '500k']));
   });
 
   it('candidate quality settings: three at the top resolution, shifted up below it; perTitle.crf everywhere as given', () => {
