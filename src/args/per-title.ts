@@ -51,10 +51,20 @@ export function displaySize(plan: Pick<TranscodePlan, 'media'>): { width: number
   return { width: even(plan.media.video.displayWidth), height: even(plan.media.video.displayHeight) };
 }
 
+/**
+ * Where a sample starts in the input: sample times count from the video's first frame (a capture
+ * whose video starts after its audio: plan.timeline.videoStart later), as the encoded renditions
+ * do, whose first frame is the video's first. So a reference never starts with frames the fps filter
+ * padded in before the video began, which no rendition has.
+ */
+function seekOf(plan: Pick<TranscodePlan, 'timeline'>, s: SampleWindow): string {
+  return (s.start + plan.timeline.videoStart).toFixed(3);
+}
+
 /** The samples as inputs: one `-ss START -t DURATION -i URL` each. */
 function sampleInputs(plan: TranscodePlan, samples: readonly SampleWindow[]): string[] {
   const { media } = plan;
-  return samples.flatMap((s) => [...protocolOptions(media.remote), ...media.inputOptions, '-ss', s.start.toFixed(3), '-t', s.duration.toFixed(3), '-i', media.url]);
+  return samples.flatMap((s) => [...protocolOptions(media.remote), ...media.inputOptions, '-ss', seekOf(plan, s), '-t', s.duration.toFixed(3), '-i', media.url]);
 }
 
 /**
@@ -187,9 +197,7 @@ function distortedInput(plan: TranscodePlan, samples: readonly SampleWindow[], d
     return `[${first + i}:v:0]setpts=PTS-STARTPTS,trim=start=${d.pieces[i]!.skip.toFixed(6)}:duration=${s.duration.toFixed(6)},setpts=PTS-STARTPTS`;
   };
   if ('pieces' in d && d.pieces.length !== samples.length) throw new Error(`expected one piece per sample, got ${d.pieces.length} for ${samples.length}`);
-  const inputs = samples.flatMap((s, i) =>
-    'file' in d ? ['-ss', s.start.toFixed(3), '-t', s.duration.toFixed(3), '-i', `file:${d.file}`] : ['-i', `file:${d.pieces[i]!.playlist}`],
-  );
+  const inputs = samples.flatMap((s, i) => ('file' in d ? ['-ss', seekOf(plan, s), '-t', s.duration.toFixed(3), '-i', `file:${d.file}`] : ['-i', `file:${d.pieces[i]!.playlist}`]));
   if (samples.length === 1) return { inputs, chain: `${cut(0)},`, count: 1 };
   const pads = samples.map((_, i) => `${cut(i)}[e${first + i}]`);
   return { inputs, chain: `${pads.join(';')};${samples.map((_, i) => `[e${first + i}]`).join('')}concat=n=${samples.length}:v=1:a=0,`, count: samples.length };
@@ -211,14 +219,17 @@ export function buildFilterScoreArgs(
   const { width, height } = displaySize(plan);
   const n = distorted.length;
   const refPads = distorted.map((_, i) => `[r${i}]`).join('');
-  const parts = [`${samplesChain(plan, samples)},scale=${width}:${height}:flags=bicubic,setsar=1,format=yuv420p${n > 1 ? `,split=${n}` : ''}${refPads}`];
+  // two-input filters pair frames by timestamp: both sides are renumbered frame by frame on one clock,
+  // so a timestamp rounded in a 90 kHz segment can never pair a frame with its neighbour
+  const renumber = `setpts=N/(${formatRational(plan.ladder.frameRate)})/TB`;
+  const parts = [`${samplesChain(plan, samples)},${renumber},scale=${width}:${height}:flags=bicubic,setsar=1,format=yuv420p${n > 1 ? `,split=${n}` : ''}${refPads}`];
   const inputs: string[] = [];
   let next = samples.length;
   distorted.forEach((d, i) => {
     const { inputs: more, chain, count } = distortedInput(plan, samples, d, next);
     next += count;
     inputs.push(...more);
-    parts.push(`${chain}scale=${width}:${height}:flags=bicubic,setsar=1,format=yuv420p[d${i}]`);
+    parts.push(`${chain}${renumber},scale=${width}:${height}:flags=bicubic,setsar=1,format=yuv420p[d${i}]`);
     const log = logs[i]!;
     if (!/^[A-Za-z0-9_.-]+$/.test(log)) throw new Error(`score log names must be plain file names, got ${log}`);
     const filter =

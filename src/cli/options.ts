@@ -29,5 +29,5 @@ export function perTitleOptions(): Option[] {
 
 /** `--vmaf <path>`: libvmaf's `vmaf` tool for the per-title analysis. */
 export function vmafOption(): Option {
-  return new Option('--vmaf <path>', "libvmaf's `vmaf` tool for --per-title (default: ffmpeg's libvmaf filter, else STREAMKIT_VMAF or `vmaf` on PATH, else SSIM)");
+  return new Option('--vmaf <path>', "libvmaf's `vmaf` tool for --per-title (else STREAMKIT_VMAF, else ffmpeg's libvmaf filter, else `vmaf` on PATH, else SSIM)");
 }

@@ -259,7 +259,13 @@ export async function runWithFifos(
     live.add(child);
     return child;
   };
-  const runs = build(fifos);
+  let runs: { file: string; args: string[] }[];
+  try {
+    runs = build(fifos);
+  } catch (error) {
+    for (const f of fifos) await rm(f, { force: true });
+    throw error;
+  }
   const children = runs.map((r) => start(r.file, r.args));
   // in the order they failed: the first is the cause, the others its consequences (a broken pipe)
   const failures: number[] = [];

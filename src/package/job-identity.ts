@@ -17,7 +17,7 @@ export type JobOptions = {
   /** frame rate of raw elementary-stream inputs */
   frameRate: string | null;
   hw: HardwareRequest;
-  /** --per-title (true) or --no-per-title (false); absent when not given (the preset decides, and its hash is in the key) */
+  /** --per-title (true) or --no-per-title (false) where it changes what the preset decides; absent otherwise (the preset's hash holds its own choice) */
   perTitle?: boolean;
 };
 
@@ -49,8 +49,16 @@ export async function jobIdentity(input: string, preset: unknown, options: JobOp
     throw unreadableInput(input, error, hint);
   }
   const hash = presetHash(preset);
-  const opts = jobOptions(options);
+  // --per-title / --no-per-title count only where they change what the preset decides (its hash holds that)
+  const presetWants = perTitleIn(preset);
+  const opts = jobOptions({ ...options, perTitle: options.perTitle === undefined || options.perTitle === presetWants ? undefined : options.perTitle });
   return { key: jobKey(fingerprint, hash, opts), fingerprint, presetHash: hash, options: opts };
+}
+
+/** Whether a preset asks for a per-title ladder itself (video.perTitle: true or options). */
+function perTitleIn(preset: unknown): boolean {
+  const video = (preset as { video?: { perTitle?: unknown } } | null)?.video;
+  return video?.perTitle !== undefined && video.perTitle !== false;
 }
 
 function unreadableInput(input: string, error: unknown, hint: string | undefined): StreamkitError {

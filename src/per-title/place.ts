@@ -29,13 +29,16 @@ export interface Ceiling {
   bitrate: number;
   maxrate: number;
   bufsize: number;
+  /** how the fixed ladder encodes this rung (a rung held at the ceiling is encoded the same way); absent: vbr */
+  mode?: 'crf' | 'vbr' | 'cbr';
+  crf?: number | null;
 }
 
 export interface PlacedRung {
   name: string;
   width: number;
   height: number;
-  /** the encoder's quality setting; null: held at the ceiling, encoded with the fixed rung's VBR settings */
+  /** the encoder's quality setting; null: held at the ceiling, encoded as the fixed rung is (its mode and settings) */
   crf: number | null;
   /** predicted average bits/s (from the samples) */
   bitrate: number;
@@ -216,7 +219,7 @@ export function placeRungs(input: PlacementInput): Placement {
   }
   if (chosen.length < spec.minRungs)
     notes.push(
-      `only ${chosen.length} rung(s): the measured curves do not span ${spec.minRungs} rungs at least ${spacing.toFixed(1)} VMAF apart (no candidate scored below ${Math.min(...chosen.map((c) => c.quality)).toFixed(1)})`,
+      `only ${chosen.length} rung(s): the measured curves do not span ${spec.minRungs} rungs at least ${spacing.toFixed(1)} VMAF apart${chosen.length > 0 ? ` (nothing cheaper than the last rung, at ${Math.min(...chosen.map((c) => c.quality)).toFixed(1)})` : ''}`,
     );
   else if (spacing !== input.spec.spacing) notes.push(`rungs ${spacing.toFixed(1)} VMAF apart (not ${input.spec.spacing}) to make minRungs (${spec.minRungs})`);
   if (spec.maxRungs < input.spec.maxRungs) notes.push(`at most ${spec.maxRungs} rungs: the fixed ladder has ${spec.maxRungs} for this source`);

@@ -6,6 +6,7 @@ import { parseMediaPlaylist } from '../package/playlist.js';
 import { samplePlaylist } from '../per-title/pieces.js';
 import type { Sample } from '../per-title/samples.js';
 import { rungDir, type TranscodePlan } from '../plan.js';
+import { InterruptedError } from '../errors.js';
 import { scoreAgainstSource } from '../quality/score.js';
 import type { JobContext } from './context.js';
 import type { Encoded } from './encode.js';
@@ -47,6 +48,7 @@ export async function checkPerTitle(ctx: JobContext, ffmpeg: string, encoded: En
   const work = await mkdtemp(join(tmpdir(), 'streamkit-per-title-check-'));
   let scores: number[];
   const measurable: { name: string; distorted: Distorted }[] = [];
+  let failure: string | null = null;
   try {
     for (const r of plan.ladder.rungs) {
       const distorted = await renditionOf(ctx.workDir, work, plan, r.name, report.samples);
@@ -67,10 +69,17 @@ export async function checkPerTitle(ctx: JobContext, ffmpeg: string, encoded: En
       report.samples,
       measurable.map((t) => t.distorted),
     );
+  } catch (error) {
+    // the package is complete and checked; only the measurement failed: say so, keep the package
+    if (error instanceof InterruptedError || ctx.signal?.aborted) throw error;
+    failure = error instanceof Error ? error.message : String(error);
+    scores = [];
+    measurable.length = 0;
   } finally {
     await rm(work, { recursive: true, force: true });
   }
   const notes = [...report.notes];
+  if (failure) notes.push(`the rungs could not be measured after the encode (${failure}); their qualities are predictions only`);
   const rungs = report.rungs.map((r) => {
     const k = measurable.findIndex((t) => t.name === r.name);
     const measured = k >= 0 ? Math.round(scores[k]! * 100) / 100 : null;
@@ -82,8 +91,9 @@ export async function checkPerTitle(ctx: JobContext, ffmpeg: string, encoded: En
         `${r.name}: ${Math.round(measuredBitrate / 1000)} kb/s over the whole title, above the fixed ladder's ${Math.round(r.fixedBitrate / 1000)} kb/s for ${r.height}p (predicted ${Math.round(r.bitrate / 1000)} kb/s from the samples)`,
       );
     }
-    if (measured === null) notes.push(`${r.name}: not measured after the encode (no HLS rendition or file of it)`);
-    else if (measured < r.quality - report.spec.margin) {
+    if (measured === null) {
+      if (!failure) notes.push(`${r.name}: not measured after the encode (no HLS rendition or file of it)`);
+    } else if (measured < r.quality - report.spec.margin) {
       notes.push(
         `${r.name}: measured ${measured.toFixed(1)} on the samples after the encode, ${(r.quality - measured).toFixed(1)} below its prediction (${r.quality.toFixed(1)}; margin ${report.spec.margin})`,
       );

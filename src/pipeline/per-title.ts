@@ -50,10 +50,12 @@ const DEFAULT_CRFS: Record<EncoderName, { crfs: number[]; shift: number }> = {
 
 /** The candidate quality settings at the `index`-th resolution from the top. */
 export function candidateCrfs(encoder: EncoderName, index: number, given: readonly number[] | undefined): number[] {
-  if (given) return [...given].sort((a, b) => a - b);
   const { crfs, shift } = DEFAULT_CRFS[encoder];
   const [lo, hi] = encoderProfiles[encoder].crfRange;
-  return [...new Set(crfs.map((c) => Math.min(hi, Math.max(lo, c + index * shift))))];
+  const list = given ?? crfs.map((c) => c + index * shift);
+  // on the encoder's scale, in its steps, each once
+  const step = crfStep(encoder);
+  return [...new Set(list.map((c) => Math.round(Math.round(Math.min(hi, Math.max(lo, c)) / step) * step * 10) / 10))].sort((a, b) => a - b);
 }
 
 /** SVT-AV1 takes whole numbers; the others a tenth. */
@@ -142,9 +144,12 @@ async function childCpuSeconds(): Promise<number | null> {
   }
 }
 
-/** Scene cut times (seconds from the title's start) from scdet's metadata print file. */
-export function parseSceneCuts(text: string, startTime: number): number[] {
-  return [...text.matchAll(/pts_time:([0-9.]+)/g)].map((m) => Math.max(0, Number(m[1]) - startTime)).filter((t) => Number.isFinite(t) && t > 0.5);
+/**
+ * Scene cut times from scdet's metadata print file: seconds from the input's start (ffmpeg moves the
+ * input's first timestamp to zero before the filters), as the samples' `-ss` counts them.
+ */
+export function parseSceneCuts(text: string): number[] {
+  return [...text.matchAll(/pts_time:([0-9.]+)/g)].map((m) => Number(m[1])).filter((t) => Number.isFinite(t) && t > 0.5);
 }
 
 export interface Analysed {
@@ -176,7 +181,14 @@ export async function analysePerTitle(source: Source, request: PerTitleRequest, 
   }
   const started = performance.now();
   const fixedPlan = buildPlan({ preset: source.preset, media: source.media, caps: source.toolchain.caps, hardware: source.hardware, cpus: availableParallelism() });
-  const ceilings: Ceiling[] = fixedPlan.ladder.rungs.map((r) => ({ width: r.width, height: r.height, bitrate: r.bitrate, maxrate: r.maxrate, bufsize: r.bufsize }));
+  // one ceiling per resolution (two fixed rungs of one height: the richer one), with how the fixed ladder encodes it
+  const mode = preset.video.rateControl.mode;
+  const ceilings: Ceiling[] = [];
+  for (const r of [...fixedPlan.ladder.rungs].sort((a, b) => b.bitrate - a.bitrate)) {
+    if (ceilings.some((c) => c.height === r.height)) continue;
+    ceilings.push({ width: r.width, height: r.height, bitrate: r.bitrate, maxrate: r.maxrate, bufsize: r.bufsize, mode: r.mode ?? mode, crf: r.crf ?? null });
+  }
+  ceilings.sort((a, b) => b.height - a.height);
   const fixed = fixedPlan.ladder.rungs.map((r) => ({ name: r.name, width: r.width, height: r.height, bitrate: r.bitrate }));
   const encoder = source.hardware.encoder;
   const crfs = spec.crf ? [...spec.crf].sort((a, b) => a - b) : null;
@@ -199,13 +211,14 @@ export async function analysePerTitle(source: Source, request: PerTitleRequest, 
   const cached = await readCached<PerTitleReport>(dir, cacheKey, ANALYSIS_VERSION);
   let report: PerTitleReport;
   if (cached) {
-    report = { ...cached, cached: true };
+    // the analysis is reused; the tool that scores the check after the encode is this run's (a vmaf tool may have moved)
+    report = { ...cached, cached: true, metric: metricChoice.metric, metricName: describeMetric(metricChoice.metric) };
     emit({ type: 'analysis', phase: 'scores', percent: 100 });
   } else {
     report = await runAnalysis(source, fixedPlan, { spec, crfs, ceilings, fixed, metricChoice, encoder, cacheKey, duration, started, emit, signal: request.signal });
     await writeCached(dir, cacheKey, ANALYSIS_VERSION, report);
   }
-  const derived = perTitlePreset(source.preset, report.rungs);
+  const derived = perTitlePreset(source.preset, report.rungs, ceilings);
   const hardware = checkedHardware(derived, source.hardware);
   return { source: { ...source, preset: derived, hardware }, report };
 }
@@ -244,10 +257,15 @@ async function runAnalysis(
           if (p.outTimeSeconds !== null) report('scenes', p.outTimeSeconds / o.duration);
         },
       });
-      cuts = parseSceneCuts(await readFile(join(work, 'scenes.txt'), 'utf8').catch(() => ''), source.media.startTime ?? 0);
+      // cuts in input time; samples count from the video's first frame (args/per-title.ts sampleInputs)
+      const videoStart = plan.timeline.videoStart;
+      cuts = parseSceneCuts(await readFile(join(work, 'scenes.txt'), 'utf8').catch(() => ''))
+        .map((t) => t - videoStart)
+        .filter((t) => t > 0);
       report('scenes', 1);
     }
-    const samples = pickSamples(o.duration, plan.ladder.keyframeInterval, cuts);
+    // from the video's first frame to the end (samples count from there)
+    const samples = pickSamples(Math.max(0.04, o.duration - plan.timeline.videoStart), plan.ladder.keyframeInterval, cuts);
     const seconds = sampledSeconds(samples);
     const ext = candidateExtension(encoderProfiles[o.encoder].codec);
     const encodes: CandidateEncode[] = o.ceilings.flatMap((c, i) =>
@@ -257,7 +275,7 @@ async function runAnalysis(
         crf,
         maxrate: c.maxrate,
         bufsize: c.bufsize,
-        file: `cand-${c.height}-${crf}.${ext}`,
+        file: `cand-${i}-${crf}.${ext}`,
       })),
     );
     report('candidates', 0);
@@ -342,14 +360,24 @@ async function runAnalysis(
   }
 }
 
+/** How a rung held at its ceiling is encoded: the fixed ladder's mode for that resolution (and its crf). */
+function heldAs(c: Ceiling | undefined): Record<string, unknown> {
+  const mode = c?.mode ?? 'vbr';
+  return { mode, ...(mode === 'crf' && c?.crf !== null && c?.crf !== undefined ? { crf: c.crf } : {}) };
+}
+
 /** Score about 3 frames a second (every 8th at 24-25 fps): measured here, every 8th frame moved the pooled mean by under 0.1 against every frame, at a third of the cost. */
 export function vmafSubsample(plan: Pick<TranscodePlan, 'ladder'>): number {
   const fps = plan.ladder.frameRate.num / plan.ladder.frameRate.den;
   return Math.max(1, Math.round(fps / 3));
 }
 
-/** The preset with the per-title rungs: capped CRF, each rung's crf, bitrate (predicted), maxrate and bufsize. */
-export function perTitlePreset(resolved: ResolvedPreset, rungs: readonly PlacedRung[]): ResolvedPreset {
+/**
+ * The preset with the per-title rungs: capped CRF, each rung's crf, bitrate (predicted), maxrate and
+ * bufsize; a rung held at its ceiling as the fixed ladder encodes that resolution (its mode, and its
+ * crf in a crf ladder).
+ */
+export function perTitlePreset(resolved: ResolvedPreset, rungs: readonly PlacedRung[], ceilings: readonly Ceiling[]): ResolvedPreset {
   const doc = presetDocument(resolved.preset) as Record<string, unknown> & { video: Record<string, unknown> };
   const video = doc.video;
   const rc = video['rateControl'] as Record<string, unknown>;
@@ -366,7 +394,7 @@ export function perTitlePreset(resolved: ResolvedPreset, rungs: readonly PlacedR
         bitrate: r.bitrate,
         maxrate: r.maxrate,
         bufsize: r.bufsize,
-        ...(r.crf === null ? { mode: 'vbr' } : { crf: r.crf }),
+        ...(r.crf !== null ? { crf: r.crf } : heldAs(ceilings.find((c) => c.height === r.height))),
       })),
     },
   };

@@ -7,10 +7,11 @@ import { runCapture } from '../ffmpeg/run.js';
 /**
  * The quality metric of the per-title analysis, in this order of preference:
  *
- * 1. ffmpeg's `libvmaf` filter, when the ffmpeg in use has it (most static builds do);
- * 2. a libvmaf `vmaf` tool: `--vmaf PATH`, `STREAMKIT_VMAF`, or `vmaf` on PATH (distributions ship
- *    libvmaf 3.x's tool); `--vmaf` or STREAMKIT_VMAF naming a tool that does not run is an error;
- * 3. ffmpeg's `ssim` filter, mapped onto the VMAF scale (vmafFromSsim): the targets are then
+ * 1. the libvmaf `vmaf` tool named by `--vmaf PATH` or `STREAMKIT_VMAF` (an explicit choice wins; one
+ *    that does not run is an error, not a fallback);
+ * 2. ffmpeg's `libvmaf` filter, when the ffmpeg in use has it (most static builds do);
+ * 3. a `vmaf` tool on PATH (distributions ship libvmaf 3.x's tool);
+ * 4. ffmpeg's `ssim` filter, mapped onto the VMAF scale (vmafFromSsim): the targets are then
  *    approximate, and every report says so.
  *
  * Scores are always taken at the source's display size, each candidate upscaled with bicubic.

@@ -133,7 +133,8 @@ describe.skipIf(unmet(need.ffmpeg))('transcode --per-title (640x360, 4 s, SSIM u
     const done = events.find((e) => e.type === 'done') as unknown as { perTitle: PerTitleReport };
     expect(done.perTitle.rungs).toEqual(report.rungs);
     const m = await manifestOf(out);
-    expect(m.options['perTitle']).toBe(true);
+    // the preset asks for per-title itself: --per-title repeats it and is not part of the job key
+    expect(m.options['perTitle']).toBeUndefined();
     // the preset as loaded (fixed rungs, perTitle options), not the derived one
     expect(m.preset.resolved.video.rungs).toHaveLength(3);
     expect(m.preset.resolved.video.perTitle).toBeDefined();
@@ -157,15 +158,20 @@ describe.skipIf(unmet(need.ffmpeg))('transcode --per-title (640x360, 4 s, SSIM u
     expect(existsSync(dry)).toBe(false);
   }, 240_000);
 
-  it('batch --per-title takes the flag to every job, and the package records it', async () => {
+  it('batch --per-title takes the flag to every job; the job key holds the choice only where it differs from the preset', async () => {
     const r = await cli(['--json', 'batch', source, '-p', preset, '--per-title', '-o', join(dir, 'batch', '{stem}'), '--hw', 'cpu'], { env: cliEnv({}, cache) });
     expect(r.code, r.stderr).toBe(0);
     const m = await manifestOf(join(dir, 'batch', 'clip'));
     expect(m.perTitle?.cached).toBe(true);
-    expect(m.options['perTitle']).toBe(true);
-    // the same batch again: the package is current (the key includes --per-title)
-    const again = await cli(['--json', 'batch', source, '-p', preset, '--per-title', '-o', join(dir, 'batch', '{stem}'), '--hw', 'cpu'], { env: cliEnv({}, cache) });
+    // again without the flag (the preset asks for per-title itself): the same job, current
+    const again = await cli(['--json', 'batch', source, '-p', preset, '-o', join(dir, 'batch', '{stem}'), '--hw', 'cpu'], { env: cliEnv({}, cache) });
     expect(again.stdout).toMatch(/"status":"skipped"/);
+    // --no-per-title changes the job: the fixed ladder, encoded again, with the choice in the key
+    const fixed = await cli(['--json', 'batch', source, '-p', preset, '--no-per-title', '-o', join(dir, 'batch', '{stem}'), '--hw', 'cpu'], { env: cliEnv({}, cache) });
+    expect(fixed.code, fixed.stderr).toBe(0);
+    const f = await manifestOf(join(dir, 'batch', 'clip'));
+    expect(f.perTitle).toBeUndefined();
+    expect(f.options['perTitle']).toBe(false);
   }, 240_000);
 
   it('refuses what it cannot analyse, with the reason: several video ladders, a title without a duration', async () => {

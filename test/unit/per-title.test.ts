@@ -64,8 +64,9 @@ describe('samples', () => {
 
   it('scene cut times come from scdet via the metadata filter, relative to the title start', () => {
     const text = 'frame:0    pts:1234   pts_time:12.5\nlavfi.scd.time=12.5\nframe:1    pts:2000   pts_time:20.04\nlavfi.scd.time=20.04\n';
-    expect(parseSceneCuts(text, 0.5)).toEqual([12, 19.54]);
-    expect(parseSceneCuts('', 0)).toEqual([]);
+    // already from the input's start: ffmpeg moved the first timestamp to zero
+    expect(parseSceneCuts(text)).toEqual([12.5, 20.04]);
+    expect(parseSceneCuts('')).toEqual([]);
   });
 });
 
@@ -280,10 +281,14 @@ describe('options and the derived preset', () => {
 
   it('the derived preset is the same preset with capped-CRF rungs from the analysis, and parses', () => {
     const resolved = { name: 'p', file: 'p.yaml', chain: ['p.yaml'], preset: basePreset({ perTitle: true }) };
-    const d = perTitlePreset(resolved, [
-      { name: '720p', width: 1280, height: 720, crf: 24.3, bitrate: 1_800_000, maxrate: 3_600_000, bufsize: 5_400_000, quality: 95, atCeiling: false },
-      { name: '360p', width: 640, height: 360, crf: 30.1, bitrate: 250_000, maxrate: 500_000, bufsize: 750_000, quality: 75, atCeiling: false },
-    ]);
+    const d = perTitlePreset(
+      resolved,
+      [
+        { name: '720p', width: 1280, height: 720, crf: 24.3, bitrate: 1_800_000, maxrate: 3_600_000, bufsize: 5_400_000, quality: 95, atCeiling: false },
+        { name: '360p', width: 640, height: 360, crf: 30.1, bitrate: 250_000, maxrate: 500_000, bufsize: 750_000, quality: 75, atCeiling: false },
+      ],
+      [],
+    );
     expect(d.name).toBe('p');
     expect(d.preset.video.rateControl.mode).toBe('crf');
     expect(d.preset.video.perTitle).toBeUndefined();
@@ -293,10 +298,14 @@ describe('options and the derived preset', () => {
     ]);
     expect(parsePresetObject(d.preset)).toBeTruthy();
     // a rung held at its ceiling is the fixed rung, VBR, inside the crf ladder
-    const held = perTitlePreset(resolved, [
-      { name: '720p', width: 1280, height: 720, crf: null, bitrate: 4_500_000, maxrate: 6_750_000, bufsize: 10_125_000, quality: 90, atCeiling: true },
-      { name: '360p', width: 640, height: 360, crf: 30, bitrate: 250_000, maxrate: 500_000, bufsize: 750_000, quality: 75, atCeiling: false },
-    ]);
+    const held = perTitlePreset(
+      resolved,
+      [
+        { name: '720p', width: 1280, height: 720, crf: null, bitrate: 4_500_000, maxrate: 6_750_000, bufsize: 10_125_000, quality: 90, atCeiling: true },
+        { name: '360p', width: 640, height: 360, crf: 30, bitrate: 250_000, maxrate: 500_000, bufsize: 750_000, quality: 75, atCeiling: false },
+      ],
+      [{ width: 1280, height: 720, bitrate: 4_500_000, maxrate: 6_750_000, bufsize: 10_125_000, mode: 'vbr', crf: null }],
+    );
     expect(held.preset.video.rungs[0]).toEqual({ name: '720p', height: 720, bitrate: 4_500_000, maxrate: 6_750_000, bufsize: 10_125_000, mode: 'vbr' });
     const hardware = { hardware: 'cpu', encoder: 'libx264', reason: 'test' } as CheckedHardware;
     const caps = {
@@ -308,6 +317,13 @@ describe('options and the derived preset', () => {
       hwaccels: [],
     } as unknown as Capabilities;
     const argv = buildTranscodeArgs(buildPlan({ preset: held, media: fakeMedia(), caps, hardware, cpus: 2 }));
+    // a crf ladder's held rung keeps its crf
+    const crfHeld = perTitlePreset(
+      resolved,
+      [{ name: '720p', width: 1280, height: 720, crf: null, bitrate: 4_500_000, maxrate: 6_750_000, bufsize: 10_125_000, quality: 90, atCeiling: true }],
+      [{ width: 1280, height: 720, bitrate: 4_500_000, maxrate: 6_750_000, bufsize: 10_125_000, mode: 'crf', crf: 21 }],
+    );
+    expect(crfHeld.preset.video.rungs[0]).toMatchObject({ mode: 'crf', crf: 21 });
     const encoders = argv.flatMap((a, i) => (a === '-c:v' && argv[i + 1] === 'libx264' ? [i] : []));
     expect(encoders).toHaveLength(2);
     const first = argv.slice(encoders[0], encoders[1]);
@@ -451,8 +467,10 @@ describe('the argv of the analysis', () => {
     const ssim = buildFilterScoreArgs(plan(), samples, [{ raw: '/w/a.h264' }, { raw: '/w/b.h264' }], ['a.log', 'b.log'], { filter: 'ssim' });
     const g = ssim[ssim.indexOf('-filter_complex') + 1]!;
     expect(g).toContain('split=2[r0][r1]');
-    expect(g).toContain('[2:v:0]scale=1280:720:flags=bicubic,setsar=1,format=yuv420p[d0];[d0][r0]ssim=stats_file=a.log[o0]');
-    expect(g).toContain('[3:v:0]scale=1280:720:flags=bicubic');
+    // both sides renumbered on one clock before the two-input filter pairs them by timestamp
+    expect(g).toContain('concat=n=2:v=1:a=0,setpts=N/(25)/TB,scale=1280:720:flags=bicubic,setsar=1,format=yuv420p,split=2[r0][r1]');
+    expect(g).toContain('[2:v:0]setpts=N/(25)/TB,scale=1280:720:flags=bicubic,setsar=1,format=yuv420p[d0];[d0][r0]ssim=stats_file=a.log[o0]');
+    expect(g).toContain('[3:v:0]setpts=N/(25)/TB,scale=1280:720:flags=bicubic');
     expect(ssim).toEqual(expect.arrayContaining(['-f', 'h264', '-framerate', '25', '-i', 'file:/w/a.h264']));
     const vmaf = buildFilterScoreArgs(plan(), samples, [{ raw: '/w/a.h264' }], ['a.json'], { filter: 'libvmaf', model: 'vmaf_v0.6.1', subsample: 4, threads: 2 });
     expect(vmaf[vmaf.indexOf('-filter_complex') + 1]).toContain('[d0][r0]libvmaf=model=version=vmaf_v0.6.1:log_fmt=json:log_path=a.json:n_threads=2:n_subsample=4[o0]');
