@@ -219,9 +219,11 @@ export function buildFilterScoreArgs(
   const { width, height } = displaySize(plan);
   const n = distorted.length;
   const refPads = distorted.map((_, i) => `[r${i}]`).join('');
-  // two-input filters pair frames by timestamp: both sides are renumbered frame by frame on one clock,
-  // so a timestamp rounded in a 90 kHz segment can never pair a frame with its neighbour
-  const renumber = `setpts=N/(${formatRational(plan.ladder.frameRate)})/TB`;
+  // two-input filters pair frames by timestamp: both sides are renumbered frame by frame in one time
+  // base of one frame per tick (setpts=N/RATE/TB in a 90 kHz base truncates 10799.99 to 10799, and the
+  // frame is paired with the one before it)
+  const { num, den } = plan.ladder.frameRate;
+  const renumber = `settb=${den}/${num},setpts=N`;
   const parts = [`${samplesChain(plan, samples)},${renumber},scale=${width}:${height}:flags=bicubic,setsar=1,format=yuv420p${n > 1 ? `,split=${n}` : ''}${refPads}`];
   const inputs: string[] = [];
   let next = samples.length;

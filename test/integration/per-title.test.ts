@@ -174,6 +174,17 @@ describe.skipIf(unmet(need.ffmpeg))('transcode --per-title (640x360, 4 s, SSIM u
     expect(f.options['perTitle']).toBe(false);
   }, 240_000);
 
+  it('a capture whose video starts 0.5 s after its audio: the rungs are measured frame for frame against the source, as predicted', async () => {
+    const late = join(dir, 'video-late.ts');
+    await ffmpeg(['-v', 'error', '-itsoffset', '0.5', '-i', source, '-i', source, '-map', '0:v', '-map', '1:a', '-c', 'copy', '-f', 'mpegts', late]);
+    const outLate = join(dir, 'late-out');
+    const r = await cli(['--json', 'transcode', late, '-p', preset, '--per-title', '-o', outLate, '--hw', 'cpu'], { env: cliEnv({}, cache) });
+    expect(r.code, r.stderr).toBe(0);
+    const lateReport = (await manifestOf(outLate)).perTitle!;
+    // a reference shifted by even one frame against the rungs scores far below the prediction
+    for (const x of lateReport.rungs) expect(Math.abs(x.measured! - x.quality), `${x.name}: predicted ${x.quality}, measured ${x.measured}`).toBeLessThan(4);
+  }, 240_000);
+
   it('refuses what it cannot analyse, with the reason: several video ladders, a title without a duration', async () => {
     const multi = join(dir, 'multi.yaml');
     await writeFile(

@@ -468,9 +468,9 @@ describe('the argv of the analysis', () => {
     const g = ssim[ssim.indexOf('-filter_complex') + 1]!;
     expect(g).toContain('split=2[r0][r1]');
     // both sides renumbered on one clock before the two-input filter pairs them by timestamp
-    expect(g).toContain('concat=n=2:v=1:a=0,setpts=N/(25)/TB,scale=1280:720:flags=bicubic,setsar=1,format=yuv420p,split=2[r0][r1]');
-    expect(g).toContain('[2:v:0]setpts=N/(25)/TB,scale=1280:720:flags=bicubic,setsar=1,format=yuv420p[d0];[d0][r0]ssim=stats_file=a.log[o0]');
-    expect(g).toContain('[3:v:0]setpts=N/(25)/TB,scale=1280:720:flags=bicubic');
+    expect(g).toContain('concat=n=2:v=1:a=0,settb=1/25,setpts=N,scale=1280:720:flags=bicubic,setsar=1,format=yuv420p,split=2[r0][r1]');
+    expect(g).toContain('[2:v:0]settb=1/25,setpts=N,scale=1280:720:flags=bicubic,setsar=1,format=yuv420p[d0];[d0][r0]ssim=stats_file=a.log[o0]');
+    expect(g).toContain('[3:v:0]settb=1/25,setpts=N,scale=1280:720:flags=bicubic');
     expect(ssim).toEqual(expect.arrayContaining(['-f', 'h264', '-framerate', '25', '-i', 'file:/w/a.h264']));
     const vmaf = buildFilterScoreArgs(plan(), samples, [{ raw: '/w/a.h264' }], ['a.json'], { filter: 'libvmaf', model: 'vmaf_v0.6.1', subsample: 4, threads: 2 });
     expect(vmaf[vmaf.indexOf('-filter_complex') + 1]).toContain('[d0][r0]libvmaf=model=version=vmaf_v0.6.1:log_fmt=json:log_path=a.json:n_threads=2:n_subsample=4[o0]');
