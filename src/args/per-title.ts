@@ -1,7 +1,7 @@
 import { encoderProfiles } from '../encoder/profiles.js';
 import type { LadderRung } from '../media/ladder.js';
 import { protocolOptions } from '../media/probe.js';
-import { formatRational } from '../media/rational.js';
+import { formatRational, toNumber } from '../media/rational.js';
 import type { TranscodePlan } from '../plan.js';
 import type { Codec } from '../preset/schema.js';
 import { pixelFormatFilters, rungEncodeSettings } from './command.js';
@@ -51,20 +51,32 @@ export function displaySize(plan: Pick<TranscodePlan, 'media'>): { width: number
   return { width: even(plan.media.video.displayWidth), height: even(plan.media.video.displayHeight) };
 }
 
+/** Frames of the ladder's rate in a sample: every side of a comparison is cut to exactly this many. */
+export function sampleFrames(plan: Pick<TranscodePlan, 'ladder'>, s: SampleWindow): number {
+  return Math.max(1, Math.round(s.duration * toNumber(plan.ladder.frameRate)));
+}
+
 /**
- * Where a sample starts in the input: sample times count from the video's first frame (a capture
- * whose video starts after its audio: plan.timeline.videoStart later), as the encoded renditions
- * do, whose first frame is the video's first. So a reference never starts with frames the fps filter
- * padded in before the video began, which no rendition has.
+ * Where a sample starts in the input. Sample times count from the video's first frame (a capture whose
+ * video starts after its audio: plan.timeline.videoStart later), as the encoded renditions do, and lie
+ * on the ladder's frame grid (pipeline/per-title.ts). The seek lands a quarter frame before the
+ * sample's first frame: input seeking drops every frame before the seek point, and a frame a rounding
+ * error early would be lost; a quarter frame late, the fps filter would round it into its second slot
+ * and repeat it in the first.
  */
-function seekOf(plan: Pick<TranscodePlan, 'timeline'>, s: SampleWindow): string {
-  return (s.start + plan.timeline.videoStart).toFixed(3);
+function seekOf(plan: Pick<TranscodePlan, 'timeline' | 'ladder'>, s: SampleWindow): string {
+  return Math.max(0, s.start + plan.timeline.videoStart - 0.25 / toNumber(plan.ladder.frameRate)).toFixed(4);
+}
+
+/** How long to read from the seek point: the sample and half a frame. */
+function readFor(plan: Pick<TranscodePlan, 'ladder'>, s: SampleWindow): string {
+  return (s.duration + 0.5 / toNumber(plan.ladder.frameRate)).toFixed(4);
 }
 
 /** The samples as inputs: one `-ss START -t DURATION -i URL` each. */
 function sampleInputs(plan: TranscodePlan, samples: readonly SampleWindow[]): string[] {
   const { media } = plan;
-  return samples.flatMap((s) => [...protocolOptions(media.remote), ...media.inputOptions, '-ss', seekOf(plan, s), '-t', s.duration.toFixed(3), '-i', media.url]);
+  return samples.flatMap((s) => [...protocolOptions(media.remote), ...media.inputOptions, '-ss', seekOf(plan, s), '-t', readFor(plan, s), '-i', media.url]);
 }
 
 /**
@@ -76,8 +88,9 @@ function samplesChain(plan: TranscodePlan, samples: readonly SampleWindow[]): st
   const fps = fpsFilter({ ...plan, timeline: { ...plan.timeline, videoStart: 0 } });
   const idx = plan.media.video.index;
   const pix = pixelFormatFilters({ ...plan, scaleThreads: 1 });
-  if (samples.length === 1) return `[0:${idx}]${[fps, ...pix].join(',')}`;
-  const heads = samples.map((_, i) => `[${i}:${idx}]${fps}[s${i}]`);
+  const head = (i: number): string => `[${i}:${idx}]${fps},trim=end_frame=${sampleFrames(plan, samples[i]!)}`;
+  if (samples.length === 1) return [head(0), ...pix].join(',');
+  const heads = samples.map((_, i) => `${head(i)}[s${i}]`);
   return `${heads.join(';')};${samples.map((_, i) => `[s${i}]`).join('')}concat=n=${samples.length}:v=1:a=0${pix.length ? `,${pix.join(',')}` : ''}`;
 }
 
@@ -191,13 +204,16 @@ export type Distorted = { raw: string } | { file: string } | { pieces: readonly 
 /** The inputs of one distorted video and its chain from input `first` on, ending before the scaler. */
 function distortedInput(plan: TranscodePlan, samples: readonly SampleWindow[], d: Distorted, first: number): { inputs: string[]; chain: string; count: number } {
   if ('raw' in d) return { inputs: candidateInput(plan, d.raw), chain: `[${first}:v:0]`, count: 1 };
+  // by frame counts, never by times: exactly the frames the reference has
+  const fps = toNumber(plan.ladder.frameRate);
   const cut = (i: number): string => {
-    const s = samples[i]!;
-    if ('file' in d) return `[${first + i}:v:0]setpts=PTS-STARTPTS`;
-    return `[${first + i}:v:0]setpts=PTS-STARTPTS,trim=start=${d.pieces[i]!.skip.toFixed(6)}:duration=${s.duration.toFixed(6)},setpts=PTS-STARTPTS`;
+    const n = sampleFrames(plan, samples[i]!);
+    if ('file' in d) return `[${first + i}:v:0]setpts=PTS-STARTPTS,trim=end_frame=${n}`;
+    const from = Math.round(d.pieces[i]!.skip * fps);
+    return `[${first + i}:v:0]setpts=PTS-STARTPTS,trim=start_frame=${from}:end_frame=${from + n},setpts=PTS-STARTPTS`;
   };
   if ('pieces' in d && d.pieces.length !== samples.length) throw new Error(`expected one piece per sample, got ${d.pieces.length} for ${samples.length}`);
-  const inputs = samples.flatMap((s, i) => ('file' in d ? ['-ss', seekOf(plan, s), '-t', s.duration.toFixed(3), '-i', `file:${d.file}`] : ['-i', `file:${d.pieces[i]!.playlist}`]));
+  const inputs = samples.flatMap((s, i) => ('file' in d ? ['-ss', seekOf(plan, s), '-t', readFor(plan, s), '-i', `file:${d.file}`] : ['-i', `file:${d.pieces[i]!.playlist}`]));
   if (samples.length === 1) return { inputs, chain: `${cut(0)},`, count: 1 };
   const pads = samples.map((_, i) => `${cut(i)}[e${first + i}]`);
   return { inputs, chain: `${pads.join(';')};${samples.map((_, i) => `[e${first + i}]`).join('')}concat=n=${samples.length}:v=1:a=0,`, count: samples.length };

@@ -30,7 +30,7 @@ import type { Source } from './probe.js';
  */
 
 /** Bumped when the analysis changes what it would choose: older cache entries are then misses. */
-const ANALYSIS_VERSION = 3;
+const ANALYSIS_VERSION = 4;
 
 /**
  * Candidate quality settings per encoder, on the encoder's own scale (crf, or NVENC's cq): three at
@@ -265,7 +265,12 @@ async function runAnalysis(
       report('scenes', 1);
     }
     // from the video's first frame to the end (samples count from there)
-    const samples = pickSamples(Math.max(0.04, o.duration - plan.timeline.videoStart), plan.ladder.keyframeInterval, cuts);
+    // on the ladder's frame grid: a sample starts on a frame, in the source and in every rendition
+    const fps = plan.ladder.frameRate.num / plan.ladder.frameRate.den;
+    const samples = pickSamples(Math.max(0.04, o.duration - plan.timeline.videoStart), plan.ladder.keyframeInterval, cuts).map((s) => ({
+      start: Math.round(Math.round(s.start * fps) * (1e6 / fps)) / 1e6,
+      duration: s.duration,
+    }));
     const seconds = sampledSeconds(samples);
     const ext = candidateExtension(encoderProfiles[o.encoder].codec);
     const encodes: CandidateEncode[] = o.ceilings.flatMap((c, i) =>

@@ -1,6 +1,15 @@
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildDistortedArgs, buildFilterScoreArgs, buildReferenceArgs, buildRenditionSampleArgs, buildVmafToolArgs, type Distorted, type SampleWindow } from '../args/per-title.js';
+import {
+  buildDistortedArgs,
+  buildFilterScoreArgs,
+  buildReferenceArgs,
+  buildRenditionSampleArgs,
+  buildVmafToolArgs,
+  sampleFrames,
+  type Distorted,
+  type SampleWindow,
+} from '../args/per-title.js';
 import { StreamkitError } from '../errors.js';
 import { runFfmpeg, runWithFifos } from '../ffmpeg/run.js';
 import type { TranscodePlan } from '../plan.js';
@@ -47,6 +56,10 @@ export function parseVmafLog(text: string): { mean: number; frames: number } | n
   }
 }
 
+async function readLogs(files: readonly string[]): Promise<({ mean: number; frames: number } | null)[]> {
+  return Promise.all(files.map(async (f) => parseVmafLog(await readFile(f, 'utf8').catch(() => ''))));
+}
+
 function scoreMissing(what: string, log: string): StreamkitError {
   return new StreamkitError('VERIFY_FAILED', `The quality metric wrote no score for ${what} (${log}).`, {
     hint: 'This looks like a bug in streamkit or a broken metric tool; run again with --verbose and report it.',
@@ -69,11 +82,12 @@ export async function scoreAgainstSource(
   try {
     if (metric.via === 'vmaf-tool') {
       const out: number[] = [];
+      const expectedScored = Math.floor(samples.reduce((a, s) => a + sampleFrames(plan, s), 0) / ctx.subsample);
       // groups of scorers share one decode of the reference: each group runs its VMAF tools side by side
       for (let from = 0; from < distorted.length; from += VMAF_GROUP) {
         const group = distorted.slice(from, from + VMAF_GROUP).map((d, k) => ({ d, log: join(ctx.workDir, logs[from + k]!) }));
         const n = group.length;
-        await runWithFifos(
+        const running = runWithFifos(
           ctx.workDir,
           2 * n,
           (fifos) => [
@@ -89,9 +103,18 @@ export async function scoreAgainstSource(
           ],
           { signal: ctx.signal, what: 'scoring with VMAF' },
         );
-        for (const [k, { log }] of group.entries()) {
-          const parsed = parseVmafLog(await readFile(log, 'utf8').catch(() => ''));
-          if (!parsed) throw scoreMissing(`video ${from + k + 1} of ${distorted.length}`, log);
+        const scored = await running.then(
+          () => readLogs(group.map((g) => g.log)),
+          // a tool that has read every frame it scores exits, and a producer still writing a frame
+          // more then fails on the closed pipe: the scores stand when every log is complete
+          async (error: unknown) => {
+            const read = await readLogs(group.map((g) => g.log));
+            if (ctx.signal?.aborted || read.some((r) => r === null || r.frames < expectedScored * 0.9)) throw error;
+            return read;
+          },
+        );
+        for (const [k, parsed] of scored.entries()) {
+          if (!parsed) throw scoreMissing(`video ${from + k + 1} of ${distorted.length}`, group[k]!.log);
           out.push(parsed.mean);
         }
         ctx.onProgress?.(out.length / distorted.length);

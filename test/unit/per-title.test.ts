@@ -446,10 +446,11 @@ describe('the argv of the analysis', () => {
       { width: 640, height: 360, crf: 25, maxrate: 547_500, bufsize: 821_250, file: 'c.h264' },
     ]);
     const inputs = args.flatMap((a, i) => (a === '-i' ? [args.slice(i - 4, i + 2).join(' ')] : []));
-    expect(inputs).toEqual(['-ss 10.000 -t 2.000 -i file:in.mp4'.replace('file:in.mp4', args[args.indexOf('-i') + 1]!), `-ss 40.000 -t 2.000 -i ${args[args.indexOf('-i') + 1]}`]);
+    // a quarter frame before each sample's first frame, half a frame more than the sample
+    expect(inputs).toEqual([`-ss 9.9900 -t 2.0200 -i ${args[args.indexOf('-i') + 1]}`, `-ss 39.9900 -t 2.0200 -i ${args[args.indexOf('-i') + 1]}`]);
     const graph = args[args.indexOf('-filter_complex') + 1]!;
     expect(graph).toBe(
-      '[0:0]fps=25:start_time=0[s0];[1:0]fps=25:start_time=0[s1];[s0][s1]concat=n=2:v=1:a=0,split=2[r0][r1];[r0]scale=1280:720,setsar=1,split=2[c0][c1];[r1]scale=640:360,setsar=1[c2]',
+      '[0:0]fps=25:start_time=0,trim=end_frame=50[s0];[1:0]fps=25:start_time=0,trim=end_frame=50[s1];[s0][s1]concat=n=2:v=1:a=0,split=2[r0][r1];[r0]scale=1280:720,setsar=1,split=2[c0][c1];[r1]scale=640:360,setsar=1[c2]',
     );
     const outs = args.flatMap((a, i) => (a === '-map' ? [args.slice(i, args.indexOf('-f', i) + 2)] : []));
     expect(outs).toHaveLength(3);
@@ -508,10 +509,11 @@ describe('the argv of the analysis', () => {
     );
     expect(r).toEqual(expect.arrayContaining(['-i', 'file:/t/s0.m3u8', '-i', 'file:/t/s1.m3u8']));
     expect(r[r.indexOf('-filter_complex') + 1]).toBe(
-      '[0:v:0]setpts=PTS-STARTPTS,trim=start=1.500000:duration=2.000000,setpts=PTS-STARTPTS[e0];[1:v:0]setpts=PTS-STARTPTS,trim=start=0.000000:duration=2.000000,setpts=PTS-STARTPTS[e1];[e0][e1]concat=n=2:v=1:a=0,scale=1280:720:flags=bicubic,setsar=1,format=yuv420p[d]',
+      // by frame counts: 1.52 s into the first piece is its 38th frame; 2 s at 25 fps is 50 frames
+      '[0:v:0]setpts=PTS-STARTPTS,trim=start_frame=38:end_frame=88,setpts=PTS-STARTPTS[e0];[1:v:0]setpts=PTS-STARTPTS,trim=start_frame=0:end_frame=50,setpts=PTS-STARTPTS[e1];[e0][e1]concat=n=2:v=1:a=0,scale=1280:720:flags=bicubic,setsar=1,format=yuv420p[d]',
     );
     const f = buildRenditionSampleArgs(plan(), { file: '/pkg/mp4/720p.mp4' }, samples, '/t/d.y4m');
-    expect(f).toEqual(expect.arrayContaining(['-ss', '40.000', '-t', '2.000', '-i', 'file:/pkg/mp4/720p.mp4']));
+    expect(f).toEqual(expect.arrayContaining(['-ss', '39.9900', '-t', '2.0200', '-i', 'file:/pkg/mp4/720p.mp4']));
   });
 
   it('scene cuts: the whole title scaled down, scdet passing only cuts, their times printed to a plain file name', () => {
