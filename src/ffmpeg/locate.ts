@@ -27,7 +27,8 @@ async function isExecutable(file: string): Promise<boolean> {
   }
 }
 
-async function onPath(name: string, env: NodeJS.ProcessEnv): Promise<string | null> {
+/** The first executable file called `name` in the PATH of `env` (also for other tools: libvmaf's `vmaf`). */
+export async function onPath(name: string, env: NodeJS.ProcessEnv): Promise<string | null> {
   for (const dir of (env['PATH'] ?? '').split(delimiter)) {
     if (!dir) continue;
     const candidate = join(dir, name);

@@ -1,7 +1,7 @@
-import { access, constants } from 'node:fs/promises';
-import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import { StreamkitError } from '../errors.js';
 import type { Capabilities } from '../ffmpeg/capabilities.js';
+import { onPath } from '../ffmpeg/locate.js';
 import { runCapture } from '../ffmpeg/run.js';
 
 /**
@@ -40,24 +40,6 @@ export function describeMetric(m: Metric): string {
 /** The note every report carries when the metric is not VMAF itself. */
 export const SSIM_NOTE =
   "no VMAF available (no libvmaf filter in this ffmpeg, no `vmaf` tool on PATH, none given by --vmaf or STREAMKIT_VMAF): qualities are ffmpeg's SSIM mapped onto the VMAF scale, so the targets are approximate";
-
-async function isExecutable(file: string): Promise<boolean> {
-  try {
-    await access(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function onPath(name: string, env: NodeJS.ProcessEnv): Promise<string | null> {
-  for (const dir of (env['PATH'] ?? '').split(delimiter)) {
-    if (!dir) continue;
-    const file = join(dir, name);
-    if (await isExecutable(file)) return file;
-  }
-  return null;
-}
 
 /** The tool's version when it runs (`vmaf --version` prints it); null when it does not. */
 async function toolVersion(tool: string, signal?: AbortSignal): Promise<string | null> {

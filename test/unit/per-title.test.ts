@@ -24,7 +24,7 @@ import { pickSamples, sampleSeconds } from '../../src/per-title/samples.js';
 import { candidateCrfs, parseSceneCuts, perTitlePreset, perTitleSpecFor, vmafSubsample } from '../../src/pipeline/per-title.js';
 import { buildPlan } from '../../src/pipeline/plan.js';
 import type { TranscodePlan } from '../../src/plan.js';
-import { parsePresetObject } from '../../src/preset/load.js';
+import { parsePresetObject, type ResolvedPreset } from '../../src/preset/load.js';
 import { perTitleSchema, presetSchema, type Preset, type PresetInput } from '../../src/preset/schema.js';
 import { chooseMetric, SSIM_FIT, SSIM_NOTE, vmafFromSsim, vmafModelFor } from '../../src/quality/metric.js';
 import { parseSsimStats, parseVmafLog } from '../../src/quality/score.js';
@@ -252,6 +252,20 @@ const basePreset = (extra: Record<string, unknown> = {}): Preset =>
     packaging: { hls: {} },
   } as PresetInput);
 
+/** The plan of a preset on a fake 720p source, libx264 on the CPU (pure: no ffmpeg). */
+function planOf(preset: ResolvedPreset, media = fakeMedia()): TranscodePlan {
+  const hardware = { hardware: 'cpu', encoder: 'libx264', reason: 'test' } as CheckedHardware;
+  const caps = {
+    path: 'ffmpeg',
+    version: { raw: '5.1', major: 5, minor: 1, configuration: [] },
+    encoders: [],
+    muxers: ['hls'],
+    filters: [],
+    hwaccels: [],
+  } as unknown as Capabilities;
+  return buildPlan({ preset, media, caps, hardware, cpus: 2 });
+}
+
 describe('options and the derived preset', () => {
   it('video.perTitle turns it on with its options; --per-title with the defaults; --no-per-title off', () => {
     expect(perTitleSpecFor(basePreset(), {})).toBeNull();
@@ -307,16 +321,7 @@ describe('options and the derived preset', () => {
       [{ width: 1280, height: 720, bitrate: 4_500_000, maxrate: 6_750_000, bufsize: 10_125_000, mode: 'vbr', crf: null }],
     );
     expect(held.preset.video.rungs[0]).toEqual({ name: '720p', height: 720, bitrate: 4_500_000, maxrate: 6_750_000, bufsize: 10_125_000, mode: 'vbr' });
-    const hardware = { hardware: 'cpu', encoder: 'libx264', reason: 'test' } as CheckedHardware;
-    const caps = {
-      path: 'ffmpeg',
-      version: { raw: '5.1', major: 5, minor: 1, configuration: [] },
-      encoders: [],
-      muxers: ['hls'],
-      filters: [],
-      hwaccels: [],
-    } as unknown as Capabilities;
-    const argv = buildTranscodeArgs(buildPlan({ preset: held, media: fakeMedia(), caps, hardware, cpus: 2 }));
+    const argv = buildTranscodeArgs(planOf(held));
     // a crf ladder's held rung keeps its crf
     const crfHeld = perTitlePreset(
       resolved,
@@ -421,19 +426,7 @@ describe('the cache', () => {
 });
 
 describe('the argv of the analysis', () => {
-  const plan = (): TranscodePlan => {
-    const preset = basePreset();
-    const hardware = { hardware: 'cpu', encoder: 'libx264', reason: 'test' } as CheckedHardware;
-    const caps = {
-      path: 'ffmpeg',
-      version: { raw: '5.1', major: 5, minor: 1, configuration: [] },
-      encoders: [],
-      muxers: ['hls'],
-      filters: [],
-      hwaccels: [],
-    } as unknown as Capabilities;
-    return buildPlan({ preset: { name: 'p', file: 'p.yaml', chain: [], preset }, media: fakeMedia({ video: { frameRate: rational(25, 1) } }), caps, hardware, cpus: 2 });
-  };
+  const plan = (): TranscodePlan => planOf({ name: 'p', file: 'p.yaml', chain: [], preset: basePreset() }, fakeMedia({ video: { frameRate: rational(25, 1) } }));
   const samples = [
     { start: 10, duration: 2 },
     { start: 40, duration: 2 },
