@@ -3,6 +3,7 @@ import { isStreamkitError, StreamkitError } from '../errors.js';
 import { checkInputFile } from '../media/probe.js';
 import { isHttpUrl } from '../remote.js';
 import { fingerprintInput, jobKey, presetHash, type InputFingerprint } from './manifest.js';
+import { asksForPerTitle, type Preset } from '../preset/schema.js';
 
 /**
  * What a job is, as one key: the input's fingerprint (path, size, mtime, a hash of its first and
@@ -39,7 +40,7 @@ export interface JobIdentity {
  * `presetHash` hashes). An input that cannot be read is INPUT_MISSING / INPUT_UNREADABLE (exit 3);
  * `hint` says where inputs must be for the caller (a queue worker: on shared storage).
  */
-export async function jobIdentity(input: string, preset: unknown, options: JobOptionsInput, hint?: string): Promise<JobIdentity> {
+export async function jobIdentity(input: string, preset: Preset, options: JobOptionsInput, hint?: string): Promise<JobIdentity> {
   let fingerprint: InputFingerprint;
   try {
     // the probe's own checks first (the same errors as transcode's); a FIFO is never opened
@@ -50,15 +51,9 @@ export async function jobIdentity(input: string, preset: unknown, options: JobOp
   }
   const hash = presetHash(preset);
   // --per-title / --no-per-title count only where they change what the preset decides (its hash holds that)
-  const presetWants = perTitleIn(preset);
+  const presetWants = asksForPerTitle(preset);
   const opts = jobOptions({ ...options, perTitle: options.perTitle === undefined || options.perTitle === presetWants ? undefined : options.perTitle });
   return { key: jobKey(fingerprint, hash, opts), fingerprint, presetHash: hash, options: opts };
-}
-
-/** Whether a preset asks for a per-title ladder itself (video.perTitle: true or options). */
-function perTitleIn(preset: unknown): boolean {
-  const video = (preset as { video?: { perTitle?: unknown } } | null)?.video;
-  return video?.perTitle !== undefined && video.perTitle !== false;
 }
 
 function unreadableInput(input: string, error: unknown, hint: string | undefined): StreamkitError {

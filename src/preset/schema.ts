@@ -86,6 +86,12 @@ export const perTitleSchema = z.strictObject({
 
 export type PerTitleSpec = z.output<typeof perTitleSchema>;
 
+/** Whether a preset asks for a per-title ladder itself (`video.perTitle: true` or its options), without --per-title. */
+export function asksForPerTitle(preset: { video: { perTitle?: boolean | PerTitleSpec | undefined } }): boolean {
+  const key = preset.video.perTitle;
+  return key !== undefined && key !== false;
+}
+
 const videoLadder = z.strictObject({
   codec: z.enum(codecs),
   encoder: z

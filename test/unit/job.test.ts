@@ -2,6 +2,7 @@
  * The job life shared by `streamkit batch` and queue workers (src/job/): the one output template
  * engine, the one retry policy, the one job key, and the destination decision, on real files.
  */
+import type { Preset } from '../../src/preset/schema.js';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -139,7 +140,7 @@ describe('one job key', () => {
     const input = join(root, 'media', 'clip.mp4');
     const h264 = (await loadPreset('h264-ladder')).preset;
     const hevc = (await loadPreset('hevc-ladder')).preset;
-    const key = async (i: string, p: unknown, o: { frameRate?: string; hw?: 'auto' | 'cpu' | 'nvenc' }): Promise<string> => (await jobIdentity(i, p, o)).key;
+    const key = async (i: string, p: Preset, o: { frameRate?: string; hw?: 'auto' | 'cpu' | 'nvenc' }): Promise<string> => (await jobIdentity(i, p, o)).key;
     const base = await key(input, h264, {});
     expect(await key(input, h264, { hw: 'auto' })).toBe(base); // the default spelled out
     expect(await key(input, JSON.parse(JSON.stringify(h264)), {})).toBe(base); // the same preset after a round trip
@@ -162,7 +163,7 @@ describe('one job key', () => {
   });
 
   it('turns an input that cannot be read into an input error (exit 3)', async () => {
-    await expect(jobIdentity(join(root, 'gone.mp4'), {}, {}, 'Put it on shared storage.')).rejects.toMatchObject({
+    await expect(jobIdentity(join(root, 'gone.mp4'), {} as Preset, {}, 'Put it on shared storage.')).rejects.toMatchObject({
       code: 'INPUT_MISSING',
       exitCode: 3,
       hint: 'Put it on shared storage.',
