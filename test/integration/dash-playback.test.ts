@@ -100,19 +100,25 @@ function report(video, seen, errors, extra) {
     sizes: [...seen.sizes], firstFrame: seen.first, errors, ...extra };
 }
 
-window.playDash = async (src, id, rate, height, kbps) => {
+// a dash.js player on a fresh video element with these settings, its errors collected, the stream initialized
+async function startDash(src, settings) {
   const { video, seen } = freshVideo();
   const errors = [];
   const player = dashjs.MediaPlayer().create();
-  // start on the forced Representation (its bandwidth as the initial bitrate): a clip this short may be
-  // wholly buffered before a switch, which dash.js then does not apply to what it has buffered
-  player.updateSettings({ debug: { logLevel: 0 }, streaming: { abr: { autoSwitchBitrate: { video: false, audio: false }, initialBitrate: { video: kbps } } } });
+  player.updateSettings({ debug: { logLevel: 0 }, ...settings });
   player.on(dashjs.MediaPlayer.events.ERROR, (e) => errors.push('error ' + JSON.stringify(e.error ?? e)));
   player.on(dashjs.MediaPlayer.events.PLAYBACK_ERROR, (e) => errors.push('playbackError ' + JSON.stringify(e.error ?? e)));
   const initialized = new Promise((resolve) => player.on(dashjs.MediaPlayer.events.STREAM_INITIALIZED, resolve));
   player.initialize(video, src, false);
   await initialized;
   const representations = player.getRepresentationsByType('video').map((r) => ({ id: r.id, width: r.width, height: r.height, codecs: r.codecs }));
+  return { video, seen, errors, player, representations };
+}
+
+window.playDash = async (src, id, rate, height, kbps) => {
+  // start on the forced Representation (its bandwidth as the initial bitrate): a clip this short may be
+  // wholly buffered before a switch, which dash.js then does not apply to what it has buffered
+  const { video, seen, errors, player, representations } = await startDash(src, { streaming: { abr: { autoSwitchBitrate: { video: false, audio: false }, initialBitrate: { video: kbps } } } });
   player.setRepresentationForTypeById('video', id, true);
   await until(() => player.getCurrentRepresentationForType('video')?.id === id, 10000, 'the switch to ' + id, errors, video);
   await playToEnd(video, seen, rate, errors, height);
@@ -127,16 +133,7 @@ window.playDash = async (src, id, rate, height, kbps) => {
 // normal speed: with its ABR on and playbackRate 4, dash.js 5 leaves the element stuck at 0 with
 // everything buffered (the same package plays at 1x, and at 4x with ABR off)
 window.playDashAuto = async (src) => {
-  const { video, seen } = freshVideo();
-  const errors = [];
-  const player = dashjs.MediaPlayer().create();
-  player.updateSettings({ debug: { logLevel: 0 } });
-  player.on(dashjs.MediaPlayer.events.ERROR, (e) => errors.push('error ' + JSON.stringify(e.error ?? e)));
-  player.on(dashjs.MediaPlayer.events.PLAYBACK_ERROR, (e) => errors.push('playbackError ' + JSON.stringify(e.error ?? e)));
-  const initialized = new Promise((resolve) => player.on(dashjs.MediaPlayer.events.STREAM_INITIALIZED, resolve));
-  player.initialize(video, src, false);
-  await initialized;
-  const representations = player.getRepresentationsByType('video').map((r) => ({ id: r.id, width: r.width, height: r.height, codecs: r.codecs }));
+  const { video, seen, errors, player, representations } = await startDash(src, {});
   const current = player.getCurrentRepresentationForType('video');
   await until(() => video.readyState >= 2, 10000, 'the first frame', errors, video);
   seen.recording = true;
