@@ -374,7 +374,10 @@ export function buildFileCheckArgs(files: readonly string[], seconds = 1): strin
  * Decode several files in one ffmpeg process, discarding the frames; -xerror makes any decode error
  * fatal. The in-loop deblocking filter is skipped (`-skip_loop_filter all`): it cannot fail, only
  * smooths pixels nobody looks at here, and is about an eighth of the check's time (H.264 and HEVC;
- * decoders without the option ignore it). Every bitstream error is still found.
+ * decoders without the option ignore it). Every bitstream error is still found. Each decoder runs on
+ * one thread (`-threads 1`): the check runs one process per core (package/verify.ts), and a
+ * frame-threaded decoder spent about a quarter more CPU on the same GOP (bench/RESULTS.md); the
+ * frames decoded, and so every error found, are the same.
  * The demuxer is named for the pieces streamkit cuts (`.ts`: mpegts; `.mp4`: mov), not guessed: a
  * piece of a few TS packets (a small keyframe) scores too low in ffmpeg's MPEG-TS probe, is taken
  * for an MPEG program stream and "could not find codec parameters".
@@ -383,7 +386,7 @@ export function buildDecodeCheckArgs(list: readonly { file: string; frames: numb
   const args = ['-loglevel', 'error', '-xerror', '-protocol_whitelist', 'file'];
   for (const i of list) {
     const format = /\.ts$/i.test(i.file) ? 'mpegts' : /\.mp4$/i.test(i.file) ? 'mov' : null;
-    args.push('-skip_loop_filter', 'all', ...(format ? ['-f', format] : []), '-i', `file:${i.file}`);
+    args.push('-threads', '1', '-skip_loop_filter', 'all', ...(format ? ['-f', format] : []), '-i', `file:${i.file}`);
   }
   list.forEach((i, n) => {
     args.push('-map', `${n}`, ...(i.frames ? ['-frames:v', String(i.frames)] : []), '-f', 'null', '-');

@@ -110,9 +110,11 @@ export function decodeCheckPieces(renditions: readonly CheckedRendition[]): Deco
 
 /**
  * How many ffmpeg processes the decode check runs side by side: one per core, at most 4. One
- * process decodes its inputs one after another on its main thread (each decoder frame-threaded), so
- * it kept about 1.3 of 2 cores busy. Two processes took the check of the benchmark's 4-rung 1080p
- * package from 0.91 to 0.79 s, and of its 6-rung one from 0.96 to 0.81 s (bench/RESULTS.md).
+ * process decodes its inputs one after another, each on one thread (args/command.ts
+ * buildDecodeCheckArgs), so the processes are what keeps the cores busy. With frame-threaded
+ * decoders, two processes took the check of the benchmark's 4-rung 1080p package from 0.91 to 0.79 s;
+ * single-threaded decoders in two processes then took it to about 0.69 s with a fifth less CPU
+ * (bench/RESULTS.md).
  */
 export function decodeCheckProcesses(cpus: number): number {
   return Math.max(1, Math.min(4, Math.floor(cpus)));

@@ -374,5 +374,8 @@ describe('buildDecodeCheckArgs', () => {
     expect(argValue(argv, '-protocol_whitelist')).toBe('file');
     expect(argv.filter((_, i) => argv[i - 1] === '-i')).toEqual(['file:/a/1.ts', 'file:/a/2.ts']);
     expect(count(argv, 'null')).toBe(2);
+    // one decoder thread per input (the check runs one process per core instead)
+    expect(argv.filter((a, i) => a === '1' && argv[i - 1] === '-threads')).toHaveLength(2);
+    expect(argv.indexOf('-threads')).toBeLessThan(argv.indexOf('-i'));
   });
 });
