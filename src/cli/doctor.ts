@@ -36,7 +36,7 @@ export async function runDoctor(ctx: CommandContext): Promise<void> {
     const listed = caps.encoders.some((e) => e.name === name);
     if (!listed) nvenc[name] = { listed, works: false, message: missingNvencReason(caps, name) };
     else {
-      const t = await trialEncode(caps, name);
+      const t = await trialEncode(caps, name, { fresh: true });
       nvenc[name] = t.ok
         ? { listed, works: true, message: t.message }
         : { listed, works: false, message: t.message, cause: t.failure?.kind ?? 'other', ffmpegSaid: t.failure?.line ?? t.message, hint: nvencHint(name, t.failure) };

@@ -1,7 +1,8 @@
 import { StreamkitError } from '../errors.js';
-import { hasEncoder, type Capabilities } from '../ffmpeg/capabilities.js';
+import { hasEncoder, recallBinaryFact, rememberBinaryFact, type Capabilities } from '../ffmpeg/capabilities.js';
 import { runCapture } from '../ffmpeg/run.js';
 import { videoLadders, type HardwareKind, type Preset } from '../preset/schema.js';
+import { noDriverFact } from './nvenc-memo.js';
 import { buildEncoderTrialArgs, classifyNvencFailure, describeNvencFailure, gpuRequirement, missingNvencReason, type NvencFailure } from './nvenc.js';
 
 export type HardwareRequest = 'auto' | HardwareKind;
@@ -23,27 +24,43 @@ export interface TrialResult {
 
 const trials = new Map<string, Promise<TrialResult>>();
 
+/** Said after a failure remembered from an earlier trial (nvenc-memo.ts). */
+const REMEMBERED = ' (remembered from an earlier trial with this ffmpeg and driver setup)';
+
+async function runTrial(caps: Capabilities, encoder: string): Promise<TrialResult> {
+  try {
+    const r = await runCapture(caps.path, buildEncoderTrialArgs(encoder), { timeoutMs: 20_000 });
+    if (r.exitCode === 0) return { ok: true, message: 'one-frame trial encode succeeded' };
+    const failure = classifyNvencFailure(r.stderr, r.exitCode);
+    return { ok: false, message: describeNvencFailure(encoder, failure), failure };
+  } catch (e) {
+    return { ok: false, message: (e as Error).message, failure: { kind: 'other', line: (e as Error).message, meaning: 'the trial encode could not run' } };
+  }
+}
+
 /**
  * An encoder listed by `ffmpeg -encoders` may still fail (no GPU, no driver, no session left):
  * encode one tiny frame to find out. Cached per binary and encoder for the life of the process
- * (`fresh` runs it again, e.g. after a real encode failed at its start).
+ * (`fresh` runs it again, e.g. after a real encode failed at its start, and for `doctor`). A trial
+ * that failed for want of a driver (`no-driver`: ffmpeg could not load libcuda.so.1) is also
+ * remembered on disk, with the ffmpeg binary and a fingerprint of what decides it (nvenc-memo.ts),
+ * so that every job on a machine without an NVIDIA driver does not start ffmpeg once more to learn
+ * it again (0.12 s of CPU each); any other outcome is asked anew by every process.
  */
 export function trialEncode(caps: Capabilities, encoder: string, options: { fresh?: boolean } = {}): Promise<TrialResult> {
   const key = `${caps.path}|${encoder}`;
   let t = options.fresh ? undefined : trials.get(key);
   if (!t) {
-    t = runCapture(caps.path, buildEncoderTrialArgs(encoder), { timeoutMs: 20_000 }).then(
-      (r): TrialResult => {
-        if (r.exitCode === 0) return { ok: true, message: 'one-frame trial encode succeeded' };
-        const failure = classifyNvencFailure(r.stderr, r.exitCode);
-        return { ok: false, message: describeNvencFailure(encoder, failure), failure };
-      },
-      (e: unknown): TrialResult => ({
-        ok: false,
-        message: (e as Error).message,
-        failure: { kind: 'other', line: (e as Error).message, meaning: 'the trial encode could not run' },
-      }),
-    );
+    t = (async (): Promise<TrialResult> => {
+      const fact = noDriverFact(encoder);
+      if (!options.fresh) {
+        const kept = await recallBinaryFact<TrialResult>(caps.path, fact);
+        if (kept && !kept.ok && kept.failure?.kind === 'no-driver') return { ...kept, message: `${kept.message}${REMEMBERED}` };
+      }
+      const r = await runTrial(caps, encoder);
+      if (r.failure?.kind === 'no-driver') await rememberBinaryFact(caps.path, fact, r);
+      return r;
+    })();
     trials.set(key, t);
   }
   return t;

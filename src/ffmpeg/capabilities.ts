@@ -109,6 +109,21 @@ async function binaryKey(binary: string): Promise<string | null> {
   }
 }
 
+/** A fact kept on disk about `binary` (cachedBinaryFact), as long as the binary is unchanged; undefined when none. */
+export async function recallBinaryFact<T>(binary: string, fact: string): Promise<T | undefined> {
+  const key = await binaryKey(binary);
+  return key ? ((await readDisk()).facts?.[`${fact}|${key}`] as T | undefined) : undefined;
+}
+
+/** Keep a fact about `binary` on disk, under its path, size and mtime (a cache that cannot be written is no error). */
+export async function rememberBinaryFact(binary: string, fact: string, value: unknown): Promise<void> {
+  const key = await binaryKey(binary);
+  if (!key) return;
+  await writeDisk((disk) => {
+    disk.facts = { ...disk.facts, [`${fact}|${key}`]: value };
+  });
+}
+
 const facts = new Map<string, Promise<unknown>>();
 
 /**
@@ -121,18 +136,10 @@ export function cachedBinaryFact<T>(binary: string, fact: string, compute: () =>
   let p = facts.get(mem) as Promise<T> | undefined;
   if (!p) {
     p = (async () => {
-      const key = await binaryKey(binary);
-      const id = key ? `${fact}|${key}` : null;
-      if (id) {
-        const hit = (await readDisk()).facts?.[id];
-        if (hit !== undefined) return hit as T;
-      }
+      const hit = await recallBinaryFact<T>(binary, fact);
+      if (hit !== undefined) return hit;
       const value = await compute();
-      if (id) {
-        await writeDisk((disk) => {
-          disk.facts = { ...disk.facts, [id]: value };
-        });
-      }
+      await rememberBinaryFact(binary, fact, value);
       return value;
     })();
     p.catch(() => facts.delete(mem));

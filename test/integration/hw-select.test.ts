@@ -15,7 +15,7 @@ import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
-import { FFMPEG, haveFfmpeg, need, skipNoted, unmet } from '../helpers/index.js';
+import { cliEnv, FFMPEG, haveFfmpeg, need, parseEvents, cli as spawnCli, skipNoted, unmet } from '../helpers/index.js';
 
 const run = promisify(execFile);
 
@@ -216,5 +216,31 @@ describe.skipIf(unmet(need.ffmpeg) || skipNoted(nvencWorks && 'hw-select: NVENC 
       expect(text.out).toMatch(/^gpu: hwaccel cuda (yes|no), scale_cuda (yes|no), scale_npp (yes|no), hwupload_cuda (yes|no)$/m);
       expect(text.out).toMatch(/^--hw auto, h264-ladder: libx264 on cpu \(auto: CPU/m);
     });
+
+    const noDriver = own.lines.some((l) => /Cannot load libcuda/.test(l));
+    it.skipIf(!listedH264Nvenc || skipNoted(!noDriver && listedH264Nvenc && `hw-select: this machine's NVENC fails otherwise (${own.lines.at(-1)}), not for want of a driver`))(
+      'a trial that failed for want of a driver is remembered per ffmpeg and driver setup, not asked again by every job; doctor asks anew',
+      async () => {
+        const cache = await mkdtemp(join(root, 'cache-'));
+        const reasonOf = async (extra: NodeJS.ProcessEnv = {}): Promise<string> => {
+          const r = await spawnCli(['transcode', input, '-p', 'h264-ladder', '--dry-run', '--json'], { env: cliEnv(extra, cache) });
+          expect(r.code).toBe(0);
+          return String(parseEvents(r.stdout).find((e) => e.type === 'plan')?.['hardwareReason'] ?? r.stdout);
+        };
+        const first = await reasonOf();
+        expect(first).toMatch(/^auto: CPU \(h264_nvenc trial encode failed: no NVIDIA driver/);
+        expect(first).not.toMatch(/remembered/);
+        // the next job (another process) takes the failure from the cache, with the same words and says so
+        const second = await reasonOf();
+        expect(second).toBe(`${first.slice(0, -1)} (remembered from an earlier trial with this ffmpeg and driver setup))`);
+        // another dynamic-linker search path may hold a driver: tried again
+        expect(await reasonOf({ LD_LIBRARY_PATH: cache })).toBe(first);
+        // doctor always runs the trial
+        const d = await spawnCli(['--json', 'doctor'], { env: cliEnv({}, cache) });
+        const nvenc = (parseEvents(d.stdout).find((e) => e.type === 'doctor') as { nvenc: Record<string, { message: string }> } | undefined)?.nvenc;
+        expect(nvenc?.['h264_nvenc']?.message).toMatch(/^no NVIDIA driver/);
+        expect(nvenc?.['h264_nvenc']?.message).not.toMatch(/remembered/);
+      },
+    );
   },
 );
