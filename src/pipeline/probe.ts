@@ -2,6 +2,7 @@ import { checkedHardware, type CheckedHardware } from '../encoder/preset-check.j
 import { selectHardware, type HardwareRequest } from '../encoder/select.js';
 import { probeHdrMetadata, probeInterlace, probeMedia, type MediaInfo } from '../media/probe.js';
 import { checkSidecar, type SidecarSubtitle } from '../media/subtitles.js';
+import { prepareFfmpegRuns } from '../ffmpeg/run.js';
 import { loadPreset, type ResolvedPreset } from '../preset/load.js';
 import { resolveToolchain, type Toolchain } from './toolchain.js';
 
@@ -40,6 +41,7 @@ export interface Source {
  * input problems.
  */
 export async function probeSource(options: SourceOptions): Promise<Source> {
+  prepareFfmpegRuns();
   // read side by side; a preset problem is still reported before a toolchain one
   const loading = typeof options.preset === 'string' ? loadPreset(options.preset) : Promise.resolve(options.preset);
   const locating = options.toolchain ? Promise.resolve(options.toolchain) : resolveToolchain(options);
