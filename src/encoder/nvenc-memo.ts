@@ -28,7 +28,7 @@ const DRIVER_PATHS = [
 ];
 
 /** A short hash of everything above as it is now (names, mtimes, LD_LIBRARY_PATH). */
-export function driverFingerprint(env: NodeJS.ProcessEnv = process.env): string {
+function driverFingerprint(env: NodeJS.ProcessEnv = process.env): string {
   const parts = DRIVER_PATHS.map((p) => {
     const st = statSync(p, { throwIfNoEntry: false });
     return st ? `${p}@${st.mtimeMs}` : `${p}:none`;

@@ -2,6 +2,7 @@ import type { HardwareRequest } from '../encoder/select.js';
 import { isStreamkitError } from '../errors.js';
 import type { TranscodeEvent } from '../events.js';
 import { readManifest, type Manifest } from '../package/manifest.js';
+import type { MediaInfo } from '../media/probe.js';
 import type { ResolvedPreset } from '../preset/load.js';
 import { transcode, type Toolchain } from '../transcode.js';
 import { packageSize, packageState } from './current.js';
@@ -51,6 +52,8 @@ export interface Job {
 
 export interface RunJobOptions {
   toolchain?: Toolchain | undefined;
+  /** the input, already being probed with the toolchain's ffprobe (pipeline/probe.ts SourceOptions.probed) */
+  probed?: Promise<MediaInfo> | undefined;
   /** aborted = stop: ffmpeg is stopped, staging removed, the result is `cancelled` */
   signal?: AbortSignal | undefined;
   /** further attempts, at once, after a failure the retry policy retries; default 0 */
@@ -144,6 +147,7 @@ export async function runJob(job: Job, options: RunJobOptions = {}): Promise<Job
           ...(job.perTitle !== undefined ? { perTitle: job.perTitle } : {}),
           ...(job.vmaf ? { vmaf: job.vmaf } : {}),
           ...(options.toolchain ? { toolchain: options.toolchain } : {}),
+          ...(options.probed ? { probed: options.probed } : {}),
           ...(signal ? { signal } : {}),
           onEvent: (e) => {
             if (e.type === 'progress') duration = e.durationSeconds;

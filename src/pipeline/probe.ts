@@ -20,6 +20,12 @@ export interface SourceOptions {
   subtitles?: readonly string[] | undefined;
   signal?: AbortSignal | undefined;
   toolchain?: Toolchain | undefined;
+  /**
+   * ffprobe's look at this input, already started with the toolchain's ffprobe (the CLI starts it
+   * while it loads the preset and works out the job: cli/transcode.ts); its failure is reported here,
+   * after the preset's and the encoder's, as if it had been started here
+   */
+  probed?: Promise<MediaInfo> | undefined;
 }
 
 /** Stages 1 and 2 done: the tools, the preset, the probed source and the encoder chosen for it. */
@@ -49,7 +55,8 @@ export async function probeSource(options: SourceOptions): Promise<Source> {
   const preset = await loading;
   const toolchain = await locating;
   const request = options.hw ?? 'auto';
-  const probing = probeMedia(options.input, { ffprobe: toolchain.ffprobe.path, frameRate: options.frameRate, ...(options.signal ? { signal: options.signal } : {}) });
+  const probing =
+    options.probed ?? probeMedia(options.input, { ffprobe: toolchain.ffprobe.path, frameRate: options.frameRate, ...(options.signal ? { signal: options.signal } : {}) });
   probing.catch(() => undefined);
   const hardware = checkedHardware(preset, await selectHardware(toolchain.caps, preset.preset, request));
   const probed = await probing;
