@@ -44,7 +44,13 @@ type Mode = 'quick' | 'full';
 const mode: Mode = flag('--quick') ? 'quick' : 'full';
 
 // ----------------------------------------------------------------------------------------------- config
-type ContenderId = 'streamkit' | 'expert' | 'expertAudioOnce' | 'naive';
+/**
+ * streamkitFfmpeg: streamkit's own ffmpeg command (its plan's argv), run by hand: what streamkit's
+ * encode costs without anything streamkit does around it (start-up, probe, playlists, checks), so
+ * that the case can say how much of streamkit ÷ expert is the encode's layout and how much the
+ * fixed work around it.
+ */
+type ContenderId = 'streamkit' | 'expert' | 'expertAudioOnce' | 'naive' | 'streamkitFfmpeg';
 
 interface BenchCase {
   id: string;
@@ -99,7 +105,7 @@ const CONFIGS: Record<Mode, ModeConfig> = {
         id: 'gen10-h264-4rung-veryfast',
         input: 'gen10',
         preset: 'quick-h264-4rung.yaml',
-        contenders: ['streamkit', 'expert'],
+        contenders: ['streamkit', 'expert', 'streamkitFfmpeg'],
         noQuality: true,
         defaultReps: 6,
         headline: true,
@@ -341,6 +347,12 @@ interface WallTargetResult {
   /** median streamkit wall ÷ median expert wall, as in the table */
   ratioOfMedians: number;
   met: boolean;
+  /**
+   * With streamkit's own ffmpeg command run alone in the same repetitions: that command ÷ the expert
+   * (the encode's layout), and the seconds streamkit adds around it (streamkit − its command), per
+   * repetition; the budget is what streamkit could add and still be at `max` (max × expert − command)
+   */
+  own: { perPair: number[]; median: number; addedSeconds: number[]; budgetSeconds: number[] } | null;
 }
 
 /** streamkit ÷ expert in wall time, pair by pair (repetition i of each), against the case's target. */
@@ -349,7 +361,18 @@ function wallTargetResult(target: { max: number; what: string }, runs: CaseResul
   if (!ex || ex.length === 0) return null;
   const perPair = runs.streamkit.map((r, i) => r.wall / ex[i]!.wall);
   const med = median(perPair);
-  return { ...target, perPair, median: med, ratioOfMedians: median(runs.streamkit.map((r) => r.wall)) / median(ex.map((r) => r.wall)), met: med <= target.max };
+  const cmd = runs.streamkitFfmpeg;
+  const ownPerPair = cmd?.length === ex.length ? cmd.map((r, i) => r.wall / ex[i]!.wall) : null;
+  const own =
+    cmd && ownPerPair
+      ? {
+          perPair: ownPerPair,
+          median: median(ownPerPair),
+          addedSeconds: runs.streamkit.map((r, i) => r.wall - cmd[i]!.wall),
+          budgetSeconds: ex.map((r, i) => target.max * r.wall - cmd[i]!.wall),
+        }
+      : null;
+  return { ...target, perPair, median: med, ratioOfMedians: median(runs.streamkit.map((r) => r.wall)) / median(ex.map((r) => r.wall)), met: med <= target.max, own };
 }
 
 interface Contender {
@@ -365,6 +388,7 @@ async function runCase(c: BenchCase, input: Input): Promise<CaseResult> {
     expert: join(caseDir, 'expert'),
     expertAudioOnce: join(caseDir, 'expert-audio-once'),
     naive: join(caseDir, 'naive'),
+    streamkitFfmpeg: join(caseDir, 'streamkit-ffmpeg'),
   };
   // streamkit's plan for this job, from the build (what `transcode` runs, without running it): the
   // hand-written contenders are written from its facts, not from its ffmpeg argv
@@ -397,6 +421,19 @@ async function runCase(c: BenchCase, input: Input): Promise<CaseResult> {
     ...(c.expertAudioOnce
       ? [{ id: 'expertAudioOnce' as const, label: 'expert, audio encoded once', run: () => runFfmpegSet([expertOnce.argv], dirs.expertAudioOnce, expertOnce.dirs, rungs) }]
       : []),
+    {
+      id: 'streamkitFfmpeg' as const,
+      label: "streamkit's own ffmpeg command alone (no start-up, probe, playlists or checks)",
+      run: () =>
+        runFfmpegSet(
+          // as streamkit starts it, less `-progress pipe:1` (streamkit reads it; here nothing would)
+          [[planned.toolchain.ffmpeg.path, '-hide_banner', '-nostdin', '-nostats', ...planned.argv]],
+          dirs.streamkitFfmpeg,
+          // the folders streamkit creates for its ffmpeg: one per rung and audio rendition
+          [...ladder.rungs.map((r) => r.name), ...ladder.audio.map((a) => a.dir)].map((d) => join(dirs.streamkitFfmpeg, d)),
+          rungs,
+        ),
+    },
     {
       id: 'naive' as const,
       label: `naive: ${rungs.length} ffmpeg runs, one per rung`,
@@ -589,6 +626,13 @@ function caseMarkdown(res: CaseResult): string {
       `**Target** (${t.what}): streamkit ÷ expert, wall ≤ ${fmt(t.max)}. Measured: **${fmt(t.median)}**, the median of ${n} per-pair ratio${n > 1 ? 's' : ''}${n > 1 ? ` (${fmt(Math.min(...t.perPair))}–${fmt(Math.max(...t.perPair))})` : ''}; ratio of the medians ${fmt(t.ratioOfMedians)}: **${t.met ? 'met' : 'not met'}**${n < 4 ? ` (only ${n} pair${n > 1 ? 's' : ''}: too few to tell a few % from noise)` : ''}.`,
     );
     L.push('');
+    if (t.own) {
+      const S2 = (xs: number[]): string => fmtSummary(summary(xs));
+      L.push(
+        `**Where it goes**, per repetition (median (min–max)): streamkit's own ffmpeg command alone ÷ expert **${S2(t.own.perPair)}** (its encode layout: one audio encode instead of one per rung); what streamkit could add around that command and still be at ${fmt(t.max)} ÷ expert: **${S2(t.own.budgetSeconds)} s**; what it adds (streamkit − its command): **${S2(t.own.addedSeconds)} s**.`,
+      );
+      L.push('');
+    }
   }
   const S = (f: (r: StreamkitRun) => number): Summary => summary(sk.map(f));
   const loads = Object.values(res.runs)
