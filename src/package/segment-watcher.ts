@@ -1,11 +1,11 @@
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FMP4_INIT_NAME, segmentFileName } from '../plan.js';
 import type { TsInspection } from './inspect.js';
 import { joinBuffers, joinedTsInspection } from './join.js';
-import { reusableFileReader, type FileRead } from './read-file.js';
+import { reusableFileReader } from './read-file.js';
 import { initSegment, joinedFacts, segmentFacts, type InitSegment, type SegmentFacts, type SegmentFactsCache } from './segment-facts.js';
 
 /** One HLS rendition folder ffmpeg is writing, relative to the package root. */
@@ -46,60 +46,63 @@ export interface WatchOptions {
 }
 
 /**
- * Write MPEG-TS pieces end to end as `target` (a name ffmpeg no longer uses, or the first piece's
- * own), through a scratch name renamed into place, and remove the pieces. Each piece is read again
- * (from the page cache) into one reused buffer and written at once: joining in memory copied every
- * piece twice into fresh memory, which cost the Node process about 0.3 s of CPU per 10 s of a 4-rung
- * 1080p ladder (bench/RESULTS.md). The facts are composed from the pieces' inspections
- * (joinedTsInspection) and the SHA-256 taken as they came. A piece that changed since it was
- * inspected (another size) fails the join: the watcher then leaves joining to packaging.
+ * A segment being joined from MPEG-TS pieces as they come: each piece is appended to a scratch file
+ * beside the target and hashed from the bytes in hand (the watcher's read), so no piece is copied in
+ * memory or read twice. Joining in memory copied every piece twice into fresh memory, about 0.3 s of
+ * the Node process's CPU per 10 s of a 4-rung 1080p ladder in this VM (bench/RESULTS.md). The pieces
+ * stay until the segment is complete and renamed into place: a join left unfinished (the watcher
+ * stopped, a write failed) is abandoned and its pieces joined by packaging, as without the watcher.
  */
-async function joinTsPieces(
-  root: string,
-  target: string,
-  group: readonly { name: string; size: number; facts: SegmentFacts }[],
-  sha256: string,
-  read: (path: string) => Promise<FileRead>,
-): Promise<SegmentFacts> {
-  const scratch = join(root, `${target}.joining`);
+interface TsJoin {
+  add(buf: Buffer): Promise<void>;
+  /** close, rename into place as `target`; the joined file's SHA-256 and size */
+  finish(target: string): Promise<{ sha256: string; size: number }>;
+  /** close and remove the scratch file */
+  abandon(): Promise<void>;
+}
+
+async function startTsJoin(scratch: string): Promise<TsJoin> {
   const out = await open(scratch, 'w');
+  const hash = createHash('sha256');
   let size = 0;
-  try {
-    for (const p of group) {
-      const { buf } = await read(join(root, p.name));
-      if (buf.length !== p.size) throw new Error(`${p.name} changed while it was being joined`);
-      for (let at = 0; at < buf.length; ) at += (await out.write(buf, at, buf.length - at)).bytesWritten;
-      size += buf.length;
-    }
-  } catch (error) {
+  let closed = false;
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
     await out.close();
-    await rm(scratch, { force: true });
-    throw error;
-  }
-  await out.close();
-  await rename(scratch, join(root, target));
-  for (const p of group) if (p.name !== target) await rm(join(root, p.name), { force: true });
-  const inspection = joinedTsInspection(group.map((p) => ({ size: p.size, inspection: p.facts.inspection as TsInspection })));
-  return { size, mtimeMs: statSync(join(root, target)).mtimeMs, sha256, inspection, initSha256: null };
+  };
+  return {
+    async add(buf) {
+      for (let at = 0; at < buf.length; ) at += (await out.write(buf, at, buf.length - at)).bytesWritten;
+      hash.update(buf);
+      size += buf.length;
+    },
+    async finish(target) {
+      await close();
+      await rename(scratch, target);
+      return { sha256: hash.digest('hex'), size };
+    },
+    async abandon() {
+      await close().catch(() => undefined);
+      await rm(scratch, { force: true });
+    },
+  };
 }
 
 export function watchSegments(root: string, renditions: readonly WatchedRendition[], facts: SegmentFactsCache, intervalMs = 1000, options: WatchOptions = {}): SegmentWatcher {
   const { onSegment, pieces } = options;
   const read = reusableFileReader();
-  // a second buffer for joining MPEG-TS pieces: `read`'s holds the piece in hand meanwhile
-  const reread = reusableFileReader();
   const state = renditions.map((r) => ({
     ...r,
     next: 0,
     init: null as InitSegment | null,
     /**
      * pieces mode: the segment being gathered and its pieces so far. fMP4 pieces keep a copy of their
-     * bytes (the reader reuses its buffer); MPEG-TS pieces keep none: they are hashed as they come and
-     * read again from the page cache when the segment is written (joinTsPieces)
+     * bytes (the reader reuses its buffer); MPEG-TS pieces keep none: they are written as they come (`ts`)
      */
     segment: 0,
     pending: [] as { name: string; buf: Buffer | null; size: number; facts: SegmentFacts }[],
-    hash: null as Hash | null,
+    ts: null as TsJoin | null,
     joining: pieces !== null && pieces !== undefined,
   }));
 
@@ -111,22 +114,26 @@ export function watchSegments(root: string, renditions: readonly WatchedRenditio
     }
     const size = r.segment === 0 ? pieces.first : pieces.rest;
     const single = size === 1 && r.next === r.segment;
+    const target = join(r.dir, segmentFileName(r.container, r.segment));
     const ts = r.container === 'ts' && !single;
     if (ts) {
-      r.hash ??= createHash('sha256');
-      r.hash.update(buf);
+      r.ts ??= await startTsJoin(join(root, `${target}.joining`));
+      await r.ts.add(buf);
     }
     r.pending.push({ name, buf: single || ts ? null : Buffer.from(buf), size: buf.length, facts: known });
     if (r.pending.length < size) return;
     const group = r.pending;
     r.pending = [];
-    const target = join(r.dir, segmentFileName(r.container, r.segment));
     let final = known;
-    if (ts) {
-      const digest = r.hash!.digest('hex');
-      r.hash = null;
-      final = await joinTsPieces(root, target, group, digest, reread);
-      for (const p of group) facts.delete(p.name);
+    if (ts && r.ts) {
+      const joined = await r.ts.finish(join(root, target));
+      r.ts = null;
+      for (const p of group) {
+        facts.delete(p.name);
+        if (p.name !== target) await rm(join(root, p.name), { force: true });
+      }
+      const inspection = joinedTsInspection(group.map((p) => ({ size: p.size, inspection: p.facts.inspection as TsInspection })));
+      final = { ...joined, mtimeMs: statSync(join(root, target)).mtimeMs, inspection, initSha256: null };
       facts.set(target, final);
     } else if (!single) {
       const joined = joinBuffers(
@@ -184,11 +191,19 @@ export function watchSegments(root: string, renditions: readonly WatchedRenditio
           // not readable as a segment (or not joinable): left for packaging, which reports what is
           // wrong with it; no more joining in this rendition, packaging joins from here on
           r.joining = false;
+          await abandonJoin(r);
         }
         r.next++;
       }
       if (stopped) return;
     }
+  };
+
+  /** a segment half joined is left to packaging, which joins it from its pieces (still there) */
+  const abandonJoin = async (r: (typeof state)[number]): Promise<void> => {
+    const half = r.ts;
+    r.ts = null;
+    await half?.abandon().catch(() => undefined);
   };
 
   const schedule = (): void => {
@@ -208,6 +223,7 @@ export function watchSegments(root: string, renditions: readonly WatchedRenditio
       stopped = true;
       if (timer) clearTimeout(timer);
       await inFlight;
+      for (const r of state) await abandonJoin(r);
     },
   };
 }

@@ -174,6 +174,26 @@ describe.skipIf(unmet(need.ffmpeg))('segments measured during the encode', () =>
     });
   }
 
+  it('ts: a segment half joined when the watcher stops is left to packaging: its pieces stay, no scratch file is left', async () => {
+    const root = await mkdtemp(join(dir, 'join-half-'));
+    await mkdir(join(root, 'v'));
+    const facts: SegmentFactsCache = new Map();
+    const joined = new Map<string, number>();
+    const watcher = watchSegments(root, [{ dir: 'v', kind: 'video', container: 'ts' }], facts, 10, { pieces: { first: 1, rest: 2, joined } });
+    try {
+      await place(join(ts, 'seg_00000.ts'), join(root, 'v', 'seg_00000.ts'));
+      await until(() => joined.get('v') === 1, 'segment 0');
+      await place(join(ts, 'seg_00001.ts'), join(root, 'v', 'seg_00001.ts'));
+      // the first piece of segment 1 is being joined (written to the scratch file) once it is measured
+      await until(() => facts.has('v/seg_00001.ts'), 'piece 1 measured');
+    } finally {
+      await watcher.stop();
+    }
+    expect(joined.get('v')).toBe(1);
+    expect((await readdir(join(root, 'v'))).sort()).toEqual(['seg_00000.ts', 'seg_00001.ts']);
+    expect((await readFile(join(root, 'v', 'seg_00001.ts'))).equals(await readFile(join(ts, 'seg_00001.ts')))).toBe(true);
+  });
+
   it('fMP4: segments are inspected with the init segment, and the facts name that init by its hash', async () => {
     const { root, facts } = await watching('fmp4', async (v, facts) => {
       await copyFile(join(fmp4, 'init.mp4'), join(v, 'init.mp4'));
