@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import { readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StreamkitError } from '../errors.js';
 import { reusableFileReader } from './read-file.js';
@@ -154,6 +154,16 @@ async function joinPieces(root: string, dir: string, first: number, rest: number
     // joined while ffmpeg encoded (segment-watcher.ts): its pieces are gone, the segment is there
     if (j < done) continue;
     if (group.length === 1 && group[0] === j) continue;
+    if (group.length === 1 && !init) {
+      // one MPEG-TS piece (the last segment, often): renamed, not copied; what the watcher learned of
+      // it still holds (a rename keeps size and mtime), else measureRendition reads it
+      const from = join(dir, pieces[0]!.uri);
+      await rename(join(abs, pieces[0]!.uri), join(abs, target));
+      const known = facts.get(from);
+      facts.delete(from);
+      if (known) facts.set(join(dir, target), known);
+      continue;
+    }
     const bufs: Buffer[] = [];
     // TS: what the segment watcher learned of each piece while ffmpeg encoded, still true of the file
     const known: (SegmentFacts | undefined)[] = [];

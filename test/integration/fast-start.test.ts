@@ -111,6 +111,22 @@ describe.skipIf(unmet(need.ffmpeg))('a short first segment', () => {
     }
   });
 
+  it('a last segment of one piece (8 s: 1 + 3 + 3 + 1) is that piece renamed, and streamkit.json has its real size and checksum', async () => {
+    const source = await makeSource(join(dir, 'clip8.mp4'), { size: '320x180', rate: '30', duration: 8, audio: ['eng'] });
+    const preset = await writeFastPreset(dir, 'fast-start-8', { codec: 'h264', rungs: [180, 120], keyframeInterval: 1, segmentDuration: 3 });
+    const out = join(dir, 'out8');
+    await transcode({ input: source, preset, output: out, hw: 'cpu', toolchain });
+    // checkPackage compares every output's size and SHA-256 in streamkit.json with the file
+    const p8 = await checkPackage(out, { fps: 30, duration: 8, audioRenditions: 1, resolutions: ['214x120', '320x180'], targetDuration: 3 });
+    for (const r of p8.rungs)
+      expect(
+        r.playlist.segments.map((s) => Number(s.duration.toFixed(3))),
+        r.dir,
+      ).toEqual([1, 3, 3, 1]);
+    for (const r of p8.rungs)
+      expect((await readdir(join(out, r.dir))).filter((f) => !f.endsWith('.m3u8')).sort(), r.dir).toEqual(['seg_00000.ts', 'seg_00001.ts', 'seg_00002.ts', 'seg_00003.ts']);
+  });
+
   it('the start variant is listed first: here the top rung, whose first segment is small enough for 1.5 Mbit/s', async () => {
     const master = parseMasterPlaylist(await readFile(join(output, 'master.m3u8'), 'utf8'));
     expect(master.variants.map((v) => v.attrs['RESOLUTION'])).toEqual(['320x180', '214x120']);
