@@ -374,19 +374,20 @@ export function buildFileCheckArgs(files: readonly string[], seconds = 1): strin
  * Decode several files in one ffmpeg process, discarding the frames; -xerror makes any decode error
  * fatal. The in-loop deblocking filter is skipped (`-skip_loop_filter all`): it cannot fail, only
  * smooths pixels nobody looks at here, and is about an eighth of the check's time (H.264 and HEVC;
- * decoders without the option ignore it). Every bitstream error is still found. Each decoder runs on
- * one thread (`-threads 1`): the check runs one process per core (package/verify.ts), and a
- * frame-threaded decoder spent about a quarter more CPU on the same GOP (bench/RESULTS.md); the
- * frames decoded, and so every error found, are the same.
+ * decoders without the option ignore it). Every bitstream error is still found. Each decoder gets
+ * `threads` threads (`-threads`): the check runs one process per core up to 4 (package/verify.ts),
+ * so on up to 4 cores one each: frame-threaded decoders spent about 15% more CPU on the same last
+ * GOPs of the benchmark's package (1.5 against 1.3 s, bench/RESULTS.md); the frames decoded, and so
+ * every error found, are the same.
  * The demuxer is named for the pieces streamkit cuts (`.ts`: mpegts; `.mp4`: mov), not guessed: a
  * piece of a few TS packets (a small keyframe) scores too low in ffmpeg's MPEG-TS probe, is taken
  * for an MPEG program stream and "could not find codec parameters".
  */
-export function buildDecodeCheckArgs(list: readonly { file: string; frames: number | null }[]): string[] {
+export function buildDecodeCheckArgs(list: readonly { file: string; frames: number | null }[], threads = 1): string[] {
   const args = ['-loglevel', 'error', '-xerror', '-protocol_whitelist', 'file'];
   for (const i of list) {
     const format = /\.ts$/i.test(i.file) ? 'mpegts' : /\.mp4$/i.test(i.file) ? 'mov' : null;
-    args.push('-threads', '1', '-skip_loop_filter', 'all', ...(format ? ['-f', format] : []), '-i', `file:${i.file}`);
+    args.push('-threads', String(Math.max(1, Math.floor(threads))), '-skip_loop_filter', 'all', ...(format ? ['-f', format] : []), '-i', `file:${i.file}`);
   }
   list.forEach((i, n) => {
     args.push('-map', `${n}`, ...(i.frames ? ['-frames:v', String(i.frames)] : []), '-f', 'null', '-');

@@ -110,14 +110,23 @@ export function decodeCheckPieces(renditions: readonly CheckedRendition[]): Deco
 
 /**
  * How many ffmpeg processes the decode check runs side by side: one per core, at most 4. One
- * process decodes its inputs one after another, each on one thread (args/command.ts
- * buildDecodeCheckArgs), so the processes are what keeps the cores busy. With frame-threaded
- * decoders, two processes took the check of the benchmark's 4-rung 1080p package from 0.91 to 0.79 s;
- * single-threaded decoders in two processes then took it to about 0.69 s with a fifth less CPU
- * (bench/RESULTS.md).
+ * process decodes its inputs one after another, so the processes are what keeps the cores busy.
+ * With frame-threaded decoders, two processes took the check of the benchmark's 4-rung 1080p package
+ * from 0.91 to 0.79 s on 2 cores; with one thread per decoder (decodeCheckThreads) to about 0.69 s,
+ * with about 13% less CPU (bench/RESULTS.md).
  */
 export function decodeCheckProcesses(cpus: number): number {
   return Math.max(1, Math.min(4, Math.floor(cpus)));
+}
+
+/**
+ * Threads per decoder in the decode check: the cores each of its processes has to itself. One on up
+ * to 4 cores (a frame-threaded decoder costs more CPU for the same frames, and the other processes
+ * keep the other cores busy); more where there are more cores than processes, so that a large last
+ * GOP (4K, HEVC) does not decode on one core of many.
+ */
+export function decodeCheckThreads(cpus: number, processes: number): number {
+  return Math.max(1, Math.floor(Math.floor(cpus) / Math.max(1, processes)));
 }
 
 /**
@@ -163,7 +172,7 @@ export async function decodeCheck(
   decoded: ReadonlySet<string> = new Set(),
 ): Promise<void> {
   const todo = pieces.filter((p) => !decoded.has(pieceIdentity(root, p) ?? ''));
-  await decodePieces(ffmpeg, root, todo, signal, processes, '.verify-');
+  await decodePieces(ffmpeg, root, todo, signal, processes, decodeCheckThreads(availableParallelism(), processes), '.verify-');
 }
 
 /**
@@ -195,7 +204,8 @@ export async function decodeEarly(ffmpeg: string, root: string, pieces: readonly
   const ids = pieces.map((p) => pieceIdentity(root, p));
   if (pieces.length === 0 || ids.some((id) => id === null)) return new Set();
   try {
-    await decodePieces(ffmpeg, root, pieces, signal, 1, '.verify-early-');
+    // one process, one thread: it runs beside the encode, which has the cores
+    await decodePieces(ffmpeg, root, pieces, signal, 1, 1, '.verify-early-');
   } catch {
     return new Set();
   }
@@ -208,6 +218,7 @@ async function decodePieces(
   pieces: readonly DecodePiece[],
   signal: AbortSignal | undefined,
   processes: number,
+  threads: number,
   scratchPrefix: string,
 ): Promise<void> {
   const inputs: DecodeInput[] = [];
@@ -242,7 +253,7 @@ async function decodePieces(
     await Promise.all(
       groups.map(async (group) => {
         try {
-          await decodeGroup(ffmpeg, group, stop);
+          await decodeGroup(ffmpeg, group, threads, stop);
         } catch (error) {
           // the first failure is the real one; the others are the processes it stopped
           if (failure === null) failure = error;
@@ -257,10 +268,10 @@ async function decodePieces(
 }
 
 /** One ffmpeg process decoding `inputs`; any error line, or a failed exit, is VERIFY_FAILED naming what it checked. */
-async function decodeGroup(ffmpeg: string, inputs: readonly DecodeInput[], signal: AbortSignal): Promise<void> {
+async function decodeGroup(ffmpeg: string, inputs: readonly DecodeInput[], threads: number, signal: AbortSignal): Promise<void> {
   const checked = inputs.map((i) => i.what);
   try {
-    const r = await runFfmpeg(ffmpeg, buildDecodeCheckArgs(inputs), { what: 'decoding the output to check it', signal });
+    const r = await runFfmpeg(ffmpeg, buildDecodeCheckArgs(inputs, threads), { what: 'decoding the output to check it', signal });
     if (r.stderrTail.length > 0) {
       throw new StreamkitError('VERIFY_FAILED', `The output does not decode cleanly: ${r.stderrTail[r.stderrTail.length - 1]}`, { details: { stderrTail: r.stderrTail, checked } });
     }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildDecodeCheckArgs } from '../../src/args/command.js';
-import { balanceGroups, decodeCheckPieces, decodeCheckProcesses, type CheckedRendition } from '../../src/package/verify.js';
+import { balanceGroups, decodeCheckPieces, decodeCheckProcesses, decodeCheckThreads, type CheckedRendition } from '../../src/package/verify.js';
 
 /** A segment of 30,000 bytes with keyframes at the given byte offsets, each keyframe 1,000 bytes. */
 const seg = (uri: string, ...offsets: number[]): CheckedRendition['segments'][number] => ({ uri, bytes: 30_000, keyframes: offsets.map((offset) => ({ offset, length: 1000 })) });
@@ -131,6 +131,13 @@ describe('buildDecodeCheckArgs with frame limits', () => {
 describe('sharing the decode check among processes', () => {
   it('one process per core, at least 1 and at most 4', () => {
     expect([0, 1, 2, 3, 4, 16].map(decodeCheckProcesses)).toEqual([1, 1, 2, 3, 4, 4]);
+  });
+
+  it('one decoder thread per process up to 4 cores, the cores each process has to itself beyond', () => {
+    expect([1, 2, 3, 4, 6, 8, 16, 64].map((cpus) => decodeCheckThreads(cpus, decodeCheckProcesses(cpus)))).toEqual([1, 1, 1, 1, 1, 2, 4, 16]);
+    expect(decodeCheckThreads(8, 0)).toBe(8);
+    const argv = buildDecodeCheckArgs([{ file: '/a.ts', frames: null }], 4);
+    expect(argv[argv.indexOf('-threads') + 1]).toBe('4');
   });
 
   it('heaviest first into the lightest group: a 4-rung package splits into two groups of about equal bytes', () => {
