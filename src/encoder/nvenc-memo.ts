@@ -28,7 +28,7 @@ const DRIVER_PATHS = [
 ];
 
 /** A short hash of everything above as it is now (names, mtimes, LD_LIBRARY_PATH). */
-function driverFingerprint(env: NodeJS.ProcessEnv = process.env): string {
+export function driverFingerprint(env: NodeJS.ProcessEnv = process.env): string {
   const parts = DRIVER_PATHS.map((p) => {
     const st = statSync(p, { throwIfNoEntry: false });
     return st ? `${p}@${st.mtimeMs}` : `${p}:none`;
@@ -37,7 +37,16 @@ function driverFingerprint(env: NodeJS.ProcessEnv = process.env): string {
   return createHash('sha256').update(parts.join('\n')).digest('hex').slice(0, 16);
 }
 
-/** The disk-cache fact name (ffmpeg/capabilities.ts rememberBinaryFact) for a failed trial of `encoder` with this driver setup. */
-export function noDriverFact(encoder: string, env: NodeJS.ProcessEnv = process.env): string {
-  return `nvenc-no-driver|${encoder}|${driverFingerprint(env)}`;
+/**
+ * Whether a failed trial can be remembered here: on Linux, where the paths above decide it. Elsewhere
+ * (Windows' nvcuda.dll, say) none of them exists, the fingerprint would never change, and a driver
+ * installed later would go unnoticed: every process runs the trial.
+ */
+export function canRememberNoDriver(platform: NodeJS.Platform = process.platform): boolean {
+  return platform === 'linux';
+}
+
+/** The disk-cache fact (ffmpeg/capabilities.ts rememberBinaryFact) for `encoder`: one per binary and encoder, holding the fingerprint it was true for. */
+export function noDriverFact(encoder: string): string {
+  return `nvenc-no-driver|${encoder}`;
 }

@@ -2,7 +2,7 @@ import { StreamkitError } from '../errors.js';
 import { hasEncoder, recallBinaryFact, rememberBinaryFact, type Capabilities } from '../ffmpeg/capabilities.js';
 import { runCapture } from '../ffmpeg/run.js';
 import { videoLadders, type HardwareKind, type Preset } from '../preset/schema.js';
-import { noDriverFact } from './nvenc-memo.js';
+import { canRememberNoDriver, driverFingerprint, noDriverFact } from './nvenc-memo.js';
 import { buildEncoderTrialArgs, classifyNvencFailure, describeNvencFailure, gpuRequirement, missingNvencReason, type NvencFailure } from './nvenc.js';
 
 export type HardwareRequest = 'auto' | HardwareKind;
@@ -43,22 +43,27 @@ async function runTrial(caps: Capabilities, encoder: string): Promise<TrialResul
  * encode one tiny frame to find out. Cached per binary and encoder for the life of the process
  * (`fresh` runs it again, e.g. after a real encode failed at its start, and for `doctor`). A trial
  * that failed for want of a driver (`no-driver`: ffmpeg could not load libcuda.so.1) is also
- * remembered on disk, with the ffmpeg binary and a fingerprint of what decides it (nvenc-memo.ts),
- * so that every job on a machine without an NVIDIA driver does not start ffmpeg once more to learn
- * it again (0.12 s of CPU each); any other outcome is asked anew by every process.
+ * remembered on disk (Linux), with the ffmpeg binary and a fingerprint of what decides it
+ * (nvenc-memo.ts), so that every job on a machine without an NVIDIA driver does not start ffmpeg once
+ * more to learn it again (0.16-0.22 s of CPU each, bench/RESULTS.md); any other outcome is asked anew
+ * by every process, and clears what was kept.
  */
 export function trialEncode(caps: Capabilities, encoder: string, options: { fresh?: boolean } = {}): Promise<TrialResult> {
   const key = `${caps.path}|${encoder}`;
   let t = options.fresh ? undefined : trials.get(key);
   if (!t) {
     t = (async (): Promise<TrialResult> => {
+      if (!canRememberNoDriver()) return runTrial(caps, encoder);
       const fact = noDriverFact(encoder);
-      if (!options.fresh) {
-        const kept = await recallBinaryFact<TrialResult>(caps.path, fact);
-        if (kept && !kept.ok && kept.failure?.kind === 'no-driver') return { ...kept, message: `${kept.message}${REMEMBERED}` };
+      const fingerprint = driverFingerprint();
+      const kept = await recallBinaryFact<{ fingerprint: string; result: TrialResult }>(caps.path, fact);
+      if (!options.fresh && kept?.fingerprint === fingerprint && kept.result.failure?.kind === 'no-driver') {
+        return { ...kept.result, message: `${kept.result.message}${REMEMBERED}` };
       }
       const r = await runTrial(caps, encoder);
-      if (r.failure?.kind === 'no-driver') await rememberBinaryFact(caps.path, fact, r);
+      // a failure for want of a driver replaces what was kept; any other outcome (doctor found NVENC working, say) clears it
+      if (r.failure?.kind === 'no-driver') await rememberBinaryFact(caps.path, fact, { fingerprint, result: r });
+      else if (kept) await rememberBinaryFact(caps.path, fact, null);
       return r;
     })();
     trials.set(key, t);

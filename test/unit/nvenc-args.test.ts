@@ -4,6 +4,7 @@
  * classification, and the trial/fallback decisions. The CPU argv is pinned too: NVENC must not change it.
  */
 import { describe, expect, it } from 'vitest';
+import { canRememberNoDriver, driverFingerprint, noDriverFact } from '../../src/encoder/nvenc-memo.js';
 import { chooseNvencPipeline, TRIAL_FRAMES, type TrialRunner } from '../../src/pipeline/nvenc-trial.js';
 import { buildEncoderTrialArgs, classifyNvencFailure, isBFrameRefFailure, isDeviceLevelFailure, missingNvencReason, stripLogPrefix } from '../../src/encoder/nvenc.js';
 import { encoderProfiles, type RungEncodeSettings } from '../../src/encoder/profiles.js';
@@ -631,5 +632,22 @@ describe('retrying on the CPU after NVENC failed at the start', () => {
     expect(mayRetryOnCpu({ ...x, framesEncoded: 25 })).toBe(false);
     expect(mayRetryOnCpu({ ...x, aborted: true })).toBe(false);
     expect(mayRetryOnCpu({ ...x, error: new StreamkitError('INTERRUPTED', 'x') })).toBe(false);
+  });
+});
+
+describe('remembering an NVENC trial that failed for want of a driver', () => {
+  it('only on Linux, where the fingerprinted paths decide whether libcuda.so.1 loads', () => {
+    expect(canRememberNoDriver('linux')).toBe(true);
+    expect(canRememberNoDriver('win32')).toBe(false);
+    expect(canRememberNoDriver('darwin')).toBe(false);
+  });
+
+  it('the fingerprint is stable, and changes with the dynamic linker search path', () => {
+    const env = { LD_LIBRARY_PATH: '' };
+    expect(driverFingerprint(env)).toBe(driverFingerprint(env));
+    expect(driverFingerprint(env)).toMatch(/^[0-9a-f]{16}$/);
+    expect(driverFingerprint({ LD_LIBRARY_PATH: '/opt/nvidia/lib' })).not.toBe(driverFingerprint(env));
+    // one kept entry per encoder, whatever the fingerprint
+    expect(noDriverFact('h264_nvenc')).toBe('nvenc-no-driver|h264_nvenc');
   });
 });
