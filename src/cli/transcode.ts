@@ -30,15 +30,16 @@ export interface TranscodeCommand {
  * staging folders left there by processes that no longer run are removed first, and said so.
  */
 export async function transcodeCommand(ctx: CommandContext, c: TranscodeCommand): Promise<void> {
-  // the order of the errors a user sees: preset, then tools, then input, then output. ffprobe looks
-  // at the input meanwhile, on another core (about 0.05 s sooner than after the preset, the tools and
-  // the job's key); its errors wait their turn (pipeline/probe.ts), and it is stopped if unused
-  const locating = resolveToolchain({ ffmpeg: c.ffmpeg, ffprobe: c.ffprobe });
+  // the order of the errors a user sees: preset, then tools, then input, then output
+  const preset = await loadPreset(c.preset);
+  const toolchain = await resolveToolchain({ ffmpeg: c.ffmpeg, ffprobe: c.ffprobe });
+  // ffprobe looks at the input while the job's key is worked out and the destination judged (on
+  // another core); its errors wait their turn (pipeline/probe.ts), and it is stopped if unused
   const unused = new AbortController();
-  const probed = locating.then((t) => probeMedia(c.input, { ffprobe: t.ffprobe.path, frameRate: c.frameRate, signal: AbortSignal.any([c.signal, unused.signal]) }));
-  for (const p of [locating, probed]) p.catch(() => undefined);
+  const probed = probeMedia(c.input, { ffprobe: toolchain.ffprobe.path, frameRate: c.frameRate, signal: AbortSignal.any([c.signal, unused.signal]) });
+  probed.catch(() => undefined);
   try {
-    await transcodeJob(ctx, c, await loadPreset(c.preset), await locating, probed);
+    await transcodeJob(ctx, c, preset, toolchain, probed);
   } finally {
     unused.abort('not needed');
   }

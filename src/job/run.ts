@@ -52,7 +52,7 @@ export interface Job {
 
 export interface RunJobOptions {
   toolchain?: Toolchain | undefined;
-  /** the input, already being probed with the toolchain's ffprobe (pipeline/probe.ts SourceOptions.probed) */
+  /** the input, already being probed with the toolchain's ffprobe (pipeline/probe.ts SourceOptions.probed), for the first attempt */
   probed?: Promise<MediaInfo> | undefined;
   /** aborted = stop: ffmpeg is stopped, staging removed, the result is `cancelled` */
   signal?: AbortSignal | undefined;
@@ -147,7 +147,8 @@ export async function runJob(job: Job, options: RunJobOptions = {}): Promise<Job
           ...(job.perTitle !== undefined ? { perTitle: job.perTitle } : {}),
           ...(job.vmaf ? { vmaf: job.vmaf } : {}),
           ...(options.toolchain ? { toolchain: options.toolchain } : {}),
-          ...(options.probed ? { probed: options.probed } : {}),
+          // the probe already started is for the first attempt; a retry probes again
+          ...(options.probed && attempts === 1 ? { probed: options.probed } : {}),
           ...(signal ? { signal } : {}),
           onEvent: (e) => {
             if (e.type === 'progress') duration = e.durationSeconds;
