@@ -158,7 +158,11 @@ async function joinPieces(root: string, dir: string, first: number, rest: number
       // one MPEG-TS piece (the last segment, often): renamed, not copied; what the watcher learned of
       // it still holds (a rename keeps size and mtime), else measureRendition reads it
       const from = join(dir, pieces[0]!.uri);
-      await rename(join(abs, pieces[0]!.uri), join(abs, target));
+      try {
+        await rename(join(abs, pieces[0]!.uri), join(abs, target));
+      } catch {
+        fail(`Segment ${from} listed in the playlist is missing.`, { file: join(abs, pieces[0]!.uri) });
+      }
       const known = facts.get(from);
       facts.delete(from);
       if (known) facts.set(join(dir, target), known);

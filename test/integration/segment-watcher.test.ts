@@ -5,6 +5,7 @@
  * that every step can be observed.
  */
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -184,8 +185,8 @@ describe.skipIf(unmet(need.ffmpeg))('segments measured during the encode', () =>
       await place(join(ts, 'seg_00000.ts'), join(root, 'v', 'seg_00000.ts'));
       await until(() => joined.get('v') === 1, 'segment 0');
       await place(join(ts, 'seg_00001.ts'), join(root, 'v', 'seg_00001.ts'));
-      // the first piece of segment 1 is being joined (written to the scratch file) once it is measured
-      await until(() => facts.has('v/seg_00001.ts'), 'piece 1 measured');
+      // the first piece of segment 1 is written to the segment's scratch file once it is measured
+      await until(() => existsSync(join(root, 'v', 'seg_00001.ts.joining')), 'the scratch file of segment 1');
     } finally {
       await watcher.stop();
     }
