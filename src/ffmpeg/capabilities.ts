@@ -25,9 +25,9 @@ function cacheFile(env: NodeJS.ProcessEnv = process.env): string {
 
 type DiskCache = { version: number; entries: Record<string, Capabilities>; facts?: Record<string, unknown> };
 
-async function readDisk(): Promise<DiskCache> {
+async function readDisk(file: string): Promise<DiskCache> {
   try {
-    const parsed = JSON.parse(await readFile(cacheFile(), 'utf8')) as DiskCache;
+    const parsed = JSON.parse(await readFile(file, 'utf8')) as DiskCache;
     if (parsed.version === CACHE_VERSION && typeof parsed.entries === 'object') return parsed;
   } catch {
     /* no cache yet, or unreadable: probe again */
@@ -35,15 +35,35 @@ async function readDisk(): Promise<DiskCache> {
   return { version: CACHE_VERSION, entries: {} };
 }
 
+/**
+ * The cache as this process last read or wrote it, by file: a job looks things up in it several
+ * times (the capabilities, ffprobe's demuxers, a remembered NVENC trial), and it is read and parsed
+ * once. What another process adds meanwhile is only missed (and computed again), never wrong: every
+ * entry is keyed by its binary's path, size and mtime.
+ */
+const lookups = new Map<string, Promise<DiskCache>>();
+
+function lookupDisk(): Promise<DiskCache> {
+  const file = cacheFile();
+  let disk = lookups.get(file);
+  if (!disk) {
+    disk = readDisk(file);
+    lookups.set(file, disk);
+  }
+  return disk;
+}
+
+/** Read-modify-write from the file itself (other processes may have added entries), then keep what was written for lookups. */
 async function writeDisk(update: (disk: DiskCache) => void): Promise<void> {
+  const file = cacheFile();
   try {
-    const disk = await readDisk();
+    const disk = await readDisk(file);
     update(disk);
-    const file = cacheFile();
     await mkdir(join(file, '..'), { recursive: true });
     const tmp = `${file}.${process.pid}.tmp`;
     await writeFile(tmp, JSON.stringify(disk));
     await rename(tmp, file);
+    lookups.set(file, Promise.resolve(disk));
   } catch {
     /* a cache that cannot be written only costs a re-probe */
   }
@@ -63,7 +83,7 @@ export async function probeCapabilities(ffmpeg: string): Promise<Capabilities> {
   }
   const cached = memory.get(key);
   if (cached) return cached;
-  const disk = (await readDisk()).entries[key];
+  const disk = (await lookupDisk()).entries[key];
   if (disk) {
     memory.set(key, disk);
     return disk;
@@ -112,7 +132,7 @@ async function binaryKey(binary: string): Promise<string | null> {
 /** A fact kept on disk about `binary` (cachedBinaryFact), as long as the binary is unchanged; undefined when none. */
 export async function recallBinaryFact<T>(binary: string, fact: string): Promise<T | undefined> {
   const key = await binaryKey(binary);
-  return key ? ((await readDisk()).facts?.[`${fact}|${key}`] as T | undefined) : undefined;
+  return key ? ((await lookupDisk()).facts?.[`${fact}|${key}`] as T | undefined) : undefined;
 }
 
 /** Keep a fact about `binary` on disk, under its path, size and mtime (a cache that cannot be written is no error). */
