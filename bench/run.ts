@@ -15,7 +15,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encoderProfiles, planTranscode } from 'streamkit';
-import { benchLadder, cpuFloor, expertCommand, floorCommands, missingEncoderFlags, naiveCommands, type FloorCommands } from './lib/commands.js';
+import { benchLadder, cpuFloor, expertCommand, ladderFolders, floorCommands, missingEncoderFlags, naiveCommands, type FloorCommands } from './lib/commands.js';
 import { generatedInput, sharedMediaDir, sintelInput } from './lib/inputs.js';
 import { cpuTimer, timedRun, type CpuTimer, type TimedRunOptions } from './lib/measure.js';
 import { measureQuality, playlistComplete, videoStats, type Quality } from './lib/quality.js';
@@ -430,7 +430,7 @@ async function runCase(c: BenchCase, input: Input): Promise<CaseResult> {
           [[planned.toolchain.ffmpeg.path, '-hide_banner', '-nostdin', '-nostats', ...planned.argv]],
           dirs.streamkitFfmpeg,
           // the folders streamkit creates for its ffmpeg: one per rung and audio rendition
-          [...ladder.rungs.map((r) => r.name), ...ladder.audio.map((a) => a.dir)].map((d) => join(dirs.streamkitFfmpeg, d)),
+          ladderFolders(ladder, dirs.streamkitFfmpeg),
           rungs,
         ),
     },

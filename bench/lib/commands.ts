@@ -236,6 +236,11 @@ export interface ExpertOptions {
  * One ffmpeg process, decode once, split from the source, the rungs' encoder flags. Run it in
  * `toDir`; `dirs` are the folders the HLS muxer needs to exist.
  */
+/** The output folders of a ladder in `toDir`: one per rung, and with `audio` one per audio rendition (the HLS muxer needs them to exist). */
+export function ladderFolders(l: BenchLadder, toDir: string, audio: readonly BenchAudio[] = l.audio): string[] {
+  return [...l.rungs.map((r) => r.name), ...audio.map((a) => a.dir)].map((d) => resolve(toDir, d));
+}
+
 export function expertCommand(l: BenchLadder, toDir: string, { audio = 'per-rung' }: ExpertOptions = {}): { argv: string[]; dirs: string[] } {
   const argv = [...head(l), '-filter_complex', expertGraph(l)];
   l.rungs.forEach((r, i) => {
@@ -243,7 +248,7 @@ export function expertCommand(l: BenchLadder, toDir: string, { audio = 'per-rung
   });
   const audioOutputs = audio === 'once' ? l.audio : [];
   for (const a of audioOutputs) argv.push('-map', a.map, ...a.codec, ...hlsOutput(l, a.dir));
-  return { argv, dirs: [...l.rungs.map((r) => r.name), ...audioOutputs.map((a) => a.dir)].map((d) => resolve(toDir, d)) };
+  return { argv, dirs: ladderFolders(l, toDir, audioOutputs) };
 }
 
 /**
