@@ -59,9 +59,20 @@ window.playEveryLevel = async (src) => {
     if (video.currentTime > video.duration - 3) { video.currentTime = 0; }
     const switchedBefore = out.switched.length;
     hls.currentLevel = i;
-    await until(() => out.switched.slice(switchedBefore).includes(i), 20000, 'LEVEL_SWITCHED to ' + i);
-    const t0 = video.currentTime;
-    await until(() => video.currentTime > t0 + 0.5 && video.videoHeight === hls.levels[i].height, 20000, 'frames of level ' + i);
+    // on a loaded machine playback can reach the end (everything buffered at the old level) before
+    // the switch: then no fragment loads, and no switch comes; from the start again, it does
+    const rewound = () => {
+      if (!video.ended) return false;
+      video.currentTime = 0;
+      video.play();
+      return true;
+    };
+    await until(() => (rewound(), out.switched.slice(switchedBefore).includes(i)), 20000, 'LEVEL_SWITCHED to ' + i);
+    let t0 = video.currentTime;
+    await until(() => {
+      if (rewound()) t0 = 0;
+      return video.currentTime > t0 + 0.5 && video.videoHeight === hls.levels[i].height;
+    }, 20000, 'frames of level ' + i);
     out.results.push({ level: i, advanced: video.currentTime - t0, videoWidth: video.videoWidth, videoHeight: video.videoHeight, decodedFrames: video.getVideoPlaybackQuality().totalVideoFrames });
   }
   hls.destroy();
